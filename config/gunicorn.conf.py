@@ -1,0 +1,13 @@
+"""gunicorn settings for `triage-service serve`. Overridable with TRIAGE_WORKERS."""
+
+import os
+
+workers = int(os.environ.get("TRIAGE_WORKERS", "2"))
+worker_class = "sync"
+timeout = 60
+graceful_timeout = 20
+# Access logs carry the path only; no query strings (search values) and no bodies.
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("TRIAGE_FORWARDED_ALLOW_IPS", "127.0.0.1")

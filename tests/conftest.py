@@ -1,0 +1,175 @@
+"""Shared fixtures: a real database (SQLite by default, PostgreSQL when
+TRIAGE_DATABASE_URL is set), migrated with Alembic once per run, demo data
+loaded once, and every test starting from the same state."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete, text
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from triage_service import create_app
+from triage_service.database import session_scope
+from triage_service.migrate import upgrade_database
+from triage_service.models import (
+    AccessToken,
+    AuditEntry,
+    Consult,
+    ConsultIdentifier,
+    ConsultTask,
+    StoredResource,
+    UsedAssertion,
+)
+from triage_service.services.clients import client_assertion
+from triage_service.services.demo import DemoClient, load_demo
+from triage_service.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "fhir_profiles" / "examples"
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, ConsultIdentifier, ConsultTask, Consult,
+                        StoredResource]
+
+
+@dataclass
+class FrozenClock:
+    """The app's clock in tests: time moves only when a test moves it."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    instance = tmp_path_factory.mktemp("instance")
+    return load_settings(env="test", instance_path=instance, public_base_url="http://testserver")
+
+
+@pytest.fixture(scope="session")
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, clock: FrozenClock) -> Flask:
+    app = create_app(settings, clock=clock)
+    engine: Engine = app.extensions["triage.engine"]
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # a clean schema, so the run tests the migrations from scratch
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade_database(engine)
+    with session_scope(app) as session:
+        app.extensions["test.demo_clients"] = load_demo(session, settings)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator[None]:
+    clock.now = START
+    yield
+    if "app" in request.fixturenames:
+        app: Flask = request.getfixturevalue("app")
+        with session_scope(app) as session:
+            for model in TRANSACTIONAL_TABLES:
+                session.execute(delete(model))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class GPSystem:
+    """A GP system (HIS) as the tests drive it: gets tokens the SMART way, posts FHIR."""
+
+    http: FlaskClient
+    demo: DemoClient
+    clock: FrozenClock
+    token_url: str = "http://testserver/oauth/token"
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def assertion(self, **overrides: Any) -> str:
+        return client_assertion(self.demo.client_id, self.demo.key_file.read_bytes(), self.token_url,
+                                self.clock.now, kid=self.demo.kid, **overrides)
+
+    def token(self, scope: str = "system/ServiceRequest.write system/ServiceRequest.read system/Task.read "
+                                 "system/Task.write system/Patient.write system/Patient.read "
+                                 "system/Organization.write system/PractitionerRole.write "
+                                 "system/Coverage.write") -> str:
+        if scope not in self._tokens:
+            response = self.http.post("/oauth/token", data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": self.assertion(), "scope": scope})
+            assert response.status_code == 200, response.get_json()
+            self._tokens[scope] = response.get_json()["access_token"]
+        return self._tokens[scope]
+
+    def headers(self, scope: str | None = None, **extra: str) -> dict[str, str]:
+        token = self.token(scope) if scope else self.token()
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json", **extra}
+
+    def post(self, path: str, body: Any, **headers: str) -> Any:
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
+        return self.http.post(path, data=data, headers={**self.headers(), **headers})
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self.http.get(path, headers={**self.headers(), **headers})
+
+    def put(self, path: str, body: Any, **headers: str) -> Any:
+        return self.http.put(path, data=json.dumps(body), headers={**self.headers(), **headers})
+
+
+@pytest.fixture
+def gp(app: Flask, client: FlaskClient, clock: FrozenClock) -> GPSystem:
+    """The GP system of Huisartsenpraktijk De Linde (AGB 03012345)."""
+    return GPSystem(client, app.extensions["test.demo_clients"][0], clock)
+
+
+@pytest.fixture
+def other_gp(app: Flask, clock: FrozenClock) -> GPSystem:
+    """The GP system of another practice (Gezondheidscentrum Het Anker)."""
+    return GPSystem(app.test_client(), app.extensions["test.demo_clients"][1], clock)
+
+
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def consult_request() -> dict[str, Any]:
+    """A valid dermatology e-consult with contained Patient, GP, practice and Coverage."""
+    return example("ServiceRequest-example-dermatology-contained.json")
+
+
+@pytest.fixture
+def transaction_bundle() -> dict[str, Any]:
+    return example("Bundle-example-transaction.json")
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app on a real loopback port, for tests that use a real HTTP client library."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

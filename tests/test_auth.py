@@ -1,0 +1,127 @@
+"""SMART Backend Services: only a registered GP system with a fresh, signed assertion gets a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import FrozenClock, GPSystem
+from triage_service.security.crypto import generate_client_keypair
+from triage_service.services.clients import client_assertion
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _token_request(client: FlaskClient, assertion: str, scope: str = "system/Task.read") -> Any:
+    return client.post("/oauth/token", data={"grant_type": "client_credentials", "client_assertion_type":
+                                             ASSERTION_TYPE, "client_assertion": assertion, "scope": scope})
+
+
+def test_a_registered_client_gets_a_short_lived_bearer_token(client: FlaskClient, gp: GPSystem) -> None:
+    response = _token_request(client, gp.assertion(), "system/Task.read system/Binary.read")
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 300
+    assert body["scope"] == "system/Task.read"  # only registered scopes are granted
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_smart_configuration_advertises_the_token_endpoint(client: FlaskClient) -> None:
+    config = client.get("/.well-known/smart-configuration").get_json()
+    assert config["token_endpoint"] == "http://testserver/oauth/token"
+    assert "private_key_jwt" in config["token_endpoint_auth_methods_supported"]
+
+
+def test_an_assertion_signed_with_another_key_is_refused(client: FlaskClient, gp: GPSystem,
+                                                         clock: FrozenClock) -> None:
+    forged_key, _ = generate_client_keypair(gp.demo.kid)
+    forged = client_assertion(gp.demo.client_id, forged_key, gp.token_url, clock.now, kid=gp.demo.kid)
+    response = _token_request(client, forged)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_an_expired_assertion_is_refused(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    assertion = gp.assertion()
+    clock.advance(minutes=5)
+    response = _token_request(client, assertion)
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["error_description"]
+
+
+def test_an_assertion_valid_for_too_long_is_refused(client: FlaskClient, gp: GPSystem) -> None:
+    response = _token_request(client, gp.assertion(lifetime_seconds=3600))
+    assert response.status_code == 401
+
+
+def test_a_replayed_assertion_is_refused(client: FlaskClient, gp: GPSystem) -> None:
+    assertion = gp.assertion()
+    assert _token_request(client, assertion).status_code == 200
+    replay = _token_request(client, assertion)
+    assert replay.status_code == 401
+    assert "replay" in replay.get_json()["error_description"]
+
+
+def test_an_assertion_for_another_audience_is_refused(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    assertion = client_assertion(gp.demo.client_id, gp.demo.key_file.read_bytes(), "https://elsewhere/token",
+                                 clock.now, kid=gp.demo.kid)
+    response = _token_request(client, assertion)
+    assert response.status_code == 401
+    assert "aud" in response.get_json()["error_description"]
+
+
+@pytest.mark.parametrize(("field", "value", "error"), [
+    ("grant_type", "password", "unsupported_grant_type"),
+    ("client_assertion_type", "basic", "invalid_request"),
+    ("client_assertion", "not-a-jwt", "invalid_client"),
+    ("scope", "", "invalid_scope"),
+])
+def test_malformed_token_requests_get_an_oauth_error(client: FlaskClient, gp: GPSystem, field: str, value: str,
+                                                     error: str) -> None:
+    data = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": gp.assertion(), "scope": "system/Task.read", field: value}
+    response = client.post("/oauth/token", data=data)
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"] == error
+
+
+def test_an_unknown_client_is_refused(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    assertion = client_assertion("nobody", gp.demo.key_file.read_bytes(), gp.token_url, clock.now)
+    assert _token_request(client, assertion).status_code == 401
+
+
+def test_the_fhir_api_without_a_token_is_a_401_operation_outcome(client: FlaskClient) -> None:
+    response = client.get("/fhir/Task")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["issue"][0]["code"] == "login"
+
+
+def test_a_forged_or_expired_bearer_token_is_a_401(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    assert client.get("/fhir/Task", headers={"Authorization": "Bearer forged"}).status_code == 401
+    headers = gp.headers()
+    clock.advance(seconds=301)
+    assert client.get("/fhir/Task", headers=headers).status_code == 401
+
+
+def test_a_token_without_the_needed_scope_is_a_403(gp: GPSystem, consult_request: dict) -> None:
+    response = gp.http.post("/fhir/ServiceRequest", json=consult_request,
+                            headers=gp.headers("system/Task.read", **{"Content-Type": "application/fhir+json"}))
+    assert response.status_code == 403
+    assert "system/ServiceRequest" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_another_practice_cannot_read_or_find_a_consult(gp: GPSystem, other_gp: GPSystem,
+                                                       consult_request: dict) -> None:
+    created = gp.post("/fhir/ServiceRequest", consult_request).get_json()
+    task_id = gp.get(f"/fhir/Task?focus={created['id']}").get_json()["entry"][0]["resource"]["id"]
+
+    assert other_gp.get(f"/fhir/ServiceRequest/{created['id']}").status_code == 404
+    assert other_gp.get(f"/fhir/Task/{task_id}").status_code == 404
+    assert other_gp.get(f"/fhir/Task?focus={created['id']}").get_json()["total"] == 0
+    cancel = other_gp.put(f"/fhir/Task/{task_id}", {"resourceType": "Task", "id": task_id, "status": "cancelled",
+                                                     "intent": "order"})
+    assert cancel.status_code == 404

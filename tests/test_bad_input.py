@@ -1,0 +1,183 @@
+"""Bad input gets a clear 4xx OperationOutcome, never a 500, and nothing is stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import GPSystem
+from triage_service.database import session_scope
+from triage_service.models import Consult, StoredResource
+
+CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+
+
+def _issues(response: Any) -> list[dict[str, Any]]:
+    body = response.get_json()
+    assert body["resourceType"] == "OperationOutcome", body
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    return list(body["issue"])
+
+
+def _nothing_stored(app: Flask) -> bool:
+    with session_scope(app) as session:
+        return (session.scalar(select(func.count()).select_from(Consult)) == 0
+                and session.scalar(select(func.count()).select_from(StoredResource)) == 0)
+
+
+def test_malformed_json_is_a_400(app: Flask, gp: GPSystem) -> None:
+    response = gp.post("/fhir/ServiceRequest", b'{"resourceType": "ServiceRequest", ')
+    assert response.status_code == 400
+    assert _issues(response)[0]["code"] in ("structure", "invalid")
+    assert _nothing_stored(app)
+
+
+@pytest.mark.parametrize("body", [[1, 2], {"hello": "world"}, "just a string", {"resourceType": 42}])
+def test_a_json_body_that_is_not_a_fhir_resource_is_a_400(gp: GPSystem, body: object) -> None:
+    response = gp.post("/fhir/ServiceRequest", json.dumps(body))
+    assert response.status_code == 400
+    assert _issues(response)
+
+
+def test_an_r5_only_element_is_refused_naming_the_element(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["bodyStructure"] = {"reference": "BodyStructure/1"}  # new in R5
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 400
+    assert any("bodyStructure" in (i.get("expression") or [""])[0] for i in _issues(response))
+
+
+def test_a_wrong_resource_type_for_the_endpoint_is_a_400(gp: GPSystem, consult_request: dict) -> None:
+    patient = consult_request["contained"][0]
+    response = gp.post("/fhir/ServiceRequest", patient)
+    assert response.status_code == 400
+    assert "ServiceRequest" in _issues(response)[0]["diagnostics"]
+
+
+def test_an_unknown_core_code_is_refused(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["status"] = "bogus"
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 400
+    assert any(i["expression"] == ["ServiceRequest.status"] for i in _issues(response))
+
+
+def test_an_unknown_consult_form_is_refused_with_the_allowed_codes(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["code"]["coding"][0]["code"] = "telepathy"
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    issue = next(i for i in _issues(response) if i["expression"] == ["ServiceRequest.code"])
+    assert issue["code"] == "code-invalid" and "e-consult" in issue["diagnostics"]
+
+
+def test_a_bsn_failing_the_elfproef_is_refused_without_echoing_it(gp: GPSystem, consult_request: dict) -> None:
+    patient = next(c for c in consult_request["contained"] if c["resourceType"] == "Patient")
+    patient["identifier"][0]["value"] = "123456789"
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any("elfproef" in i["diagnostics"] for i in _issues(response))
+    assert "123456789" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("note", [None, [{"text": "   \n "}]])
+def test_a_request_without_a_clinical_question_is_refused(gp: GPSystem, consult_request: dict, note: Any) -> None:
+    if note is None:
+        del consult_request["note"]
+    else:
+        consult_request["note"] = note
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any("question" in i["diagnostics"].lower() or "note" in i["diagnostics"] for i in _issues(response))
+
+
+def test_a_meekijkconsult_without_gp_intent_is_refused(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["extension"] = [e for e in consult_request["extension"] if "gp-intent" not in e["url"]]
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any("tsr-1" in i["diagnostics"] for i in _issues(response))
+
+
+def test_a_request_for_diagnostics_only_is_not_a_meekijkconsult(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["category"].append({"coding": [{"system": "http://snomed.info/sct", "code": "108252007",
+                                                    "display": "Laboratory procedure"}]})
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any("tsr-3" in i["diagnostics"] for i in _issues(response))
+
+
+def test_a_body_over_the_size_limit_is_a_413(gp: GPSystem, settings: Any) -> None:
+    huge = b'{"resourceType":"ServiceRequest","note":[{"text":"' + b"x" * settings.max_request_bytes + b'"}]}'
+    response = gp.post("/fhir/ServiceRequest", huge)
+    assert response.status_code == 413
+    assert _issues(response)[0]["code"] == "too-costly"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/fhir+xml",
+                                          "application/fhir+json; charset=latin-1"])
+def test_a_wrong_content_type_is_a_415(gp: GPSystem, consult_request: dict, content_type: str) -> None:
+    response = gp.post("/fhir/ServiceRequest", consult_request, **{"Content-Type": content_type})
+    assert response.status_code == 415
+    assert _issues(response)[0]["code"] == "not-supported"
+
+
+def test_a_subject_pointing_at_another_practices_patient_is_not_found(
+        gp: GPSystem, other_gp: GPSystem, consult_request: dict) -> None:
+    patient = next(c for c in consult_request["contained"] if c["resourceType"] == "Patient")
+    theirs = other_gp.post("/fhir/Patient", {k: v for k, v in patient.items() if k != "id"}).get_json()
+    consult_request["contained"] = [c for c in consult_request["contained"] if c["resourceType"] != "Patient"]
+    consult_request["subject"] = {"reference": f"Patient/{theirs['id']}"}
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any(i["code"] == "not-found" for i in _issues(response))
+
+
+def test_a_request_for_another_practice_is_forbidden(other_gp: GPSystem, consult_request: dict) -> None:
+    response = other_gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 403
+    assert _issues(response)[0]["code"] == "forbidden"
+
+
+def test_unknown_search_parameters_are_refused(gp: GPSystem) -> None:
+    response = gp.get("/fhir/Task?focuss=ServiceRequest/1")
+    assert response.status_code == 400
+    assert "focuss" in _issues(response)[0]["diagnostics"]
+
+
+def test_an_unknown_resource_type_or_method_is_an_operation_outcome(gp: GPSystem) -> None:
+    assert gp.get("/fhir/Basic/1").status_code == 404
+    assert _issues(gp.get("/fhir/Basic/1"))[0]["code"] == "not-found"
+    response = gp.http.delete("/fhir/Task/1", headers=gp.headers())
+    assert response.status_code == 405
+    assert _issues(response)[0]["code"] == "not-supported"
+
+
+def test_a_bundle_that_is_not_a_transaction_is_refused(gp: GPSystem, transaction_bundle: dict) -> None:
+    transaction_bundle["type"] = "batch"
+    response = gp.post("/fhir", transaction_bundle)
+    assert response.status_code == 400
+    assert _issues(response)[0]["expression"] == ["Bundle.type"]
+
+
+def test_a_transaction_with_a_dangling_urn_uuid_reference_stores_nothing(
+        app: Flask, gp: GPSystem, transaction_bundle: dict) -> None:
+    service_request = next(e["resource"] for e in transaction_bundle["entry"]
+                           if e["resource"]["resourceType"] == "ServiceRequest")
+    service_request["subject"] = {"reference": "urn:uuid:6f1d3a52-0000-4000-8000-000000000000"}
+    response = gp.post("/fhir", transaction_bundle)
+    assert response.status_code == 422
+    assert _issues(response)[0]["code"] == "not-found"
+    assert _nothing_stored(app)
+
+
+def test_a_real_vendors_invalid_referral_bundle_is_a_400_listing_its_problems(app: Flask, gp: GPSystem) -> None:
+    path = CONFORMANCE / "fhir-test-cases" / "r4-caredove-referral-transaction-bundle.json"
+    if not path.exists():
+        pytest.skip("shared/conformance is not beside this checkout")
+    response = gp.post("/fhir", path.read_bytes())
+    assert response.status_code == 400
+    issues = _issues(response)
+    assert len(issues) >= 3 and all(i.get("expression") for i in issues)
+    assert _nothing_stored(app)

@@ -1,0 +1,48 @@
+"""Settings are typed, read from TRIAGE_* variables, and all listed in config/example.env."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from triage_service.errors import ConfigurationError
+from triage_service.settings import Settings, load_settings
+
+EXAMPLE_ENV = Path(__file__).resolve().parent.parent / "config" / "example.env"
+
+
+def test_every_setting_is_listed_in_example_env() -> None:
+    listed = set(re.findall(r"^(TRIAGE_[A-Z_]+)=", EXAMPLE_ENV.read_text(), re.MULTILINE))
+    expected = {f"TRIAGE_{f.name.upper()}" for f in fields(Settings) if f.name != "extra"}
+    assert listed == expected
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TRIAGE_SECRET_KEY"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="32"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": "short"})
+
+
+def test_development_generates_and_keeps_a_secret_key(tmp_path: Path) -> None:
+    first = load_settings({"TRIAGE_INSTANCE_PATH": str(tmp_path)})
+    second = load_settings({"TRIAGE_INSTANCE_PATH": str(tmp_path)})
+    assert len(first.secret_key) >= 32 and first.secret_key == second.secret_key
+
+
+@pytest.mark.parametrize(("name", "value"), [("TRIAGE_MAX_PAGE_SIZE", "many"), ("TRIAGE_WORKERS", "0"),
+                                             ("TRIAGE_ENV", "staging")])
+def test_a_malformed_setting_is_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings({name: value, "TRIAGE_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_short_postgres_urls_use_psycopg_3(tmp_path: Path) -> None:
+    settings = load_settings({"TRIAGE_DATABASE_URL": "postgresql://u@h/db", "TRIAGE_INSTANCE_PATH": str(tmp_path)})
+    assert settings.sqlalchemy_url == "postgresql+psycopg://u@h/db"

@@ -1,0 +1,44 @@
+"""triage_service: a FHIR service for the Dutch meekijkconsult and referral triage.
+
+``create_app(settings)`` is the only way to build the application; importing the
+package has no side effects (ARCHITECTURE.md, principle 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, Response, jsonify
+
+from triage_service.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
+    from triage_service import api, database
+    from triage_service.security import headers, policy
+
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # Werkzeug refuses larger bodies before a view reads them (answered as 413 OperationOutcome).
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["triage.settings"] = settings
+    if clock is not None:
+        app.extensions["triage.clock"] = clock
+    logging.getLogger("triage_service").setLevel(settings.log_level)
+
+    database.init_app(app, settings)
+    policy.init_app(app)
+    headers.init_app(app, settings)
+    api.init_app(app)
+
+    @app.get("/health", endpoint="health.health")
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    return app

@@ -1,0 +1,33 @@
+"""Request-scoped helpers for the FHIR API: the clock and the public base URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app, request
+
+from triage_service.models.base import utcnow
+from triage_service.settings import Settings
+
+
+def clock() -> datetime:
+    """Now, from the app's clock (tests install a frozen one)."""
+    now: Callable[[], datetime] = current_app.extensions.get("triage.clock", utcnow)
+    return now()
+
+
+def base_url() -> str:
+    """The FHIR base URL as clients see it (settings win over the Host header, which a client controls)."""
+    configured: str = current_app.extensions["triage.settings"].public_base_url
+    root = configured.rstrip("/") if configured else request.host_url.rstrip("/")
+    return f"{root}/fhir"
+
+
+def token_url() -> str:
+    return base_url().removesuffix("/fhir") + "/oauth/token"
+
+
+def settings() -> Settings:
+    configured: Settings = current_app.extensions["triage.settings"]
+    return configured

@@ -1,0 +1,63 @@
+"""Reading FHIR request bodies and writing FHIR responses."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Response, current_app, request
+from werkzeug.http import http_date
+
+from triage_service.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from triage_service.fhir.mapping import etag
+from triage_service.fhir.parsing import parse_json_body, parse_resource
+
+FHIR_JSON = "application/fhir+json"
+_ACCEPTED_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+def read_resource(expected_type: str | None = None) -> dict[str, Any]:
+    """The request body as a structurally valid FHIR resource (plain JSON), or a 4xx domain error."""
+    data = read_json()
+    result = parse_resource(data, expected_type)
+    errors = [i for i in result.issues if i.is_error]
+    if errors:
+        raise InvalidInput("The body is not a valid FHIR R4 resource", issues=errors)
+    resource: dict[str, Any] = data
+    return resource
+
+
+def read_json() -> Any:
+    mimetype = request.mimetype
+    if mimetype not in _ACCEPTED_TYPES:
+        raise UnsupportedMediaType(f"Send FHIR JSON with Content-Type {FHIR_JSON} (got '{mimetype or 'none'}')")
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("FHIR JSON must be encoded as UTF-8")
+    limit = current_app.extensions["triage.settings"].max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+    data, issues = parse_json_body(raw)
+    errors = [i for i in issues if i.is_error]
+    if errors:
+        raise InvalidInput("The body is not valid JSON", issues=errors)
+    return data
+
+
+def fhir_response(body: dict[str, Any], status: int = 200, version: int | None = None,
+                  location: str | None = None) -> Response:
+    response = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status,
+                        mimetype=FHIR_JSON, content_type=f"{FHIR_JSON}; charset=utf-8")
+    if version is not None:
+        response.headers["ETag"] = etag(version)
+    last_updated = body.get("meta", {}).get("lastUpdated")
+    if last_updated:
+        # HTTP wants an RFC 9110 date here, not FHIR's instant format.
+        response.headers["Last-Modified"] = http_date(datetime.fromisoformat(last_updated.replace("Z", "+00:00")))
+    if location:
+        response.headers["Location"] = location
+    return response

@@ -1,0 +1,55 @@
+"""The SMART Backend Services endpoints: discovery and the token endpoint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from triage_service.api.context import base_url, clock, settings, token_url
+from triage_service.database import get_session
+from triage_service.models import AuditAction, AuditOutcome
+from triage_service.security.api_auth import OAuthError, issue_token
+from triage_service.security.audit import Actor, record
+
+bp = Blueprint("oauth", __name__)
+
+
+@bp.get("/.well-known/smart-configuration")
+@bp.get("/fhir/.well-known/smart-configuration")
+def smart_configuration() -> Response:
+    return jsonify({
+        "issuer": base_url(),
+        "token_endpoint": token_url(),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": ["system/ServiceRequest.write", "system/ServiceRequest.read", "system/Task.read",
+                             "system/Task.write", "system/Patient.write", "system/Patient.read", "system/*.read"],
+        "capabilities": ["client-confidential-asymmetric"],
+    })
+
+
+@bp.post("/oauth/token")
+def token() -> Response:
+    session = get_session()
+    now = clock()
+    form = {k: v for k, v in request.form.items()}
+    actor = Actor(kind="anonymous", id=None, organisation_id=None, source_ip=request.remote_addr)
+    try:
+        if request.mimetype != "application/x-www-form-urlencoded":
+            raise OAuthError("invalid_request", "send the token request as application/x-www-form-urlencoded")
+        client, body = issue_token(session, settings(), form, token_url(), now)
+    except OAuthError:
+        session.rollback()
+        record(session, actor, event="auth.token", action=AuditAction.EXECUTE,
+               outcome=AuditOutcome.MINOR_FAILURE, at=now)
+        session.commit()
+        raise
+    record(session, Actor(kind="client", id=client.client_id, organisation_id=client.organisation_id,
+                          source_ip=request.remote_addr),
+           event="auth.token", action=AuditAction.EXECUTE, at=now, detail=f"scope={body['scope']}")
+    session.commit()
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+

@@ -1,0 +1,191 @@
+"""FHIR REST interactions on consult requests, Tasks and supporting resources.
+
+Views are thin (ARCHITECTURE.md, principle 3): parse, authorise, call a
+service, render. Every query filters on the caller's organisation, so another
+practice's resource is indistinguishable from one that does not exist (404).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+
+from triage_service.api.context import base_url, clock
+from triage_service.api.io import fhir_response, read_json, read_resource
+from triage_service.database import get_session
+from triage_service.errors import DomainError, InvalidInput, NotFound
+from triage_service.fhir.mapping import task_to_fhir
+from triage_service.fhir.outcome import operation_outcome
+from triage_service.fhir.parsing import parse_resource
+from triage_service.models import AuditAction, Consult, ConsultTask, Organisation, StoredResource
+from triage_service.security.audit import record
+from triage_service.security.policy import current_access, request_actor, require_scope
+from triage_service.services.intake import submit_consult, validate_consult_request
+from triage_service.services.resolution import Resolver
+from triage_service.services.resources import create_resource
+from triage_service.services.supporting import SUPPORTING_TYPES, parse_if_none_exist
+from triage_service.services.tasks import update_task_by_gp
+from triage_service.services.transactions import process_transaction
+
+bp = Blueprint("fhir", __name__, url_prefix="/fhir")
+
+
+@bp.after_request
+def _commit_on_success(response: Response) -> Response:
+    # The one commit of a request (ARCHITECTURE.md, principle 4). Error responses are
+    # rolled back by the session teardown; refusals audit themselves (api/errors.py).
+    if response.status_code < 400:
+        get_session().commit()
+    return response
+
+
+def _organisation() -> Organisation:
+    org = get_session().get(Organisation, current_access().organisation_id)
+    if org is None:
+        raise NotFound("The organisation this client is registered for no longer exists")
+    return org
+
+
+def _if_none_exist() -> tuple[str, str] | None:
+    header = request.headers.get("If-None-Exist")
+    return parse_if_none_exist(header) if header else None
+
+
+def _location(rtype: str, rid: str, version: int) -> str:
+    return f"{base_url()}/{rtype}/{rid}/_history/{version}"
+
+
+# -- consult requests ---------------------------------------------------------------------------
+
+@bp.post("/ServiceRequest")
+def create_service_request() -> Response:
+    access = require_scope("ServiceRequest", "create")
+    resource = read_resource("ServiceRequest")
+    session, now = get_session(), clock()
+    submission = submit_consult(session, request_actor(), _organisation(), access.client_pk, resource,
+                                Resolver(session, access.organisation_id, resource), now, _if_none_exist())
+    consult = submission.consult
+    return fhir_response(consult.resource, 201 if submission.created else 200, consult.version_id,
+                         _location("ServiceRequest", consult.id, consult.version_id))
+
+
+@bp.post("/ServiceRequest/$validate")
+def validate_service_request() -> Response:
+    """Run every intake check and store nothing. Resource problems are reported in a 200
+    OperationOutcome (http://hl7.org/fhir/R4/resource-operation-validate.html)."""
+    access = require_scope("ServiceRequest", "create")
+    data = read_json()
+    if isinstance(data, dict) and data.get("resourceType") == "Parameters":
+        params = [p for p in data.get("parameter", []) if isinstance(p, dict) and p.get("name") == "resource"]
+        data = params[0].get("resource") if params else None
+        if data is None:
+            raise InvalidInput("Parameters must contain a 'resource' parameter with the ServiceRequest")
+    result = parse_resource(data, "ServiceRequest")
+    issues = list(result.issues)
+    if not any(i.is_error for i in issues):
+        session = get_session()
+        try:
+            validate_consult_request(session, _organisation(), data,
+                                     Resolver(session, access.organisation_id, data))
+        except DomainError as exc:
+            issues.extend(exc.issues)
+        session.rollback()  # $validate never stores anything
+    return fhir_response(operation_outcome(issues), 200)
+
+
+# -- transactions ---------------------------------------------------------------------------------
+
+@bp.post("")
+@bp.post("/")
+def transaction() -> Response:
+    resource = read_resource("Bundle")
+    access = require_scope("ServiceRequest", "create")
+    for entry in resource.get("entry", []):
+        rtype = entry.get("resource", {}).get("resourceType", "")
+        if rtype in SUPPORTING_TYPES:
+            require_scope(rtype, "create")
+    session, now = get_session(), clock()
+    base = base_url()
+    results = process_transaction(session, request_actor(), _organisation(), access.client_pk, resource, now)
+    entries = [{
+        "fullUrl": f"{base}/{r.resource_type}/{r.id}",
+        "response": {"status": "201 Created" if r.created else "200 OK",
+                     "location": f"{r.resource_type}/{r.id}/_history/{r.version}",
+                     "etag": f'W/"{r.version}"'},
+    } for r in results]
+    return fhir_response({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, 200)
+
+
+# -- supporting resources ---------------------------------------------------------------------------
+
+@bp.post("/<any(Patient, Organization, PractitionerRole, Coverage):rtype>")
+def create_supporting(rtype: str) -> Response:
+    require_scope(rtype, "create")
+    resource = read_resource(rtype)
+    access_org = _organisation()
+    created = create_resource(get_session(), request_actor(), access_org.id, resource, clock(), _if_none_exist())
+    stored = created.stored
+    return fhir_response(stored.resource, 201 if created.created else 200, stored.version_id,
+                         _location(rtype, stored.id, stored.version_id))
+
+
+@bp.get("/<any(Patient, Organization, PractitionerRole, Coverage):rtype>/<rid>")
+def read_supporting(rtype: str, rid: str) -> Response:
+    access = require_scope(rtype, "read")
+    session = get_session()
+    stored = session.scalar(select(StoredResource).where(
+        StoredResource.id == rid, StoredResource.resource_type == rtype,
+        StoredResource.organisation_id == access.organisation_id))
+    if stored is None:
+        raise NotFound(f"{rtype}/{rid} is not known to this client's organisation")
+    record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type=rtype,
+           resource_id=rid, patient_ref=rid if rtype == "Patient" else None, at=clock())
+    return fhir_response(stored.resource, 200, stored.version_id)
+
+
+# -- reads and updates ----------------------------------------------------------------------------
+
+def _consult(rid: str, organisation_id: str) -> Consult:
+    consult = get_session().scalar(select(Consult).where(Consult.id == rid,
+                                                         Consult.organisation_id == organisation_id))
+    if consult is None:
+        raise NotFound(f"ServiceRequest/{rid} is not known to this client's organisation")
+    return consult
+
+
+def _task(rid: str, organisation_id: str) -> ConsultTask:
+    task = get_session().scalar(select(ConsultTask).where(ConsultTask.id == rid,
+                                                          ConsultTask.organisation_id == organisation_id))
+    if task is None:
+        raise NotFound(f"Task/{rid} is not known to this client's organisation")
+    return task
+
+
+@bp.get("/ServiceRequest/<rid>")
+def read_service_request(rid: str) -> Response:
+    access = require_scope("ServiceRequest", "read")
+    consult = _consult(rid, access.organisation_id)
+    record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ,
+           resource_type="ServiceRequest", resource_id=rid, patient_ref=consult.patient_resource_id, at=clock())
+    return fhir_response(consult.resource, 200, consult.version_id)
+
+
+@bp.get("/Task/<rid>")
+def read_task(rid: str) -> Response:
+    access = require_scope("Task", "read")
+    task = _task(rid, access.organisation_id)
+    record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Task",
+           resource_id=rid, patient_ref=task.consult.patient_resource_id, at=clock())
+    return fhir_response(task_to_fhir(task), 200, task.version_id)
+
+
+@bp.put("/Task/<rid>")
+def update_task(rid: str) -> Response:
+    access = require_scope("Task", "update")
+    submitted = read_resource("Task")
+    if submitted.get("id") != rid:
+        raise InvalidInput("The Task's id must equal the id in the URL", expression="Task.id")
+    task = _task(rid, access.organisation_id)
+    update_task_by_gp(get_session(), request_actor(), task, submitted, request.headers.get("If-Match"), clock())
+    return fhir_response(task_to_fhir(task), 200, task.version_id)
+

@@ -1,0 +1,164 @@
+"""FHIR search on Task and ServiceRequest, with Bundle paging (http://hl7.org/fhir/R4/search.html).
+
+Unknown parameters are refused (400) instead of silently ignored: a GP system
+that misspells ``focus`` would otherwise get every Task of its practice back.
+Values that identify patients (a BSN) are deliberately not searchable: they
+would end up in URLs and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+from sqlalchemy import ColumnElement, Select, func, or_, select
+
+from triage_service.api.context import base_url, clock, settings
+from triage_service.api.io import fhir_response
+from triage_service.api.resources import bp
+from triage_service.database import get_session
+from triage_service.errors import InvalidInput
+from triage_service.fhir.dutch import AGB
+from triage_service.fhir.mapping import searchset, task_to_fhir
+from triage_service.models import AuditAction, Consult, ConsultIdentifier, ConsultTask
+from triage_service.security.audit import record
+from triage_service.security.policy import request_actor, require_scope
+
+_ = Blueprint  # the routes below hang on the FHIR blueprint
+_PAGING = {"_count", "_offset"}
+_PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
+
+
+def _values(raw: str) -> list[str]:
+    return [v for v in raw.split(",") if v]
+
+
+def _ref_id(value: str, rtype: str) -> str:
+    return value.removeprefix(f"{rtype}/").split("/")[0]
+
+
+def _token(value: str) -> tuple[str | None, str]:
+    system, sep, code = value.rpartition("|")
+    return (system or None, code) if sep else (None, value)
+
+
+def _date_clause(column: Any, raw: str) -> ColumnElement[bool]:
+    prefix = raw[:2] if raw[:2] in _PREFIXES else "eq"
+    text = raw[2:] if raw[:2] in _PREFIXES else raw
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"_lastUpdated '{raw}' is not a date or dateTime (e.g. ge2026-11-01)",
+                           expression="_lastUpdated") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    clauses: dict[str, Callable[[], ColumnElement[bool]]] = {
+        "gt": lambda: column > moment, "sa": lambda: column > moment, "ge": lambda: column >= moment,
+        "lt": lambda: column < moment, "eb": lambda: column < moment, "le": lambda: column <= moment,
+        "eq": lambda: column == moment, "ne": lambda: column != moment,
+    }
+    return clauses[prefix]()
+
+
+def _page(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], int, int, int]:
+    conf = settings()
+    try:
+        count = int(request.args.get("_count", conf.default_page_size))
+        offset = int(request.args.get("_offset", 0))
+    except ValueError as exc:
+        raise InvalidInput("_count and _offset must be whole numbers") from exc
+    if count < 0 or offset < 0:
+        raise InvalidInput("_count and _offset must not be negative")
+    count = min(count, conf.max_page_size)
+    session = get_session()
+    total = session.scalar(count_query) or 0
+    rows = list(session.scalars(query.limit(count).offset(offset))) if count else []
+    return rows, total, count, offset
+
+
+def _links(rtype: str, count: int, offset: int, total: int) -> tuple[str, str | None]:
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in _PAGING]
+    base = f"{base_url()}/{rtype}"
+    self_url = f"{base}?{urlencode([*params, ('_count', count), ('_offset', offset)])}"
+    next_url = None
+    if count and offset + count < total:
+        next_url = f"{base}?{urlencode([*params, ('_count', count), ('_offset', offset + count)])}"
+    return self_url, next_url
+
+
+def _check_params(allowed: set[str]) -> None:
+    unknown = sorted({k for k in request.args if k not in allowed | _PAGING})
+    if unknown:
+        raise InvalidInput(f"Unsupported search parameter(s): {', '.join(unknown)}; supported: "
+                           f"{', '.join(sorted(allowed | _PAGING))}")
+
+
+@bp.get("/Task")
+def search_tasks() -> Response:
+    access = require_scope("Task", "search")
+    _check_params({"status", "business-status", "requester", "requester:identifier", "owner", "focus",
+                   "_lastUpdated"})
+    where: list[ColumnElement[bool]] = [ConsultTask.organisation_id == access.organisation_id]
+    args = request.args
+    for raw in args.getlist("status"):
+        where.append(ConsultTask.status.in_(_values(raw)))
+    for raw in args.getlist("business-status"):
+        where.append(ConsultTask.business_status.in_([_token(v)[1] for v in _values(raw)]))
+    for raw in args.getlist("focus"):
+        where.append(ConsultTask.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
+    for raw in args.getlist("owner"):
+        where.append(ConsultTask.owner_reference.in_(_values(raw)))
+    for raw in args.getlist("requester:identifier") + args.getlist("requester"):
+        agbs = []
+        for value in _values(raw):
+            system, code = _token(value)
+            if system not in (None, AGB):
+                raise InvalidInput(f"requester is searched by the GP's AGB code ({AGB}|<code>)",
+                                   expression="requester")
+            agbs.append(code)
+        where.append(ConsultTask.consult.has(Consult.requester_agb.in_(agbs)))
+    for raw in args.getlist("_lastUpdated"):
+        where.append(_date_clause(ConsultTask.updated_at, raw))
+    query = select(ConsultTask).where(*where).order_by(ConsultTask.updated_at.desc(), ConsultTask.id)
+    rows, total, count, offset = _page(query, select(func.count()).select_from(ConsultTask).where(*where))
+    return _respond("Task", [task_to_fhir(t) for t in rows], [t.consult.patient_resource_id for t in rows],
+                    total, count, offset)
+
+
+@bp.get("/ServiceRequest")
+def search_service_requests() -> Response:
+    access = require_scope("ServiceRequest", "search")
+    _check_params({"identifier", "patient", "status"})
+    where: list[ColumnElement[bool]] = [Consult.organisation_id == access.organisation_id]
+    for raw in request.args.getlist("status"):
+        where.append(Consult.status.in_(_values(raw)))
+    for raw in request.args.getlist("patient"):
+        where.append(Consult.patient_resource_id.in_([_ref_id(v, "Patient") for v in _values(raw)]))
+    for raw in request.args.getlist("identifier"):
+        options = []
+        for value in _values(raw):
+            system, code = _token(value)
+            options.append(ConsultIdentifier.value == code if system is None else
+                           (ConsultIdentifier.system == system) & (ConsultIdentifier.value == code))
+        where.append(Consult.identifiers.any(or_(*options)))
+    query = select(Consult).where(*where).order_by(Consult.updated_at.desc(), Consult.id)
+    rows, total, count, offset = _page(query, select(func.count()).select_from(Consult).where(*where))
+    return _respond("ServiceRequest", [c.resource for c in rows], [c.patient_resource_id for c in rows],
+                    total, count, offset)
+
+
+def _respond(rtype: str, resources: list[dict[str, Any]], patients: list[str | None], total: int, count: int,
+             offset: int) -> Response:
+    session, now, actor = get_session(), clock(), request_actor()
+    names = ",".join(sorted(set(request.args)))  # parameter names only: values may identify patients
+    record(session, actor, event="fhir.search", action=AuditAction.EXECUTE, resource_type=rtype,
+           detail=f"params={names}; returned={len(resources)}", at=now)
+    for patient in sorted({p for p in patients if p}):
+        # NEN 7513 asks per patient whose data was shown, so every patient in the page gets a row.
+        record(session, actor, event="fhir.search.result", action=AuditAction.READ, resource_type=rtype,
+               patient_ref=patient, at=now)
+    self_url, next_url = _links(rtype, count, offset, total)
+    return fhir_response(searchset(resources, total, self_url, next_url, base_url()))

@@ -1,0 +1,80 @@
+"""Engine and session handling: one session per request, committed once at the boundary.
+
+Services flush but never commit (ARCHITECTURE.md, principle 4); the FHIR API
+commits after a successful response and rolls back otherwise, so a failed
+transaction Bundle leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage_service.settings import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # Foreign keys are off by default in SQLite; WAL lets readers and the
+            # single writer of several gunicorn workers proceed side by side.
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    engine = make_engine(settings)
+    app.extensions["triage.engine"] = engine
+    app.extensions["triage.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            # Whatever was not committed explicitly at the boundary is discarded.
+            session.rollback()
+            session.close()
+
+
+def session_factory(app: Flask | None = None) -> sessionmaker[Session]:
+    app = app or current_app
+    factory: sessionmaker[Session] = app.extensions["triage.sessionmaker"]
+    return factory
+
+
+def get_session() -> Session:
+    """The request's session (created on first use)."""
+    if "db_session" not in g:
+        g.db_session = session_factory()()
+    session: Session = g.db_session
+    return session
+
+
+@contextmanager
+def session_scope(app: Flask) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, worker): commit on success, else roll back."""
+    session = session_factory(app)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,90 @@
+"""Domain exceptions, raised by services and translated once per interface.
+
+The FHIR API turns them into an OperationOutcome with the matching HTTP status
+(ARCHITECTURE.md, principle 5). Messages are written for the person who has to
+fix the request and never contain patient data.
+"""
+
+from __future__ import annotations
+
+from triage_service.fhir.outcome import Issue
+
+
+class ConfigurationError(RuntimeError):
+    """The service cannot start with these settings."""
+
+
+class DomainError(Exception):
+    """Base class: a request the service understood but will not carry out."""
+
+    status_code = 400
+    issue_code = "invalid"
+
+    def __init__(self, message: str, *, expression: str | None = None, issues: list[Issue] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.expression = expression
+        self._issues = issues
+
+    @property
+    def issues(self) -> list[Issue]:
+        if self._issues:
+            return self._issues
+        return [Issue(code=self.issue_code, diagnostics=self.message, expression=self.expression)]
+
+
+class InvalidInput(DomainError):
+    """Unparseable or structurally wrong input (HTTP 400)."""
+
+
+class UnprocessableInput(DomainError):
+    """Valid FHIR that breaks a profile or agreement rule (HTTP 422)."""
+
+    status_code = 422
+    issue_code = "business-rule"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    issue_code = "not-found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    issue_code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    issue_code = "login"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    issue_code = "conflict"
+
+
+class PreconditionFailed(DomainError):
+    """A stale ``If-Match`` version (HTTP 412)."""
+
+    status_code = 412
+    issue_code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A Task status change that FHIR.md's state machine does not allow."""
+
+
+class NotSupported(DomainError):
+    status_code = 400
+    issue_code = "not-supported"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    issue_code = "too-costly"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    issue_code = "not-supported"

@@ -1,0 +1,66 @@
+"""Domain objects to FHIR JSON (the Task, search Bundles, transaction responses)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from triage_service.fhir.dutch import AGB
+from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_TASK, registry
+from triage_service.models import ConsultTask
+
+CS_BUSINESS_STATUS = f"{CANONICAL_BASE}/CodeSystem/triage-business-status"
+
+
+def instant(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
+    consult = task.consult
+    focus = {"reference": f"ServiceRequest/{consult.id}"}
+    body: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": task.id,
+        "meta": {"versionId": str(task.version_id), "lastUpdated": instant(task.updated_at),
+                 "profile": [PROFILE_CONSULT_TASK]},
+        "basedOn": [focus],
+        "status": task.status.value,
+        "businessStatus": {"coding": [{"system": CS_BUSINESS_STATUS, "code": task.business_status,
+                                       "display": registry().display(CS_BUSINESS_STATUS, task.business_status)
+                                       or task.business_status}]},
+        "intent": "order",
+        "priority": consult.priority,
+        "focus": focus,
+        "for": {"reference": f"Patient/{consult.patient_resource_id}"},
+        "authoredOn": instant(task.created_at),
+        "lastModified": instant(task.updated_at),
+        # The requester may have been contained in the ServiceRequest, so it is named by AGB.
+        "requester": {"type": "PractitionerRole", "identifier": {"system": AGB, "value": consult.requester_agb}},
+    }
+    if task.status_reason:
+        body["statusReason"] = {"text": task.status_reason}
+    if task.owner_reference:
+        body["owner"] = {"reference": task.owner_reference}
+    if task.due_at:
+        body["restriction"] = {"period": {"end": instant(task.due_at)}}
+    return body
+
+
+def searchset(entries: list[dict[str, Any]], total: int, self_url: str, next_url: str | None,
+              base_url: str, included: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    links = [{"relation": "self", "url": self_url}]
+    if next_url:
+        links.append({"relation": "next", "url": next_url})
+    rendered = [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
+                 "search": {"mode": "match"}} for r in entries]
+    rendered += [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
+                  "search": {"mode": "include"}} for r in included or []]
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
+    if rendered:
+        bundle["entry"] = rendered  # FHIR forbids empty arrays
+    return bundle

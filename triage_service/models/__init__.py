@@ -1,0 +1,46 @@
+"""SQLAlchemy 2.0 typed models, one module per aggregate.
+
+Importing this package registers every table on ``Base.metadata`` (Alembic and
+the schema test rely on that).
+"""
+
+from triage_service.models.agreement import Agreement, PatientProfile
+from triage_service.models.audit import AuditAction, AuditEntry, AuditOutcome
+from triage_service.models.base import Base
+from triage_service.models.client import AccessToken, ApiClient, UsedAssertion
+from triage_service.models.consult import (
+    TASK_TRANSITIONS,
+    Consult,
+    ConsultIdentifier,
+    ConsultTask,
+    RequestStatus,
+    TaskStatus,
+)
+from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
+from triage_service.models.resource import StoredResource
+from triage_service.models.user import User, UserRole
+
+__all__ = [
+    "TASK_TRANSITIONS",
+    "AccessToken",
+    "Agreement",
+    "ApiClient",
+    "AuditAction",
+    "AuditEntry",
+    "AuditOutcome",
+    "Base",
+    "Consult",
+    "ConsultIdentifier",
+    "ConsultTask",
+    "Organisation",
+    "OrganisationKind",
+    "PatientProfile",
+    "Practitioner",
+    "PractitionerRoleKind",
+    "RequestStatus",
+    "StoredResource",
+    "TaskStatus",
+    "UsedAssertion",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,73 @@
+"""Collaboration agreements (samenwerkingsafspraken) and their patient profiles.
+
+An agreement is imported from a declarative file in ``config/agreements/`` and
+versioned by its validity period: a new version of the same ``code`` is a new
+row, so consults keep pointing at the terms that held when they were routed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from triage_service.models.base import Base, utcnow, uuid_pk
+
+
+class Agreement(Base):
+    __tablename__ = "agreements"
+    __table_args__ = (UniqueConstraint("code", "valid_from"),)
+
+    id: Mapped[str] = uuid_pk()
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    zorggroep_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    subcontractor_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    #: UZOVI codes of the insurers whose patients the agreement covers.
+    insurers: Mapped[list[Any]]
+    #: Consult form codes (triage-consult-form) the agreement allows.
+    consult_forms: Mapped[list[Any]]
+    #: Answer norm per FHIR priority: {"routine": {"working_days": 2}, "urgent": {"working_hours": 4}}.
+    answer_norms: Mapped[dict[str, Any]]
+    s3_prestatie_code: Mapped[str] = mapped_column(String(32))
+    #: Money is integer cents everywhere: declarations must be right to the cent.
+    s3_tariff_cents: Mapped[int] = mapped_column(Integer)
+    subcontractor_fee_cents: Mapped[int] = mapped_column(Integer)
+    group_queue: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: AGB codes of the subcontractor's specialists who answer under this agreement.
+    specialist_agbs: Mapped[list[Any]]
+    source_file: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    profiles: Mapped[list[PatientProfile]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan", order_by="PatientProfile.position"
+    )
+
+
+class PatientProfile(Base):
+    """Which patients an agreement admits (patiëntenprofiel)."""
+
+    __tablename__ = "patient_profiles"
+
+    id: Mapped[str] = uuid_pk()
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    specialism: Mapped[str] = mapped_column(String(64))
+    #: ICPC-1-NL codes ("S82") or whole chapters ("S"); empty list admits all.
+    icpc: Mapped[list[Any]]
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
+    #: FHIR administrative gender, or None for any.
+    sex: Mapped[str | None] = mapped_column(String(16))
+    #: Inclusive ranges of the 4-digit postcode, [[3000, 3199], ...]; empty admits all.
+    postcode_ranges: Mapped[list[Any]]
+    consult_forms: Mapped[list[Any]]
+    min_photos: Mapped[int] = mapped_column(Integer, default=0)
+    physical_contact_required: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="profiles")

@@ -1,0 +1,141 @@
+"""The consult aggregate: the request (FHIR ServiceRequest) and its workflow (Task).
+
+The ServiceRequest JSON is kept as received (with server id and meta), beside
+the domain fields extracted at intake. Those fields are a snapshot at request
+time (the patient's age then, the insurer then), which is what routing and the
+S3 declaration must use.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from triage_service.models.base import Base, utcnow, uuid_pk
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as strings (not native enums): adding a status needs no ALTER TYPE.
+    return Enum(cls, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e])
+
+
+class RequestStatus(enum.StrEnum):
+    """FHIR request-status values the service uses for a consult request."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    REVOKED = "revoked"
+
+
+class TaskStatus(enum.StrEnum):
+    """FHIR task-status (http://hl7.org/fhir/R4/valueset-task-status.html)."""
+
+    DRAFT = "draft"
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    READY = "ready"
+    CANCELLED = "cancelled"
+    IN_PROGRESS = "in-progress"
+    ON_HOLD = "on-hold"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+#: The only transitions FHIR.md allows. Terminal states have no way out.
+TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.REQUESTED: frozenset({TaskStatus.RECEIVED, TaskStatus.REJECTED, TaskStatus.CANCELLED}),
+    TaskStatus.RECEIVED: frozenset(
+        {TaskStatus.ACCEPTED, TaskStatus.REJECTED, TaskStatus.CANCELLED, TaskStatus.FAILED}
+    ),
+    TaskStatus.ACCEPTED: frozenset(
+        {TaskStatus.IN_PROGRESS, TaskStatus.REJECTED, TaskStatus.CANCELLED, TaskStatus.FAILED}
+    ),
+    TaskStatus.IN_PROGRESS: frozenset(
+        {TaskStatus.ON_HOLD, TaskStatus.COMPLETED, TaskStatus.REJECTED, TaskStatus.CANCELLED, TaskStatus.FAILED}
+    ),
+    TaskStatus.ON_HOLD: frozenset({TaskStatus.IN_PROGRESS, TaskStatus.CANCELLED, TaskStatus.FAILED}),
+}
+
+
+class Consult(Base):
+    __tablename__ = "consults"
+    __table_args__ = (Index("ix_consults_org_status", "organisation_id", "status"),)
+
+    #: Also the ServiceRequest's logical id.
+    id: Mapped[str] = uuid_pk()
+    #: The requesting practice: only its clients may see the consult.
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    client_pk: Mapped[str] = mapped_column(ForeignKey("api_clients.id"))
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    category: Mapped[str] = mapped_column(String(40))
+    consult_form: Mapped[str] = mapped_column(String(40))
+    specialism: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16))
+    authored_at: Mapped[datetime]
+    #: triage-gp-intent code; None only for referral-category requests.
+    gp_intent: Mapped[str | None] = mapped_column(String(32))
+    conversion_authorised: Mapped[bool | None] = mapped_column(Boolean)
+    icpc_codes: Mapped[list[Any]]
+    patient_resource_id: Mapped[str | None] = mapped_column(ForeignKey("stored_resources.id"), index=True)
+    patient_birth_date: Mapped[date] = mapped_column(Date)
+    patient_gender: Mapped[str] = mapped_column(String(16))
+    patient_postcode: Mapped[str | None] = mapped_column(String(16))
+    insurer_uzovi: Mapped[str] = mapped_column(String(4))
+    requester_agb: Mapped[str] = mapped_column(String(8))
+    photo_count: Mapped[int] = mapped_column(Integer, default=0)
+    version_id: Mapped[int] = mapped_column(Integer, default=1)
+    resource: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    identifiers: Mapped[list[ConsultIdentifier]] = relationship(
+        back_populates="consult", cascade="all, delete-orphan"
+    )
+    task: Mapped[ConsultTask] = relationship(back_populates="consult", uselist=False)
+
+
+class ConsultIdentifier(Base):
+    """The HIS's business identifiers; unique per practice so retries are idempotent."""
+
+    __tablename__ = "consult_identifiers"
+    __table_args__ = (UniqueConstraint("organisation_id", "system", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    system: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+    consult: Mapped[Consult] = relationship(back_populates="identifiers")
+
+
+class ConsultTask(Base):
+    """The Task that tracks a consult; created by the server, one per consult."""
+
+    __tablename__ = "consult_tasks"
+    __table_args__ = (
+        Index("ix_consult_tasks_org_status", "organisation_id", "status"),
+        Index("ix_consult_tasks_org_updated", "organisation_id", "updated_at"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"), unique=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
+    business_status: Mapped[str] = mapped_column(String(40))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    #: FHIR reference of the routed specialist or group (None until routed).
+    owner_reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    due_at: Mapped[datetime | None]
+    version_id: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    consult: Mapped[Consult] = relationship(back_populates="task")

@@ -1,0 +1,34 @@
+"""FHIR resources a GP system posts alongside a consult (Patient, Organization,
+PractitionerRole, Coverage), kept as the JSON received, owned by one organisation.
+
+They are readable only by the organisation that created them. A conditional
+create on an identifier (``If-None-Exist``) reuses the existing row, so a
+patient posted twice by the same practice is one resource.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from triage_service.models.base import Base, utcnow, uuid_pk
+
+
+class StoredResource(Base):
+    __tablename__ = "stored_resources"
+    # Not unique: FHIR lets a plain create duplicate a patient; conditional create then
+    # reports the ambiguity (412) instead of the database refusing with a 500.
+    __table_args__ = (Index("ix_stored_resources_identity", "organisation_id", "resource_type", "identifier_token"),)
+
+    id: Mapped[str] = uuid_pk()
+    resource_type: Mapped[str] = mapped_column(String(40))
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    #: "system|value" of the identifier used for conditional create, if any.
+    identifier_token: Mapped[str | None] = mapped_column(String(300))
+    version_id: Mapped[int] = mapped_column(Integer, default=1)
+    resource: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,232 @@
+"""SMART Backend Services for GP systems (https://hl7.org/fhir/smart-app-launch/backend-services.html).
+
+A HIS signs a short JWT (the client assertion) with its private key; we check
+it against the public JWKS registered for that client, refuse replays by
+``jti``, and hand out a short-lived opaque bearer token bound to the client's
+organisation. PyJWT does the signature and claim checks; this module only
+decides policy. Token endpoint errors follow RFC 6749 section 5.2 (JSON with
+``error``), not OperationOutcome, because OAuth clients expect that shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from triage_service.models import AccessToken, ApiClient, UsedAssertion
+from triage_service.settings import Settings
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: SMART requires RS384 and ES384 support; RS256/ES256 are accepted because common HIS libraries default to them.
+ALLOWED_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256", "RS512", "ES512", "PS384", "PS256"]
+#: Resource types a GP system may be granted access to.
+SCOPED_RESOURCE_TYPES = frozenset(
+    {"ServiceRequest", "Task", "Patient", "Organization", "PractitionerRole", "Coverage", "Communication",
+     "DocumentReference", "Binary", "Subscription"}
+)
+
+
+class OAuthError(Exception):
+    """An RFC 6749 token endpoint error."""
+
+    def __init__(self, error: str, description: str, status: int = 400):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """Who is calling the FHIR API: a client acting for exactly one organisation."""
+
+    client_pk: str
+    client_id: str
+    organisation_id: str
+    scopes: frozenset[str]
+
+    def allows(self, resource_type: str, interaction: str) -> bool:
+        return scope_allows(self.scopes, resource_type, interaction)
+
+
+# SMART v2 letters per interaction, and the v1 word that also grants it.
+_V2_LETTER = {"create": "c", "read": "r", "update": "u", "delete": "d", "search": "s"}
+_V1_WORD = {"create": "write", "update": "write", "delete": "write", "read": "read", "search": "read"}
+
+
+def scope_allows(scopes: frozenset[str], resource_type: str, interaction: str) -> bool:
+    """Whether granted ``system/`` scopes (SMART v1 or v2 syntax) permit an interaction."""
+    for scope in scopes:
+        context, _, rest = scope.partition("/")
+        if context != "system" or "." not in rest:
+            continue
+        rtype, _, access = rest.partition(".")
+        if rtype not in ("*", resource_type):
+            continue
+        access = access.split("?", 1)[0]
+        if access in ("*", _V1_WORD[interaction]) or (
+            access and set(access) <= set("cruds") and _V2_LETTER[interaction] in access
+        ):
+            return True
+    return False
+
+
+def validate_scope_syntax(scope: str) -> None:
+    """Refuse scopes we would never grant, so registration errors surface early."""
+    context, _, rest = scope.partition("/")
+    rtype, _, access = rest.partition(".")
+    ok_access = access in ("read", "write", "*") or (access != "" and set(access) <= set("cruds"))
+    if context != "system" or not ok_access or (rtype != "*" and rtype not in SCOPED_RESOURCE_TYPES):
+        raise ValueError(f"unsupported scope {scope!r}: use system/<Type>.read|write|cruds")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, settings: Settings, form: dict[str, str], token_url: str,
+                now: datetime) -> tuple[ApiClient, dict[str, Any]]:
+    """Check a client-credentials request with a JWT assertion and issue a bearer token."""
+    if form.get("grant_type") != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "grant_type must be client_credentials")
+    if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+        raise OAuthError("invalid_request", f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}")
+    assertion = form.get("client_assertion", "")
+    if not assertion:
+        raise OAuthError("invalid_request", "client_assertion is required")
+    requested = form.get("scope", "").split()
+    if not requested:
+        raise OAuthError("invalid_scope", "scope is required (e.g. 'system/ServiceRequest.write')")
+
+    client = _client_of(session, assertion)
+    claims = _verified_claims(client, assertion, token_url, settings, now)
+    _remember_jti(session, client, claims, now)
+
+    allowed = set(client.scopes.split())
+    granted = [s for s in requested if s in allowed]
+    if not granted:
+        raise OAuthError("invalid_scope", "none of the requested scopes is registered for this client")
+
+    token = secrets.token_urlsafe(32)
+    lifetime = settings.access_token_lifetime_seconds
+    session.add(AccessToken(token_hash=token_hash(token), client_pk=client.id, scopes=" ".join(granted),
+                            expires_at=now + timedelta(seconds=lifetime), created_at=now))
+    # Expired tokens and assertions are useless; clear them as we go instead of a cron job.
+    session.execute(delete(AccessToken).where(AccessToken.expires_at < now))
+    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
+    session.flush()
+    return client, {"access_token": token, "token_type": "bearer", "expires_in": lifetime,
+                    "scope": " ".join(granted)}
+
+
+def _client_of(session: Session, assertion: str) -> ApiClient:
+    try:
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise OAuthError("invalid_client", "client_assertion is not a well-formed JWT", 401) from exc
+    iss, sub = unverified.get("iss"), unverified.get("sub")
+    if not isinstance(iss, str) or iss != sub:
+        raise OAuthError("invalid_client", "client_assertion iss and sub must both be the client_id", 401)
+    client = session.scalar(select(ApiClient).where(ApiClient.client_id == iss))
+    if client is None or not client.active:
+        raise OAuthError("invalid_client", "unknown or inactive client", 401)
+    return client
+
+
+def _verified_claims(client: ApiClient, assertion: str, token_url: str, settings: Settings,
+                     now: datetime) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(assertion)
+        keys = jwt.PyJWKSet.from_dict(client.jwks).keys
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise OAuthError("invalid_client", "client_assertion header or registered JWKS unusable", 401) from exc
+    if header.get("alg") not in ALLOWED_ALGORITHMS:
+        raise OAuthError("invalid_client", f"alg must be one of {', '.join(ALLOWED_ALGORITHMS)}", 401)
+    kid = header.get("kid")
+    candidates = [k for k in keys if kid is None or k.key_id == kid]
+    if not candidates:
+        raise OAuthError("invalid_client", "no registered key matches the assertion's kid", 401)
+    last_error: Exception | None = None
+    for key in candidates:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                assertion, key=key, algorithms=ALLOWED_ALGORITHMS, audience=token_url, issuer=client.client_id,
+                # exp is checked below against our clock (injectable in tests), not PyJWT's wall clock.
+                options={"require": ["exp", "iss", "sub", "aud", "jti"], "verify_exp": False},
+            )
+        except jwt.InvalidAudienceError as exc:
+            raise OAuthError("invalid_client", f"client_assertion aud must be the token endpoint {token_url}",
+                             401) from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise OAuthError("invalid_client", f"client_assertion lacks the {exc.claim} claim", 401) from exc
+        except jwt.PyJWTError as exc:
+            last_error = exc
+            continue
+        exp = claims["exp"]
+        if not isinstance(exp, int | float):
+            raise OAuthError("invalid_client", "client_assertion exp must be a number", 401)
+        if exp <= now.timestamp():
+            raise OAuthError("invalid_client", "client_assertion has expired", 401)
+        if exp - now.timestamp() > settings.max_client_assertion_lifetime_seconds:
+            raise OAuthError("invalid_client", "client_assertion exp is more than 5 minutes in the future", 401)
+        return claims
+    raise OAuthError("invalid_client", "client_assertion signature does not verify", 401) from last_error
+
+
+def _remember_jti(session: Session, client: ApiClient, claims: dict[str, Any], now: datetime) -> None:
+    jti = str(claims["jti"])
+    if len(jti) > 255:
+        raise OAuthError("invalid_client", "client_assertion jti is too long", 401)
+    existing = session.scalar(select(UsedAssertion).where(UsedAssertion.client_pk == client.id,
+                                                         UsedAssertion.jti == jti))
+    if existing is not None:
+        raise OAuthError("invalid_client", "client_assertion jti was already used (replay)", 401)
+    try:
+        # The savepoint turns a concurrent duplicate into a clean refusal, not a failed commit.
+        with session.begin_nested():
+            session.add(UsedAssertion(client_pk=client.id, jti=jti,
+                                      expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)))
+    except IntegrityError as exc:
+        raise OAuthError("invalid_client", "client_assertion jti was already used (replay)", 401) from exc
+
+
+def authenticate_bearer(session: Session, authorization: str | None, now: datetime) -> AccessContext | None:
+    """The caller of a bearer-token request, or None when the token is missing, unknown or expired."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    token = authorization[7:].strip()
+    if not token:
+        return None
+    row = session.get(AccessToken, token_hash(token))
+    if row is None or row.expires_at <= now or not row.client.active:
+        return None
+    return AccessContext(client_pk=row.client.id, client_id=row.client.client_id,
+                         organisation_id=row.client.organisation_id, scopes=frozenset(row.scopes.split()))
+
+
+def load_jwks(text: str) -> dict[str, Any]:
+    """Parse and check a JWKS document given at registration."""
+    try:
+        data = json.loads(text)
+        keys = jwt.PyJWKSet.from_dict(data).keys
+    except (ValueError, jwt.PyJWTError) as exc:
+        raise ValueError(f"not a usable JWKS: {exc}") from exc
+    if any(getattr(k, "key_type", None) == "oct" for k in keys):
+        raise ValueError("symmetric keys are not allowed: register the client's public key")
+    for jwk in data["keys"]:
+        if any(p in jwk for p in ("d", "p", "q", "dp", "dq", "qi")):
+            raise ValueError("the JWKS contains a private key: register only the public key")
+    result: dict[str, Any] = data
+    return result

@@ -1,0 +1,21 @@
+"""Security headers on every response, set here rather than trusted to a proxy that may not exist."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from triage_service.settings import Settings
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Patient data must not be kept by browsers or intermediaries.
+        response.headers.setdefault("Cache-Control", "no-store")
+        if settings.is_production:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        return response

@@ -1,0 +1,72 @@
+"""Registering GP systems (API clients) and web users, and signing client assertions."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.errors import Conflict, InvalidInput, NotFound
+from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, User, UserRole
+from triage_service.security.api_auth import validate_scope_syntax
+from triage_service.security.passwords import hash_password
+
+
+def register_client(session: Session, *, name: str, organisation_agb: str, jwks: dict[str, Any],
+                    scopes: list[str], client_id: str | None = None) -> ApiClient:
+    org = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
+    if org is None:
+        raise NotFound(f"No organisation with AGB {organisation_agb}; load or import it first")
+    if org.kind is not OrganisationKind.GP_PRACTICE:
+        raise InvalidInput(f"AGB {organisation_agb} is a {org.kind.value}, not a GP practice")
+    for scope in scopes:
+        try:
+            validate_scope_syntax(scope)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+    client_id = client_id or f"his-{uuid.uuid4()}"
+    if session.scalar(select(ApiClient).where(ApiClient.client_id == client_id)) is not None:
+        raise Conflict(f"A client with id {client_id} already exists")
+    client = ApiClient(client_id=client_id, name=name, organisation_id=org.id, jwks=jwks, scopes=" ".join(scopes))
+    session.add(client)
+    session.flush()
+    return client
+
+
+def create_user(session: Session, *, username: str, display_name: str, role: UserRole, password: str,
+                practitioner_agb: str | None = None, totp_secret: str | None = None) -> User:
+    if len(password) < 12:
+        raise InvalidInput("A password needs at least 12 characters")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"A user named {username} already exists")
+    practitioner = None
+    if practitioner_agb:
+        practitioner = session.scalar(select(Practitioner).where(Practitioner.agb == practitioner_agb))
+        if practitioner is None:
+            raise NotFound(f"No practitioner with AGB {practitioner_agb}")
+    user = User(username=username, display_name=display_name, role=role, password_hash=hash_password(password),
+                totp_secret=totp_secret or pyotp.random_base32(),
+                practitioner_id=practitioner.id if practitioner else None,
+                organisation_id=practitioner.organisation_id if practitioner else None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def totp_uri(user: User) -> str:
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="triage_service")
+
+
+def client_assertion(client_id: str, private_key_pem: bytes, token_url: str, now: datetime,
+                     kid: str | None = None, lifetime_seconds: int = 240) -> str:
+    """A SMART Backend Services client assertion, as a GP system would sign it."""
+    claims = {"iss": client_id, "sub": client_id, "aud": token_url, "jti": secrets.token_urlsafe(16),
+              "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=lifetime_seconds)).timestamp())}
+    headers = {"kid": kid} if kid else None
+    return jwt.encode(claims, private_key_pem, algorithm="ES384", headers=headers)

@@ -1,0 +1,125 @@
+"""Demo data for newcomers: the organisations in ``config/demo/``, the agreements in
+``config/agreements/``, two registered GP systems with keys in the instance folder,
+and demo web users. Loading twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, PractitionerRoleKind, User
+from triage_service.models.user import UserRole
+from triage_service.security.crypto import generate_client_keypair
+from triage_service.services.agreements import import_agreements
+from triage_service.services.clients import create_user, register_client
+from triage_service.settings import PROJECT_ROOT, Settings
+
+DEMO_ORGANISATIONS = PROJECT_ROOT / "config" / "demo" / "organisations.yaml"
+DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "system/Task.read",
+               "system/Task.write", "system/Patient.write", "system/Patient.read", "system/Organization.write",
+               "system/Organization.read", "system/PractitionerRole.write", "system/PractitionerRole.read",
+               "system/Coverage.write", "system/Coverage.read"]
+#: Demo accounts; the TOTP secrets are fixed so a newcomer can add them to an authenticator app.
+DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
+DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+              ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB")]
+
+
+class _Party(Schema):
+    class Meta:
+        unknown = RAISE
+
+    agb = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$"))
+    name = fields.String(required=True)
+
+
+class _Practice(_Party):
+    gps = fields.List(fields.Nested(_Party), required=True)
+
+
+class _Insurer(Schema):
+    class Meta:
+        unknown = RAISE
+
+    uzovi = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
+    name = fields.String(required=True)
+
+
+class _DemoOrganisations(Schema):
+    class Meta:
+        unknown = RAISE
+
+    zorggroep = fields.Nested(_Party, required=True)
+    insurers = fields.List(fields.Nested(_Insurer), required=True)
+    practices = fields.List(fields.Nested(_Practice), required=True)
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    client_id: str
+    practice: str
+    key_file: Path
+    kid: str
+
+
+def _org(session: Session, kind: OrganisationKind, name: str, agb: str | None = None,
+         uzovi: str | None = None) -> Organisation:
+    existing = session.scalar(select(Organisation).where(
+        Organisation.agb == agb if agb else Organisation.uzovi == uzovi))
+    if existing is not None:
+        return existing
+    org = Organisation(kind=kind, name=name, agb=agb, uzovi=uzovi)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
+    import yaml
+
+    data = _DemoOrganisations().load(yaml.safe_load(DEMO_ORGANISATIONS.read_text(encoding="utf-8")))
+    _org(session, OrganisationKind.ZORGGROEP, data["zorggroep"]["name"], agb=data["zorggroep"]["agb"])
+    for insurer in data["insurers"]:
+        _org(session, OrganisationKind.INSURER, insurer["name"], uzovi=insurer["uzovi"])
+    practices = []
+    for practice in data["practices"]:
+        org = _org(session, OrganisationKind.GP_PRACTICE, practice["name"], agb=practice["agb"])
+        practices.append(org)
+        for gp in practice["gps"]:
+            if session.scalar(select(Practitioner).where(Practitioner.agb == gp["agb"])) is None:
+                session.add(Practitioner(agb=gp["agb"], name=gp["name"], role=PractitionerRoleKind.GP,
+                                         organisation_id=org.id))
+    import_agreements(session, settings.agreements_path)
+
+    clients = []
+    key_dir = settings.instance_path / "demo-clients"
+    key_dir.mkdir(parents=True, exist_ok=True)
+    for org in practices:
+        assert org.agb
+        client_id = f"demo-his-{org.agb}"
+        kid = f"{client_id}-key-1"
+        key_file = key_dir / f"{client_id}.pem"
+        if session.scalar(select(ApiClient).where(ApiClient.client_id == client_id)) is None or not key_file.exists():
+            pem, jwks = generate_client_keypair(kid)
+            key_file.write_bytes(pem)
+            key_file.chmod(0o600)
+            (key_dir / f"{client_id}.jwks.json").write_text(json.dumps(jwks, indent=2))
+            existing = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+            if existing is not None:
+                existing.jwks = jwks  # the private key was lost: re-key the demo client
+            else:
+                register_client(session, name=f"Demo HIS {org.name}", organisation_agb=org.agb, jwks=jwks,
+                                scopes=DEMO_SCOPES, client_id=client_id)
+        clients.append(DemoClient(client_id, org.name, key_file, kid))
+
+    for username, name, agb, secret in DEMO_USERS:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            create_user(session, username=username, display_name=name, role=UserRole.SPECIALIST,
+                        password=DEMO_PASSWORD, practitioner_agb=agb, totp_secret=secret)
+    session.flush()
+    return clients

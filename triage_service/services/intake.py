@@ -1,0 +1,283 @@
+"""Intake: validating and accepting a consult request (FHIR.md "Interactions").
+
+``validate_consult_request`` runs every check of the profile and the business
+rules and returns the extracted domain fields; ``submit_consult`` stores the
+request and creates the Task that tracks it. Both raise domain errors carrying
+OperationOutcome issues, and neither commits: the request boundary does.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.errors import Conflict, Forbidden, UnprocessableInput
+from triage_service.fhir import dutch
+from triage_service.fhir.outcome import Issue
+from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_REQUEST, registry
+from triage_service.models import (
+    AuditAction,
+    Consult,
+    ConsultIdentifier,
+    ConsultTask,
+    Organisation,
+    RequestStatus,
+    StoredResource,
+    TaskStatus,
+)
+from triage_service.security.audit import Actor, record
+from triage_service.services.resolution import Resolver
+from triage_service.services.supporting import (
+    birth_date,
+    check_organization_agb,
+    check_patient,
+    identifier_values,
+    parse_instant,
+    primary_identifier_token,
+)
+
+EXT_GP_INTENT = f"{CANONICAL_BASE}/StructureDefinition/triage-ext-gp-intent"
+EXT_CONVERSION_AUTHORISED = f"{CANONICAL_BASE}/StructureDefinition/triage-ext-conversion-authorised"
+CS_REQUEST_CATEGORY = f"{CANONICAL_BASE}/CodeSystem/triage-request-category"
+CS_CONSULT_FORM = f"{CANONICAL_BASE}/CodeSystem/triage-consult-form"
+CS_GP_INTENT = f"{CANONICAL_BASE}/CodeSystem/triage-gp-intent"
+VS_REQUESTED_SPECIALISM = f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism"
+
+
+@dataclass(frozen=True)
+class ConsultFields:
+    """What intake extracts from a valid request: the snapshot routing and declarations use."""
+
+    identifiers: list[tuple[str, str]]
+    category: str
+    consult_form: str
+    specialism: str
+    priority: str
+    authored_at: datetime
+    gp_intent: str | None
+    conversion_authorised: bool | None
+    icpc_codes: list[str]
+    patient: dict[str, Any]
+    patient_stored: StoredResource | None
+    patient_birth_date: date
+    patient_gender: str
+    patient_postcode: str | None
+    insurer_uzovi: str
+    requester_agb: str
+    practice_agb: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    consult: Consult
+    task: ConsultTask
+    created: bool  # False when an If-None-Exist retry matched an existing consult
+
+
+def _code_in(concepts: list[Any], system: str) -> str | None:
+    for concept in concepts:
+        for coding in concept.get("coding", []) if isinstance(concept, dict) else []:
+            if coding.get("system") == system and isinstance(coding.get("code"), str):
+                return str(coding["code"])
+    return None
+
+
+def _extension(resource: dict[str, Any], url: str) -> dict[str, Any] | None:
+    return next((e for e in resource.get("extension", []) if e.get("url") == url), None)
+
+
+def validate_consult_request(session: Session, organisation: Organisation, resource: dict[str, Any],
+                             resolver: Resolver) -> ConsultFields:
+    """Every profile and business rule of a consult request; raises with all issues at once."""
+    issues = registry().validate(resource, PROFILE_CONSULT_REQUEST, resolver.reference_type)
+    if resource.get("status") != RequestStatus.ACTIVE.value:
+        issues.append(Issue("value", "A consult request is submitted with status 'active'",
+                            "ServiceRequest.status"))
+
+    patient = resolver.resolve(resource.get("subject"))
+    if patient is not None and patient.resource.get("resourceType") == "Patient":
+        issues.extend(check_patient(patient.resource, "ServiceRequest.subject"))
+
+    requester_agb = practice_agb = None
+    role = resolver.resolve(resource.get("requester"))
+    if role is not None and role.resource.get("resourceType") == "PractitionerRole":
+        practitioner = role.resource.get("practitioner", {})
+        agb = (practitioner.get("identifier") or {}) if isinstance(practitioner, dict) else {}
+        if agb.get("system") != dutch.AGB or not dutch.is_valid_agb(str(agb.get("value", ""))):
+            issues.append(Issue("required", "The requesting GP needs practitioner.identifier with system "
+                                f"{dutch.AGB} and an 8-digit AGB code", "ServiceRequest.requester"))
+        else:
+            requester_agb = str(agb["value"])
+        practice = resolver.resolve(role.resource.get("organization"))
+        if practice is None or practice.resource.get("resourceType") != "Organization":
+            issues.append(Issue("required", "The requesting GP's PractitionerRole.organization must reference "
+                                "the practice (Organization with its AGB code)", "ServiceRequest.requester"))
+        else:
+            org_issues = check_organization_agb(practice.resource, "ServiceRequest.requester", "practice")
+            issues.extend(org_issues)
+            if not org_issues:
+                practice_agb = identifier_values(practice.resource, dutch.AGB)[0]
+
+    uzovi = None
+    coverage_refs = resource.get("insurance", [])
+    coverage = resolver.resolve(coverage_refs[0]) if coverage_refs else None
+    if coverage is not None and coverage.resource.get("resourceType") == "Coverage":
+        uzovi = _payor_uzovi(coverage.resource, resolver)
+        if uzovi is None:
+            issues.append(Issue("required", f"The Coverage needs a payor identified by its UZOVI code "
+                                f"({dutch.UZOVI}, 4 digits)", "ServiceRequest.insurance[0]"))
+
+    errors = [i for i in issues if i.is_error]
+    if errors:
+        raise UnprocessableInput("The consult request does not meet the consult-request profile",
+                                 issues=errors)
+    if patient is None or requester_agb is None or practice_agb is None or uzovi is None:
+        # Unreachable when the profile holds (subject, requester and insurance are required); kept so a
+        # profile change can never turn into a 500.
+        raise UnprocessableInput("The consult request lacks its patient, requester or insurance")
+
+    if practice_agb != organisation.agb:
+        # A client acts for exactly one practice (FHIR.md, Authentication).
+        raise Forbidden("The requesting practice's AGB code is not the organisation this client is "
+                        "registered for", expression="ServiceRequest.requester")
+
+    addresses = [a for a in patient.resource.get("address", []) if isinstance(a, dict)]
+    home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
+    gp_intent_ext = _extension(resource, EXT_GP_INTENT)
+    conversion_ext = _extension(resource, EXT_CONVERSION_AUTHORISED)
+    category = _code_in(resource["category"], CS_REQUEST_CATEGORY)
+    form = _code_in([resource["code"]], CS_CONSULT_FORM)
+    allowed_specialisms = registry().value_set_codes(VS_REQUESTED_SPECIALISM)
+    specialism = next(c.get("code") for c in resource["performerType"]["coding"]
+                      if (c.get("system"), c.get("code")) in allowed_specialisms)
+    if category is None or form is None:
+        raise UnprocessableInput("The consult request lacks a known category or consult form")
+    return ConsultFields(
+        identifiers=[(i["system"], i["value"]) for i in resource["identifier"]],
+        category=category,
+        consult_form=form,
+        specialism=specialism,
+        priority=resource["priority"],
+        authored_at=parse_instant(resource["authoredOn"]),
+        gp_intent=_code_in([gp_intent_ext["valueCodeableConcept"]], CS_GP_INTENT) if gp_intent_ext else None,
+        conversion_authorised=conversion_ext.get("valueBoolean") if conversion_ext else None,
+        icpc_codes=[c["code"] for rc in resource["reasonCode"] for c in rc.get("coding", [])
+                    if c.get("system") == dutch.ICPC_1_NL],
+        patient=patient.resource,
+        patient_stored=patient.stored,
+        patient_birth_date=birth_date(patient.resource),
+        patient_gender=patient.resource["gender"],
+        patient_postcode=home.get("postalCode"),
+        insurer_uzovi=uzovi,
+        requester_agb=requester_agb,
+        practice_agb=practice_agb,
+    )
+
+
+def _payor_uzovi(coverage: dict[str, Any], resolver: Resolver) -> str | None:
+    for payor in coverage.get("payor", []):
+        ident = payor.get("identifier") if isinstance(payor, dict) else None
+        if isinstance(ident, dict) and ident.get("system") == dutch.UZOVI:
+            value = str(ident.get("value", ""))
+            return value if dutch.is_valid_uzovi(value) else None
+        resolved = resolver.resolve(payor)
+        if resolved is not None:
+            values = identifier_values(resolved.resource, dutch.UZOVI)
+            if values and dutch.is_valid_uzovi(values[0]):
+                return values[0]
+    return None
+
+
+def find_consult_by_identifier(session: Session, organisation_id: str, system: str, value: str) -> Consult | None:
+    return session.scalar(
+        select(Consult).join(ConsultIdentifier).where(ConsultIdentifier.organisation_id == organisation_id,
+                                                      ConsultIdentifier.system == system,
+                                                      ConsultIdentifier.value == value))
+
+
+def submit_consult(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
+                   resource: dict[str, Any], resolver: Resolver, now: datetime,
+                   if_none_exist: tuple[str, str] | None = None) -> Submission:
+    """Store a valid consult request and create its Task (status ``received``)."""
+    if if_none_exist is not None:
+        existing = find_consult_by_identifier(session, organisation.id, *if_none_exist)
+        if existing is not None:
+            record(session, actor, event="fhir.create.matched", action=AuditAction.READ,
+                   resource_type="ServiceRequest", resource_id=existing.id,
+                   patient_ref=existing.patient_resource_id, at=now)
+            return Submission(existing, existing.task, created=False)
+
+    fields = validate_consult_request(session, organisation, resource, resolver)
+    for system, value in fields.identifiers:
+        duplicate = find_consult_by_identifier(session, organisation.id, system, value)
+        if duplicate is not None:
+            raise Conflict(f"A consult with identifier {system}|{value} already exists "
+                           f"(ServiceRequest/{duplicate.id}); resubmit with If-None-Exist to retry safely",
+                           expression="ServiceRequest.identifier")
+
+    patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
+    consult = Consult(
+        organisation_id=organisation.id, client_pk=client_pk, status=RequestStatus.ACTIVE,
+        category=fields.category, consult_form=fields.consult_form, specialism=fields.specialism,
+        priority=fields.priority, authored_at=fields.authored_at, gp_intent=fields.gp_intent,
+        conversion_authorised=fields.conversion_authorised, icpc_codes=fields.icpc_codes,
+        patient_resource_id=patient.id, patient_birth_date=fields.patient_birth_date,
+        patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
+        insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, version_id=1,
+        resource={}, created_at=now, updated_at=now,
+    )
+    consult.identifiers = [ConsultIdentifier(organisation_id=organisation.id, system=s, value=v)
+                           for s, v in fields.identifiers]
+    session.add(consult)
+    session.flush()  # assigns the id the stored resource needs
+    consult.resource = stamp(resource, consult.id, 1, now, PROFILE_CONSULT_REQUEST)
+    task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.RECEIVED,
+                       business_status="awaiting-routing", version_id=1, created_at=now, updated_at=now)
+    session.add(task)
+    session.flush()
+    record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="ServiceRequest",
+           resource_id=consult.id, patient_ref=patient.id, at=now)
+    record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Task",
+           resource_id=task.id, patient_ref=patient.id, at=now)
+    return Submission(consult, task, created=True)
+
+
+def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any], now: datetime) -> StoredResource:
+    """The practice's Patient resource for a contained patient (matched on BSN, created if new).
+
+    Giving every consult a server-side Patient makes ``Task.for``, the ``patient``
+    search parameter and the audit trail's patient reference work the same for
+    contained and referenced patients.
+    """
+    token = primary_identifier_token(patient)
+    existing = session.scalar(select(StoredResource).where(
+        StoredResource.organisation_id == organisation_id, StoredResource.resource_type == "Patient",
+        StoredResource.identifier_token == token).limit(1))
+    if existing is not None:
+        return existing
+    body = {k: v for k, v in copy.deepcopy(patient).items() if k != "id"}
+    stored = StoredResource(resource_type="Patient", organisation_id=organisation_id, identifier_token=token,
+                            version_id=1, resource={}, created_at=now, updated_at=now)
+    session.add(stored)
+    session.flush()
+    stored.resource = stamp(body, stored.id, 1, now)
+    return stored
+
+
+def stamp(resource: dict[str, Any], rid: str, version: int, now: datetime,
+          profile: str | None = None) -> dict[str, Any]:
+    """The resource as we serve it: our id and meta (versionId, lastUpdated, profile)."""
+    body = copy.deepcopy(resource)
+    body["id"] = rid
+    meta = {k: v for k, v in body.get("meta", {}).items() if k not in ("versionId", "lastUpdated")}
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = now.isoformat().replace("+00:00", "Z")
+    if profile and profile not in meta.get("profile", []):
+        meta["profile"] = [*meta.get("profile", []), profile]
+    body["meta"] = meta
+    return body

@@ -1,0 +1,66 @@
+"""The consult Task's life cycle as the GP system may change it.
+
+The GP may cancel its own consult until it is completed (FHIR.md: "GP cancels
+by updating its Task to cancelled"); every other field of the Task belongs to
+the service. Transitions follow ``TASK_TRANSITIONS``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from triage_service.errors import InvalidTransition, PreconditionFailed, UnprocessableInput
+from triage_service.fhir.outcome import Issue
+from triage_service.models import TASK_TRANSITIONS, AuditAction, ConsultTask, RequestStatus, TaskStatus
+from triage_service.security.audit import Actor, record
+from triage_service.services.intake import stamp
+
+
+def check_version(current: int, if_match: str | None) -> None:
+    """``If-Match: W/"n"`` must name the current version (FHIR versioned update)."""
+    if if_match is None:
+        return
+    wanted = if_match.strip().removeprefix("W/").strip('"')
+    if wanted != str(current):
+        raise PreconditionFailed(f"The resource is at version {current}, not {wanted}: read it again and "
+                                 "retry with the current ETag")
+
+
+def transition(task: ConsultTask, to: TaskStatus) -> None:
+    allowed = TASK_TRANSITIONS.get(task.status, frozenset())
+    if to not in allowed:
+        raise InvalidTransition(f"A Task with status '{task.status.value}' cannot become '{to.value}'",
+                                expression="Task.status")
+    task.status = to
+
+
+def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitted: dict[str, Any],
+                      if_match: str | None, now: datetime) -> ConsultTask:
+    """Apply a GP's PUT of its Task: only ``status`` -> cancelled (with an optional reason) is allowed."""
+    check_version(task.version_id, if_match)
+    wanted = submitted.get("status")
+    if wanted == task.status.value:
+        return task  # nothing changed: FHIR update is idempotent
+    if wanted != TaskStatus.CANCELLED.value:
+        raise UnprocessableInput("A GP system may only change a consult Task's status to 'cancelled'",
+                                 issues=[Issue("business-rule", "A GP system may only change a consult Task's "
+                                               "status to 'cancelled'", "Task.status")])
+    transition(task, TaskStatus.CANCELLED)
+    reason = submitted.get("statusReason", {})
+    task.status_reason = reason.get("text") if isinstance(reason, dict) else None
+    task.business_status = "cancelled-by-gp"
+    task.version_id += 1
+    task.updated_at = now
+    consult = task.consult
+    consult.status = RequestStatus.REVOKED
+    consult.version_id += 1
+    consult.updated_at = now
+    consult.resource = stamp({**consult.resource, "status": RequestStatus.REVOKED.value}, consult.id,
+                             consult.version_id, now)
+    session.flush()
+    record(session, actor, event="fhir.update", action=AuditAction.UPDATE, resource_type="Task",
+           resource_id=task.id, patient_ref=consult.patient_resource_id, detail="status=cancelled", at=now)
+    return task

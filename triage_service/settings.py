@@ -1,0 +1,131 @@
+"""Typed, immutable settings read once from ``TRIAGE_*`` environment variables.
+
+Every variable is listed with a fake value in ``config/example.env``; a test
+checks the two stay in step. Development and test get generated secrets kept in
+the instance folder, so ``triage-service demo`` works on a fresh clone; in
+production the service refuses to start without real ones (ARCHITECTURE.md,
+principle 6).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+from triage_service.errors import ConfigurationError
+
+Environment = Literal["development", "test", "production"]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment = "development"
+    #: Folder for the SQLite database, generated development keys and blobs.
+    instance_path: Path = PROJECT_ROOT / "instance"
+    #: SQLAlchemy URL; empty means SQLite in the instance folder.
+    database_url: str = ""
+    #: Signs session cookies; generated per instance outside production.
+    secret_key: str = ""
+    #: The externally visible base URL (scheme://host[:port]); used for the
+    #: token endpoint audience and absolute links. Empty: taken from the request.
+    public_base_url: str = ""
+    #: Lifetime of a bearer token issued to a GP system (SMART recommends <= 5 min).
+    access_token_lifetime_seconds: int = 300
+    #: A client assertion may be valid for at most this long (SMART: 5 minutes).
+    max_client_assertion_lifetime_seconds: int = 300
+    #: Largest request body accepted on the FHIR API.
+    max_request_bytes: int = 16 * 1024 * 1024
+    #: Search paging.
+    default_page_size: int = 20
+    max_page_size: int = 100
+    #: Folder with the collaboration agreements loaded by ``load-demo``.
+    agreements_path: Path = PROJECT_ROOT / "config" / "agreements"
+    log_level: str = "INFO"
+    #: gunicorn workers for ``triage-service serve``.
+    workers: int = 2
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{self.instance_path / 'triage.sqlite3'}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+_ENV_PREFIX = "TRIAGE_"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the usual short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise ConfigurationError(f"{_ENV_PREFIX}{name.upper()} must be an integer") from exc
+        if value <= 0:
+            raise ConfigurationError(f"{_ENV_PREFIX}{name.upper()} must be positive")
+        return value
+    if isinstance(default, Path):
+        return Path(raw).expanduser().resolve()
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment (``TRIAGE_<FIELD>``), then ``overrides``."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = environ.get(_ENV_PREFIX + f.name.upper())
+        if raw is not None and raw != "":
+            default = Settings.__dataclass_fields__[f.name].default
+            if f.name == "env":
+                if raw not in ("development", "test", "production"):
+                    raise ConfigurationError("TRIAGE_ENV must be development, test or production")
+                values[f.name] = raw
+            else:
+                values[f.name] = _coerce(f.name, raw, default)
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    return _with_secrets(settings)
+
+
+def _with_secrets(settings: Settings) -> Settings:
+    if settings.secret_key:
+        if settings.is_production and len(settings.secret_key) < 32:
+            raise ConfigurationError("TRIAGE_SECRET_KEY must be at least 32 characters in production")
+        return settings
+    if settings.is_production:
+        raise ConfigurationError("TRIAGE_SECRET_KEY is required in production")
+    # Development/test: a per-instance generated key, kept so sessions survive restarts.
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = settings.instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return _replace(settings, secret_key=key_file.read_text().strip())
+
+
+def _replace(settings: Settings, **changes: object) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)  # type: ignore[arg-type]
