@@ -7,6 +7,8 @@ practice's resource is indistinguishable from one that does not exist (404).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
@@ -28,6 +30,7 @@ from triage_service.services.tasks import update_task_by_gp
 from triage_service.services.transactions import process_transaction
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
+_M = TypeVar("_M", Consult, ConsultTask)
 
 
 @bp.after_request
@@ -145,26 +148,19 @@ def read_supporting(rtype: str, rid: str) -> Response:
 
 # -- reads and updates ----------------------------------------------------------------------------
 
-def _consult(rid: str, organisation_id: str) -> Consult:
-    consult = get_session().scalar(select(Consult).where(Consult.id == rid,
-                                                         Consult.organisation_id == organisation_id))
-    if consult is None:
-        raise NotFound(f"ServiceRequest/{rid} is not known to this client's organisation")
-    return consult
-
-
-def _task(rid: str, organisation_id: str) -> ConsultTask:
-    task = get_session().scalar(select(ConsultTask).where(ConsultTask.id == rid,
-                                                          ConsultTask.organisation_id == organisation_id))
-    if task is None:
-        raise NotFound(f"Task/{rid} is not known to this client's organisation")
-    return task
+def _owned(model: type[_M], rid: str, organisation_id: str) -> _M:
+    """A consult or Task of the caller's organisation; anything else is "not found"."""
+    found = get_session().scalar(select(model).where(model.id == rid, model.organisation_id == organisation_id))
+    if found is None:
+        rtype = "ServiceRequest" if model is Consult else "Task"
+        raise NotFound(f"{rtype}/{rid} is not known to this client's organisation")
+    return found
 
 
 @bp.get("/ServiceRequest/<rid>")
 def read_service_request(rid: str) -> Response:
     access = require_scope("ServiceRequest", "read")
-    consult = _consult(rid, access.organisation_id)
+    consult = _owned(Consult, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ,
            resource_type="ServiceRequest", resource_id=rid, patient_ref=consult.patient_resource_id, at=clock())
     return fhir_response(consult.resource, 200, consult.version_id)
@@ -173,7 +169,7 @@ def read_service_request(rid: str) -> Response:
 @bp.get("/Task/<rid>")
 def read_task(rid: str) -> Response:
     access = require_scope("Task", "read")
-    task = _task(rid, access.organisation_id)
+    task = _owned(ConsultTask, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Task",
            resource_id=rid, patient_ref=task.consult.patient_resource_id, at=clock())
     return fhir_response(task_to_fhir(task), 200, task.version_id)
@@ -185,7 +181,7 @@ def update_task(rid: str) -> Response:
     submitted = read_resource("Task")
     if submitted.get("id") != rid:
         raise InvalidInput("The Task's id must equal the id in the URL", expression="Task.id")
-    task = _task(rid, access.organisation_id)
+    task = _owned(ConsultTask, rid, access.organisation_id)
     update_task_by_gp(get_session(), request_actor(), task, submitted, request.headers.get("If-Match"), clock())
     return fhir_response(task_to_fhir(task), 200, task.version_id)
 

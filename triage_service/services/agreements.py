@@ -39,7 +39,7 @@ def specialism_codes() -> set[str]:
     return {code for _, code in registry().value_set_codes(f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism")}
 
 
-class _Strict(Schema):
+class _Strict(Schema):  # shared by every declarative config schema (agreements, demo data)
     class Meta:
         unknown = RAISE  # a typo in a key is an error, not a silently ignored rule
 

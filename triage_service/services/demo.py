@@ -8,14 +8,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, PractitionerRoleKind, User
 from triage_service.models.user import UserRole
 from triage_service.security.crypto import generate_client_keypair
-from triage_service.services.agreements import import_agreements
+from triage_service.services.agreements import InsurerSchema, PartySchema, _Strict, import_agreements
 from triage_service.services.clients import create_user, register_client
 from triage_service.settings import PROJECT_ROOT, Settings
 
@@ -30,32 +30,13 @@ DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSW
               ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB")]
 
 
-class _Party(Schema):
-    class Meta:
-        unknown = RAISE
-
-    agb = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$"))
-    name = fields.String(required=True)
+class _Practice(PartySchema):
+    gps = fields.List(fields.Nested(PartySchema), required=True)
 
 
-class _Practice(_Party):
-    gps = fields.List(fields.Nested(_Party), required=True)
-
-
-class _Insurer(Schema):
-    class Meta:
-        unknown = RAISE
-
-    uzovi = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
-    name = fields.String(required=True)
-
-
-class _DemoOrganisations(Schema):
-    class Meta:
-        unknown = RAISE
-
-    zorggroep = fields.Nested(_Party, required=True)
-    insurers = fields.List(fields.Nested(_Insurer), required=True)
+class _DemoOrganisations(_Strict):
+    zorggroep = fields.Nested(PartySchema, required=True)
+    insurers = fields.List(fields.Nested(InsurerSchema), required=True)
     practices = fields.List(fields.Nested(_Practice), required=True)
 
 
