@@ -9,9 +9,10 @@ Every request body goes through this layer *before* profile validation:
 2. :func:`parse_resource` runs :func:`~triage_service.fhir.structure.check_structure`
    (nulls, empty arrays/objects/strings, strict base64, Attachment size/hash,
    fullUrl, extension, narrative, reference and contained-resource rules),
-   then validates with the fhir.resources **R4B** model class, then walks the
-   raw JSON alongside the validated model and the (cached) model field
-   metadata to close the gaps pydantic leaves open:
+   then walks the raw JSON alongside the fhir.resources **R4B** field metadata
+   (computed once per model class) to close the gaps pydantic leaves open,
+   then validates with the R4B model class (cardinality, unknown elements,
+   date/time and other lexical formats):
 
    * JSON types of primitives: pydantic's lax mode turns ``"yes"`` into
      ``True``, ``"5"`` into ``5`` and even parses a JSON *string* as an object
@@ -21,6 +22,9 @@ Every request body goes through this layer *before* profile validation:
      fields (e.g. ``ServiceRequest.status``), which fhir.resources does not check;
    * uri/url/canonical rules (no whitespace, absolute where FHIR demands it,
      valid lowercase ``urn:uuid:``), and strict base64 for every base64Binary field.
+
+   Issues of the three layers are merged so one problem is reported once,
+   by the layer that explains it best.
 
 All problems come back as :class:`~triage_service.fhir.outcome.Issue` objects with
 a FHIRPath-style ``expression`` (``ServiceRequest.reasonCode[0].coding[1].system``);
@@ -39,7 +43,7 @@ import typing
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import Annotated, Any, get_args, get_origin
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -48,16 +52,23 @@ from fhir_core.types import FhirBase
 from pydantic import ValidationError
 
 from triage_service.fhir.outcome import Issue
-from triage_service.fhir.structure import check_structure, decode_base64_strict, is_resource_type
+from triage_service.fhir.structure import (
+    ABSOLUTE_URI,
+    MAX_DEPTH,
+    OID_URN,
+    UUID_URN,
+    check_structure,
+    decode_base64_strict,
+    display_name,
+    is_resource_type,
+    json_type,
+)
 
 __all__ = ["ParseResult", "parse_json_body", "parse_resource"]
 
 logger = logging.getLogger(__name__)
 
 _SAFE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
-_UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_OID_URN = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
 
 # FHIR primitive type -> the JSON type json.html prescribes for it.
 _JSON_BOOLEAN = frozenset({"boolean"})
@@ -110,6 +121,10 @@ _LOC_RENAMES = {"resource_type": "resourceType"}
 # used to refuse codes: CapabilityStatement.format is any MIME type
 # ("xml | json | ttl | mime type"), Expression.language is an extensible binding.
 _NOT_REQUIRED_BINDINGS = frozenset({("CapabilityStatement", "format"), ("Expression", "language")})
+# base64Binary elements that check_structure reliably decodes already (Binary by
+# its resourceType, a model-valid Attachment by its shape, with the size/hash
+# rules): decoding a large photo twice is wasted time.
+_BASE64_CHECKED_BY_STRUCTURE = frozenset({("Attachment", "data"), ("Attachment", "hash"), ("Binary", "data")})
 
 
 @dataclass
@@ -175,7 +190,7 @@ def _duplicate_key_issues(value: Any, path: str, depth: int = 0) -> list[Issue]:
             issues.append(
                 Issue(
                     "structure",
-                    f"Duplicate JSON property {_display(key)} (each property may occur only once)",
+                    f"Duplicate JSON property {display_name(key)} (each property may occur only once)",
                     f"{path}.{key}",
                 )
             )
@@ -242,33 +257,38 @@ def parse_json_body(raw: bytes) -> tuple[Any, list[Issue]]:
 class _Field:
     attr: str  # python attribute on the model
     name: str  # JSON element name
+    is_list: bool  # the element repeats (a JSON array)
     primitive: str | None  # FHIR primitive type name; None for complex elements and resources
+    element_class: type[FHIRAbstractModel] | None  # model of a complex element
+    resource_position: bool  # holds any resource (contained, entry.resource): class from resourceType
     allowed: frozenset[str] | None  # required binding codes, when complete
     allowed_text: str
+    decode_base64: bool  # a base64Binary that check_structure does not decode already
 
 
-def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
-    """Strip Optional/List/Annotated from a field annotation: (base type, metadata)."""
+def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
+    """Strip Optional/List/Annotated from a field annotation: (base type, metadata, is_list)."""
     metadata: tuple[Any, ...] = ()
+    is_list = False
     current = annotation
     while True:
         origin = get_origin(current)
         if origin in (typing.Union, types.UnionType):
             args = [arg for arg in get_args(current) if arg is not type(None)]
             if len(args) != 1:
-                return current, metadata  # e.g. Union[AnyUrl, str] under Url()
+                return current, metadata, is_list  # e.g. Union[AnyUrl, str] under Url()
             current = args[0]
         elif origin is list:
+            is_list = True
             current = get_args(current)[0]
         elif origin is Annotated:
             metadata += tuple(current.__metadata__)
             current = get_args(current)[0]
         else:
-            return current, metadata
+            return current, metadata, is_list
 
 
-def _primitive_type(annotation: Any) -> str | None:
-    base, metadata = _unwrap(annotation)
+def _primitive_type(base: Any, metadata: tuple[Any, ...]) -> str | None:
     for item in metadata:
         visit_name = getattr(item, "__visit_name__", None)
         if isinstance(visit_name, str):
@@ -288,6 +308,11 @@ def _primitive_type(annotation: Any) -> str | None:
 
 
 @cache
+def _is_resource_class(klass: type[FHIRAbstractModel]) -> bool:
+    return bool(klass.has_resource_base())
+
+
+@cache
 def _fields(klass: type[FHIRAbstractModel]) -> dict[str, _Field]:
     """JSON name -> field metadata of a model class; reflection happens once per class."""
     fields: dict[str, _Field] = {}
@@ -296,7 +321,16 @@ def _fields(klass: type[FHIRAbstractModel]) -> dict[str, _Field]:
         name = info.alias or attr
         if attr == "fhir_comments":
             continue
-        primitive = None if attr.endswith("__ext") else _primitive_type(info.annotation)
+        base, metadata, is_list = _unwrap(info.annotation)
+        primitive = None if attr.endswith("__ext") else _primitive_type(base, metadata)
+        element_class: type[FHIRAbstractModel] | None = None
+        resource_position = False
+        if primitive is None and isinstance(base, type) and issubclass(base, FhirBase):
+            model_class = base.get_model_klass()
+            if _is_resource_class(model_class):
+                resource_position = True  # abstract Resource: the value's resourceType decides
+            else:
+                element_class = model_class
         raw_enum = extra.get("enum_values")
         enum_values = [str(code) for code in raw_enum] if isinstance(raw_enum, list) else []
         allowed: frozenset[str] | None = None
@@ -312,16 +346,15 @@ def _fields(klass: type[FHIRAbstractModel]) -> dict[str, _Field]:
         fields[name] = _Field(
             attr=attr,
             name=name,
+            is_list=is_list,
             primitive=primitive,
+            element_class=element_class,
+            resource_position=resource_position,
             allowed=allowed,
             allowed_text=", ".join(enum_values) if allowed else "",
+            decode_base64=primitive == "base64Binary" and (klass.__name__, name) not in _BASE64_CHECKED_BY_STRUCTURE,
         )
     return fields
-
-
-@lru_cache(maxsize=256)
-def _is_resource_class(klass: type[FHIRAbstractModel]) -> bool:
-    return bool(klass.has_resource_base())
 
 
 def _resource_class(resource_type: str) -> type[FHIRAbstractModel] | None:
@@ -331,61 +364,71 @@ def _resource_class(resource_type: str) -> type[FHIRAbstractModel] | None:
 
 
 # ---------------------------------------------------------------------------------------
-# Typed walk: raw JSON alongside the validated model
+# Typed walk: raw JSON alongside the model field metadata
 # ---------------------------------------------------------------------------------------
 
 
-def _display(name: str) -> str:
-    return repr(name if len(name) <= 64 else name[:61] + "...")
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null" if value is None else type(value).__name__
-
-
 class _TypedWalk:
+    """Walk the raw JSON alongside the (cached) model field metadata.
+
+    Runs before pydantic so that every JSON-type problem is reported at its
+    element, in words a developer understands, and so that fhir.resources
+    never sees a number or array where its url validator expects a string
+    (it raises TypeError there instead of a validation error).
+    """
+
     def __init__(self) -> None:
         self.issues: list[Issue] = []
 
-    def model(self, model: FHIRAbstractModel, raw: dict[str, Any], path: str, depth: int = 0) -> None:
-        if depth > 200:
-            return
-        klass = type(model)
-        fields = _fields(klass)
-        is_resource = _is_resource_class(klass)
-        for key, value in raw.items():
-            meta = fields.get(key)
-            if meta is None or value is None:
-                continue  # unknown keys and nulls are reported by the earlier layers
-            child = getattr(model, meta.attr, None)
-            if isinstance(value, list):
-                for index, item in enumerate(value):
-                    sub = child[index] if isinstance(child, list) and index < len(child) else None
-                    self.item(meta, item, sub, f"{path}.{key}[{index}]", is_resource, depth)
-            else:
-                self.item(meta, value, child, f"{path}.{key}", is_resource, depth)
+    def resource(self, raw: dict[str, Any], path: str, depth: int) -> None:
+        resource_type = raw.get("resourceType")
+        if isinstance(resource_type, str) and is_resource_type(resource_type):
+            self.element(get_fhir_model_class(resource_type), raw, path, depth, in_resource=True)
+        # anything else is a fatal structure issue reported by check_structure
 
-    def item(self, meta: _Field, value: Any, model: Any, path: str, in_resource: bool, depth: int) -> None:
-        if value is None:
+    def element(
+        self, klass: type[FHIRAbstractModel], raw: dict[str, Any], path: str, depth: int, in_resource: bool = False
+    ) -> None:
+        if depth > MAX_DEPTH:
             return
+        fields = _fields(klass)
+        for key, value in raw.items():
+            meta = fields.get(key) if isinstance(key, str) else None
+            if meta is None or value is None:
+                continue  # unknown elements and nulls are reported by the other layers
+            child_path = f"{path}.{key}"
+            if isinstance(value, list):
+                if not meta.is_list:
+                    self.add(
+                        "structure", f"Element {display_name(key)} does not repeat: it must not be an array", child_path
+                    )
+                    continue
+                for index, item in enumerate(value):
+                    self.item(meta, item, f"{child_path}[{index}]", in_resource, depth)
+            elif meta.is_list:
+                self.add(
+                    "structure",
+                    f"Element {display_name(key)} must be a JSON array, not a {json_type(value)}",
+                    child_path,
+                )
+            else:
+                self.item(meta, value, child_path, in_resource, depth)
+
+    def item(self, meta: _Field, value: Any, path: str, in_resource: bool, depth: int) -> None:
+        if value is None or isinstance(value, list):
+            return  # null placeholders and arrays of arrays: check_structure
         if meta.primitive is None:
             if not isinstance(value, dict):
-                # fhir.resources would parse a JSON *string* here as an object.
+                # fhir.resources would even json-parse a *string* here into the object.
                 self.add(
-                    "structure", f"Element {_display(meta.name)} must be a JSON object, not a {_json_type(value)}", path
+                    "structure",
+                    f"Element {display_name(meta.name)} must be a JSON object, not a {json_type(value)}",
+                    path,
                 )
-            elif isinstance(model, FHIRAbstractModel):
-                self.model(model, value, path, depth + 1)
+            elif meta.resource_position:
+                self.resource(value, path, depth + 1)
+            elif meta.element_class is not None:
+                self.element(meta.element_class, value, path, depth + 1)
             return
         self.primitive(meta, value, path, in_resource)
 
@@ -402,7 +445,9 @@ class _TypedWalk:
         if not expected_ok:
             # json.html#primitive: the JSON type of each primitive is fixed.
             self.add(
-                "structure", f"Element {_display(meta.name)} must be a JSON {expected}, not a {_json_type(value)}", path
+                "structure",
+                f"Element {display_name(meta.name)} must be a JSON {expected}, not a {json_type(value)}",
+                path,
             )
             return
         if not isinstance(value, str):
@@ -410,12 +455,13 @@ class _TypedWalk:
         if meta.allowed is not None and value not in meta.allowed:
             self.add(
                 "code-invalid",
-                f"Code for {_display(meta.name)} is not in the required value set; allowed codes: {meta.allowed_text}",
+                f"Code for {display_name(meta.name)} is not in the required value set; "
+                f"allowed codes: {meta.allowed_text}",
                 path,
             )
         if kind in _URI_TYPES:
             self.uri(meta, value, path, in_resource)
-        elif kind == "base64Binary":
+        elif kind == "base64Binary" and meta.decode_base64:
             try:
                 decode_base64_strict(value)
             except ValueError as exc:
@@ -425,16 +471,16 @@ class _TypedWalk:
         kind = meta.primitive
         if any(ch.isspace() for ch in value):
             # datatypes.html#uri: regex \S* - URIs contain no whitespace.
-            self.add("value", f"{_display(meta.name)} must not contain whitespace", path)
+            self.add("value", f"{display_name(meta.name)} must not contain whitespace", path)
             return
         lowered = value.lower()
-        if lowered.startswith("urn:uuid:") and not _UUID_URN.fullmatch(value):
+        if lowered.startswith("urn:uuid:") and not UUID_URN.fullmatch(value):
             self.add("value", "A 'urn:uuid:' URI must be followed by a valid lowercase UUID", path)
             return
-        if lowered.startswith("urn:oid:") and not _OID_URN.fullmatch(value):
+        if lowered.startswith("urn:oid:") and not OID_URN.fullmatch(value):
             self.add("value", "A 'urn:oid:' URI must be followed by a valid OID", path)
             return
-        absolute = bool(_ABSOLUTE_URI.fullmatch(value))
+        absolute = bool(ABSOLUTE_URI.fullmatch(value))
         if kind == "canonical" and not absolute and not value.startswith("#"):
             # references.html#canonical: canonical URLs are absolute, or '#local' for contained.
             self.add("value", "Canonical URLs must be absolute URLs unless they are '#' fragment references", path)
@@ -502,7 +548,7 @@ def _validation_issues(error: ValidationError, root: str, data: dict[str, Any]) 
     issues: list[Issue] = []
     for detail in error.errors(include_url=False, include_context=False, include_input=True):
         expression, name = _loc_to_expression(root, data, tuple(detail["loc"]))
-        element = _display(name) if name else "the resource"
+        element = display_name(name) if name else "the resource"
         error_type = str(detail["type"])
         message = _scrub(str(detail["msg"]), detail.get("input"))
         if error_type == "extra_forbidden":
@@ -512,7 +558,7 @@ def _validation_issues(error: ValidationError, root: str, data: dict[str, Any]) 
         elif error_type in _STRUCTURE_ERRORS:
             expected = _EXPECTED_JSON.get(error_type)
             if expected:
-                found = _json_type(detail.get("input"))
+                found = json_type(detail.get("input"))
                 issues.append(
                     Issue("structure", f"Element {element} must be a JSON {expected}, not a {found}", expression)
                 )
@@ -528,23 +574,23 @@ def _merge(*layers: list[Issue]) -> list[Issue]:
     one already points at the same element (pydantic and our checks often see
     the same problem), or at an ancestor whose JSON *shape* was already refused
     (below a null, an unknown element or a misplaced value only noise follows)."""
-    merged: list[Issue] = list(layers[0]) if layers else []
-    seen = {issue.expression for issue in merged if issue.expression}
-    opaque = tuple(
-        prefix
-        for issue in merged
-        if issue.code == "structure" and issue.expression
-        for prefix in (issue.expression + ".", issue.expression + "[")
-    )
-    for layer in layers[1:]:
-        added: set[str] = set()
-        for issue in layer:
-            if issue.expression and (issue.expression in seen or issue.expression.startswith(opaque)):
-                continue
-            merged.append(issue)
-            if issue.expression:
-                added.add(issue.expression)
-        seen |= added
+    merged: list[Issue] = []
+    seen: set[str] = set()
+    opaque: tuple[str, ...] = ()
+    for layer in layers:
+        accepted = [
+            issue
+            for issue in layer
+            if not (issue.expression and (issue.expression in seen or issue.expression.startswith(opaque)))
+        ]
+        merged.extend(accepted)
+        seen |= {issue.expression for issue in accepted if issue.expression}
+        opaque += tuple(
+            prefix
+            for issue in accepted
+            if issue.code == "structure" and issue.expression
+            for prefix in (issue.expression + ".", issue.expression + "[")
+        )
     return merged
 
 
@@ -581,23 +627,23 @@ def parse_resource(data: Any, expected_type: str | None = None) -> ParseResult:
     if any(issue.severity == "fatal" for issue in structural):
         return ParseResult(None, structural, resource_type)
 
+    walker = _TypedWalk()
+    walker.resource(data, resource_type, 0)
+    typed_issues = walker.issues
+
     model: FHIRAbstractModel | None = None
     model_issues: list[Issue] = []
     try:
         model = klass.model_validate(data)
     except ValidationError as exc:
         model_issues = _validation_issues(exc, resource_type, data)
-    except Exception:  # a model library bug must become a 400, never a 500
-        logger.exception("fhir.resources raised outside pydantic validation for a %s", resource_type)
-        model_issues = [Issue("structure", "The resource could not be parsed as FHIR R4 JSON", resource_type)]
+    except Exception as exc:  # a model library failure must become a 400, never a 500
+        if not any(issue.is_error for issue in structural + typed_issues):
+            # Nothing we found explains it: a case the layers above should learn about.
+            logger.warning("fhir.resources raised %s for a %s", type(exc).__name__, resource_type, exc_info=exc)
+            model_issues = [Issue("structure", "The resource could not be parsed as FHIR R4 JSON", resource_type)]
 
-    typed_issues: list[Issue] = []
-    if model is not None:
-        walker = _TypedWalk()
-        walker.model(model, data, resource_type)
-        typed_issues = walker.issues
-
-    issues = _merge(structural, model_issues, typed_issues)
+    issues = _merge(structural, typed_issues, model_issues)
     if any(issue.is_error for issue in issues):
         model = None
     return ParseResult(model, issues, resource_type)

@@ -34,15 +34,22 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from triage_service.fhir.outcome import Issue
+from fhir.resources.R4B import get_fhir_model_class
+
+from triage_service.fhir.outcome import Issue, Severity
 
 __all__ = [
+    "ABSOLUTE_URI",
     "MAX_DEPTH",
     "MAX_STRING_CHARS",
+    "OID_URN",
     "R4B_ONLY_RESOURCE_TYPES",
+    "UUID_URN",
     "check_structure",
     "decode_base64_strict",
+    "display_name",
     "is_resource_type",
+    "json_type",
 ]
 
 #: Deeper JSON than this is refused outright (FHIR resources are far shallower;
@@ -54,11 +61,14 @@ MAX_STRING_CHARS = 1024 * 1024
 
 # http://hl7.org/fhir/R4/datatypes.html#id: "[A-Za-z0-9\-\.]{1,64}".
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-# RFC 3986 scheme; "absolute URI" below means "has a scheme and something after it".
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
-_OID = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
-# http://hl7.org/fhir/R4/datatypes.html#uuid: lowercase, with the urn:uuid: prefix.
-_UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# RFC 3986 scheme; "absolute URI" means "has a scheme and something after it".
+ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
+# http://hl7.org/fhir/R4/datatypes.html#oid and #uuid (lowercase, with the urn: prefix).
+OID_URN = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
+UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The whitespace XML Schema allows inside base64Binary (space, tab, CR, LF); other
+# Unicode "whitespace" such as U+00A0 is not base64 and stays to be refused.
+_BASE64_WHITESPACE = re.compile("[ \t\r\n]+")
 # http://hl7.org/fhir/R4/references.html#literal: relative references are
 # [type]/[id] with an optional /_history/[vid]; in a transaction a conditional
 # reference [type]?[search] is also allowed (http.html#trules).
@@ -150,8 +160,6 @@ def is_resource_type(name: str) -> bool:
     """
     if not re.fullmatch(r"[A-Z][A-Za-z]{1,63}", name) or name in _NOT_RESOURCES or name in R4B_ONLY_RESOURCE_TYPES:
         return False
-    from fhir.resources.R4B import get_fhir_model_class
-
     try:
         klass = get_fhir_model_class(name)
     except (ValueError, ImportError, AttributeError):
@@ -171,7 +179,7 @@ def decode_base64_strict(text: str) -> bytes:
     """
     if not isinstance(text, str):
         raise ValueError("base64 content must be a JSON string")
-    compact = "".join(text.split())
+    compact = _BASE64_WHITESPACE.sub("", text)
     if not compact:
         raise ValueError("base64 content is empty")
     if not compact.isascii():
@@ -209,14 +217,15 @@ def _safe_name(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_\-]{0,63}", name))
 
 
-def _display_key(key: str) -> str:
-    """An element name as it may appear in diagnostics (names are not patient data,
-    but a hostile key could be long or carry anything: keep it short)."""
+def display_name(key: str) -> str:
+    """An element name quoted for diagnostics (names are not patient data, but a
+    hostile key could be long or carry anything: keep it short)."""
     shown = key if len(key) <= 64 else key[:61] + "..."
     return repr(shown)
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value, for diagnostics that must not show the value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -274,6 +283,11 @@ def _period_out_of_order(start: str, end: str) -> bool:
     return start_precision != end_precision
 
 
+def _element_names(data: dict[Any, Any]) -> set[str]:
+    """The element names of a JSON object, with '_x' primitive extensions counted as 'x'."""
+    return {key.lstrip("_") for key in data if isinstance(key, str)}
+
+
 def _iter_strings(value: Any, depth: int = 0) -> Iterator[str]:
     """Every string value below ``value`` (not keys)."""
     if depth > MAX_DEPTH:
@@ -297,15 +311,15 @@ class _Checker:
         # for the element within a resource"); one set per resource being walked.
         self._element_ids: list[set[str]] = []
 
-    def add(self, code: str, diagnostics: str, expression: str | None, severity: str = "error") -> None:
-        self.issues.append(Issue(code=code, diagnostics=diagnostics, expression=expression, severity=severity))  # type: ignore[arg-type]
+    def add(self, code: str, diagnostics: str, expression: str | None, severity: Severity = "error") -> None:
+        self.issues.append(Issue(code=code, diagnostics=diagnostics, expression=expression, severity=severity))
 
     # -- resources -------------------------------------------------------------------------
 
     def resource(self, data: Any, path: str, depth: int, contained: bool) -> None:
         """Check a value that sits where a resource must be."""
         if not isinstance(data, dict):
-            self.add("structure", f"A resource must be a JSON object, not {_json_type(data)}", path, "fatal")
+            self.add("structure", f"A resource must be a JSON object, not {json_type(data)}", path, "fatal")
             return
         resource_type = data.get("resourceType")
         if not isinstance(resource_type, str) or not resource_type:
@@ -393,7 +407,8 @@ class _Checker:
         """http://hl7.org/fhir/R4/bundle.html#invs and the fullUrl rules of bundle.html#bundle-unique."""
         # Only known types drive the type-dependent rules (an unknown type is a
         # binding error reported by the model layer, and is never echoed).
-        bundle_type = bundle.get("type") if bundle.get("type") in _BUNDLE_TYPES else None
+        raw_type = bundle.get("type")
+        bundle_type = raw_type if isinstance(raw_type, str) and raw_type in _BUNDLE_TYPES else None
         if "total" in bundle and bundle_type not in ("searchset", "history"):
             self.add("invariant", "total only when a search or history (bdl-1)", f"{path}.total")
         self._bundle_links(bundle, path, bundle_type)
@@ -401,7 +416,7 @@ class _Checker:
         if not isinstance(entries, list):
             return
         search_types = self._searched_types(bundle) if bundle_type == "searchset" else None
-        full_urls: dict[str, list[Any]] = {}
+        full_urls: dict[str, list[str | None]] = {}
         for index, entry in enumerate(entries):
             entry_path = f"{path}.entry[{index}]"
             if not isinstance(entry, dict):
@@ -420,7 +435,8 @@ class _Checker:
                 self._full_url(full_url, resource, f"{entry_path}.fullUrl")
                 version = None
                 if isinstance(resource, dict) and isinstance(resource.get("meta"), dict):
-                    version = resource["meta"].get("versionId")
+                    raw_version = resource["meta"].get("versionId")
+                    version = raw_version if isinstance(raw_version, str) else None
                 full_urls.setdefault(full_url, []).append(version)
             if bundle_type == "searchset" and isinstance(resource, dict):
                 self._search_entry(entry, resource, entry_path, search_types)
@@ -508,11 +524,11 @@ class _Checker:
         # forms references can resolve against: urn:uuid, urn:oid and http(s) URLs.
         lowered = full_url.lower()
         if lowered.startswith("urn:uuid:"):
-            if not _UUID_URN.fullmatch(full_url):
+            if not UUID_URN.fullmatch(full_url):
                 self.add("value", "fullUrl 'urn:uuid:' must be followed by a valid lowercase UUID", path)
             return
         if lowered.startswith("urn:oid:"):
-            if not _OID.fullmatch(full_url):
+            if not OID_URN.fullmatch(full_url):
                 self.add("value", "fullUrl 'urn:oid:' must be followed by a valid OID", path)
             return
         parts = urlsplit(full_url)
@@ -551,7 +567,11 @@ class _Checker:
             )
         if mode in ("match", "include") and "id" not in resource:
             self.add("required", "Search results must have ids", f"{entry_path}.resource.id")
-        if mode == "match" and search_types is not None and resource_type not in search_types:
+        if (
+            mode == "match"
+            and search_types is not None
+            and not (isinstance(resource_type, str) and resource_type in search_types)
+        ):
             self.add(
                 "invariant",
                 "A search match is not of the resource type that was searched for",
@@ -594,7 +614,7 @@ class _Checker:
             child_path = f"{path}.{key}"
             if not isinstance(key, str) or not key or key != key.strip():
                 self.add(
-                    "structure", f"Element name {_display_key(str(key))} has leading or trailing whitespace", child_path
+                    "structure", f"Element name {display_name(str(key))} has leading or trailing whitespace", child_path
                 )
                 continue
             if key == "fhir_comments":
@@ -605,14 +625,14 @@ class _Checker:
                 continue
             if child is None:
                 # json.html: "null" is never a valid value of a JSON property.
-                self.add("structure", f"Element {_display_key(key)} is null; omit the element instead", child_path)
+                self.add("structure", f"Element {display_name(key)} is null; omit the element instead", child_path)
                 continue
             if isinstance(child, list):
                 self.array(data, key, child, path, depth + 1, parent_is_extension=is_extension)
                 continue
             if key.startswith("_") and isinstance(data.get(key[1:]), list):
                 self.add(
-                    "structure", f"{_display_key(key)} must be an array because {_display_key(key[1:])} is", child_path
+                    "structure", f"{display_name(key)} must be an array because {display_name(key[1:])} is", child_path
                 )
             if key == "id" and not is_resource and parent_key != "element":
                 # ElementDefinition.id repeats between snapshot and differential by design.
@@ -640,14 +660,14 @@ class _Checker:
         array_path = f"{path}.{key}"
         if not items:
             # json.html: "arrays are never empty" (an element with no values is omitted).
-            self.add("structure", f"Empty arrays are not allowed; omit {_display_key(key)} instead", array_path)
+            self.add("structure", f"Empty arrays are not allowed; omit {display_name(key)} instead", array_path)
             return
         partner_key = key[1:] if key.startswith("_") else f"_{key}"
         partner: Any = parent.get(partner_key)
         if partner is not None and not isinstance(partner, list):
             if key.startswith("_"):
                 self.add(
-                    "structure", f"{_display_key(key)} is an array but {_display_key(partner_key)} is not", array_path
+                    "structure", f"{display_name(key)} is an array but {display_name(partner_key)} is not", array_path
                 )
             partner = None
         elif isinstance(partner, list) and len(partner) != len(items):
@@ -655,7 +675,7 @@ class _Checker:
                 # json.html#primitive: the _x array has one entry (or null) per value.
                 self.add(
                     "structure",
-                    f"{_display_key(key)} and {_display_key(partner_key)} must have the same number of entries",
+                    f"{display_name(key)} and {display_name(partner_key)} must have the same number of entries",
                     array_path,
                 )
             partner = None
@@ -669,7 +689,7 @@ class _Checker:
                 if partner is None or partner[index] is None:
                     self.add(
                         "structure",
-                        f"Null in array {_display_key(key)} (only allowed as a placeholder aligned with the '_' array)",
+                        f"Null in array {display_name(key)} (only allowed as a placeholder aligned with the '_' array)",
                         item_path,
                     )
                 continue
@@ -681,7 +701,7 @@ class _Checker:
                 continue
             if is_extension_list:
                 if not isinstance(item, dict):
-                    self.add("structure", f"An extension must be a JSON object, not {_json_type(item)}", item_path)
+                    self.add("structure", f"An extension must be a JSON object, not {json_type(item)}", item_path)
                     continue
                 self._extension(item, item_path, nested=parent_is_extension)
             if key.endswith("Base64Binary"):
@@ -695,25 +715,25 @@ class _Checker:
             self.add("structure", "Empty strings are not allowed; omit the element instead", path)
             return
         if key in _IDENTIFYING_KEYS and text.isspace():
-            self.add("value", f"{_display_key(key)} must not consist of whitespace only", path)
+            self.add("value", f"{display_name(key)} must not consist of whitespace only", path)
             return
         if len(text) > MAX_STRING_CHARS:
-            self.add("too-costly", f"String exceeds the FHIR limit of {MAX_STRING_CHARS} characters", path)
+            self.add("value", f"String exceeds the FHIR limit of {MAX_STRING_CHARS} characters", path)
         if _BAD_CHARS.search(text):
             self.add("value", "String contains control characters or unpaired surrogates", path)
         if _ACTIVE_CONTENT.search(text):
-            self.add("security", "String contains embedded active HTML content (script, iframe, ...)", path)
+            self.add("value", "String contains embedded active HTML content (script, iframe, ...)", path)
 
     # -- datatype-shaped rules -------------------------------------------------------------
 
     @staticmethod
     def _is_attachment(data: dict[str, Any]) -> bool:
-        names = {key.lstrip("_") for key in data}
+        names = _element_names(data)
         return names <= _ATTACHMENT_KEYS and bool(names & {"data", "hash", "size", "contentType"})
 
     @staticmethod
     def _is_narrative(data: dict[str, Any]) -> bool:
-        return {key.lstrip("_") for key in data} <= _NARRATIVE_KEYS
+        return _element_names(data) <= _NARRATIVE_KEYS
 
     def _element_shape_rules(self, data: dict[str, Any], path: str, parent_key: str | None) -> set[str]:
         """Rules for datatypes recognised by shape; returns the keys already
@@ -727,7 +747,7 @@ class _Checker:
             base64_keys = {"data"}
         if self._is_narrative(data) and "div" in data:
             self._narrative(data["div"], f"{path}.div")
-        if {key.lstrip("_") for key in data} <= _PERIOD_KEYS:
+        if _element_names(data) <= _PERIOD_KEYS:
             start, end = data.get("start"), data.get("end")
             if isinstance(start, str) and isinstance(end, str) and _period_out_of_order(start, end):
                 self.add("invariant", "Period start SHALL have a lower value than end (per-1)", path)
@@ -756,7 +776,7 @@ class _Checker:
 
     def base64(self, value: Any, path: str) -> bytes | None:
         if not isinstance(value, str):
-            self.add("structure", f"base64Binary must be a JSON string, not {_json_type(value)}", path)
+            self.add("structure", f"base64Binary must be a JSON string, not {json_type(value)}", path)
             return None
         if not value:
             self.add("structure", "Empty strings are not allowed; omit the element instead", path)
@@ -770,7 +790,7 @@ class _Checker:
     def _narrative(self, div: Any, path: str) -> None:
         """narrative.html#xhtml: the div is XHTML with a <div> root in the XHTML namespace."""
         if not isinstance(div, str):
-            self.add("structure", f"Narrative div must be a JSON string, not {_json_type(div)}", path)
+            self.add("structure", f"Narrative div must be a JSON string, not {json_type(div)}", path)
             return
         stripped = div.strip()
         if not stripped.startswith("<div") or (not stripped.endswith("</div>") and not stripped.endswith("/>")):
@@ -780,7 +800,7 @@ class _Checker:
             self.add("value", 'Narrative div must declare xmlns="http://www.w3.org/1999/xhtml"', path)
         if _NARRATIVE_FORBIDDEN.search(stripped):
             self.add(
-                "security",
+                "invariant",
                 "Narrative contains forbidden XHTML (scripts, forms, frames, objects, event attributes; txt-1)",
                 path,
             )
@@ -800,14 +820,14 @@ class _Checker:
             return
         lowered = reference.lower()
         if lowered.startswith("urn:uuid:"):
-            if not _UUID_URN.fullmatch(reference):
+            if not UUID_URN.fullmatch(reference):
                 self.add("value", "Reference 'urn:uuid:' must be followed by a valid lowercase UUID", path)
             return
         if lowered.startswith("urn:oid:"):
-            if not _OID.fullmatch(reference):
+            if not OID_URN.fullmatch(reference):
                 self.add("value", "Reference 'urn:oid:' must be followed by a valid OID", path)
             return
-        if _ABSOLUTE_URI.match(reference):
+        if ABSOLUTE_URI.match(reference):
             return
         match = _RELATIVE_REFERENCE.fullmatch(reference) or _CONDITIONAL_REFERENCE.fullmatch(reference)
         if match is None or not is_resource_type(match["type"]):
@@ -823,11 +843,9 @@ class _Checker:
         url = ext.get("url")
         if url is None:
             self.add("required", "Extension.url is required", f"{path}.url")
-        elif isinstance(url, str) and url and not nested and not _ABSOLUTE_URI.fullmatch(url):
+        elif isinstance(url, str) and url and not nested and not ABSOLUTE_URI.fullmatch(url):
             self.add("value", "Extension.url must be an absolute URL", f"{path}.url")
-        values = {
-            key.lstrip("_") for key in ext if key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper()
-        }
+        values = {name for name in _element_names(ext) if name.startswith("value") and name[5:6].isupper()}
         has_children = "extension" in ext
         if len(values) > 1:
             self.add("structure", "An extension can have only one value[x]", path)
