@@ -125,3 +125,21 @@ def test_another_practice_cannot_read_or_find_a_consult(gp: GPSystem, other_gp: 
     cancel = other_gp.put(f"/fhir/Task/{task_id}", {"resourceType": "Task", "id": task_id, "status": "cancelled",
                                                      "intent": "order"})
     assert cancel.status_code == 404
+
+
+def test_refused_access_is_audited_even_though_nothing_else_is_stored(
+        app: Any, gp: GPSystem, other_gp: GPSystem, consult_request: dict) -> None:
+    from sqlalchemy import select
+
+    from triage_service.database import session_scope
+    from triage_service.models import AuditEntry
+
+    created = gp.post("/fhir/ServiceRequest", consult_request).get_json()
+    other_gp.get(f"/fhir/ServiceRequest/{created['id']}")
+    gp.http.get("/fhir/Task")  # no token at all
+
+    with session_scope(app) as session:
+        refused = session.scalars(select(AuditEntry).where(AuditEntry.event.like("fhir.refused.%"))).all()
+        assert sorted((r.event, r.actor_id, r.outcome.value) for r in refused) == [
+            ("fhir.refused.401", None, "4"), ("fhir.refused.404", other_gp.demo.client_id, "4")]
+        assert next(r for r in refused if r.event.endswith("404")).resource_id == created["id"]

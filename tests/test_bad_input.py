@@ -181,3 +181,30 @@ def test_a_real_vendors_invalid_referral_bundle_is_a_400_listing_its_problems(ap
     issues = _issues(response)
     assert len(issues) >= 3 and all(i.get("expression") for i in issues)
     assert _nothing_stored(app)
+
+
+def test_a_resource_with_an_absurd_number_of_elements_is_refused_quickly(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["reasonCode"] = consult_request["reasonCode"] * 20000
+    response = gp.post("/fhir/ServiceRequest/$validate", consult_request)
+    assert response.status_code == 413
+    assert _issues(response)[0]["code"] == "too-costly"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_truncated(live_server: str, gp: GPSystem,
+                                                                settings: Any) -> None:
+    import requests
+
+    def chunks() -> Any:  # a generator makes requests send Transfer-Encoding: chunked, no Content-Length
+        yield b'{"resourceType":"ServiceRequest"}'
+        for _ in range(settings.max_request_bytes // 65536 + 1):
+            yield b" " * 65536
+
+    response = requests.post(f"{live_server}/fhir/ServiceRequest", data=chunks(), headers=gp.headers(), timeout=60)
+    assert response.status_code == 413, response.text
+
+
+@pytest.mark.parametrize("offset", ["9223372036854775808", "99999999999999999999999"])
+def test_an_offset_beyond_any_database_is_a_400(gp: GPSystem, offset: str) -> None:
+    for path in ("/fhir/Task", "/fhir/ServiceRequest"):
+        response = gp.get(f"{path}?_offset={offset}")
+        assert response.status_code == 400

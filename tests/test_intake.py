@@ -190,3 +190,36 @@ def test_every_create_and_read_is_audited_with_the_patient(app: Flask, gp: GPSys
         events = sorted((r.event, r.action.value) for r in rows)
         assert events == [("fhir.create", "C"), ("fhir.read", "R")]
         assert all(r.patient_ref and r.actor_id == gp.demo.client_id and r.source_ip for r in rows)
+
+
+def test_concurrent_identical_submissions_give_one_consult_and_no_server_error(
+        app: Flask, live_server: str, gp: GPSystem, consult_request: dict) -> None:
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    headers = {**gp.headers(), "If-None-Exist": "identifier=urn:oid:2.16.840.1.113883.2.4.3.999.1|HIS-2026-000123"}
+    body = json.dumps(consult_request)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: requests.post(f"{live_server}/fhir/ServiceRequest", data=body,
+                                                           headers=headers, timeout=30).status_code, range(8)))
+    assert statuses == [200] * 7 + [201]
+    assert _counts(app)[:2] == (1, 1)
+
+
+def test_concurrent_cancels_with_the_same_if_match_let_exactly_one_win(
+        live_server: str, gp: GPSystem, consult_request: dict) -> None:
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    created = gp.post("/fhir/ServiceRequest", consult_request).get_json()
+    task = _task_for(gp, created["id"])
+    body = json.dumps({**task, "status": "cancelled"})
+    headers = {**gp.headers(), "If-Match": 'W/"1"'}
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: requests.put(f"{live_server}/fhir/Task/{task['id']}", data=body,
+                                                          headers=headers, timeout=30).status_code, range(8)))
+    assert statuses == [200] + [412] * 7

@@ -23,8 +23,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        # Werkzeug refuses larger bodies before a view reads them (answered as 413 OperationOutcome).
-        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        # Werkzeug refuses larger declared bodies before a view reads them. One byte more than our
+        # limit: a chunked body is cut at this length, and api/io.py must see that extra byte to refuse it.
+        MAX_CONTENT_LENGTH=settings.max_request_bytes + 1,
         JSON_SORT_KEYS=False,
     )
     app.extensions["triage.settings"] = settings

@@ -186,7 +186,7 @@ Get a token and post a consult (in a second terminal):
       --token-url {base}/oauth/token)
   T=$(curl -s {base}/oauth/token -d grant_type=client_credentials \\
       -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
-      -d client_assertion=$A -d scope="system/ServiceRequest.write system/Task.read" \\
+      -d client_assertion=$A -d scope="system/ServiceRequest.write system/ServiceRequest.read system/Task.read system/Task.write system/Patient.write system/Organization.write system/PractitionerRole.write system/Coverage.write" \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST {base}/fhir/ServiceRequest -H "Authorization: Bearer $T" \\
       -H 'Content-Type: application/fhir+json' --data @{example}

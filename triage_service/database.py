@@ -33,6 +33,15 @@ def make_engine(settings: Settings) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # We issue BEGIN ourselves (below); pysqlite's own implicit BEGIN is switched off.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # Every API request writes (at least its audit row). A deferred transaction that
+            # reads first and then writes cannot wait for the lock and fails with "database is
+            # locked" under concurrency; taking the write lock at BEGIN makes writers queue.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

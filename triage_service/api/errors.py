@@ -12,10 +12,15 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from triage_service.api.context import clock
 from triage_service.api.io import fhir_response
+from triage_service.database import get_session
 from triage_service.errors import DomainError, Unauthorized
 from triage_service.fhir.outcome import Issue, operation_outcome
+from triage_service.models import AuditAction, AuditOutcome
 from triage_service.security.api_auth import OAuthError
+from triage_service.security.audit import record
+from triage_service.security.policy import request_actor
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +28,32 @@ _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported
                      415: "not-supported"}
 
 
-def _is_fhir_request() -> bool:
-    return request.path.startswith("/fhir") or request.path.startswith("/.well-known")
+#: Refused access is what an auditor looks for (NEN 7513): 401, 403 and 404 are recorded.
+_REFUSALS = frozenset({401, 403, 404})
+
+
+def _audit_refusal(exc: DomainError) -> None:
+    """Record a refused request in its own transaction: the request's own work is rolled back."""
+    session = get_session()
+    session.rollback()
+    parts = request.path.removeprefix("/fhir/").split("/")
+    resource_type = parts[0] if parts and parts[0][:1].isupper() else None
+    resource_id = parts[1] if len(parts) > 1 and not parts[1].startswith("$") else None
+    record(session, request_actor(), event=f"fhir.refused.{exc.status_code}", action=_ACTIONS.get(request.method,
+           AuditAction.EXECUTE), outcome=AuditOutcome.MINOR_FAILURE, resource_type=resource_type,
+           resource_id=resource_id, detail=f"{request.method} {request.path}"[:200], at=clock())
+    session.commit()
+
+
+_ACTIONS = {"GET": AuditAction.READ, "POST": AuditAction.CREATE, "PUT": AuditAction.UPDATE,
+            "DELETE": AuditAction.DELETE}
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
+        if exc.status_code in _REFUSALS:
+            _audit_refusal(exc)
         response = fhir_response(operation_outcome(exc.issues), exc.status_code)
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'

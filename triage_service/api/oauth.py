@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from triage_service.api.context import base_url, clock, settings, token_url
 from triage_service.database import get_session
 from triage_service.models import AuditAction, AuditOutcome
-from triage_service.security.api_auth import OAuthError, issue_token
+from triage_service.security.api_auth import SCOPED_RESOURCE_TYPES, OAuthError, issue_token
 from triage_service.security.audit import Actor, record
 
 bp = Blueprint("oauth", __name__)
@@ -22,8 +22,8 @@ def smart_configuration() -> Response:
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "grant_types_supported": ["client_credentials"],
-        "scopes_supported": ["system/ServiceRequest.write", "system/ServiceRequest.read", "system/Task.read",
-                             "system/Task.write", "system/Patient.write", "system/Patient.read", "system/*.read"],
+        # What a client can be registered for; each client is granted only its registered subset.
+        "scopes_supported": sorted(f"system/{t}.{a}" for t in SCOPED_RESOURCE_TYPES for a in ("read", "write")),
         "capabilities": ["client-confidential-asymmetric"],
     })
 

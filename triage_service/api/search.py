@@ -29,6 +29,8 @@ from triage_service.security.policy import request_actor, require_scope
 
 _ = Blueprint  # the routes below hang on the FHIR blueprint
 _PAGING = {"_count", "_offset"}
+#: Bounds _offset to what the databases can take (PostgreSQL OFFSET is a bigint).
+_MAX_OFFSET = 1_000_000_000
 _PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
 
 
@@ -70,8 +72,8 @@ def _page(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], int,
         offset = int(request.args.get("_offset", 0))
     except ValueError as exc:
         raise InvalidInput("_count and _offset must be whole numbers") from exc
-    if count < 0 or offset < 0:
-        raise InvalidInput("_count and _offset must not be negative")
+    if count < 0 or offset < 0 or offset > _MAX_OFFSET:
+        raise InvalidInput(f"_count and _offset must be between 0 and {_MAX_OFFSET}")
     count = min(count, conf.max_page_size)
     session = get_session()
     total = session.scalar(count_query) or 0

@@ -100,6 +100,8 @@ class Consult(Base):
     )
     task: Mapped[ConsultTask] = relationship(back_populates="consult", uselist=False)
 
+    __mapper_args__ = {"version_id_col": version_id, "version_id_generator": False}
+
 
 class ConsultIdentifier(Base):
     """The HIS's business identifiers; unique per practice so retries are idempotent."""
@@ -139,3 +141,7 @@ class ConsultTask(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consult: Mapped[Consult] = relationship(back_populates="task")
+
+    # Optimistic locking: every UPDATE carries "WHERE version_id = <the version read>", so two
+    # concurrent updates with the same If-Match cannot both win. We bump the version ourselves.
+    __mapper_args__ = {"version_id_col": version_id, "version_id_generator": False}

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage_service.errors import Conflict, Forbidden, UnprocessableInput
@@ -233,8 +234,18 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     )
     consult.identifiers = [ConsultIdentifier(organisation_id=organisation.id, system=s, value=v)
                            for s, v in fields.identifiers]
-    session.add(consult)
-    session.flush()  # assigns the id the stored resource needs
+    try:
+        # A concurrent submission of the same identifier loses the race at the unique
+        # constraint; the savepoint turns that into the same answer a sequential retry gets.
+        with session.begin_nested():
+            session.add(consult)
+            session.flush()
+    except IntegrityError as exc:
+        winner = find_consult_by_identifier(session, organisation.id, *fields.identifiers[0])
+        if if_none_exist is not None and winner is not None:
+            return Submission(winner, winner.task, created=False)
+        raise Conflict("A consult with this identifier was submitted at the same moment; resubmit with "
+                       "If-None-Exist to retry safely", expression="ServiceRequest.identifier") from exc
     consult.resource = stamp(resource, consult.id, 1, now, PROFILE_CONSULT_REQUEST)
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.RECEIVED,
                        business_status="awaiting-routing", version_id=1, created_at=now, updated_at=now)
