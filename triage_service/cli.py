@@ -163,7 +163,9 @@ def _exec_gunicorn(host: str, port: int) -> None:
 def demo(host: str, port: int) -> None:
     """init-db + load-demo + serve, and print what a newcomer needs."""
     from triage_service.migrate import upgrade_database
-    from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
+    from triage_service.services.demo import DEMO_PASSWORD, DEMO_SCOPES, DEMO_USERS
+
+    scopes = " ".join(DEMO_SCOPES)
 
     app = _app()
     upgrade_database(app.extensions["triage.engine"])
@@ -186,7 +188,7 @@ Get a token and post a consult (in a second terminal):
       --token-url {base}/oauth/token)
   T=$(curl -s {base}/oauth/token -d grant_type=client_credentials \\
       -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
-      -d client_assertion=$A -d scope="system/ServiceRequest.write system/ServiceRequest.read system/Task.read system/Task.write system/Patient.write system/Organization.write system/PractitionerRole.write system/Coverage.write" \\
+      -d client_assertion=$A -d scope="{scopes}" \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST {base}/fhir/ServiceRequest -H "Authorization: Bearer $T" \\
       -H 'Content-Type: application/fhir+json' --data @{example}
