@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from triage_service.api.context import clock
 from triage_service.api.io import fhir_response
 from triage_service.database import get_session
-from triage_service.errors import DomainError, Unauthorized
+from triage_service.errors import DomainError, PreconditionFailed, Unauthorized
 from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.models import AuditAction, AuditOutcome
 from triage_service.security.api_auth import OAuthError
@@ -58,6 +59,12 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Response:
+        # Optimistic locking lost a race (it may surface at any flush, not only the explicit one).
+        return _domain_error(PreconditionFailed("The resource was changed by another request at the same "
+                                                "moment: read it again and retry with the current ETag"))
 
     @app.errorhandler(OAuthError)
     def _oauth_error(exc: OAuthError) -> Response:
