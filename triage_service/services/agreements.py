@@ -39,17 +39,17 @@ def specialism_codes() -> set[str]:
     return {code for _, code in registry().value_set_codes(f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism")}
 
 
-class _Strict(Schema):  # shared by every declarative config schema (agreements, demo data)
+class StrictSchema(Schema):  # shared by every declarative config schema (agreements, demo data)
     class Meta:
         unknown = RAISE  # a typo in a key is an error, not a silently ignored rule
 
 
-class PartySchema(_Strict):
+class PartySchema(StrictSchema):
     agb = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$", error="AGB code must be 8 digits"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class InsurerSchema(_Strict):
+class InsurerSchema(StrictSchema):
     uzovi = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$", error="UZOVI code must be 4 digits"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
@@ -64,7 +64,7 @@ class SpecialistSchema(PartySchema):
                                   "first-line specialism code)", "specialism")
 
 
-class NormSchema(_Strict):
+class NormSchema(StrictSchema):
     working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=30))
     working_hours = fields.Integer(strict=True, validate=validate.Range(min=1, max=240))
 
@@ -74,14 +74,14 @@ class NormSchema(_Strict):
             raise ValidationError("give exactly one of working_days or working_hours (a positive whole number)")
 
 
-class TariffSchema(_Strict):
+class TariffSchema(StrictSchema):
     s3_prestatie_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     # strict: 75.0 or "75" is refused; money is whole cents (declarations must be right to the cent).
     s3_tariff_cents = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     subcontractor_fee_cents = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 
 
-class AgeSchema(_Strict):
+class AgeSchema(StrictSchema):
     min = fields.Integer(strict=True, validate=validate.Range(min=0, max=130))
     max = fields.Integer(strict=True, validate=validate.Range(min=0, max=130))
 
@@ -91,7 +91,7 @@ class AgeSchema(_Strict):
             raise ValidationError("age min must not be above max")
 
 
-class ProfileSchema(_Strict):
+class ProfileSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     specialism = fields.String(required=True)
     icpc = fields.List(fields.String(validate=validate.Regexp(
@@ -117,7 +117,7 @@ class ProfileSchema(_Strict):
                                   "consult_forms")
 
 
-class AgreementSchema(_Strict):
+class AgreementSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9\-_.]{1,64}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     zorggroep = fields.Nested(PartySchema, required=True)

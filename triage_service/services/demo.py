@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, PractitionerRoleKind, User
 from triage_service.models.user import UserRole
 from triage_service.security.crypto import generate_client_keypair
-from triage_service.services.agreements import InsurerSchema, PartySchema, _Strict, import_agreements
+from triage_service.services.agreements import InsurerSchema, PartySchema, StrictSchema, import_agreements
 from triage_service.services.clients import create_user, register_client
 from triage_service.settings import PROJECT_ROOT, Settings
 
@@ -34,7 +34,7 @@ class _Practice(PartySchema):
     gps = fields.List(fields.Nested(PartySchema), required=True)
 
 
-class _DemoOrganisations(_Strict):
+class _DemoOrganisations(StrictSchema):
     zorggroep = fields.Nested(PartySchema, required=True)
     insurers = fields.List(fields.Nested(InsurerSchema), required=True)
     practices = fields.List(fields.Nested(_Practice), required=True)

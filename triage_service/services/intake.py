@@ -241,9 +241,10 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
             session.add(consult)
             session.flush()
     except IntegrityError as exc:
-        winner = find_consult_by_identifier(session, organisation.id, *fields.identifiers[0])
-        if if_none_exist is not None and winner is not None:
-            return Submission(winner, winner.task, created=False)
+        if if_none_exist is not None:
+            winner = find_consult_by_identifier(session, organisation.id, *if_none_exist)
+            if winner is not None:
+                return Submission(winner, winner.task, created=False)
         raise Conflict("A consult with this identifier was submitted at the same moment; resubmit with "
                        "If-None-Exist to retry safely", expression="ServiceRequest.identifier") from exc
     consult.resource = stamp(resource, consult.id, 1, now, PROFILE_CONSULT_REQUEST)

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from triage_service.errors import InvalidTransition, PreconditionFailed, UnprocessableInput
 from triage_service.fhir.outcome import Issue
@@ -61,11 +60,9 @@ def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitt
     consult.updated_at = now
     consult.resource = stamp({**consult.resource, "status": RequestStatus.REVOKED.value}, consult.id,
                              consult.version_id, now)
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise PreconditionFailed("The Task was changed by another request at the same moment: read it again "
-                                 "and retry with the current ETag") from exc
+    # A concurrent update with the same version fails here with StaleDataError (optimistic
+    # locking on version_id); api/errors.py answers it as 412, wherever the flush happens.
+    session.flush()
     record(session, actor, event="fhir.update", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, detail="status=cancelled", at=now)
     return task
