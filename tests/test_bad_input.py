@@ -78,7 +78,9 @@ def test_a_bsn_failing_the_elfproef_is_refused_without_echoing_it(gp: GPSystem, 
     patient["identifier"][0]["value"] = "123456789"
     response = gp.post("/fhir/ServiceRequest", consult_request)
     assert response.status_code == 422
-    assert any("elfproef" in i["diagnostics"] for i in _issues(response))
+    issue = next(i for i in _issues(response) if "elfproef" in i["diagnostics"])
+    index = next(n for n, c in enumerate(consult_request["contained"]) if c["resourceType"] == "Patient")
+    assert issue["expression"] == [f"ServiceRequest.contained[{index}].identifier"]
     assert "123456789" not in response.get_data(as_text=True)
 
 
@@ -208,3 +210,27 @@ def test_an_offset_beyond_any_database_is_a_400(gp: GPSystem, offset: str) -> No
     for path in ("/fhir/Task", "/fhir/ServiceRequest"):
         response = gp.get(f"{path}?_offset={offset}")
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("postcode", ["Fictief 999990019", "0123 AB", "12345", "3011 A"])
+def test_a_dutch_address_without_a_real_postcode_is_refused(gp: GPSystem, consult_request: dict,
+                                                           postcode: str) -> None:
+    patient = next(c for c in consult_request["contained"] if c["resourceType"] == "Patient")
+    patient["address"] = [{"use": "home", "postalCode": postcode, "country": "NL"}]
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any(i["expression"][0].endswith("address[0].postalCode") for i in _issues(response))
+    assert postcode not in response.get_data(as_text=True)
+
+
+def test_a_foreign_postcode_is_not_held_to_the_dutch_format(gp: GPSystem, consult_request: dict) -> None:
+    patient = next(c for c in consult_request["contained"] if c["resourceType"] == "Patient")
+    patient["address"] = [{"use": "home", "postalCode": "B-2000", "country": "BE"}]
+    assert gp.post("/fhir/ServiceRequest", consult_request).status_code == 201
+
+
+def test_a_request_authored_in_the_future_is_refused(gp: GPSystem, consult_request: dict) -> None:
+    consult_request["authoredOn"] = "2099-01-01T09:00:00+01:00"
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 422
+    assert any(i["expression"] == ["ServiceRequest.authoredOn"] for i in _issues(response))

@@ -89,7 +89,7 @@ def validate_service_request() -> Response:
         session = get_session()
         try:
             validate_consult_request(session, _organisation(), data,
-                                     Resolver(session, access.organisation_id, data))
+                                     Resolver(session, access.organisation_id, data), clock())
         except DomainError as exc:
             issues.extend(exc.issues)
         session.rollback()  # $validate never stores anything

@@ -16,6 +16,14 @@ VEKTIS_SPECIALISM = "urn:oid:2.16.840.1.113883.2.4.6.7"
 _AGB = re.compile(r"^\d{8}$")
 _UZOVI = re.compile(r"^\d{4}$")
 _POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Za-z]{2})?$")
+_FULL_POSTCODE = re.compile(r"^[1-9]\d{3} ?[A-Za-z]{2}$")
+#: How a HIS may write the Netherlands in Address.country (ISO 3166 codes or the Dutch name).
+NETHERLANDS = frozenset({"NL", "NLD", "NEDERLAND", "THE NETHERLANDS", "NETHERLANDS"})
+
+
+def is_valid_postcode(value: str) -> bool:
+    """A Dutch postcode: four digits (not starting with 0), optional space, two letters ("3011 AB")."""
+    return bool(_FULL_POSTCODE.match(value.strip()))
 
 
 def is_valid_bsn(value: str) -> bool:

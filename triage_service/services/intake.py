@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -92,8 +92,12 @@ def _extension(resource: dict[str, Any], url: str) -> dict[str, Any] | None:
     return next((e for e in resource.get("extension", []) if e.get("url") == url), None)
 
 
+#: Clocks of GP systems drift; a request authored slightly "in the future" is still genuine.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def validate_consult_request(session: Session, organisation: Organisation, resource: dict[str, Any],
-                             resolver: Resolver) -> ConsultFields:
+                             resolver: Resolver, now: datetime) -> ConsultFields:
     """Every profile and business rule of a consult request; raises with all issues at once."""
     issues = registry().validate(resource, PROFILE_CONSULT_REQUEST, resolver.reference_type)
     if resource.get("status") != RequestStatus.ACTIVE.value:
@@ -102,7 +106,11 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
 
     patient = resolver.resolve(resource.get("subject"))
     if patient is not None and patient.resource.get("resourceType") == "Patient":
-        issues.extend(check_patient(patient.resource, "ServiceRequest.subject"))
+        issues.extend(check_patient(patient.resource, patient.location or "ServiceRequest.subject"))
+    authored = resource.get("authoredOn")
+    if isinstance(authored, str) and parse_instant(authored) > now + CLOCK_SKEW:
+        issues.append(Issue("value", "authoredOn lies in the future; send the moment the GP wrote the request",
+                            "ServiceRequest.authoredOn"))
 
     requester_agb = practice_agb = None
     role = resolver.resolve(resource.get("requester"))
@@ -213,7 +221,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
                    patient_ref=existing.patient_resource_id, at=now)
             return Submission(existing, existing.task, created=False)
 
-    fields = validate_consult_request(session, organisation, resource, resolver)
+    fields = validate_consult_request(session, organisation, resource, resolver, now)
     for system, value in fields.identifiers:
         duplicate = find_consult_by_identifier(session, organisation.id, system, value)
         if duplicate is not None:

@@ -24,13 +24,17 @@ from triage_service.models import StoredResource
 class Resolved:
     resource: dict[str, Any]
     stored: StoredResource | None  # None for contained resources
+    #: Where a contained resource sits ("ServiceRequest.contained[0]"), for error expressions.
+    location: str | None = None
 
 
 class Resolver:
     def __init__(self, session: Session, organisation_id: str, container: dict[str, Any]):
         self.session = session
         self.organisation_id = organisation_id
-        self.contained = {c.get("id"): c for c in container.get("contained", []) if isinstance(c, dict)}
+        self.root = str(container.get("resourceType", "Resource"))
+        self.contained = {c.get("id"): (i, c) for i, c in enumerate(container.get("contained", []))
+                          if isinstance(c, dict)}
         self._cache: dict[str, Resolved | None] = {}
 
     def resolve(self, reference: Any) -> Resolved | None:
@@ -44,7 +48,10 @@ class Resolver:
     def _lookup(self, ref: str) -> Resolved | None:
         if ref.startswith("#"):
             found = self.contained.get(ref[1:])
-            return Resolved(found, None) if found is not None else None
+            if found is None:
+                return None
+            index, resource = found
+            return Resolved(resource, None, f"{self.root}.contained[{index}]")
         rtype = _literal_type(ref)
         if rtype is None or ref.startswith("http"):
             return None  # absolute references to other servers are not followed

@@ -42,6 +42,13 @@ def check_patient(patient: dict[str, Any], expr: str) -> list[Issue]:
                                         "depends on the patient's age", f"{expr}.birthDate"))
     if patient.get("gender") not in ("male", "female", "other", "unknown"):
         issues.append(Issue("required", "The patient's gender is required", f"{expr}.gender"))
+    for index, address in enumerate(patient.get("address", [])):
+        # Routing by region uses the postcode, so a Dutch address must carry a real one.
+        country = str(address.get("country", "NL")).strip().upper()
+        postcode = address.get("postalCode")
+        if country in dutch.NETHERLANDS and isinstance(postcode, str) and not dutch.is_valid_postcode(postcode):
+            issues.append(Issue("value", "A Dutch postalCode is four digits and two letters (e.g. 1234 AB)",
+                                f"{expr}.address[{index}].postalCode"))
     return issues
 
 
