@@ -9,5 +9,7 @@ graceful_timeout = 20
 # Access logs carry the path only; no query strings (search values) and no bodies.
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Escapes control characters in every logged value, so a crafted path cannot forge log lines.
+logger_class = "triage_service.access_log.SafeAccessLogger"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("TRIAGE_FORWARDED_ALLOW_IPS", "127.0.0.1")

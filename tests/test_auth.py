@@ -100,11 +100,16 @@ def test_the_fhir_api_without_a_token_is_a_401_operation_outcome(client: FlaskCl
     assert response.get_json()["issue"][0]["code"] == "login"
 
 
-def test_a_forged_or_expired_bearer_token_is_a_401(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
-    assert client.get("/fhir/Task", headers={"Authorization": "Bearer forged"}).status_code == 401
+def test_a_forged_or_expired_bearer_token_is_a_401_that_says_which(client: FlaskClient, gp: GPSystem,
+                                                                   clock: FrozenClock) -> None:
+    forged = client.get("/fhir/Task", headers={"Authorization": "Bearer forged"})
+    assert forged.status_code == 401
+    assert "unknown" in forged.get_json()["issue"][0]["diagnostics"]
     headers = gp.headers()
     clock.advance(seconds=301)
-    assert client.get("/fhir/Task", headers=headers).status_code == 401
+    expired = client.get("/fhir/Task", headers=headers)
+    assert expired.status_code == 401
+    assert "has expired" in expired.get_json()["issue"][0]["diagnostics"]
 
 
 def test_a_token_without_the_needed_scope_is_a_403(gp: GPSystem, consult_request: dict) -> None:

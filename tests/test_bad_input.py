@@ -234,3 +234,36 @@ def test_a_request_authored_in_the_future_is_refused(gp: GPSystem, consult_reque
     response = gp.post("/fhir/ServiceRequest", consult_request)
     assert response.status_code == 422
     assert any(i["expression"] == ["ServiceRequest.authoredOn"] for i in _issues(response))
+
+
+def test_an_if_match_that_names_no_version_is_a_400(gp: GPSystem, consult_request: dict) -> None:
+    created = gp.post("/fhir/ServiceRequest", consult_request).get_json()
+    task = gp.get(f"/fhir/Task?focus={created['id']}").get_json()["entry"][0]["resource"]
+    response = gp.put(f"/fhir/Task/{task['id']}", {**task, "status": "cancelled"}, **{"If-Match": "garbage"})
+    assert response.status_code == 400
+    assert 'W/"' in _issues(response)[0]["diagnostics"]
+
+
+def test_a_transaction_entry_without_a_resource_is_named(gp: GPSystem, transaction_bundle: dict) -> None:
+    transaction_bundle["entry"].append({"request": {"method": "GET", "url": "Patient"}})
+    response = gp.post("/fhir", transaction_bundle)
+    index = len(transaction_bundle["entry"]) - 1
+    assert response.status_code == 422
+    assert [i["expression"] for i in _issues(response)] == [[f"Bundle.entry[{index}].resource"]]
+    assert "None" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("header", "fmt"), [("application/fhir+xml", None), ("text/html", None),
+                                             (None, "xml"), (None, "application/fhir+xml")])
+def test_a_client_that_accepts_only_xml_gets_a_406(gp: GPSystem, header: str | None, fmt: str | None) -> None:
+    headers = {"Accept": header} if header else {}
+    response = gp.get("/fhir/Task" + (f"?_format={fmt}" if fmt else ""), **headers)
+    assert response.status_code == 406
+    assert _issues(response)[0]["code"] == "not-supported"
+
+
+@pytest.mark.parametrize(("header", "fmt"), [("application/fhir+json", None), ("*/*", None),
+                                             ("application/json, text/plain;q=0.5", "json")])
+def test_a_client_that_accepts_json_is_served(gp: GPSystem, header: str, fmt: str | None) -> None:
+    response = gp.get("/fhir/Task" + (f"?_format={fmt}" if fmt else ""), Accept=header)
+    assert response.status_code == 200

@@ -46,3 +46,15 @@ def test_a_malformed_setting_is_refused_by_name(tmp_path: Path, name: str, value
 def test_short_postgres_urls_use_psycopg_3(tmp_path: Path) -> None:
     settings = load_settings({"TRIAGE_DATABASE_URL": "postgresql://u@h/db", "TRIAGE_INSTANCE_PATH": str(tmp_path)})
     assert settings.sqlalchemy_url == "postgresql+psycopg://u@h/db"
+
+
+def test_the_instance_folder_and_sqlite_database_are_private_to_the_owner(tmp_path: Path) -> None:
+    from triage_service import create_app
+
+    instance = tmp_path / "fresh-instance"
+    app = create_app(load_settings({"TRIAGE_INSTANCE_PATH": str(instance), "TRIAGE_DATABASE_URL": ""}))
+    with app.extensions["triage.engine"].connect():
+        pass
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert (instance / "triage.sqlite3").stat().st_mode & 0o777 == 0o600
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600

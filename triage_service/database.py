@@ -7,21 +7,23 @@ transaction Bundle leaves nothing behind.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage_service.settings import Settings
+from triage_service.settings import Settings, ensure_private_dir
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
-        settings.instance_path.mkdir(parents=True, exist_ok=True)
+        _create_private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -45,6 +47,16 @@ def make_engine(settings: Settings) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file as 0600 before SQLite does (it would use the umask, often 0644);
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return
+    ensure_private_dir(Path(path).parent)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def init_app(app: Flask, settings: Settings) -> None:

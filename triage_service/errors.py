@@ -85,6 +85,13 @@ class PayloadTooLarge(DomainError):
     issue_code = "too-costly"
 
 
+class NotAcceptable(DomainError):
+    """The client accepts no format we can send (HTTP 406); we speak FHIR JSON only."""
+
+    status_code = 406
+    issue_code = "not-supported"
+
+
 class UnsupportedMediaType(DomainError):
     status_code = 415
     issue_code = "not-supported"

@@ -117,12 +117,17 @@ def _with_secrets(settings: Settings) -> Settings:
     if settings.is_production:
         raise ConfigurationError("TRIAGE_SECRET_KEY is required in production")
     # Development/test: a per-instance generated key, kept so sessions survive restarts.
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.instance_path)
     key_file = settings.instance_path / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(48))
         key_file.chmod(0o600)
     return _replace(settings, secret_key=key_file.read_text().strip())
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create a folder only its owner can enter (it holds keys and, with SQLite, patient data)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _replace(settings: Settings, **changes: object) -> Settings:

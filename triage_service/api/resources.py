@@ -15,7 +15,7 @@ from sqlalchemy import select
 from triage_service.api.context import base_url, clock
 from triage_service.api.io import fhir_response, read_json, read_resource
 from triage_service.database import get_session
-from triage_service.errors import DomainError, InvalidInput, NotFound
+from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotFound
 from triage_service.fhir.mapping import task_to_fhir
 from triage_service.fhir.outcome import operation_outcome
 from triage_service.fhir.parsing import parse_resource
@@ -31,6 +31,21 @@ from triage_service.services.transactions import process_transaction
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 _M = TypeVar("_M", Consult, ConsultTask)
+
+
+#: Media types (and _format values) a client may ask for: we answer FHIR JSON only.
+_JSON_FORMATS = ("application/fhir+json", "application/json", "application/json+fhir", "json")
+
+
+@bp.before_request
+def _negotiate() -> None:
+    """406 for a client that accepts only another format (http://hl7.org/fhir/R4/http.html#mime-type)."""
+    fmt = request.args.get("_format")
+    if fmt is not None and fmt.split(";")[0].strip() not in _JSON_FORMATS:
+        raise NotAcceptable("This server answers FHIR JSON only: use _format=json or leave it out")
+    accept = request.accept_mimetypes
+    if accept and not any(accept.quality(t) > 0 for t in _JSON_FORMATS[:3]):
+        raise NotAcceptable("This server answers FHIR JSON only: accept application/fhir+json")
 
 
 @bp.after_request

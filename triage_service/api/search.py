@@ -28,7 +28,7 @@ from triage_service.security.audit import record
 from triage_service.security.policy import request_actor, require_scope
 
 _ = Blueprint  # the routes below hang on the FHIR blueprint
-_PAGING = {"_count", "_offset"}
+_PAGING = {"_count", "_offset", "_format"}  # _format is checked by content negotiation
 #: Bounds _offset to what the databases can take (PostgreSQL OFFSET is a bigint).
 _MAX_OFFSET = 1_000_000_000
 _PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}

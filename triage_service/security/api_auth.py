@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from triage_service.errors import Unauthorized
 from triage_service.models import AccessToken, ApiClient, UsedAssertion
 from triage_service.settings import Settings
 
@@ -202,16 +203,17 @@ def _remember_jti(session: Session, client: ApiClient, claims: dict[str, Any], n
         raise OAuthError("invalid_client", "client_assertion jti was already used (replay)", 401) from exc
 
 
-def authenticate_bearer(session: Session, authorization: str | None, now: datetime) -> AccessContext | None:
-    """The caller of a bearer-token request, or None when the token is missing, unknown or expired."""
+def authenticate_bearer(session: Session, authorization: str | None, now: datetime) -> AccessContext:
+    """The caller of a bearer-token request; Unauthorized saying what is wrong with the token otherwise."""
+    how = "get one from the token endpoint with a SMART Backend Services client assertion"
     if not authorization or not authorization.lower().startswith("bearer "):
-        return None
-    token = authorization[7:].strip()
-    if not token:
-        return None
-    row = session.get(AccessToken, token_hash(token))
-    if row is None or row.expires_at <= now or not row.client.active:
-        return None
+        raise Unauthorized(f"A bearer token is required (Authorization: Bearer <token>): {how}")
+    row = session.get(AccessToken, token_hash(authorization[7:].strip()))
+    if row is None or not row.client.active:
+        # Expired tokens are deleted as new ones are issued, so "unknown" may also mean expired.
+        raise Unauthorized(f"The bearer token is unknown, expired or revoked: {how}")
+    if row.expires_at <= now:
+        raise Unauthorized(f"The bearer token has expired: {how}")
     return AccessContext(client_pk=row.client.id, client_id=row.client.client_id,
                          organisation_id=row.client.organisation_id, scopes=frozenset(row.scopes.split()))
 

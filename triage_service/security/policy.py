@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from triage_service.database import get_session
-from triage_service.errors import Forbidden, Unauthorized
+from triage_service.errors import Forbidden
 from triage_service.security.api_auth import AccessContext, authenticate_bearer
 from triage_service.security.audit import Actor
 
@@ -39,11 +39,7 @@ def init_app(app: Flask) -> None:
             return  # unknown URL: let routing answer 404/405 without revealing anything
         from triage_service.api.context import clock
 
-        access = authenticate_bearer(get_session(), request.headers.get("Authorization"), clock())
-        if access is None:
-            raise Unauthorized("A valid bearer token is required: get one from the token endpoint "
-                               "with a SMART Backend Services client assertion")
-        g.access = access
+        g.access = authenticate_bearer(get_session(), request.headers.get("Authorization"), clock())
 
 
 def current_access() -> AccessContext:

@@ -17,7 +17,7 @@ from triage_service.models.user import UserRole
 from triage_service.security.crypto import generate_client_keypair
 from triage_service.services.agreements import InsurerSchema, PartySchema, StrictSchema, import_agreements
 from triage_service.services.clients import create_user, register_client
-from triage_service.settings import PROJECT_ROOT, Settings
+from triage_service.settings import PROJECT_ROOT, Settings, ensure_private_dir
 
 DEMO_ORGANISATIONS = PROJECT_ROOT / "config" / "demo" / "organisations.yaml"
 DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "system/Task.read",
@@ -79,7 +79,7 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
 
     clients = []
     key_dir = settings.instance_path / "demo-clients"
-    key_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(key_dir)
     for org in practices:
         assert org.agb
         client_id = f"demo-his-{org.agb}"

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from triage_service.errors import InvalidTransition, PreconditionFailed, UnprocessableInput
+from triage_service.errors import InvalidInput, InvalidTransition, PreconditionFailed, UnprocessableInput
 from triage_service.fhir.outcome import Issue
 from triage_service.models import TASK_TRANSITIONS, AuditAction, ConsultTask, RequestStatus, TaskStatus
 from triage_service.security.audit import Actor, record
@@ -24,6 +24,8 @@ def check_version(current: int, if_match: str | None) -> None:
     if if_match is None:
         return
     wanted = if_match.strip().removeprefix("W/").strip('"')
+    if not wanted.isdigit():
+        raise InvalidInput('If-Match must name a version as the ETag gives it, e.g. W/"3"')
     if wanted != str(current):
         raise PreconditionFailed(f"The resource is at version {current}, not {wanted}: read it again and "
                                  "retry with the current ETag")

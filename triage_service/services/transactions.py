@@ -55,6 +55,9 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
         resource = entry.get("resource")
         request = entry.get("request", {})
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+        if rtype is None:
+            issues.append(Issue("required", "Each entry of a transaction needs a resource", f"{expr}.resource"))
+            continue
         if rtype not in _ORDER:
             issues.append(Issue("not-supported", f"Resources of type {rtype} cannot be submitted in a "
                                 "transaction here (supported: " + ", ".join(_ORDER) + ")", f"{expr}.resource"))
