@@ -267,3 +267,23 @@ def test_a_client_that_accepts_only_xml_gets_a_406(gp: GPSystem, header: str | N
 def test_a_client_that_accepts_json_is_served(gp: GPSystem, header: str, fmt: str | None) -> None:
     response = gp.get("/fhir/Task" + (f"?_format={fmt}" if fmt else ""), Accept=header)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("element", "value", "format_hint"), [
+    ("authoredOn", "2026-02-30T10:00:00+01:00", "YYYY-MM-DD"), ("authoredOn", "yesterday", "YYYY-MM-DD")])
+def test_an_impossible_date_is_explained_in_fhir_terms(gp: GPSystem, consult_request: dict, element: str,
+                                                       value: str, format_hint: str) -> None:
+    consult_request[element] = value
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 400
+    issue = next(i for i in _issues(response) if i["expression"] == [f"ServiceRequest.{element}"])
+    assert format_hint in issue["diagnostics"] and value not in issue["diagnostics"]
+
+
+def test_an_impossible_birth_date_is_explained_in_fhir_terms(gp: GPSystem, consult_request: dict) -> None:
+    index = next(n for n, c in enumerate(consult_request["contained"]) if c["resourceType"] == "Patient")
+    consult_request["contained"][index]["birthDate"] = "1968-13-45"
+    response = gp.post("/fhir/ServiceRequest", consult_request)
+    assert response.status_code == 400
+    issue = next(i for i in _issues(response) if i["expression"] == [f"ServiceRequest.contained[{index}].birthDate"])
+    assert "YYYY-MM-DD" in issue["diagnostics"]

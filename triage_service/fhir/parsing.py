@@ -589,8 +589,24 @@ def _validation_issues(error: ValidationError, root: str, data: dict[str, Any]) 
             else:
                 issues.append(Issue("structure", f"Wrong JSON structure for {element}: {message}", expression))
         else:
-            issues.append(Issue("value", f"Invalid value for {element}: {message}", expression))
+            issues.append(Issue("value", f"Invalid value for {element}: {_readable(message)}", expression))
     return issues
+
+
+#: pydantic's wording for FHIR's date types, and what a developer must send instead.
+_DATE_HINTS = (
+    ("Date value string", "a FHIR date that exists: YYYY, YYYY-MM or YYYY-MM-DD"),
+    ("valid datetime or date", "a FHIR dateTime that exists: YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a timezone"),
+    ("DateTime value string", "a FHIR dateTime that exists: YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with a timezone"),
+    ("Instant value string", "a FHIR instant: YYYY-MM-DDThh:mm:ss with a timezone"),
+)
+
+
+def _readable(message: str) -> str:
+    for marker, hint in _DATE_HINTS:
+        if marker in message:
+            return f"must be {hint}"
+    return message
 
 
 def _merge(*layers: list[Issue]) -> list[Issue]:
