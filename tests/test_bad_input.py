@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,6 @@ from sqlalchemy import func, select
 from tests.conftest import GPSystem
 from triage_service.database import session_scope
 from triage_service.models import Consult, StoredResource
-
-CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 
 
 def _issues(response: Any) -> list[dict[str, Any]]:
@@ -175,7 +172,9 @@ def test_a_transaction_with_a_dangling_urn_uuid_reference_stores_nothing(
 
 
 def test_a_real_vendors_invalid_referral_bundle_is_a_400_listing_its_problems(app: Flask, gp: GPSystem) -> None:
-    path = CONFORMANCE / "fhir-test-cases" / "r4-caredove-referral-transaction-bundle.json"
+    from tests.fhir.test_conformance_corpus import _conformance_dir
+
+    path = _conformance_dir() / "fhir-test-cases" / "r4-caredove-referral-transaction-bundle.json"
     if not path.exists():
         pytest.skip("shared/conformance is not beside this checkout")
     response = gp.post("/fhir", path.read_bytes())
