@@ -22,11 +22,13 @@ from triage_service import create_app
 from triage_service.database import session_scope
 from triage_service.migrate import upgrade_database
 from triage_service.models import (
+    Absence,
     AccessToken,
     AuditEntry,
     Consult,
     ConsultIdentifier,
     ConsultTask,
+    RoutingDecision,
     StoredResource,
     UsedAssertion,
 )
@@ -37,8 +39,8 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, ConsultIdentifier, ConsultTask, Consult,
-                        StoredResource]
+TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, RoutingDecision, Absence, ConsultIdentifier,
+                        ConsultTask, Consult, StoredResource]
 
 
 @dataclass

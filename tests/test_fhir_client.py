@@ -28,7 +28,7 @@ def test_a_gp_system_submits_a_consult_and_follows_its_task(fhir: SyncFHIRClient
     assert created.id
     tasks = fhir.resources("Task").search(focus=f"ServiceRequest/{created.id}").fetch()
     assert len(tasks) == 1
-    assert tasks[0]["status"] == "received"
+    assert tasks[0]["status"] == "accepted"  # validated and routed at intake
     read_back = fhir.reference("ServiceRequest", created.id).to_resource()
     assert read_back["identifier"] == consult_request["identifier"]
 

@@ -27,7 +27,7 @@ def _task_for(gp: GPSystem, consult_id: str) -> dict[str, Any]:
     return task
 
 
-def test_a_consult_request_is_accepted_and_tracked_by_a_received_task(gp: GPSystem, consult_request: dict) -> None:
+def test_a_consult_request_is_accepted_and_tracked_by_an_assigned_task(gp: GPSystem, consult_request: dict) -> None:
     response = gp.post("/fhir/ServiceRequest", consult_request)
 
     assert response.status_code == 201
@@ -36,8 +36,10 @@ def test_a_consult_request_is_accepted_and_tracked_by_a_received_task(gp: GPSyst
     assert response.headers["ETag"] == 'W/"1"'
     assert created["meta"]["versionId"] == "1"
     task = _task_for(gp, created["id"])
-    assert task["status"] == "received"
-    assert task["businessStatus"]["coding"][0]["code"] == "awaiting-routing"
+    assert task["status"] == "accepted"
+    assert task["businessStatus"]["coding"][0]["code"] == "assigned"
+    assert task["owner"]["identifier"]["system"] == "http://fhir.nl/fhir/NamingSystem/agb-z"
+    assert task["restriction"]["period"]["end"]
     assert task["focus"]["reference"] == f"ServiceRequest/{created['id']}"
     assert task["for"]["reference"].startswith("Patient/")
 

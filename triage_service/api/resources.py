@@ -20,6 +20,7 @@ from triage_service.fhir.mapping import task_to_fhir
 from triage_service.fhir.outcome import operation_outcome
 from triage_service.fhir.parsing import parse_resource
 from triage_service.models import AuditAction, Consult, ConsultTask, Organisation, StoredResource
+from triage_service.routing.service import match_or_explain
 from triage_service.security.audit import record
 from triage_service.security.policy import current_access, request_actor, require_scope
 from triage_service.services.intake import submit_consult, validate_consult_request
@@ -103,8 +104,9 @@ def validate_service_request() -> Response:
     if not any(i.is_error for i in issues):
         session = get_session()
         try:
-            validate_consult_request(session, _organisation(), data,
-                                     Resolver(session, access.organisation_id, data), clock())
+            fields = validate_consult_request(session, _organisation(), data,
+                                              Resolver(session, access.organisation_id, data), clock())
+            match_or_explain(session, fields.routing)
         except DomainError as exc:
             issues.extend(exc.issues)
         session.rollback()  # $validate never stores anything

@@ -91,6 +91,17 @@ def _links(rtype: str, count: int, offset: int, total: int) -> tuple[str, str | 
     return self_url, next_url
 
 
+def _agb_codes(raw: str, parameter: str) -> list[str]:
+    """Practitioners and groups are searched by AGB code: ``<code>`` or ``{AGB system}|<code>``."""
+    codes = []
+    for value in _values(raw):
+        system, code = _token(value)
+        if system not in (None, AGB):
+            raise InvalidInput(f"{parameter} is searched by AGB code ({AGB}|<code>)", expression=parameter)
+        codes.append(code)
+    return codes
+
+
 def _check_params(allowed: set[str]) -> None:
     unknown = sorted({k for k in request.args if k not in allowed | _PAGING})
     if unknown:
@@ -101,8 +112,8 @@ def _check_params(allowed: set[str]) -> None:
 @bp.get("/Task")
 def search_tasks() -> Response:
     access = require_scope("Task", "search")
-    _check_params({"status", "business-status", "requester", "requester:identifier", "owner", "focus",
-                   "_lastUpdated"})
+    _check_params({"status", "business-status", "requester", "requester:identifier", "owner", "owner:identifier",
+                   "focus", "_lastUpdated"})
     where: list[ColumnElement[bool]] = [ConsultTask.organisation_id == access.organisation_id]
     args = request.args
     for raw in args.getlist("status"):
@@ -111,17 +122,10 @@ def search_tasks() -> Response:
         where.append(ConsultTask.business_status.in_([_token(v)[1] for v in _values(raw)]))
     for raw in args.getlist("focus"):
         where.append(ConsultTask.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
-    for raw in args.getlist("owner"):
-        where.append(ConsultTask.owner_reference.in_(_values(raw)))
+    for raw in args.getlist("owner:identifier") + args.getlist("owner"):
+        where.append(ConsultTask.owner_agb.in_(_agb_codes(raw, "owner")))
     for raw in args.getlist("requester:identifier") + args.getlist("requester"):
-        agbs = []
-        for value in _values(raw):
-            system, code = _token(value)
-            if system not in (None, AGB):
-                raise InvalidInput(f"requester is searched by the GP's AGB code ({AGB}|<code>)",
-                                   expression="requester")
-            agbs.append(code)
-        where.append(ConsultTask.consult.has(Consult.requester_agb.in_(agbs)))
+        where.append(ConsultTask.consult.has(Consult.requester_agb.in_(_agb_codes(raw, "requester"))))
     for raw in args.getlist("_lastUpdated"):
         where.append(_date_clause(ConsultTask.updated_at, raw))
     query = select(ConsultTask).where(*where).order_by(ConsultTask.updated_at.desc(), ConsultTask.id)

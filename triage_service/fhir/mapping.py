@@ -44,8 +44,10 @@ def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
     }
     if task.status_reason:
         body["statusReason"] = {"text": task.status_reason}
-    if task.owner_reference:
-        body["owner"] = {"reference": task.owner_reference}
+    if task.owner_agb:
+        # Specialists and groups are known to the GP system by AGB, not by a server id of ours.
+        body["owner"] = {"type": "PractitionerRole" if task.owner_kind == "practitioner" else "Organization",
+                         "identifier": {"system": AGB, "value": task.owner_agb}, "display": task.owner_name}
     if task.due_at:
         body["restriction"] = {"period": {"end": instant(task.due_at)}}
     return body

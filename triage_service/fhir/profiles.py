@@ -116,6 +116,19 @@ class ProfileRegistry:
                 return str(concept.get("display", code))
         return None
 
+    def concept_display(self, value_set_url: str, code: str) -> str | None:
+        """The display of ``code`` as one of our ValueSets lists it (or as its CodeSystem does)."""
+        vs = self.by_url.get(value_set_url, {})
+        for include in vs.get("compose", {}).get("include", []):
+            for concept in include.get("concept", []):
+                if concept.get("code") == code:
+                    return str(concept.get("display", code))
+            if "concept" not in include:
+                found = self.display(include["system"], code)
+                if found:
+                    return found
+        return None
+
     # -- profiles ----------------------------------------------------------
     def profile(self, url: str) -> Profile:
         if url not in self._profiles:

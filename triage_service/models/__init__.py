@@ -18,10 +18,12 @@ from triage_service.models.consult import (
 )
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
+from triage_service.models.routing import Absence, RoutingDecision
 from triage_service.models.user import User, UserRole
 
 __all__ = [
     "TASK_TRANSITIONS",
+    "Absence",
     "AccessToken",
     "Agreement",
     "ApiClient",
@@ -38,6 +40,7 @@ __all__ = [
     "Practitioner",
     "PractitionerRoleKind",
     "RequestStatus",
+    "RoutingDecision",
     "StoredResource",
     "TaskStatus",
     "UsedAssertion",

@@ -14,6 +14,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service.models.organisation import Organisation
 
 
 class Agreement(Base):
@@ -43,6 +44,7 @@ class Agreement(Base):
     source_file: Mapped[str] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    subcontractor: Mapped[Organisation] = relationship(foreign_keys=[subcontractor_id])
     profiles: Mapped[list[PatientProfile]] = relationship(
         back_populates="agreement", cascade="all, delete-orphan", order_by="PatientProfile.position"
     )

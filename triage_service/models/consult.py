@@ -90,6 +90,9 @@ class Consult(Base):
     insurer_uzovi: Mapped[str] = mapped_column(String(4))
     requester_agb: Mapped[str] = mapped_column(String(8))
     photo_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The agreement and patient profile the consult was routed under (the tariff comes from there).
+    agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
+    profile_id: Mapped[str | None] = mapped_column(ForeignKey("patient_profiles.id"))
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     resource: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -133,8 +136,10 @@ class ConsultTask(Base):
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
     business_status: Mapped[str] = mapped_column(String(40))
     status_reason: Mapped[str | None] = mapped_column(Text)
-    #: FHIR reference of the routed specialist or group (None until routed).
-    owner_reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: The routed specialist ("practitioner") or group queue ("organisation"), by AGB; None until routed.
+    owner_kind: Mapped[str | None] = mapped_column(String(16))
+    owner_agb: Mapped[str | None] = mapped_column(String(8), index=True)
+    owner_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None]
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

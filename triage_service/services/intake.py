@@ -31,6 +31,9 @@ from triage_service.models import (
     StoredResource,
     TaskStatus,
 )
+from triage_service.routing.matching import RoutingRequest
+from triage_service.routing.service import age_on, record_decision, route
+from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
 from triage_service.services.resolution import Resolver
 from triage_service.services.supporting import (
@@ -71,6 +74,9 @@ class ConsultFields:
     insurer_uzovi: str
     requester_agb: str
     practice_agb: str
+    photo_count: int
+    #: The snapshot routing matches against the agreements.
+    routing: RoutingRequest
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,9 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
             issues.append(Issue("required", f"The Coverage needs a payor identified by its UZOVI code "
                                 f"({dutch.UZOVI}, 4 digits)", "ServiceRequest.insurance[0]"))
 
+    performer_agb = _performer_agb(resource, resolver, issues)
+    photo_count = _photo_count(resource, resolver, issues)
+
     errors = [i for i in issues if i.is_error]
     if errors:
         raise UnprocessableInput("The consult request does not meet the consult-request profile",
@@ -166,6 +175,10 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
                       if (c.get("system"), c.get("code")) in allowed_specialisms)
     if category is None or form is None:
         raise UnprocessableInput("The consult request lacks a known category or consult form")
+    icpc_codes = [c["code"] for rc in resource["reasonCode"] for c in rc.get("coding", [])
+                  if c.get("system") == dutch.ICPC_1_NL]
+    patient_birth = birth_date(patient.resource)
+    today = now.astimezone(AMSTERDAM).date()
     return ConsultFields(
         identifiers=[(i["system"], i["value"]) for i in resource["identifier"]],
         category=category,
@@ -175,17 +188,60 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
         authored_at=parse_instant(resource["authoredOn"]),
         gp_intent=_code_in([gp_intent_ext["valueCodeableConcept"]], CS_GP_INTENT) if gp_intent_ext else None,
         conversion_authorised=conversion_ext.get("valueBoolean") if conversion_ext else None,
-        icpc_codes=[c["code"] for rc in resource["reasonCode"] for c in rc.get("coding", [])
-                    if c.get("system") == dutch.ICPC_1_NL],
+        icpc_codes=icpc_codes,
         patient=patient.resource,
         patient_stored=patient.stored,
-        patient_birth_date=birth_date(patient.resource),
+        patient_birth_date=patient_birth,
         patient_gender=patient.resource["gender"],
         patient_postcode=home.get("postalCode"),
         insurer_uzovi=uzovi,
         requester_agb=requester_agb,
         practice_agb=practice_agb,
+        photo_count=photo_count,
+        routing=RoutingRequest(
+            specialism=specialism, icpc_codes=tuple(icpc_codes), age=age_on(patient_birth, today),
+            sex=patient.resource["gender"], postcode=dutch.postcode_digits(home.get("postalCode")),
+            insurer=uzovi, form=form, photo_count=photo_count, on=today, performer_agb=performer_agb),
     )
+
+
+def _performer_agb(resource: dict[str, Any], resolver: Resolver, issues: list[Issue]) -> str | None:
+    """The AGB of a specialist the GP asked for by name (ServiceRequest.performer), if any."""
+    performers = resource.get("performer", [])
+    if not performers:
+        return None
+    reference = performers[0]
+    resolved = resolver.resolve(reference)
+    target = resolved.resource if resolved else reference
+    if target.get("resourceType") == "PractitionerRole":
+        target = target.get("practitioner", {})
+    identifiers = target.get("identifier", [])
+    identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
+    agbs = [i.get("value") for i in identifiers if isinstance(i, dict) and i.get("system") == dutch.AGB]
+    if not agbs or not dutch.is_valid_agb(str(agbs[0])):
+        issues.append(Issue("value", f"A requested performer must identify the specialist by AGB code "
+                                     f"({dutch.AGB})", "ServiceRequest.performer[0]"))
+        return None
+    return str(agbs[0])
+
+
+def _photo_count(resource: dict[str, Any], resolver: Resolver, issues: list[Issue]) -> int:
+    """Photos attached as supportingInfo DocumentReferences (the agreement may demand a minimum)."""
+    count = 0
+    for index, reference in enumerate(resource.get("supportingInfo", [])):
+        resolved = resolver.resolve(reference)
+        if resolved is None or resolved.resource.get("resourceType") != "DocumentReference":
+            continue
+        for content in resolved.resource.get("content", []):
+            attachment = content.get("attachment", {})
+            if "data" in attachment:
+                # Photo bytes must go through the encrypted photo store, never into the request's JSON.
+                issues.append(Issue("not-supported", "Photos cannot be sent inline in the consult request: "
+                                    "upload them to /fhir/Binary and reference the Binary",
+                                    f"ServiceRequest.supportingInfo[{index}]"))
+            elif str(attachment.get("contentType", "")).startswith("image/"):
+                count += 1
+    return count
 
 
 def _payor_uzovi(coverage: dict[str, Any], resolver: Resolver) -> str | None:
@@ -229,6 +285,10 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
                            f"(ServiceRequest/{duplicate.id}); resubmit with If-None-Exist to retry safely",
                            expression="ServiceRequest.identifier")
 
+    # Routing first: a request that no agreement covers is refused before anything is stored.
+    outcome = route(session, fields.routing, fields.priority, now)
+    chosen = outcome.assignment.chosen
+
     patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
     consult = Consult(
         organisation_id=organisation.id, client_pk=client_pk, status=RequestStatus.ACTIVE,
@@ -237,7 +297,8 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         conversion_authorised=fields.conversion_authorised, icpc_codes=fields.icpc_codes,
         patient_resource_id=patient.id, patient_birth_date=fields.patient_birth_date,
         patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
-        insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, version_id=1,
+        insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
+        agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id, version_id=1,
         resource={}, created_at=now, updated_at=now,
     )
     consult.identifiers = [ConsultIdentifier(organisation_id=organisation.id, system=s, value=v)
@@ -256,14 +317,20 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         raise Conflict("A consult with this identifier was submitted at the same moment; resubmit with "
                        "If-None-Exist to retry safely", expression="ServiceRequest.identifier") from exc
     consult.resource = stamp(resource, consult.id, 1, now, PROFILE_CONSULT_REQUEST)
-    task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.RECEIVED,
-                       business_status="awaiting-routing", version_id=1, created_at=now, updated_at=now)
+    # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
+    task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
+                       business_status="assigned", owner_kind=chosen.kind, owner_agb=chosen.agb,
+                       owner_name=chosen.name, due_at=outcome.due, version_id=1, created_at=now, updated_at=now)
     session.add(task)
+    record_decision(session, consult.id, outcome, now)
     session.flush()
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="ServiceRequest",
            resource_id=consult.id, patient_ref=patient.id, at=now)
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Task",
            resource_id=task.id, patient_ref=patient.id, at=now)
+    record(session, actor, event="routing.assign", action=AuditAction.EXECUTE, resource_type="Task",
+           resource_id=task.id, patient_ref=patient.id, at=now,
+           detail=f"agreement={chosen.profile.agreement_code}; owner={chosen.kind}:{chosen.agb}")
     return Submission(consult, task, created=True)
 
 

@@ -1,0 +1,51 @@
+"""Specialists' absences and the routing decision stored for every consult."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service.models.organisation import Practitioner
+
+
+class Absence(Base):
+    """A period in which a specialist gets no new consults (holiday, illness, congress)."""
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_practitioner_period", "practitioner_id", "starts_at", "ends_at"),)
+
+    id: Mapped[str] = uuid_pk()
+    practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"))
+    starts_at: Mapped[datetime]
+    #: None: open-ended until someone ends it.
+    ends_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    practitioner: Mapped[Practitioner] = relationship()
+
+
+class RoutingDecision(Base):
+    """Why a consult went where it went: profile, candidates considered, the choice and its reason.
+
+    Shown to the specialist and kept for the audit trail; one row per assignment (a later
+    escalation or forward adds a row, so the history stays complete).
+    """
+
+    __tablename__ = "routing_decisions"
+
+    id: Mapped[str] = uuid_pk()
+    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"), index=True)
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"))
+    profile_id: Mapped[str] = mapped_column(ForeignKey("patient_profiles.id"))
+    #: "practitioner" or "organisation" (a group queue), identified by AGB.
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_agb: Mapped[str] = mapped_column(String(8))
+    #: [{"agb", "name", "kind", "open", "available", "chosen"}] for every candidate considered.
+    candidates: Mapped[list[Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,184 @@
+"""Matching a consult to the patient profiles of the collaboration agreements.
+
+Agreements are compiled once into a :class:`RoutingTable` (indexed by
+specialism) and matched in memory, so a decision against a thousand profiles
+stays far below a millisecond. Every profile that does *not* admit a request
+says why, per dimension, so the GP can be told exactly what did not fit
+(DOMAIN.md: "No match is an explicit outcome, not a silent drop").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from triage_service.models import Agreement, PatientProfile
+
+FORM_LABELS = {"e-consult": "e-consult", "intercollegial-consult": "intercollegial consult",
+               "video-consult": "video consult", "ecms": "one-off physical consult (ECMS)"}
+
+
+@dataclass(frozen=True)
+class RoutingRequest:
+    """What routing needs to know of a consult (a snapshot taken at intake)."""
+
+    specialism: str
+    icpc_codes: tuple[str, ...]
+    age: int
+    sex: str
+    postcode: int | None
+    insurer: str
+    form: str
+    photo_count: int
+    on: date
+    performer_agb: str | None = None
+
+
+@dataclass(frozen=True)
+class CompiledProfile:
+    profile_id: str
+    profile_name: str
+    agreement_id: str
+    agreement_code: str
+    specialism: str
+    icpc_codes: frozenset[str]
+    icpc_chapters: frozenset[str]
+    min_age: int | None
+    max_age: int | None
+    sex: str | None
+    postcode_ranges: tuple[tuple[int, int], ...]
+    forms: frozenset[str]
+    min_photos: int
+    insurers: frozenset[str]
+    agreement_forms: frozenset[str]
+    valid_from: date
+    valid_until: date | None
+    specialist_agbs: tuple[str, ...]
+    group_queue: bool
+    subcontractor_agb: str
+    subcontractor_name: str
+    answer_norms: dict[str, Any] = field(hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One dimension on which a profile does not admit the request."""
+
+    dimension: str  # validity, insurer, form, icpc, age, sex, region, photos, performer
+    message: str
+
+
+@dataclass
+class MatchResult:
+    matches: list[CompiledProfile]
+    #: For every profile of the requested specialism that does not match: why not.
+    near_misses: list[tuple[CompiledProfile, list[Mismatch]]]
+
+    def explanation(self, specialism_label: str) -> list[str]:
+        """Why nothing matched, in words a GP understands (the closest profiles' reasons)."""
+        if not self.near_misses:
+            return [f"No collaboration agreement covers {specialism_label}."]
+        fewest = min(len(reasons) for _, reasons in self.near_misses)
+        seen: dict[str, None] = {}
+        for _, reasons in self.near_misses:
+            if len(reasons) == fewest:
+                for reason in reasons:
+                    seen.setdefault(reason.message, None)
+        return [f"No agreement covers this {specialism_label} request: " + "; ".join(seen)]
+
+
+def compile_profiles(agreements: Iterable[Agreement]) -> list[CompiledProfile]:
+    compiled = []
+    for agreement in agreements:
+        for profile in agreement.profiles:
+            compiled.append(_compile(agreement, profile))
+    return compiled
+
+
+def _compile(agreement: Agreement, profile: PatientProfile) -> CompiledProfile:
+    codes = [str(c) for c in profile.icpc]
+    return CompiledProfile(
+        profile_id=profile.id, profile_name=profile.name, agreement_id=agreement.id,
+        agreement_code=agreement.code, specialism=profile.specialism,
+        icpc_codes=frozenset(c for c in codes if len(c) > 1),
+        icpc_chapters=frozenset(c for c in codes if len(c) == 1),
+        min_age=profile.min_age, max_age=profile.max_age, sex=profile.sex,
+        postcode_ranges=tuple((int(lo), int(hi)) for lo, hi in profile.postcode_ranges),
+        forms=frozenset(profile.consult_forms), min_photos=profile.min_photos,
+        insurers=frozenset(agreement.insurers), agreement_forms=frozenset(agreement.consult_forms),
+        valid_from=agreement.valid_from, valid_until=agreement.valid_until,
+        specialist_agbs=tuple(agreement.specialist_agbs), group_queue=agreement.group_queue,
+        subcontractor_agb=agreement.subcontractor.agb or "", subcontractor_name=agreement.subcontractor.name,
+        answer_norms=dict(agreement.answer_norms),
+    )
+
+
+class RoutingTable:
+    """All profiles, indexed by specialism; immutable once built."""
+
+    def __init__(self, profiles: Iterable[CompiledProfile]):
+        self.by_specialism: dict[str, list[CompiledProfile]] = {}
+        for profile in profiles:
+            self.by_specialism.setdefault(profile.specialism, []).append(profile)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_specialism.values())
+
+    def match(self, request: RoutingRequest) -> MatchResult:
+        matches: list[CompiledProfile] = []
+        near_misses: list[tuple[CompiledProfile, list[Mismatch]]] = []
+        for profile in self.by_specialism.get(request.specialism, ()):
+            reasons = mismatches(profile, request)
+            if reasons:
+                near_misses.append((profile, reasons))
+            else:
+                matches.append(profile)
+        return MatchResult(matches, near_misses)
+
+
+def _icpc_admitted(profile: CompiledProfile, codes: tuple[str, ...]) -> bool:
+    if not profile.icpc_codes and not profile.icpc_chapters:
+        return True
+    for code in codes:
+        # "S" admits every code of chapter S; "S82" admits S82 and its extensions such as S82.01.
+        if code[:1] in profile.icpc_chapters or code in profile.icpc_codes or code.split(".")[0] in profile.icpc_codes:
+            return True
+    return False
+
+
+def mismatches(profile: CompiledProfile, request: RoutingRequest) -> list[Mismatch]:
+    """Every dimension on which ``profile`` does not admit ``request`` (empty: it matches)."""
+    out: list[Mismatch] = []
+    if request.on < profile.valid_from or (profile.valid_until is not None and request.on > profile.valid_until):
+        out.append(Mismatch("validity", f"agreement {profile.agreement_code} is not in force on {request.on}"))
+    if request.insurer not in profile.insurers:
+        out.append(Mismatch("insurer", f"insurer UZOVI {request.insurer} is not covered "
+                                       f"(covered: {', '.join(sorted(profile.insurers))})"))
+    if request.form not in profile.forms or request.form not in profile.agreement_forms:
+        allowed = ", ".join(FORM_LABELS.get(f, f) for f in sorted(profile.forms & profile.agreement_forms))
+        out.append(Mismatch("form", f"a {FORM_LABELS.get(request.form, request.form)} is not agreed "
+                                    f"for these patients (agreed: {allowed})"))
+    if not _icpc_admitted(profile, request.icpc_codes):
+        admitted = ", ".join(sorted(profile.icpc_chapters | profile.icpc_codes))
+        out.append(Mismatch("icpc", f"ICPC {', '.join(request.icpc_codes)} is outside the agreed complaints "
+                                    f"({admitted})"))
+    if (profile.min_age is not None and request.age < profile.min_age) or (
+            profile.max_age is not None and request.age > profile.max_age):
+        band = f"{profile.min_age if profile.min_age is not None else 0}-" \
+               f"{profile.max_age if profile.max_age is not None else ''}"
+        out.append(Mismatch("age", f"age {request.age} is outside the agreed age band {band}"))
+    if profile.sex is not None and request.sex != profile.sex:
+        out.append(Mismatch("sex", f"the profile is for {profile.sex} patients only"))
+    if profile.postcode_ranges:
+        if request.postcode is None:
+            out.append(Mismatch("region", "the patient's postcode is needed to decide the region"))
+        elif not any(lo <= request.postcode <= hi for lo, hi in profile.postcode_ranges):
+            out.append(Mismatch("region", "the patient lives outside the agreed region"))
+    if request.photo_count < profile.min_photos:
+        out.append(Mismatch("photos", f"{profile.min_photos} photos are required "
+                                      f"({request.photo_count} attached)"))
+    if request.performer_agb is not None and request.performer_agb not in profile.specialist_agbs:
+        out.append(Mismatch("performer", "the requested specialist does not answer under this agreement"))
+    return out

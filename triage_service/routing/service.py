@@ -1,0 +1,91 @@
+"""Routing a consult at intake: match, assign, compute the due time, record why.
+
+The compiled routing table is cached per process and rebuilt when the
+agreements in the database change (checked with one cheap aggregate query per
+decision), so every gunicorn worker routes by the same, current agreements
+without keeping state another worker needs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from triage_service.errors import UnprocessableInput
+from triage_service.fhir.outcome import Issue
+from triage_service.fhir.profiles import CANONICAL_BASE, registry
+from triage_service.models import Agreement, PatientProfile, RoutingDecision
+from triage_service.routing.assignment import Assignment, candidates_for, choose
+from triage_service.routing.matching import MatchResult, RoutingRequest, RoutingTable, compile_profiles
+from triage_service.routing.working_time import due_at
+
+VS_REQUESTED_SPECIALISM = f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism"
+
+_lock = threading.Lock()
+_cached: tuple[tuple[object, ...], RoutingTable] | None = None
+
+
+def routing_table(session: Session) -> RoutingTable:
+    global _cached
+    version = tuple(session.execute(select(func.count(PatientProfile.id), func.max(Agreement.imported_at))
+                                    .select_from(Agreement).outerjoin(PatientProfile)).one())
+    cached = _cached
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    agreements = session.scalars(select(Agreement).options(selectinload(Agreement.profiles),
+                                                           selectinload(Agreement.subcontractor))).all()
+    table = RoutingTable(compile_profiles(agreements))
+    with _lock:
+        _cached = (version, table)
+    return table
+
+
+def specialism_label(code: str) -> str:
+    return registry().concept_display(VS_REQUESTED_SPECIALISM, code) or f"specialism {code}"
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True)
+class RoutingOutcome:
+    assignment: Assignment
+    due: datetime
+
+
+def match_or_explain(session: Session, request: RoutingRequest) -> MatchResult:
+    """The matching profiles, or a 422 that tells the GP what did not fit."""
+    result = routing_table(session).match(request)
+    if not result.matches:
+        issues = [Issue("business-rule", text, "ServiceRequest")
+                  for text in result.explanation(specialism_label(request.specialism))]
+        raise UnprocessableInput(issues[0].diagnostics, issues=issues)
+    return result
+
+
+def route(session: Session, request: RoutingRequest, priority: str, now: datetime) -> RoutingOutcome:
+    result = match_or_explain(session, request)
+    assignment = choose(candidates_for(session, result.matches, now), priority, request.performer_agb)
+    if assignment is None:
+        raise UnprocessableInput("The matching agreement names no specialists who can answer; the zorggroep "
+                                 "must complete the agreement", issues=[Issue(
+                                     "business-rule", "The matching agreement names no specialists who can "
+                                     "answer; the zorggroep must complete the agreement", "ServiceRequest")])
+    norms = assignment.chosen.profile.answer_norms
+    return RoutingOutcome(assignment, due_at(now, norms[priority]))
+
+
+def record_decision(session: Session, consult_id: str, outcome: RoutingOutcome, now: datetime) -> RoutingDecision:
+    chosen = outcome.assignment.chosen
+    decision = RoutingDecision(
+        consult_id=consult_id, agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id,
+        owner_kind=chosen.kind, owner_agb=chosen.agb,
+        candidates=[c.as_record(c is chosen) for c in outcome.assignment.candidates],
+        reason=outcome.assignment.reason, decided_at=now)
+    session.add(decision)
+    return decision

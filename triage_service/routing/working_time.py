@@ -1,0 +1,79 @@
+"""Answer-time norms in Dutch working time.
+
+Agreements state norms as working days or working hours (DOMAIN.md: "1 to 3
+working days; urgent HAP questions: same shift"). Working time is Monday to
+Friday, 08:00-17:00 Europe/Amsterdam, excluding the Dutch public holidays as
+the ``holidays`` library knows them (no hand-kept list to go stale).
+
+A request that arrives outside working time starts its clock at the next
+working moment; "2 working days" from Tuesday 10:00 ends Thursday 10:00.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+DAY_START = time(8, 0)
+DAY_END = time(17, 0)
+
+
+@lru_cache(maxsize=64)
+def _holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NL", years=year).keys())
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def _at(day: date, moment: time) -> datetime:
+    return datetime.combine(day, moment, tzinfo=AMSTERDAM)
+
+
+def next_working_moment(moment: datetime) -> datetime:
+    """``moment`` itself when inside working time, else the start of the next working period (local time)."""
+    local = moment.astimezone(AMSTERDAM)
+    day = local.date()
+    if is_working_day(day) and DAY_START <= local.time() < DAY_END:
+        return local
+    if is_working_day(day) and local.time() < DAY_START:
+        return _at(day, DAY_START)
+    day += timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return _at(day, DAY_START)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    local = next_working_moment(start)
+    day = local.date()
+    for _ in range(days):
+        day += timedelta(days=1)
+        while not is_working_day(day):
+            day += timedelta(days=1)
+    return _at(day, local.time().replace(tzinfo=None)).astimezone(UTC)
+
+
+def add_working_hours(start: datetime, hours: int) -> datetime:
+    remaining = timedelta(hours=hours)
+    local = next_working_moment(start)
+    while True:
+        end_of_day = _at(local.date(), DAY_END)
+        available = end_of_day - local
+        if remaining <= available:
+            return (local + remaining).astimezone(UTC)
+        remaining -= available
+        local = next_working_moment(end_of_day)
+
+
+def due_at(start: datetime, norm: dict[str, Any]) -> datetime:
+    """The due time for an agreement norm ``{"working_days": n}`` or ``{"working_hours": n}``."""
+    if "working_days" in norm:
+        return add_working_days(start, int(norm["working_days"]))
+    return add_working_hours(start, int(norm["working_hours"]))
