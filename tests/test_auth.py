@@ -148,3 +148,13 @@ def test_refused_access_is_audited_even_though_nothing_else_is_stored(
         assert sorted((r.event, r.actor_id, r.outcome.value) for r in refused) == [
             ("fhir.refused.401", None, "4"), ("fhir.refused.404", other_gp.demo.client_id, "4")]
         assert next(r for r in refused if r.event.endswith("404")).resource_id == created["id"]
+
+
+def test_an_assertion_issued_in_the_future_is_refused(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    from datetime import timedelta
+
+    future = client_assertion(gp.demo.client_id, gp.demo.key_file.read_bytes(), gp.token_url,
+                              clock.now + timedelta(minutes=10), kid=gp.demo.kid, lifetime_seconds=60)
+    response = _token_request(client, future)
+    assert response.status_code == 401
+    assert "iat lies in the future" in response.get_json()["error_description"]

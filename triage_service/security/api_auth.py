@@ -164,17 +164,25 @@ def _verified_claims(client: ApiClient, assertion: str, token_url: str, settings
         try:
             claims: dict[str, Any] = jwt.decode(
                 assertion, key=key, algorithms=ALLOWED_ALGORITHMS, audience=token_url, issuer=client.client_id,
-                # exp is checked below against our clock (injectable in tests), not PyJWT's wall clock.
-                options={"require": ["exp", "iss", "sub", "aud", "jti"], "verify_exp": False},
+                # exp, iat and nbf are checked below against our clock (injectable in tests), not PyJWT's
+                # wall clock.
+                options={"require": ["exp", "iss", "sub", "aud", "jti"], "verify_exp": False,
+                         "verify_iat": False, "verify_nbf": False},
             )
         except jwt.InvalidAudienceError as exc:
             raise OAuthError("invalid_client", f"client_assertion aud must be the token endpoint {token_url}",
                              401) from exc
         except jwt.MissingRequiredClaimError as exc:
             raise OAuthError("invalid_client", f"client_assertion lacks the {exc.claim} claim", 401) from exc
-        except jwt.PyJWTError as exc:
+        except jwt.InvalidSignatureError as exc:
             last_error = exc
-            continue
+            continue  # another registered key may verify it
+        except jwt.PyJWTError as exc:
+            raise OAuthError("invalid_client", f"client_assertion is not acceptable: {exc}", 401) from exc
+        for claim in ("iat", "nbf"):
+            value = claims.get(claim)
+            if value is not None and (not isinstance(value, int | float) or value > now.timestamp() + 60):
+                raise OAuthError("invalid_client", f"client_assertion {claim} lies in the future", 401)
         exp = claims["exp"]
         if not isinstance(exp, int | float):
             raise OAuthError("invalid_client", "client_assertion exp must be a number", 401)
