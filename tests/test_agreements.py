@@ -79,3 +79,22 @@ def test_a_failed_import_keeps_the_previous_agreement(app: Flask, tmp_path: Path
     with session_scope(app) as session:
         agreement = session.scalar(select(Agreement).where(Agreement.code == "MKC-DERM"))
         assert agreement is not None and agreement.s3_tariff_cents == 7500
+
+
+def test_profiles_that_contradict_each_other_are_refused(app: Flask, tmp_path: Path) -> None:
+    text = DERMATOLOGY.replace('''    consult_forms: [ecms]
+''', '''    consult_forms: [ecms]
+    physical_contact_required: true
+''')
+    error = _import(app, tmp_path, text)
+    assert error.errors[0].field == "profiles.3.physical_contact_required"
+    assert "contradicts profile 0" in error.errors[0].message
+    assert error.errors[0].line == _line_of(text, "physical_contact_required: true")
+
+
+def test_a_physical_contact_profile_for_other_complaints_is_no_contradiction(app: Flask, tmp_path: Path) -> None:
+    orthopaedics = (AGREEMENTS / "orthopedie.yaml").read_text(encoding="utf-8")
+    file = tmp_path / "orthopedie.yaml"
+    file.write_text(orthopaedics, encoding="utf-8")
+    with session_scope(app) as session:
+        assert [a.code for a in import_agreements(session, file)] == ["MKC-ORTH"]

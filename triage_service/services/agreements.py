@@ -149,10 +149,46 @@ class AgreementSchema(StrictSchema):
                 raise ValidationError({index: {"consult_forms": [f"not allowed by the agreement: {sorted(extra)}"]}},
                                       "profiles")
 
+    @validates_schema
+    def _no_contradicting_profiles(self, data: dict[str, Any], **_: Any) -> None:
+        profiles = data.get("profiles", [])
+        for later, profile in enumerate(profiles):
+            for earlier in range(later):
+                other = profiles[earlier]
+                if _contradict(other, profile):
+                    raise ValidationError({later: {"physical_contact_required": [
+                        f"contradicts profile {earlier} ('{other['name']}'): both admit the same patients, but one "
+                        "requires physical contact (ECMS only) and the other allows a remote consult"]}}, "profiles")
+
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data["vektis_system"] = VEKTIS_SPECIALISM
         return data
+
+
+def _overlap(low_a: int | None, high_a: int | None, low_b: int | None, high_b: int | None) -> bool:
+    return (low_a or 0) <= (high_b if high_b is not None else 999) and \
+        (low_b or 0) <= (high_a if high_a is not None else 999)
+
+
+def _icpc_overlap(a: list[str], b: list[str]) -> bool:
+    if not a or not b:
+        return True  # an empty list admits every complaint
+    return any(x == y or x.startswith(y) or y.startswith(x) for x in a for y in b)
+
+
+def _contradict(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two profiles admit a common patient, and one demands physical contact while the other allows remote care."""
+    if a["physical_contact_required"] == b["physical_contact_required"] or a["specialism"] != b["specialism"]:
+        return False
+    remote = b if a["physical_contact_required"] else a
+    if set(remote["consult_forms"]) <= {"ecms"}:
+        return False
+    regions_overlap = not a["postcodes"] or not b["postcodes"] or any(
+        _overlap(lo1, hi1, lo2, hi2) for lo1, hi1 in a["postcodes"] for lo2, hi2 in b["postcodes"])
+    return (_icpc_overlap(a["icpc"], b["icpc"])
+            and _overlap(a["age"].get("min"), a["age"].get("max"), b["age"].get("min"), b["age"].get("max"))
+            and (a["sex"] is None or b["sex"] is None or a["sex"] == b["sex"]) and regions_overlap)
 
 
 @dataclass(frozen=True)
