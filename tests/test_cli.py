@@ -13,6 +13,8 @@ from triage_service import cli
 from triage_service.security.crypto import generate_client_keypair
 from triage_service.settings import Settings
 
+EXAMPLE = Path(cli.PROJECT_ROOT) / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
+
 
 @pytest.fixture
 def runner(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
@@ -84,3 +86,58 @@ def test_importing_a_broken_agreement_prints_file_and_line(runner: CliRunner, tm
     assert result.exit_code == 2
     assert "x.yaml:3: bogus: Unknown field." in result.output
     assert "Nothing was imported." in result.output
+
+
+def test_the_agreements_are_listed_with_their_profiles(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["agreements"])
+    assert result.exit_code == 0, result.output
+    assert "MKC-DERM" in result.output and "Huidafwijkingen volwassenen (fotoconsult)" in result.output
+    assert "photos >= 2" in result.output and "group queue" in result.output
+
+
+def test_an_absence_is_added_listed_and_ended(runner: CliRunner) -> None:
+    added = runner.invoke(cli.main, ["absence", "add", "--agb", "03100001", "--from", "2026-01-01",
+                                     "--reason", "congres"])
+    assert added.exit_code == 0, added.output
+    absence_id = added.output.split()[1]
+    assert "03100001 dr. L. Visser" in runner.invoke(cli.main, ["absence", "list"]).output
+    assert runner.invoke(cli.main, ["absence", "end", absence_id]).exit_code == 0
+    assert "No current or future absences." in runner.invoke(cli.main, ["absence", "list"]).output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--agb", "01012345", "--from", "2026-01-01"], "No specialist with AGB 01012345"),
+    (["--agb", "03100001", "--from", "2026-02-01", "--until", "2026-01-01"], "must end after it starts"),
+    (["--agb", "03100001", "--from", "next week"], "YYYY-MM-DD"),
+])
+def test_a_wrong_absence_is_refused(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(cli.main, ["absence", "add", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_the_routing_dry_run_explains_a_match_and_stores_nothing(runner: CliRunner, app: Flask) -> None:
+    from sqlalchemy import func, select
+
+    from triage_service.database import session_scope
+    from triage_service.models import Consult, RoutingDecision
+
+    example = EXAMPLE
+    result = runner.invoke(cli.main, ["route", str(example), "--practice-agb", "03012345"])
+    assert result.exit_code == 0, result.output
+    assert "MATCH    MKC-DERM / Huidafwijkingen volwassenen (overleg zonder foto's)" in result.output
+    assert "no match MKC-DERM / Huidafwijkingen volwassenen (fotoconsult): an intercollegial consult is not agreed" \
+        in result.output
+    assert "-> practitioner" in result.output and "Answer due" in result.output
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Consult)) == 0
+        assert session.scalar(select(func.count()).select_from(RoutingDecision)) == 0
+
+
+def test_the_routing_dry_run_explains_a_refusal(runner: CliRunner, tmp_path: Path) -> None:
+    example = json.loads(EXAMPLE.read_text())
+    example["code"]["coding"][0]["code"] = "e-consult"
+    (tmp_path / "sr.json").write_text(json.dumps(example))
+    result = runner.invoke(cli.main, ["route", str(tmp_path / "sr.json"), "--practice-agb", "03012345"])
+    assert result.exit_code == 1
+    assert "2 photos are required (0 attached)" in result.output

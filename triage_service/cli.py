@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -79,6 +80,114 @@ def import_agreements_command(path: Path) -> None:
         _fail("Nothing was imported.")
         return
     click.echo("Imported:\n  " + "\n  ".join(summary))
+
+
+@main.command("agreements")
+def agreements_command() -> None:
+    """List the agreements with their validity, insurers, norms and profiles."""
+    from sqlalchemy import select
+
+    from triage_service.models import Agreement
+
+    with session_scope(_app()) as session:
+        for a in session.scalars(select(Agreement).order_by(Agreement.code, Agreement.valid_from)):
+            norms = ", ".join(f"{p}: {next(iter(n.values()))} {next(iter(n))}".replace("working_", "working ")
+                              for p, n in a.answer_norms.items())
+            click.echo(f"{a.code}  {a.name}  ({a.valid_from}..{a.valid_until or 'open'})  "
+                       f"insurers {', '.join(a.insurers)}  forms {', '.join(a.consult_forms)}  "
+                       f"{'group queue' if a.group_queue else 'individual'}  S3 {a.s3_tariff_cents / 100:.2f} EUR")
+            click.echo(f"    norms: {norms}")
+            for p in a.profiles:
+                ages = f"{p.min_age if p.min_age is not None else 0}-{p.max_age if p.max_age is not None else ''}"
+                click.echo(f"    - {p.name}: {p.specialism}, ICPC {', '.join(p.icpc) or 'all'}, age {ages}, "
+                           f"forms {', '.join(p.consult_forms)}, photos >= {p.min_photos}"
+                           + (", physical contact required" if p.physical_contact_required else ""))
+
+
+@main.group("absence")
+def absence_group() -> None:
+    """Register when a specialist is away (routing passes them by)."""
+
+
+def _when(value: str) -> datetime:
+    """A date (start of that day in Amsterdam) or an ISO date-time with timezone."""
+    from triage_service.routing.working_time import AMSTERDAM
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("use YYYY-MM-DD or an ISO date-time such as 2026-12-01T08:00+01:00") from exc
+    return parsed.replace(tzinfo=AMSTERDAM) if parsed.tzinfo is None else parsed
+
+
+@absence_group.command("add")
+@click.option("--agb", required=True, help="AGB code of the specialist")
+@click.option("--from", "starts", required=True, help="YYYY-MM-DD or ISO date-time")
+@click.option("--until", "ends", default=None, help="YYYY-MM-DD (exclusive) or ISO date-time; omit for open-ended")
+@click.option("--reason", default=None)
+def absence_add(agb: str, starts: str, ends: str | None, reason: str | None) -> None:
+    from triage_service.security.audit import CLI_ACTOR
+    from triage_service.services.absences import add_absence
+
+    try:
+        with session_scope(_app()) as session:
+            absence = add_absence(session, CLI_ACTOR, agb=agb, starts_at=_when(starts),
+                                  ends_at=_when(ends) if ends else None, reason=reason)
+            click.echo(f"Absence {absence.id} registered.")
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+@absence_group.command("end")
+@click.argument("absence_id")
+def absence_end(absence_id: str) -> None:
+    from triage_service.models.base import utcnow
+    from triage_service.security.audit import CLI_ACTOR
+    from triage_service.services.absences import end_absence
+
+    try:
+        with session_scope(_app()) as session:
+            end_absence(session, CLI_ACTOR, absence_id, utcnow())
+            click.echo(f"Absence {absence_id} ended.")
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+@absence_group.command("list")
+def absence_list() -> None:
+    from sqlalchemy import select
+
+    from triage_service.models import Absence
+    from triage_service.models.base import utcnow
+
+    with session_scope(_app()) as session:
+        now = utcnow()
+        rows = session.scalars(select(Absence).where((Absence.ends_at.is_(None)) | (Absence.ends_at > now))
+                               .order_by(Absence.starts_at)).all()
+        for a in rows:
+            click.echo(f"{a.id}  {a.practitioner.agb} {a.practitioner.name}  {a.starts_at:%Y-%m-%d %H:%M}.."
+                       f"{f'{a.ends_at:%Y-%m-%d %H:%M}' if a.ends_at else 'open'}  {a.reason or ''}")
+        if not rows:
+            click.echo("No current or future absences.")
+
+
+@main.command("route")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--practice-agb", required=True, help="AGB of the practice that would send it")
+def route_command(path: Path, practice_agb: str) -> None:
+    """Dry run: show why a ServiceRequest (FHIR JSON file) would or would not route. Stores nothing."""
+    from triage_service.routing.explain import explain_file
+
+    app = _app()
+    session = app.extensions["triage.sessionmaker"]()
+    try:
+        lines, ok = explain_file(session, path.read_bytes(), practice_agb)
+    finally:
+        session.rollback()
+        session.close()
+    click.echo("\n".join(lines))
+    if not ok:
+        sys.exit(1)
 
 
 @main.command("register-client")

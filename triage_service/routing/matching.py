@@ -158,7 +158,8 @@ def mismatches(profile: CompiledProfile, request: RoutingRequest) -> list[Mismat
                                        f"(covered: {', '.join(sorted(profile.insurers))})"))
     if request.form not in profile.forms or request.form not in profile.agreement_forms:
         allowed = ", ".join(FORM_LABELS.get(f, f) for f in sorted(profile.forms & profile.agreement_forms))
-        out.append(Mismatch("form", f"a {FORM_LABELS.get(request.form, request.form)} is not agreed "
+        label = FORM_LABELS.get(request.form, request.form)
+        out.append(Mismatch("form", f"{'an' if label[0] in 'aeiou' else 'a'} {label} is not agreed "
                                     f"for these patients (agreed: {allowed})"))
     if not _icpc_admitted(profile, request.icpc_codes):
         admitted = ", ".join(sorted(profile.icpc_chapters | profile.icpc_codes))
