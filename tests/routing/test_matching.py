@@ -80,3 +80,32 @@ def test_the_explanation_for_an_uncovered_specialism_says_so() -> None:
 def test_a_missing_postcode_is_not_echoed_and_a_wrong_one_neither() -> None:
     messages = [m.message for m in mismatches(PROFILE, replace(REQUEST, postcode=1011))]
     assert messages == ["the patient lives outside the agreed region"]
+
+
+def test_the_index_and_the_fast_path_agree_with_the_explained_rules_on_random_cases() -> None:
+    """admits() and the table's index must give exactly the answers mismatches() explains."""
+    import random
+
+    from triage_service.routing.matching import admits
+
+    rng = random.Random(7)
+    profiles = [replace(PROFILE, profile_id=f"p{i}", specialism=rng.choice(["0310", "0320"]),
+                        insurers=frozenset(rng.sample(["3311", "3343", "3358"], rng.randint(1, 3))),
+                        forms=frozenset(rng.sample(["e-consult", "ecms", "video-consult"], rng.randint(1, 3))),
+                        min_age=rng.choice([None, 0, 18, 65]), max_age=rng.choice([None, 17, 64, 120]),
+                        sex=rng.choice([None, "female"]), min_photos=rng.randint(0, 3),
+                        icpc_codes=frozenset(rng.sample(["S82", "K77", "L15"], rng.randint(0, 2))),
+                        icpc_chapters=frozenset(rng.sample(["S", "K"], rng.randint(0, 1))),
+                        postcode_ranges=rng.choice([(), ((3000, 3199),)]))
+                for i in range(300)]
+    table = RoutingTable(profiles)
+    for _ in range(2000):
+        request = replace(REQUEST, specialism=rng.choice(["0310", "0320"]), insurer=rng.choice(["3311", "3343"]),
+                          form=rng.choice(["e-consult", "ecms", "video-consult"]), age=rng.randint(0, 100),
+                          sex=rng.choice(["male", "female"]), photo_count=rng.randint(0, 3),
+                          icpc_codes=(rng.choice(["S82", "K77", "L15", "A01"]),),
+                          postcode=rng.choice([None, 3011, 1011]))
+        expected = [p for p in profiles if p.specialism == request.specialism and not mismatches(p, request)]
+        assert [admits(p, request) for p in profiles if p.specialism == request.specialism] == [
+            not mismatches(p, request) for p in profiles if p.specialism == request.specialism]
+        assert table.match(request).matches == expected

@@ -72,17 +72,26 @@ class Mismatch:
 
 @dataclass
 class MatchResult:
+    request: RoutingRequest
     matches: list[CompiledProfile]
-    #: For every profile of the requested specialism that does not match: why not.
-    near_misses: list[tuple[CompiledProfile, list[Mismatch]]]
+    #: Every profile of the requested specialism (matches and misses).
+    considered: list[CompiledProfile]
+
+    @property
+    def near_misses(self) -> list[tuple[CompiledProfile, list[Mismatch]]]:
+        """Why each other profile of the specialism does not admit the request. Computed on demand:
+        only a refusal or a dry run needs the wording, and formatting it would dominate a decision."""
+        matched = {id(p) for p in self.matches}
+        return [(p, mismatches(p, self.request)) for p in self.considered if id(p) not in matched]
 
     def explanation(self, specialism_label: str) -> list[str]:
         """Why nothing matched, in words a GP understands (the closest profiles' reasons)."""
-        if not self.near_misses:
+        near_misses = self.near_misses
+        if not near_misses:
             return [f"No collaboration agreement covers {specialism_label}."]
-        fewest = min(len(reasons) for _, reasons in self.near_misses)
+        fewest = min(len(reasons) for _, reasons in near_misses)
         seen: dict[str, None] = {}
-        for _, reasons in self.near_misses:
+        for _, reasons in near_misses:
             if len(reasons) == fewest:
                 for reason in reasons:
                     seen.setdefault(reason.message, None)
@@ -116,26 +125,47 @@ def _compile(agreement: Agreement, profile: PatientProfile) -> CompiledProfile:
 
 
 class RoutingTable:
-    """All profiles, indexed by specialism; immutable once built."""
+    """All profiles, indexed by specialism and by (specialism, insurer, consult form); immutable once built.
+
+    Insurer and form are exact-match dimensions, so indexing on them leaves only the range and set
+    checks (age, ICPC, region, photos...) for the few profiles that can still apply.
+    """
 
     def __init__(self, profiles: Iterable[CompiledProfile]):
         self.by_specialism: dict[str, list[CompiledProfile]] = {}
+        self.by_key: dict[tuple[str, str, str], list[CompiledProfile]] = {}
         for profile in profiles:
             self.by_specialism.setdefault(profile.specialism, []).append(profile)
+            for insurer in profile.insurers:
+                for form in profile.forms & profile.agreement_forms:
+                    self.by_key.setdefault((profile.specialism, insurer, form), []).append(profile)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_specialism.values())
 
     def match(self, request: RoutingRequest) -> MatchResult:
-        matches: list[CompiledProfile] = []
-        near_misses: list[tuple[CompiledProfile, list[Mismatch]]] = []
-        for profile in self.by_specialism.get(request.specialism, ()):
-            reasons = mismatches(profile, request)
-            if reasons:
-                near_misses.append((profile, reasons))
-            else:
-                matches.append(profile)
-        return MatchResult(matches, near_misses)
+        candidates = self.by_key.get((request.specialism, request.insurer, request.form), ())
+        matches = [p for p in candidates if _admits_rest(p, request)]
+        return MatchResult(request, matches, self.by_specialism.get(request.specialism, []))
+
+
+def admits(profile: CompiledProfile, r: RoutingRequest) -> bool:
+    """The same rules as :func:`mismatches`, without building any text (a test keeps them in agreement)."""
+    return (r.insurer in profile.insurers and r.form in profile.forms and r.form in profile.agreement_forms
+            and _admits_rest(profile, r))
+
+
+def _admits_rest(profile: CompiledProfile, r: RoutingRequest) -> bool:
+    """The hot path, after the index has settled specialism, insurer and form."""
+    return ((profile.min_age is None or r.age >= profile.min_age)
+            and (profile.max_age is None or r.age <= profile.max_age)
+            and r.photo_count >= profile.min_photos
+            and (profile.sex is None or r.sex == profile.sex)
+            and profile.valid_from <= r.on and (profile.valid_until is None or r.on <= profile.valid_until)
+            and (not profile.postcode_ranges or (r.postcode is not None and any(
+                lo <= r.postcode <= hi for lo, hi in profile.postcode_ranges)))
+            and (r.performer_agb is None or r.performer_agb in profile.specialist_agbs)
+            and _icpc_admitted(profile, r.icpc_codes))
 
 
 def _icpc_admitted(profile: CompiledProfile, codes: tuple[str, ...]) -> bool:
