@@ -28,6 +28,7 @@ from triage_service.models import (
     Consult,
     ConsultIdentifier,
     ConsultTask,
+    DeadlineEvent,
     RoutingDecision,
     StoredResource,
     UsedAssertion,
@@ -39,8 +40,8 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, RoutingDecision, Absence, ConsultIdentifier,
-                        ConsultTask, Consult, StoredResource]
+TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, RoutingDecision, Absence,
+                        ConsultIdentifier, ConsultTask, Consult, StoredResource]
 
 
 @dataclass

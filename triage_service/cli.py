@@ -190,6 +190,44 @@ def route_command(path: Path, practice_agb: str) -> None:
         sys.exit(1)
 
 
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Run one pass and exit (for cron or tests)")
+@click.option("--interval", default=60, show_default=True, type=click.IntRange(min=1), help="Seconds between passes")
+def worker(once: bool, interval: int) -> None:
+    """Background jobs: answer-norm monitoring (flag near-due, escalate overdue consults).
+
+    Any number of workers may run side by side against PostgreSQL: each consult is claimed
+    with SKIP LOCKED, so none is handled twice.
+    """
+    import signal
+    import time
+
+    from triage_service.models.base import utcnow
+    from triage_service.routing.deadlines import run_deadline_jobs
+
+    app = _app()
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping:
+        with session_scope(app) as session:
+            run = run_deadline_jobs(session, utcnow())
+        if run.flagged or run.escalated or run.unassignable:
+            click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated {run.escalated}, "
+                       f"{run.unassignable} overdue without anyone to take over")
+        if once:
+            break
+        for _ in range(interval):
+            if stopping:
+                break
+            time.sleep(1)
+
+
 @main.command("register-client")
 @click.option("--name", required=True, help="Name of the GP system installation")
 @click.option("--organization-agb", required=True, help="AGB code of the GP practice it acts for")

@@ -18,7 +18,7 @@ from triage_service.models.consult import (
 )
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
-from triage_service.models.routing import Absence, RoutingDecision
+from triage_service.models.routing import Absence, DeadlineEvent, RoutingDecision
 from triage_service.models.user import User, UserRole
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Consult",
     "ConsultIdentifier",
     "ConsultTask",
+    "DeadlineEvent",
     "Organisation",
     "OrganisationKind",
     "PatientProfile",

@@ -128,6 +128,7 @@ class ConsultTask(Base):
     __table_args__ = (
         Index("ix_consult_tasks_org_status", "organisation_id", "status"),
         Index("ix_consult_tasks_org_updated", "organisation_id", "updated_at"),
+        Index("ix_consult_tasks_status_due", "status", "due_at"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -141,6 +142,9 @@ class ConsultTask(Base):
     owner_agb: Mapped[str | None] = mapped_column(String(8), index=True)
     owner_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None]
+    #: Set by the answer-norm monitor, so each consult is flagged and escalated at most once.
+    near_due_flagged_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,3 +49,18 @@ class RoutingDecision(Base):
     candidates: Mapped[list[Any]]
     reason: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeadlineEvent(Base):
+    """What the answer-norm monitor did: a near-due flag, an escalation, or an overdue consult nobody else can take."""
+
+    __tablename__ = "deadline_events"
+
+    id: Mapped[str] = uuid_pk()
+    task_id: Mapped[str] = mapped_column(ForeignKey("consult_tasks.id"), index=True)
+    #: "near-due", "escalated" or "overdue-unassignable".
+    kind: Mapped[str] = mapped_column(String(32))
+    from_owner_agb: Mapped[str | None] = mapped_column(String(8))
+    to_owner_agb: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
