@@ -29,6 +29,7 @@ from triage_service.models import (
     ConsultIdentifier,
     ConsultTask,
     DeadlineEvent,
+    ReferralFlag,
     RoutingDecision,
     StoredResource,
     UsedAssertion,
@@ -40,7 +41,7 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, RoutingDecision, Absence,
+TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         ConsultIdentifier, ConsultTask, Consult, StoredResource]
 
 

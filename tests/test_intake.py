@@ -37,7 +37,8 @@ def test_a_consult_request_is_accepted_and_tracked_by_an_assigned_task(gp: GPSys
     assert created["meta"]["versionId"] == "1"
     task = _task_for(gp, created["id"])
     assert task["status"] == "accepted"
-    assert task["businessStatus"]["coding"][0]["code"] == "assigned"
+    # S82 (a changing pigmented lesion) is a red flag in the demo dermatology agreement.
+    assert task["businessStatus"]["coding"][0]["code"] == "likely-referral"
     assert task["owner"]["identifier"]["system"] == "http://fhir.nl/fhir/NamingSystem/agb-z"
     assert task["restriction"]["period"]["end"]
     assert task["focus"]["reference"] == f"ServiceRequest/{created['id']}"

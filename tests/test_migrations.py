@@ -31,3 +31,22 @@ def test_migrations_downgrade_and_upgrade_cleanly(tmp_path: object) -> None:
     upgrade_database(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_the_referral_flag_migration_keeps_existing_consults_and_backfills_their_icpc(tmp_path: object) -> None:
+    from sqlalchemy import text
+
+    engine = create_engine(f"sqlite:///{tmp_path}/existing.sqlite3")
+    upgrade_database(engine, "0003")
+    now = "2026-11-20 09:00:00"
+    with engine.begin() as conn:  # plain SQLite connection: foreign keys are not enforced here
+        conn.execute(text(
+            "INSERT INTO consults (id, organisation_id, client_pk, status, category, consult_form, specialism, "
+            "priority, authored_at, icpc_codes, patient_birth_date, patient_gender, insurer_uzovi, requester_agb, "
+            "photo_count, version_id, resource, created_at, updated_at) VALUES ('c1', 'o1', 'k1', 'active', "
+            "'meekijkconsult', 'e-consult', '0310', 'routine', :now, '[\"S82\", \"S74\"]', '1968-04-12', 'female', "
+            "'3311', '01012345', 0, 1, '{}', :now, :now)"), {"now": now})
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT primary_icpc FROM consults WHERE id = 'c1'")).scalar_one() == "S82"
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

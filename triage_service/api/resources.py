@@ -17,7 +17,7 @@ from triage_service.api.io import fhir_response, read_json, read_resource
 from triage_service.database import get_session
 from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotFound
 from triage_service.fhir.mapping import task_to_fhir
-from triage_service.fhir.outcome import operation_outcome
+from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.fhir.parsing import parse_resource
 from triage_service.models import AuditAction, Consult, ConsultTask, Organisation, StoredResource
 from triage_service.routing.service import match_or_explain
@@ -84,8 +84,13 @@ def create_service_request() -> Response:
     submission = submit_consult(session, request_actor(), _organisation(), access.client_pk, resource,
                                 Resolver(session, access.organisation_id, resource), now, _if_none_exist())
     consult = submission.consult
-    return fhir_response(consult.resource, 201 if submission.created else 200, consult.version_id,
-                         _location("ServiceRequest", consult.id, consult.version_id))
+    status, location = 201 if submission.created else 200, _location("ServiceRequest", consult.id, consult.version_id)
+    if "return=operationoutcome" in request.headers.get("Prefer", "").replace(" ", "").lower():
+        # http://hl7.org/fhir/R4/http.html#ops: the client asked for the outcome (with any warnings) instead.
+        done = Issue("informational", f"Created ServiceRequest/{consult.id} and Task/{submission.task.id}",
+                     severity="information")
+        return fhir_response(operation_outcome([done, *submission.warnings]), status, consult.version_id, location)
+    return fhir_response(consult.resource, status, consult.version_id, location)
 
 
 @bp.post("/ServiceRequest/$validate")
@@ -106,7 +111,9 @@ def validate_service_request() -> Response:
         try:
             fields = validate_consult_request(session, _organisation(), data,
                                               Resolver(session, access.organisation_id, data), clock())
-            match_or_explain(session, fields.routing)
+            _, flag = match_or_explain(session, fields.routing)
+            if flag is not None:
+                issues.append(Issue("business-rule", flag.reason, "ServiceRequest", severity="warning"))
         except DomainError as exc:
             issues.extend(exc.issues)
         session.rollback()  # $validate never stores anything
@@ -131,7 +138,8 @@ def transaction() -> Response:
         "fullUrl": f"{base}/{r.resource_type}/{r.id}",
         "response": {"status": "201 Created" if r.created else "200 OK",
                      "location": f"{r.resource_type}/{r.id}/_history/{r.version}",
-                     "etag": f'W/"{r.version}"'},
+                     "etag": f'W/"{r.version}"',
+                     **({"outcome": operation_outcome(list(r.warnings))} if r.warnings else {})},
     } for r in results]
     return fhir_response({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, 200)
 

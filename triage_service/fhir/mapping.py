@@ -48,6 +48,8 @@ def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
         # Specialists and groups are known to the GP system by AGB, not by a server id of ours.
         body["owner"] = {"type": "PractitionerRole" if task.owner_kind == "practitioner" else "Organization",
                          "identifier": {"system": AGB, "value": task.owner_agb}, "display": task.owner_name}
+    if task.flag_note:
+        body["note"] = [{"text": line} for line in task.flag_note.splitlines()]
     if task.due_at:
         body["restriction"] = {"period": {"end": instant(task.due_at)}}
     return body

@@ -18,7 +18,7 @@ from triage_service.models.consult import (
 )
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
-from triage_service.models.routing import Absence, DeadlineEvent, RoutingDecision
+from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.user import User, UserRole
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "PatientProfile",
     "Practitioner",
     "PractitionerRoleKind",
+    "ReferralFlag",
     "RequestStatus",
     "RoutingDecision",
     "StoredResource",

@@ -41,6 +41,8 @@ class Agreement(Base):
     group_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     #: AGB codes of the subcontractor's specialists who answer under this agreement.
     specialist_agbs: Mapped[list[Any]]
+    #: When a request should rather be a referral: [{"name", "kind", "icpc": [...], "reason"}].
+    referral_flags: Mapped[list[Any]] = mapped_column(default=list)
     source_file: Mapped[str] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -69,6 +71,8 @@ class PatientProfile(Base):
     #: Inclusive ranges of the 4-digit postcode, [[3000, 3199], ...]; empty admits all.
     postcode_ranges: Mapped[list[Any]]
     consult_forms: Mapped[list[Any]]
+    #: Request categories admitted: "meekijkconsult" and/or "referral" (referral triage).
+    categories: Mapped[list[Any]] = mapped_column(default=lambda: ["meekijkconsult"])
     min_photos: Mapped[int] = mapped_column(Integer, default=0)
     physical_contact_required: Mapped[bool] = mapped_column(Boolean, default=False)
 

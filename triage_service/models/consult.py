@@ -66,7 +66,10 @@ TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 
 class Consult(Base):
     __tablename__ = "consults"
-    __table_args__ = (Index("ix_consults_org_status", "organisation_id", "status"),)
+    __table_args__ = (
+        Index("ix_consults_org_status", "organisation_id", "status"),
+        Index("ix_consults_similar", "specialism", "primary_icpc", "status"),
+    )
 
     #: Also the ServiceRequest's logical id.
     id: Mapped[str] = uuid_pk()
@@ -83,6 +86,8 @@ class Consult(Base):
     gp_intent: Mapped[str | None] = mapped_column(String(32))
     conversion_authorised: Mapped[bool | None] = mapped_column(Boolean)
     icpc_codes: Mapped[list[Any]]
+    #: The first ICPC code: what "similar consults" are compared on.
+    primary_icpc: Mapped[str] = mapped_column(String(8))
     patient_resource_id: Mapped[str | None] = mapped_column(ForeignKey("stored_resources.id"), index=True)
     patient_birth_date: Mapped[date] = mapped_column(Date)
     patient_gender: Mapped[str] = mapped_column(String(16))
@@ -93,6 +98,11 @@ class Consult(Base):
     #: The agreement and patient profile the consult was routed under (the tariff comes from there).
     agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
     profile_id: Mapped[str | None] = mapped_column(ForeignKey("patient_profiles.id"))
+    #: The specialist's structured outcome (triage-consult-outcome) once answered, and whether the
+    #: consult became a referral; the conversion rates shown at intake are computed from these.
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    converted_to_referral: Mapped[bool | None] = mapped_column(Boolean)
+    completed_at: Mapped[datetime | None]
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     resource: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -142,6 +152,10 @@ class ConsultTask(Base):
     owner_agb: Mapped[str | None] = mapped_column(String(8), index=True)
     owner_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None]
+    #: Flagged at intake as a likely referral: the inbox triages these first.
+    likely_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The flags in words, with the conversion figure as it was at intake (shown as Task.note).
+    flag_note: Mapped[str | None] = mapped_column(Text)
     #: Set by the answer-norm monitor, so each consult is flagged and escalated at most once.
     near_due_flagged_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]

@@ -64,3 +64,20 @@ class DeadlineEvent(Base):
     to_owner_agb: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferralFlag(Base):
+    """A "likely referral" flag raised at intake, kept so reporting can measure how often flags were right."""
+
+    __tablename__ = "referral_flags"
+
+    id: Mapped[str] = uuid_pk()
+    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"), index=True)
+    #: "red-flag", "physical-examination" or "referral-profile".
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    #: Completed consults of the same specialism and ICPC code when flagged, and how many became referrals.
+    similar_total: Mapped[int] = mapped_column(default=0)
+    similar_converted: Mapped[int] = mapped_column(default=0)
+    flagged_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from triage_service.fhir.parsing import parse_json_body, parse_resource
 from triage_service.models import Organisation
 from triage_service.models.base import utcnow
 from triage_service.routing.assignment import candidates_for, choose
-from triage_service.routing.service import routing_table, specialism_label
+from triage_service.routing.service import match_or_explain, routing_table, specialism_label
 from triage_service.routing.working_time import due_at
 from triage_service.services.intake import validate_consult_request
 from triage_service.services.resolution import Resolver
@@ -42,6 +42,12 @@ def explain_file(session: Session, raw: bytes, practice_agb: str) -> tuple[list[
              f"age {request.age}, {request.sex}, insurer {request.insurer}, {request.form}, "
              f"{request.photo_count} photo(s), priority {fields.priority}"]
     result = routing_table(session).match(request)
+    if not result.matches:
+        try:
+            result, flag = match_or_explain(session, request)
+            lines.append(f"  {flag.reason}" if flag else "")
+        except DomainError:
+            pass
     for profile in result.matches:
         lines.append(f"  MATCH    {profile.agreement_code} / {profile.profile_name}")
     for profile, reasons in result.near_misses:

@@ -34,6 +34,8 @@ class RoutingRequest:
     photo_count: int
     on: date
     performer_agb: str | None = None
+    #: "meekijkconsult" or "referral" (a referral sent for triage).
+    category: str = "meekijkconsult"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class CompiledProfile:
     subcontractor_agb: str
     subcontractor_name: str
     answer_norms: dict[str, Any] = field(hash=False, compare=False)
+    categories: frozenset[str] = frozenset({"meekijkconsult"})
+    #: The agreement's referral-flag rules: (name, kind, icpc codes, reason).
+    referral_flags: tuple[tuple[str, str, frozenset[str], str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ def _compile(agreement: Agreement, profile: PatientProfile) -> CompiledProfile:
         valid_from=agreement.valid_from, valid_until=agreement.valid_until,
         specialist_agbs=tuple(agreement.specialist_agbs), group_queue=agreement.group_queue,
         subcontractor_agb=agreement.subcontractor.agb or "", subcontractor_name=agreement.subcontractor.name,
+        categories=frozenset(profile.categories),
+        referral_flags=tuple((f["name"], f["kind"], frozenset(f["icpc"]), f["reason"])
+                             for f in agreement.referral_flags),
         answer_norms=dict(agreement.answer_norms),
     )
 
@@ -157,7 +165,8 @@ def admits(profile: CompiledProfile, r: RoutingRequest) -> bool:
 
 def _admits_rest(profile: CompiledProfile, r: RoutingRequest) -> bool:
     """The hot path, after the index has settled specialism, insurer and form."""
-    return ((profile.min_age is None or r.age >= profile.min_age)
+    return (r.category in profile.categories
+            and (profile.min_age is None or r.age >= profile.min_age)
             and (profile.max_age is None or r.age <= profile.max_age)
             and r.photo_count >= profile.min_photos
             and (profile.sex is None or r.sex == profile.sex)
@@ -181,6 +190,10 @@ def _icpc_admitted(profile: CompiledProfile, codes: tuple[str, ...]) -> bool:
 def mismatches(profile: CompiledProfile, request: RoutingRequest) -> list[Mismatch]:
     """Every dimension on which ``profile`` does not admit ``request`` (empty: it matches)."""
     out: list[Mismatch] = []
+    if request.category not in profile.categories:
+        out.append(Mismatch("category", "these patients are agreed as referrals for triage, not as a meekijkconsult"
+                            if request.category == "meekijkconsult" else
+                            "these patients are agreed as meekijkconsult, not as referrals for triage"))
     if request.on < profile.valid_from or (profile.valid_until is not None and request.on > profile.valid_until):
         out.append(Mismatch("validity", f"agreement {profile.agreement_code} is not in force on {request.on}"))
     if request.insurer not in profile.insurers:

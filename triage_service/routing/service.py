@@ -9,7 +9,7 @@ without keeping state another worker needs.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, PatientProfile, RoutingDecision
 from triage_service.routing.assignment import Assignment, candidates_for, choose
 from triage_service.routing.matching import MatchResult, RoutingRequest, RoutingTable, compile_profiles
+from triage_service.routing.referral_flags import FiredFlag, fired_flags, referral_profile_flag
 from triage_service.routing.working_time import due_at
 
 VS_REQUESTED_SPECIALISM = f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism"
@@ -56,20 +57,30 @@ def age_on(birth: date, day: date) -> int:
 class RoutingOutcome:
     assignment: Assignment
     due: datetime
+    flags: list[FiredFlag]
 
 
-def match_or_explain(session: Session, request: RoutingRequest) -> MatchResult:
-    """The matching profiles, or a 422 that tells the GP what did not fit."""
-    result = routing_table(session).match(request)
+def match_or_explain(session: Session, request: RoutingRequest) -> tuple[MatchResult, FiredFlag | None]:
+    """The matching profiles, or a 422 that tells the GP what did not fit.
+
+    A meekijkconsult that no consult profile admits but a referral profile does is accepted,
+    with a "likely referral" flag: the specialist can still advise, and the GP keeps the choice.
+    """
+    table = routing_table(session)
+    result = table.match(request)
+    if not result.matches and request.category == "meekijkconsult":
+        as_referral = table.match(replace(request, category="referral"))
+        if as_referral.matches:
+            return as_referral, referral_profile_flag(as_referral.matches[0])
     if not result.matches:
         issues = [Issue("business-rule", text, "ServiceRequest")
                   for text in result.explanation(specialism_label(request.specialism))]
         raise UnprocessableInput(issues[0].diagnostics, issues=issues)
-    return result
+    return result, None
 
 
 def route(session: Session, request: RoutingRequest, priority: str, now: datetime) -> RoutingOutcome:
-    result = match_or_explain(session, request)
+    result, fallback_flag = match_or_explain(session, request)
     assignment = choose(candidates_for(session, result.matches, now), priority, request.performer_agb)
     if assignment is None:
         raise UnprocessableInput("The matching agreement names no specialists who can answer; the zorggroep "
@@ -77,7 +88,8 @@ def route(session: Session, request: RoutingRequest, priority: str, now: datetim
                                      "business-rule", "The matching agreement names no specialists who can "
                                      "answer; the zorggroep must complete the agreement", "ServiceRequest")])
     norms = assignment.chosen.profile.answer_norms
-    return RoutingOutcome(assignment, due_at(now, norms[priority]))
+    flags = ([fallback_flag] if fallback_flag else []) + fired_flags(assignment.chosen.profile, request)
+    return RoutingOutcome(assignment, due_at(now, norms[priority]), flags)
 
 
 def record_decision(session: Session, consult_id: str, outcome: RoutingOutcome, now: datetime) -> RoutingDecision:

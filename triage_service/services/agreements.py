@@ -91,11 +91,26 @@ class AgeSchema(StrictSchema):
             raise ValidationError("age min must not be above max")
 
 
+ICPC_CODE = validate.Regexp(r"^[A-Z](\d{2}(\.\d{1,2})?)?$", error="ICPC-1-NL code (S82) or chapter letter (S)")
+CATEGORIES = ("meekijkconsult", "referral")
+
+
+class ReferralFlagSchema(StrictSchema):
+    """A sign that a request should rather be a referral (DOMAIN.md: red flags, physical examination)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(("red-flag", "physical-examination")))
+    icpc = fields.List(fields.String(validate=ICPC_CODE), required=True, validate=validate.Length(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 class ProfileSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     specialism = fields.String(required=True)
-    icpc = fields.List(fields.String(validate=validate.Regexp(
-        r"^[A-Z](\d{2}(\.\d{1,2})?)?$", error="ICPC-1-NL code (S82) or chapter letter (S)")), load_default=list)
+    #: meekijkconsult profiles admit consults; referral profiles admit referrals for triage.
+    categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), validate=validate.Length(min=1),
+                             load_default=lambda: ["meekijkconsult"])
+    icpc = fields.List(fields.String(validate=ICPC_CODE), load_default=list)
     age = fields.Nested(AgeSchema, load_default=dict)
     sex = fields.String(validate=validate.OneOf(SEXES), load_default=None)
     postcodes = fields.List(fields.List(fields.Integer(strict=True, validate=validate.Range(min=1000, max=9999)),
@@ -133,6 +148,7 @@ class AgreementSchema(StrictSchema):
     group_queue = fields.Boolean(load_default=False)
     specialists = fields.List(fields.Nested(SpecialistSchema), required=True, validate=validate.Length(min=1))
     profiles = fields.List(fields.Nested(ProfileSchema), required=True, validate=validate.Length(min=1))
+    referral_flags = fields.List(fields.Nested(ReferralFlagSchema), load_default=list)
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -181,6 +197,8 @@ def _contradict(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Two profiles admit a common patient, and one demands physical contact while the other allows remote care."""
     if a["physical_contact_required"] == b["physical_contact_required"] or a["specialism"] != b["specialism"]:
         return False
+    if not set(a["categories"]) & set(b["categories"]):
+        return False  # a referral profile and a consult profile answer different questions
     remote = b if a["physical_contact_required"] else a
     if set(remote["consult_forms"]) <= {"ecms"}:
         return False
@@ -287,9 +305,11 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         s3_tariff_cents=data["tariffs"]["s3_tariff_cents"],
         subcontractor_fee_cents=data["tariffs"]["subcontractor_fee_cents"], group_queue=data["group_queue"],
         specialist_agbs=[s["agb"] for s in data["specialists"]], source_file=file.name,
+        referral_flags=data["referral_flags"],
         profiles=[PatientProfile(
             position=i, name=p["name"], specialism=p["specialism"], icpc=p["icpc"], min_age=p["age"].get("min"),
             max_age=p["age"].get("max"), sex=p["sex"], postcode_ranges=p["postcodes"], consult_forms=p["consult_forms"],
+            categories=p["categories"],
             min_photos=p["min_photos"], physical_contact_required=p["physical_contact_required"],
         ) for i, p in enumerate(data["profiles"])],
     )

@@ -27,11 +27,13 @@ from triage_service.models import (
     ConsultIdentifier,
     ConsultTask,
     Organisation,
+    ReferralFlag,
     RequestStatus,
     StoredResource,
     TaskStatus,
 )
 from triage_service.routing.matching import RoutingRequest
+from triage_service.routing.referral_flags import FiredFlag, conversion_rate, describe
 from triage_service.routing.service import age_on, record_decision, route
 from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
@@ -84,6 +86,8 @@ class Submission:
     consult: Consult
     task: ConsultTask
     created: bool  # False when an If-None-Exist retry matched an existing consult
+    #: "Likely referral" flags, returned to the GP as OperationOutcome warnings.
+    warnings: tuple[Issue, ...] = ()
 
 
 def _code_in(concepts: list[Any], system: str) -> str | None:
@@ -295,6 +299,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         category=fields.category, consult_form=fields.consult_form, specialism=fields.specialism,
         priority=fields.priority, authored_at=fields.authored_at, gp_intent=fields.gp_intent,
         conversion_authorised=fields.conversion_authorised, icpc_codes=fields.icpc_codes,
+        primary_icpc=fields.icpc_codes[0],
         patient_resource_id=patient.id, patient_birth_date=fields.patient_birth_date,
         patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
         insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
@@ -309,18 +314,23 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         with session.begin_nested():
             session.add(consult)
             session.flush()
-    except IntegrityError as exc:
+    except IntegrityError:
+        winner = next(filter(None, (find_consult_by_identifier(session, organisation.id, *identifier)
+                                    for identifier in fields.identifiers)), None)
+        if winner is None:
+            raise  # not an identifier collision: a bug, which must not pass for the client's fault
         if if_none_exist is not None:
-            winner = find_consult_by_identifier(session, organisation.id, *if_none_exist)
-            if winner is not None:
-                return Submission(winner, winner.task, created=False)
+            return Submission(winner, winner.task, created=False)
         raise Conflict("A consult with this identifier was submitted at the same moment; resubmit with "
-                       "If-None-Exist to retry safely", expression="ServiceRequest.identifier") from exc
+                       "If-None-Exist to retry safely", expression="ServiceRequest.identifier") from None
     consult.resource = stamp(resource, consult.id, 1, now, PROFILE_CONSULT_REQUEST)
+    notes = _record_flags(session, consult, outcome.flags, now)
     # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
-                       business_status="assigned", owner_kind=chosen.kind, owner_agb=chosen.agb,
-                       owner_name=chosen.name, due_at=outcome.due, version_id=1, created_at=now, updated_at=now)
+                       business_status="likely-referral" if notes else "assigned", owner_kind=chosen.kind,
+                       owner_agb=chosen.agb, owner_name=chosen.name, due_at=outcome.due, version_id=1,
+                       likely_referral=bool(notes), flag_note="\n".join(notes) or None, created_at=now,
+                       updated_at=now)
     session.add(task)
     record_decision(session, consult.id, outcome, now)
     session.flush()
@@ -331,7 +341,19 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     record(session, actor, event="routing.assign", action=AuditAction.EXECUTE, resource_type="Task",
            resource_id=task.id, patient_ref=patient.id, at=now,
            detail=f"agreement={chosen.profile.agreement_code}; owner={chosen.kind}:{chosen.agb}")
-    return Submission(consult, task, created=True)
+    warnings = tuple(Issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)
+    return Submission(consult, task, created=True, warnings=warnings)
+
+
+def _record_flags(session: Session, consult: Consult, flags: list[FiredFlag], now: datetime) -> list[str]:
+    """Store every fired flag with the conversion figure of similar consults; return them in words."""
+    if not flags:
+        return []
+    total, converted = conversion_rate(session, consult.specialism, consult.primary_icpc)
+    for flag in flags:
+        session.add(ReferralFlag(consult_id=consult.id, kind=flag.kind, rule=flag.rule, reason=flag.reason,
+                                 similar_total=total, similar_converted=converted, flagged_at=now))
+    return [describe(flag, total, converted) for flag in flags]
 
 
 def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any], now: datetime) -> StoredResource:

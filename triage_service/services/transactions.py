@@ -37,6 +37,7 @@ class EntryResult:
     id: str
     version: int
     created: bool
+    warnings: tuple[Issue, ...] = ()
 
 
 def process_transaction(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
@@ -108,7 +109,7 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
                 submission = submit_consult(session, actor, organisation, client_pk, resource,
                                             Resolver(session, organisation.id, resource), now, condition)
                 results[index] = EntryResult(rtype, submission.consult.id, submission.consult.version_id,
-                                             submission.created)
+                                             submission.created, submission.warnings)
             else:
                 rid = ids.get(str(entries[index].get("fullUrl")), "/").split("/")[1] or new_id()
                 created = create_resource(session, actor, organisation.id, resource, now, rid=rid)

@@ -1,0 +1,60 @@
+"""Flagging, at intake, the consults that are likely to become referrals (the "referral triage" half).
+
+A flagged request is still accepted: the GP keeps the choice, and the specialist
+sees the flag and triages such consults first. Beside the rule that fired, the
+GP sees how often similar consults (same specialism, same ICPC code) became a
+referral in this service's own completed consults, with the sample size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from triage_service.models import Consult, RequestStatus
+from triage_service.routing.matching import CompiledProfile, RoutingRequest
+
+
+@dataclass(frozen=True)
+class FiredFlag:
+    kind: str  # "red-flag", "physical-examination" or "referral-profile"
+    rule: str
+    reason: str
+
+
+def _icpc_hit(codes: tuple[str, ...], rule_codes: frozenset[str]) -> bool:
+    return any(code in rule_codes or code[:1] in rule_codes or code.split(".")[0] in rule_codes for code in codes)
+
+
+def fired_flags(profile: CompiledProfile, request: RoutingRequest) -> list[FiredFlag]:
+    fired = []
+    for name, kind, codes, reason in profile.referral_flags:
+        if kind == "physical-examination" and request.form == "ecms":
+            continue  # the patient is seen in person anyway
+        if _icpc_hit(request.icpc_codes, codes):
+            fired.append(FiredFlag(kind, name, reason))
+    return fired
+
+
+def referral_profile_flag(profile: CompiledProfile) -> FiredFlag:
+    return FiredFlag("referral-profile", profile.profile_name,
+                     f"No meekijkconsult profile admits this patient, but the referral profile "
+                     f"'{profile.profile_name}' of agreement {profile.agreement_code} does: the specialist will "
+                     f"probably advise a referral")
+
+
+def conversion_rate(session: Session, specialism: str, icpc: str) -> tuple[int, int]:
+    """(completed similar consults, how many of them became a referral), counted in the database."""
+    total, converted = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((Consult.converted_to_referral.is_(True), 1), else_=0)), 0))
+        .where(Consult.specialism == specialism, Consult.primary_icpc == icpc,
+               Consult.status == RequestStatus.COMPLETED)).one()
+    return int(total), int(converted)
+
+
+def describe(flag: FiredFlag, total: int, converted: int) -> str:
+    figure = (f"{converted} of {total} similar consults became a referral" if total
+              else "no similar consults have been completed yet")
+    return f"Likely referral ({flag.rule}): {flag.reason}. {figure[0].upper()}{figure[1:]}."
