@@ -80,7 +80,19 @@ def test_the_gp_sees_how_many_similar_consults_became_a_referral(
 
 
 def test_a_complaint_that_needs_physical_examination_is_flagged_for_a_remote_consult(
-        gp: GPSystem, consult_request: dict) -> None:
+        app: Flask, gp: GPSystem, consult_request: dict) -> None:
+    created = gp.post("/fhir/ServiceRequest", _body(consult_request, icpc="L86", specialism="0305",
+                                                    form="e-consult")).get_json()
+    task = _task(gp, created["id"])
+    assert task["businessStatus"]["coding"][0]["code"] == "likely-referral"
+    assert "Likely referral (Uitstralende rugpijn): radiating back pain needs a neurological examination" in \
+        task["note"][0]["text"]
+    with session_scope(app) as session:
+        assert session.scalars(select(ReferralFlag.kind)).all() == ["physical-examination"]
+
+
+def test_the_physical_examination_flag_stays_quiet_for_a_consult_in_person(gp: GPSystem,
+                                                                           consult_request: dict) -> None:
     created = gp.post("/fhir/ServiceRequest", _body(consult_request, icpc="L86", specialism="0305",
                                                     form="ecms")).get_json()
     assert _task(gp, created["id"])["businessStatus"]["coding"][0]["code"] == "assigned"  # seen in person anyway
