@@ -4,8 +4,10 @@ loaded once, and every test starting from the same state."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -156,6 +158,14 @@ def other_gp(app: Flask, clock: FrozenClock) -> GPSystem:
 def example(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
     return data
+
+
+def new_request(request: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of a consult request with its own HIS identifier, as a GP system sends each new consult."""
+    body = copy.deepcopy(request)
+    body["identifier"][0]["value"] = f"HIS-{uuid.uuid4()}"
+    body.update(changes)
+    return body
 
 
 @pytest.fixture

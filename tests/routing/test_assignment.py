@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import uuid
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import START, FrozenClock, GPSystem
+from tests.conftest import START, FrozenClock, GPSystem, new_request
 from triage_service.database import session_scope
 from triage_service.models import AuditEntry, RoutingDecision
 from triage_service.security.audit import CLI_ACTOR
@@ -20,10 +19,7 @@ VISSER, SMIT = "03100001", "03100002"
 
 
 def _submit(gp: GPSystem, request: dict[str, Any], **changes: Any) -> Any:
-    body = copy.deepcopy(request)
-    body["identifier"][0]["value"] = f"HIS-{uuid.uuid4()}"
-    body.update(changes)
-    return gp.post("/fhir/ServiceRequest", body)
+    return gp.post("/fhir/ServiceRequest", new_request(request, **changes))
 
 
 def _task(gp: GPSystem, response: Any) -> dict[str, Any]:

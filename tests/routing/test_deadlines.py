@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import threading
-import uuid
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import START, FrozenClock, GPSystem
+from tests.conftest import START, FrozenClock, GPSystem, new_request
 from triage_service.database import session_factory, session_scope
 from triage_service.models import AuditEntry, ConsultTask, DeadlineEvent, RoutingDecision, TaskStatus
 from triage_service.routing.deadlines import MonitorRun, run_deadline_jobs
@@ -23,9 +22,7 @@ DUE = START + timedelta(days=2)
 
 
 def _submit(gp: GPSystem, request: dict[str, Any]) -> dict[str, Any]:
-    body = copy.deepcopy(request)
-    body["identifier"][0]["value"] = f"HIS-{uuid.uuid4()}"
-    created = gp.post("/fhir/ServiceRequest", body).get_json()
+    created = gp.post("/fhir/ServiceRequest", new_request(request)).get_json()
     task: dict[str, Any] = gp.get(f"/fhir/Task?focus={created['id']}").get_json()["entry"][0]["resource"]
     return task
 

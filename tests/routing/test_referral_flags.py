@@ -3,22 +3,19 @@ conversion rate of similar consults, and recorded so reporting can measure how o
 
 from __future__ import annotations
 
-import copy
-import uuid
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import GPSystem
+from tests.conftest import GPSystem, new_request
 from triage_service.database import session_scope
 from triage_service.models import Consult, ReferralFlag, RequestStatus
 
 
 def _body(request: dict[str, Any], icpc: str = "S82", specialism: str = "0310", form: str | None = None,
           birth: str | None = None) -> dict[str, Any]:
-    body = copy.deepcopy(request)
-    body["identifier"][0]["value"] = f"HIS-{uuid.uuid4()}"
+    body = new_request(request)
     body["reasonCode"][0]["coding"][0]["code"] = icpc
     body["performerType"]["coding"][0]["code"] = specialism
     if form:
