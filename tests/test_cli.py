@@ -93,6 +93,7 @@ def test_the_agreements_are_listed_with_their_profiles(runner: CliRunner) -> Non
     assert result.exit_code == 0, result.output
     assert "MKC-DERM" in result.output and "Huidafwijkingen volwassenen (fotoconsult)" in result.output
     assert "photos >= 2" in result.output and "group queue" in result.output
+    assert "urgent: 1 working day," in result.output and "age 18+" in result.output
 
 
 def test_an_absence_is_added_listed_and_ended(runner: CliRunner) -> None:
@@ -100,7 +101,9 @@ def test_an_absence_is_added_listed_and_ended(runner: CliRunner) -> None:
                                      "--reason", "congres"])
     assert added.exit_code == 0, added.output
     absence_id = added.output.split()[1]
-    assert "03100001 dr. L. Visser" in runner.invoke(cli.main, ["absence", "list"]).output
+    listed = runner.invoke(cli.main, ["absence", "list"]).output
+    # Shown in Amsterdam time, as entered.
+    assert "03100001 dr. L. Visser (dermatoloog)  2026-01-01 00:00..open  congres" in listed
     assert runner.invoke(cli.main, ["absence", "end", absence_id]).exit_code == 0
     assert "No current or future absences." in runner.invoke(cli.main, ["absence", "list"]).output
 

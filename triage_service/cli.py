@@ -91,17 +91,22 @@ def agreements_command() -> None:
 
     with session_scope(_app()) as session:
         for a in session.scalars(select(Agreement).order_by(Agreement.code, Agreement.valid_from)):
-            norms = ", ".join(f"{p}: {next(iter(n.values()))} {next(iter(n))}".replace("working_", "working ")
-                              for p, n in a.answer_norms.items())
+            norms = ", ".join(f"{p}: {_norm_text(n)}" for p, n in a.answer_norms.items())
             click.echo(f"{a.code}  {a.name}  ({a.valid_from}..{a.valid_until or 'open'})  "
                        f"insurers {', '.join(a.insurers)}  forms {', '.join(a.consult_forms)}  "
                        f"{'group queue' if a.group_queue else 'individual'}  S3 {a.s3_tariff_cents / 100:.2f} EUR")
             click.echo(f"    norms: {norms}")
             for p in a.profiles:
-                ages = f"{p.min_age if p.min_age is not None else 0}-{p.max_age if p.max_age is not None else ''}"
+                ages = f"{p.min_age or 0}+" if p.max_age is None else f"{p.min_age or 0}-{p.max_age}"
                 click.echo(f"    - {p.name}: {p.specialism}, ICPC {', '.join(p.icpc) or 'all'}, age {ages}, "
                            f"forms {', '.join(p.consult_forms)}, photos >= {p.min_photos}"
                            + (", physical contact required" if p.physical_contact_required else ""))
+
+
+def _norm_text(norm: dict[str, int]) -> str:
+    unit, amount = next(iter(norm.items()))
+    word = unit.replace("working_", "working ")
+    return f"{amount} {word.removesuffix('s') if amount == 1 else word}"
 
 
 @main.group("absence")
@@ -159,14 +164,18 @@ def absence_list() -> None:
 
     from triage_service.models import Absence
     from triage_service.models.base import utcnow
+    from triage_service.routing.working_time import AMSTERDAM
 
     with session_scope(_app()) as session:
         now = utcnow()
         rows = session.scalars(select(Absence).where((Absence.ends_at.is_(None)) | (Absence.ends_at > now))
                                .order_by(Absence.starts_at)).all()
         for a in rows:
-            click.echo(f"{a.id}  {a.practitioner.agb} {a.practitioner.name}  {a.starts_at:%Y-%m-%d %H:%M}.."
-                       f"{f'{a.ends_at:%Y-%m-%d %H:%M}' if a.ends_at else 'open'}  {a.reason or ''}")
+            # Shown in Amsterdam time, as it was entered.
+            starts = a.starts_at.astimezone(AMSTERDAM)
+            ends = f"{a.ends_at.astimezone(AMSTERDAM):%Y-%m-%d %H:%M}" if a.ends_at else "open"
+            click.echo(f"{a.id}  {a.practitioner.agb} {a.practitioner.name}  {starts:%Y-%m-%d %H:%M}..{ends}  "
+                       f"{a.reason or ''}")
         if not rows:
             click.echo("No current or future absences.")
 

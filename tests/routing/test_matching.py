@@ -68,7 +68,7 @@ def test_the_explanation_names_what_the_closest_profile_lacks() -> None:
     table = RoutingTable([PROFILE, replace(PROFILE, profile_id="p2", insurers=frozenset({"9999"}),
                                            min_age=80, max_age=None)])
     text = table.match(replace(REQUEST, insurer="3343")).explanation("Dermatology")[0]
-    assert text.startswith("No agreement covers this Dermatology request")
+    assert text.startswith("No agreement covers this Dermatology request. Closest: 'Huid volwassenen'")
     assert "UZOVI 3343 is not covered" in text and "age" not in text
 
 
@@ -109,3 +109,16 @@ def test_the_index_and_the_fast_path_agree_with_the_explained_rules_on_random_ca
         assert [admits(p, request) for p in profiles if p.specialism == request.specialism] == [
             not mismatches(p, request) for p in profiles if p.specialism == request.specialism]
         assert table.match(request).matches == expected
+
+
+def test_each_equally_close_profile_is_explained_on_its_own_line() -> None:
+    photo = replace(PROFILE, profile_id="photo", profile_name="Fotoconsult")
+    talk = replace(PROFILE, profile_id="talk", profile_name="Overleg", forms=frozenset({"intercollegial-consult"}),
+                   agreement_forms=frozenset({"e-consult", "intercollegial-consult"}), min_photos=0)
+    lines = RoutingTable([photo, talk]).match(replace(REQUEST, photo_count=0)).explanation("Dermatology")
+    assert lines == [
+        "No agreement covers this Dermatology request. Closest: 'Fotoconsult' (MKC-DERM): "
+        "2 photos are required (0 attached).",
+        "No agreement covers this Dermatology request. Closest: 'Overleg' (MKC-DERM): an e-consult is not agreed "
+        "for these patients (agreed: intercollegial consult).",
+    ]

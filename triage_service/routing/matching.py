@@ -90,17 +90,15 @@ class MatchResult:
         return [(p, mismatches(p, self.request)) for p in self.considered if id(p) not in matched]
 
     def explanation(self, specialism_label: str) -> list[str]:
-        """Why nothing matched, in words a GP understands (the closest profiles' reasons)."""
+        """Why nothing matched, in words a GP understands: one line per closest profile, naming it,
+        so the GP sees each arrangement that almost fits and what it lacks."""
         near_misses = self.near_misses
         if not near_misses:
             return [f"No collaboration agreement covers {specialism_label}."]
         fewest = min(len(reasons) for _, reasons in near_misses)
-        seen: dict[str, None] = {}
-        for _, reasons in near_misses:
-            if len(reasons) == fewest:
-                for reason in reasons:
-                    seen.setdefault(reason.message, None)
-        return [f"No agreement covers this {specialism_label} request: " + "; ".join(seen)]
+        return [f"No agreement covers this {specialism_label} request. Closest: '{profile.profile_name}' "
+                f"({profile.agreement_code}): " + "; ".join(r.message for r in reasons) + "."
+                for profile, reasons in near_misses if len(reasons) == fewest]
 
 
 def compile_profiles(agreements: Iterable[Agreement]) -> list[CompiledProfile]:
@@ -200,7 +198,7 @@ def mismatches(profile: CompiledProfile, request: RoutingRequest) -> list[Mismat
         out.append(Mismatch("insurer", f"insurer UZOVI {request.insurer} is not covered "
                                        f"(covered: {', '.join(sorted(profile.insurers))})"))
     if request.form not in profile.forms or request.form not in profile.agreement_forms:
-        allowed = ", ".join(FORM_LABELS.get(f, f) for f in sorted(profile.forms & profile.agreement_forms))
+        allowed = ", ".join(FORM_LABELS.get(f, f) for f in sorted(profile.forms & profile.agreement_forms)) or "none"
         label = FORM_LABELS.get(request.form, request.form)
         out.append(Mismatch("form", f"{'an' if label[0] in 'aeiou' else 'a'} {label} is not agreed "
                                     f"for these patients (agreed: {allowed})"))
