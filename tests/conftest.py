@@ -31,6 +31,7 @@ from triage_service.models import (
     ConsultIdentifier,
     ConsultTask,
     DeadlineEvent,
+    EncryptedBlob,
     ReferralFlag,
     RoutingDecision,
     StoredResource,
@@ -44,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
+                        EncryptedBlob,
                         ConsultIdentifier, ConsultTask, Consult, StoredResource]
 
 

@@ -58,3 +58,9 @@ def test_the_instance_folder_and_sqlite_database_are_private_to_the_owner(tmp_pa
     assert instance.stat().st_mode & 0o777 == 0o700
     assert (instance / "triage.sqlite3").stat().st_mode & 0o777 == 0o600
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_production_refuses_to_start_without_a_key_ring(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TRIAGE_KEYRING_PATH"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": "x" * 40,
+                       "TRIAGE_KEYRING_PATH": str(tmp_path / "missing.json")})

@@ -237,6 +237,33 @@ def worker(once: bool, interval: int) -> None:
             time.sleep(1)
 
 
+@main.command("rotate-keys")
+@click.option("--new-keyring", is_flag=True, help="Create a key ring if none exists yet (production setup)")
+def rotate_keys(new_keyring: bool) -> None:
+    """Add a new active key-encryption key and re-wrap every blob's data key with it.
+
+    Blobs are not rewritten. The old keys stay in the ring (needed until every data key is
+    re-wrapped); remove them by hand only after this command has finished.
+    """
+    from triage_service.security.crypto import KeyRing
+    from triage_service.services.blobs import rewrap_all, save_keyring
+
+    app = _app()
+    settings = app.extensions["triage.settings"]
+    if not settings.keyring_path.exists():
+        if not new_keyring:
+            _fail(f"No key ring at {settings.keyring_path}; pass --new-keyring to create one")
+        save_keyring(settings, KeyRing.generate())
+        click.echo(f"Created a key ring at {settings.keyring_path}")
+        return
+    ring = KeyRing.from_json(settings.keyring_path.read_text(encoding="utf-8")).with_new_active_key()
+    # The ring with the new key is saved first: if re-wrapping fails half-way, every key still opens.
+    save_keyring(settings, ring)
+    with session_scope(app) as session:
+        count = rewrap_all(session, ring)
+    click.echo(f"New active key {ring.active}; re-wrapped {count} data key(s).")
+
+
 @main.command("register-client")
 @click.option("--name", required=True, help="Name of the GP system installation")
 @click.option("--organization-agb", required=True, help="AGB code of the GP practice it acts for")

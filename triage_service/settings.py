@@ -48,6 +48,10 @@ class Settings:
     log_level: str = "INFO"
     #: gunicorn workers for ``triage-service serve``.
     workers: int = 2
+    #: Key-encryption keys for blobs (JSON key ring); generated in the instance folder outside production.
+    keyring_path: Path = Path()
+    #: Folder of the filesystem blob store (ciphertext only).
+    blob_path: Path = Path()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -110,6 +114,24 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 
 
 def _with_secrets(settings: Settings) -> Settings:
+    settings = _with_secret_key(_with_paths(settings))
+    if settings.is_production and not settings.keyring_path.exists():
+        raise ConfigurationError("TRIAGE_KEYRING_PATH must name an existing key ring in production "
+                                 "(create one with `triage-service rotate-keys --new-keyring`)")
+    return settings
+
+
+def _with_paths(settings: Settings) -> Settings:
+    """Paths left empty live in the instance folder."""
+    changes: dict[str, object] = {}
+    if settings.keyring_path == Path():
+        changes["keyring_path"] = settings.instance_path / "keyring.json"
+    if settings.blob_path == Path():
+        changes["blob_path"] = settings.instance_path / "blobs"
+    return _replace(settings, **changes) if changes else settings
+
+
+def _with_secret_key(settings: Settings) -> Settings:
     if settings.secret_key:
         if settings.is_production and len(settings.secret_key) < 32:
             raise ConfigurationError("TRIAGE_SECRET_KEY must be at least 32 characters in production")

@@ -7,6 +7,7 @@ the schema test rely on that).
 from triage_service.models.agreement import Agreement, PatientProfile
 from triage_service.models.audit import AuditAction, AuditEntry, AuditOutcome
 from triage_service.models.base import Base
+from triage_service.models.blob import EncryptedBlob
 from triage_service.models.client import AccessToken, ApiClient, UsedAssertion
 from triage_service.models.consult import (
     TASK_TRANSITIONS,
@@ -35,6 +36,7 @@ __all__ = [
     "ConsultIdentifier",
     "ConsultTask",
     "DeadlineEvent",
+    "EncryptedBlob",
     "Organisation",
     "OrganisationKind",
     "PatientProfile",
