@@ -26,6 +26,7 @@ from triage_service.migrate import upgrade_database
 from triage_service.models import (
     Absence,
     AccessToken,
+    Attachment,
     AuditEntry,
     Consult,
     ConsultIdentifier,
@@ -45,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
-                        EncryptedBlob,
+                        Attachment, EncryptedBlob,
                         ConsultIdentifier, ConsultTask, Consult, StoredResource]
 
 

@@ -52,6 +52,12 @@ class Settings:
     keyring_path: Path = Path()
     #: Folder of the filesystem blob store (ciphertext only).
     blob_path: Path = Path()
+    #: Largest photo or document accepted (bytes as sent).
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    #: Most photos and documents one consult may carry.
+    max_attachments_per_consult: int = 10
+    #: Largest image accepted, in pixels (a 40 MP phone photo fits; decompression bombs do not).
+    max_image_pixels: int = 50_000_000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

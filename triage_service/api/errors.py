@@ -21,6 +21,7 @@ from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.models import AuditAction, AuditOutcome
 from triage_service.security.api_auth import OAuthError
 from triage_service.security.audit import record
+from triage_service.security.crypto import DecryptionError
 from triage_service.security.policy import request_actor
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,15 @@ def init_app(app: Flask) -> None:
         # Optimistic locking lost a race (it may surface at any flush, not only the explicit one).
         return _domain_error(PreconditionFailed("The resource was changed by another request at the same "
                                                 "moment: read it again and retry with the current ETag"))
+
+    @app.errorhandler(DecryptionError)
+    def _integrity(exc: DecryptionError) -> Response:
+        # Not the client's fault and not an ordinary bug: stored data was altered or its key is
+        # missing. Logged as such (without content) for the security officer.
+        log.critical("integrity failure of stored data on %s %s: %s", request.method, request.path, exc)
+        issue = Issue(code="exception", diagnostics="The stored file failed its integrity check; the incident "
+                                                     "has been logged")
+        return fhir_response(operation_outcome([issue]), 500)
 
     @app.errorhandler(OAuthError)
     def _oauth_error(exc: OAuthError) -> Response:

@@ -12,7 +12,7 @@ from typing import TypeVar
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
-from triage_service.api.context import base_url, clock
+from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_json, read_resource
 from triage_service.database import get_session
 from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotFound
@@ -41,6 +41,8 @@ _JSON_FORMATS = ("application/fhir+json", "application/json", "application/json+
 @bp.before_request
 def _negotiate() -> None:
     """406 for a client that accepts only another format (http://hl7.org/fhir/R4/http.html#mime-type)."""
+    if request.endpoint in ("fhir.read_binary", "fhir.create_binary"):
+        return  # a Binary is served and accepted in its own media type
     fmt = request.args.get("_format")
     if fmt is not None and fmt.split(";")[0].strip() not in _JSON_FORMATS:
         raise NotAcceptable("This server answers FHIR JSON only: use _format=json or leave it out")
@@ -82,7 +84,8 @@ def create_service_request() -> Response:
     resource = read_resource("ServiceRequest")
     session, now = get_session(), clock()
     submission = submit_consult(session, request_actor(), _organisation(), access.client_pk, resource,
-                                Resolver(session, access.organisation_id, resource), now, _if_none_exist())
+                                Resolver(session, access.organisation_id, resource), now, _if_none_exist(),
+                                settings().max_attachments_per_consult)
     consult = submission.consult
     status, location = 201 if submission.created else 200, _location("ServiceRequest", consult.id, consult.version_id)
     if "return=operationoutcome" in request.headers.get("Prefer", "").replace(" ", "").lower():
@@ -110,7 +113,8 @@ def validate_service_request() -> Response:
         session = get_session()
         try:
             fields = validate_consult_request(session, _organisation(), data,
-                                              Resolver(session, access.organisation_id, data), clock())
+                                              Resolver(session, access.organisation_id, data), clock(),
+                                              settings().max_attachments_per_consult)
             _, flag = match_or_explain(session, fields.routing)
             if flag is not None:
                 issues.append(Issue("business-rule", flag.reason, "ServiceRequest", severity="warning"))
@@ -133,7 +137,8 @@ def transaction() -> Response:
             require_scope(rtype, "create")
     session, now = get_session(), clock()
     base = base_url()
-    results = process_transaction(session, request_actor(), _organisation(), access.client_pk, resource, now)
+    results = process_transaction(session, request_actor(), _organisation(), access.client_pk, resource, now,
+                                  settings().max_attachments_per_consult)
     entries = [{
         "fullUrl": f"{base}/{r.resource_type}/{r.id}",
         "response": {"status": "201 Created" if r.created else "200 OK",
@@ -157,7 +162,7 @@ def create_supporting(rtype: str) -> Response:
                          _location(rtype, stored.id, stored.version_id))
 
 
-@bp.get("/<any(Patient, Organization, PractitionerRole, Coverage):rtype>/<rid>")
+@bp.get("/<any(Patient, Organization, PractitionerRole, Coverage, DocumentReference):rtype>/<rid>")
 def read_supporting(rtype: str, rid: str) -> Response:
     access = require_scope(rtype, "read")
     session = get_session()

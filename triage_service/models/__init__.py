@@ -5,6 +5,7 @@ the schema test rely on that).
 """
 
 from triage_service.models.agreement import Agreement, PatientProfile
+from triage_service.models.attachment import Attachment
 from triage_service.models.audit import AuditAction, AuditEntry, AuditOutcome
 from triage_service.models.base import Base
 from triage_service.models.blob import EncryptedBlob
@@ -28,6 +29,7 @@ __all__ = [
     "AccessToken",
     "Agreement",
     "ApiClient",
+    "Attachment",
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",

@@ -23,7 +23,8 @@ DEMO_ORGANISATIONS = PROJECT_ROOT / "config" / "demo" / "organisations.yaml"
 DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "system/Task.read",
                "system/Task.write", "system/Patient.write", "system/Patient.read", "system/Organization.write",
                "system/Organization.read", "system/PractitionerRole.write", "system/PractitionerRole.read",
-               "system/Coverage.write", "system/Coverage.read"]
+               "system/Coverage.write", "system/Coverage.read", "system/Binary.write", "system/Binary.read",
+               "system/DocumentReference.write", "system/DocumentReference.read"]
 #: Demo accounts; the TOTP secrets are fixed so a newcomer can add them to an authenticator app.
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
 DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
@@ -96,6 +97,9 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
             else:
                 register_client(session, name=f"Demo HIS {org.name}", organisation_agb=org.agb, jwks=jwks,
                                 scopes=DEMO_SCOPES, client_id=client_id)
+        registered = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+        if registered is not None:
+            registered.scopes = " ".join(DEMO_SCOPES)  # demo clients follow the scopes this release offers
         clients.append(DemoClient(client_id, org.name, key_file, kid))
 
     for username, name, agb, secret in DEMO_USERS:

@@ -106,8 +106,13 @@ def _extension(resource: dict[str, Any], url: str) -> dict[str, Any] | None:
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+#: The default of TRIAGE_MAX_ATTACHMENTS_PER_CONSULT, for callers without settings at hand.
+DEFAULT_MAX_ATTACHMENTS = 10
+
+
 def validate_consult_request(session: Session, organisation: Organisation, resource: dict[str, Any],
-                             resolver: Resolver, now: datetime) -> ConsultFields:
+                             resolver: Resolver, now: datetime,
+                             max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> ConsultFields:
     """Every profile and business rule of a consult request; raises with all issues at once."""
     issues = registry().validate(resource, PROFILE_CONSULT_REQUEST, resolver.reference_type)
     if resource.get("status") != RequestStatus.ACTIVE.value:
@@ -152,7 +157,7 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
                                 f"({dutch.UZOVI}, 4 digits)", "ServiceRequest.insurance[0]"))
 
     performer_agb = _performer_agb(resource, resolver, issues)
-    photo_count = _photo_count(resource, resolver, issues)
+    photo_count = _photo_count(resource, resolver, issues, max_attachments)
 
     errors = [i for i in issues if i.is_error]
     if errors:
@@ -229,9 +234,9 @@ def _performer_agb(resource: dict[str, Any], resolver: Resolver, issues: list[Is
     return str(agbs[0])
 
 
-def _photo_count(resource: dict[str, Any], resolver: Resolver, issues: list[Issue]) -> int:
+def _photo_count(resource: dict[str, Any], resolver: Resolver, issues: list[Issue], limit: int) -> int:
     """Photos attached as supportingInfo DocumentReferences (the agreement may demand a minimum)."""
-    count = 0
+    photos = files = 0
     for index, reference in enumerate(resource.get("supportingInfo", [])):
         resolved = resolver.resolve(reference)
         if resolved is None or resolved.resource.get("resourceType") != "DocumentReference":
@@ -239,13 +244,18 @@ def _photo_count(resource: dict[str, Any], resolver: Resolver, issues: list[Issu
         for content in resolved.resource.get("content", []):
             attachment = content.get("attachment", {})
             if "data" in attachment:
-                # Photo bytes must go through the encrypted photo store, never into the request's JSON.
-                issues.append(Issue("not-supported", "Photos cannot be sent inline in the consult request: "
-                                    "upload them to /fhir/Binary and reference the Binary",
+                # Photo bytes go through the encrypted photo store, never into the request's own JSON.
+                issues.append(Issue("not-supported", "Photos cannot be sent inline in a contained resource: "
+                                    "POST them to /fhir/Binary or /fhir/DocumentReference and reference those",
                                     f"ServiceRequest.supportingInfo[{index}]"))
-            elif str(attachment.get("contentType", "")).startswith("image/"):
-                count += 1
-    return count
+                continue
+            files += 1
+            if str(attachment.get("contentType", "")).startswith("image/"):
+                photos += 1
+    if files > limit:
+        issues.append(Issue("too-costly", f"A consult may carry at most {limit} photos and documents ({files} "
+                                          "attached)", "ServiceRequest.supportingInfo"))
+    return photos
 
 
 def _payor_uzovi(coverage: dict[str, Any], resolver: Resolver) -> str | None:
@@ -271,7 +281,8 @@ def find_consult_by_identifier(session: Session, organisation_id: str, system: s
 
 def submit_consult(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
                    resource: dict[str, Any], resolver: Resolver, now: datetime,
-                   if_none_exist: tuple[str, str] | None = None) -> Submission:
+                   if_none_exist: tuple[str, str] | None = None,
+                   max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> Submission:
     """Store a valid consult request and create its Task (status ``received``)."""
     if if_none_exist is not None:
         existing = find_consult_by_identifier(session, organisation.id, *if_none_exist)
@@ -281,7 +292,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
                    patient_ref=existing.patient_resource_id, at=now)
             return Submission(existing, existing.task, created=False)
 
-    fields = validate_consult_request(session, organisation, resource, resolver, now)
+    fields = validate_consult_request(session, organisation, resource, resolver, now, max_attachments)
     for system, value in fields.identifiers:
         duplicate = find_consult_by_identifier(session, organisation.id, system, value)
         if duplicate is not None:

@@ -22,7 +22,7 @@ from triage_service.fhir.outcome import Issue
 from triage_service.models import Organisation
 from triage_service.models.base import new_id
 from triage_service.security.audit import Actor
-from triage_service.services.intake import submit_consult
+from triage_service.services.intake import DEFAULT_MAX_ATTACHMENTS, submit_consult
 from triage_service.services.resolution import Resolver
 from triage_service.services.resources import create_resource
 from triage_service.services.supporting import SUPPORTING_TYPES, find_by_identifier, parse_if_none_exist
@@ -41,7 +41,8 @@ class EntryResult:
 
 
 def process_transaction(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
-                        bundle: dict[str, Any], now: datetime) -> list[EntryResult]:
+                        bundle: dict[str, Any], now: datetime,
+                        max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> list[EntryResult]:
     if bundle.get("type") != "transaction":
         raise NotSupported("Only Bundles of type 'transaction' can be posted to the base URL",
                            expression="Bundle.type")
@@ -107,7 +108,8 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
         try:
             if rtype == "ServiceRequest":
                 submission = submit_consult(session, actor, organisation, client_pk, resource,
-                                            Resolver(session, organisation.id, resource), now, condition)
+                                            Resolver(session, organisation.id, resource), now, condition,
+                                            max_attachments)
                 results[index] = EntryResult(rtype, submission.consult.id, submission.consult.version_id,
                                              submission.created, submission.warnings)
             else:

@@ -1,0 +1,86 @@
+"""Photos and documents over FHIR: Binary (raw bytes, streamed) and DocumentReference.
+
+``POST /fhir/Binary`` takes the raw bytes with their own Content-Type (no base64
+overhead) or a FHIR Binary resource; ``GET /fhir/Binary/{id}`` streams the
+decrypted bytes back, never cached, with a generated file name. Inline base64 in a
+DocumentReference is accepted too and ends up in the same encrypted store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Response, request, stream_with_context
+
+from triage_service.api.context import base_url, clock, settings
+from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.resources import _organisation, bp
+from triage_service.database import get_session
+from triage_service.errors import PayloadTooLarge
+from triage_service.fhir.structure import decode_base64_strict
+from triage_service.models import AuditAction
+from triage_service.security.audit import record
+from triage_service.security.policy import request_actor, require_scope
+from triage_service.services.attachments import (
+    create_document_reference,
+    get_attachment,
+    read_attachment,
+    store_attachment,
+)
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+_FHIR_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+@bp.post("/Binary")
+def create_binary() -> Response:
+    access = require_scope("Binary", "create")
+    conf = settings()
+    if request.mimetype in _FHIR_TYPES:
+        resource = read_resource("Binary")
+        data = decode_base64_strict(resource.get("data", ""))
+        declared = str(resource.get("contentType", ""))
+    else:
+        if request.content_length is not None and request.content_length > conf.max_attachment_bytes:
+            raise PayloadTooLarge(f"The file is larger than the limit of {conf.max_attachment_bytes} bytes")
+        # Read at most one byte past the limit: a chunked upload has no Content-Length to check first.
+        data = request.stream.read(conf.max_attachment_bytes + 1)
+        declared = request.mimetype
+    attachment = store_attachment(get_session(), request_actor(), conf, access.organisation_id, data, declared,
+                                  clock())
+    body = {"resourceType": "Binary", "id": attachment.id, "meta": {"versionId": "1"},
+            "contentType": attachment.content_type}
+    return fhir_response(body, 201, 1, f"{base_url()}/Binary/{attachment.id}/_history/1")
+
+
+@bp.get("/Binary/<rid>")
+def read_binary(rid: str) -> Response:
+    access = require_scope("Binary", "read")
+    session = get_session()
+    attachment = get_attachment(session, access.organisation_id, rid)
+    record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Binary",
+           resource_id=rid, at=clock())
+    session.commit()  # the audit row is kept even if the client stops reading half-way
+    chunks = read_attachment(session, settings(), attachment)
+    first = next(chunks, b"")  # authenticate the first segment before the status line goes out
+
+    def stream() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    response = Response(stream_with_context(stream()), mimetype=attachment.content_type)
+    response.headers["Cache-Control"] = "no-store"
+    # A generated name: nothing the GP system sent ends up in a header.
+    response.headers["Content-Disposition"] = (f'attachment; filename="consult-{rid[:8]}.'
+                                               f'{_EXTENSIONS[attachment.content_type]}"')
+    response.headers["Content-Length"] = str(attachment.blob.size)
+    return response
+
+
+@bp.post("/DocumentReference")
+def create_document() -> Response:
+    require_scope("DocumentReference", "create")
+    resource = read_resource("DocumentReference")
+    stored = create_document_reference(get_session(), request_actor(), settings(), _organisation().id, resource,
+                                       clock())
+    return fhir_response(stored.resource, 201, 1, f"{base_url()}/DocumentReference/{stored.id}/_history/1")
