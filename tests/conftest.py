@@ -121,7 +121,8 @@ class GPSystem:
     def token(self, scope: str = "system/ServiceRequest.write system/ServiceRequest.read system/Task.read "
                                  "system/Task.write system/Patient.write system/Patient.read "
                                  "system/Organization.write system/PractitionerRole.write "
-                                 "system/Coverage.write") -> str:
+                                 "system/Coverage.write system/Binary.write system/Binary.read "
+                                 "system/DocumentReference.write system/DocumentReference.read") -> str:
         if scope not in self._tokens:
             response = self.http.post("/oauth/token", data={
                 "grant_type": "client_credentials",
