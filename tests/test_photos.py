@@ -202,3 +202,54 @@ def test_a_consult_with_more_photos_than_allowed_is_refused(gp: GPSystem, consul
     response = gp.post("/fhir/ServiceRequest", json.loads(json.dumps(body)))
     assert response.status_code == 422
     assert any(i["code"] == "too-costly" for i in response.get_json()["issue"])
+
+
+def _photo_transaction(consult_request: dict[str, Any], photo: bytes, content_type: str = "image/jpeg") -> dict:
+    """A Bundle with two photos as Binary entries, their DocumentReferences and the consult, all by urn:uuid."""
+    import uuid
+
+    body = new_request(consult_request)
+    body.pop("id")
+    body["code"]["coding"][0]["code"] = "e-consult"
+    entries: list[dict[str, Any]] = []
+    body["supportingInfo"] = []
+    for _ in range(2):
+        binary, document = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+        entries.append({"fullUrl": binary, "request": {"method": "POST", "url": "Binary"},
+                        "resource": {"resourceType": "Binary", "contentType": content_type,
+                                     "data": base64.b64encode(photo).decode()}})
+        entries.append({"fullUrl": document, "request": {"method": "POST", "url": "DocumentReference"},
+                        "resource": {"resourceType": "DocumentReference", "status": "current",
+                                     "content": [{"attachment": {"contentType": content_type, "url": binary}}]}})
+        body["supportingInfo"].append({"reference": document})
+    entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "ServiceRequest"},
+                    "resource": body})
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def test_photos_in_a_transaction_are_stored_cleaned_and_counted_for_routing(
+        gp: GPSystem, consult_request: dict) -> None:
+    response = gp.post("/fhir", _photo_transaction(consult_request, jpeg_with_gps()))
+
+    assert response.status_code == 200, response.get_json()
+    locations = [e["response"]["location"] for e in response.get_json()["entry"]]
+    binary = next(loc for loc in locations if loc.startswith("Binary/")).split("/_history")[0]
+    assert dict(Image.open(io.BytesIO(gp.get(f"/fhir/{binary}").data)).getexif()) == {}
+    document = next(loc for loc in locations if loc.startswith("DocumentReference/")).split("/_history")[0]
+    assert gp.get(f"/fhir/{document}").get_json()["content"][0]["attachment"]["url"].startswith("Binary/")
+
+
+def test_a_failing_transaction_leaves_no_photo_behind_on_disk(
+        app: Flask, gp: GPSystem, consult_request: dict, settings: Settings) -> None:
+    before = {p for p in settings.blob_path.rglob("*") if p.is_file()}
+    bundle = _photo_transaction(consult_request, jpeg_with_gps())
+    bundle["entry"][-1]["resource"]["note"] = [{"text": "  "}]  # the consult itself is refused (422)
+
+    assert gp.post("/fhir", bundle).status_code == 422
+    assert {p for p in settings.blob_path.rglob("*") if p.is_file()} == before
+
+
+def test_a_pdf_posing_as_a_photo_in_a_transaction_refuses_the_whole_transaction(
+        gp: GPSystem, consult_request: dict) -> None:
+    response = gp.post("/fhir", _photo_transaction(consult_request, tiny_pdf()))
+    assert response.status_code == 415

@@ -133,12 +133,12 @@ def transaction() -> Response:
     access = require_scope("ServiceRequest", "create")
     for entry in resource.get("entry", []):
         rtype = entry.get("resource", {}).get("resourceType", "")
-        if rtype in SUPPORTING_TYPES:
+        if rtype in (*SUPPORTING_TYPES, "Binary", "DocumentReference"):
             require_scope(rtype, "create")
     session, now = get_session(), clock()
     base = base_url()
     results = process_transaction(session, request_actor(), _organisation(), access.client_pk, resource, now,
-                                  settings().max_attachments_per_consult)
+                                  settings())
     entries = [{
         "fullUrl": f"{base}/{r.resource_type}/{r.id}",
         "response": {"status": "201 Created" if r.created else "200 OK",

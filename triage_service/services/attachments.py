@@ -18,6 +18,7 @@ from triage_service.fhir.outcome import Issue
 from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO, registry
 from triage_service.fhir.structure import decode_base64_strict
 from triage_service.models import Attachment, AuditAction, StoredResource
+from triage_service.models.base import new_id
 from triage_service.security.audit import Actor, record
 from triage_service.security.crypto import KeyRing
 from triage_service.services.blobs import load_keyring, read_blob, store_blob
@@ -50,17 +51,19 @@ def blob_store(settings: Settings) -> BlobStore:
 
 
 def store_attachment(session: Session, actor: Actor, settings: Settings, organisation_id: str, data: bytes,
-                     declared_type: str, now: datetime) -> Attachment:
+                     declared_type: str, now: datetime, attachment_id: str | None = None) -> Attachment:
+    """Check, sanitise, encrypt and store a file; ``attachment_id`` pre-assigns the Binary id (transactions)."""
     checked = check_file(data, declared_type, settings.max_attachment_bytes, settings.max_image_pixels)
-    return _store_checked(session, actor, settings, organisation_id, checked, now)
+    return _store_checked(session, actor, settings, organisation_id, checked, now, attachment_id)
 
 
 def _store_checked(session: Session, actor: Actor, settings: Settings, organisation_id: str, checked: CheckedFile,
-                   now: datetime) -> Attachment:
+                   now: datetime, attachment_id: str | None = None) -> Attachment:
     store, ring = blob_store(settings), keyring(settings)
     blob = store_blob(session, store, ring, io.BytesIO(checked.data))
     thumbnail = store_blob(session, store, ring, io.BytesIO(checked.thumbnail)) if checked.thumbnail else None
-    attachment = Attachment(organisation_id=organisation_id, content_type=checked.content_type,
+    attachment = Attachment(id=attachment_id or new_id(), organisation_id=organisation_id,
+                            content_type=checked.content_type,
                             original_size=checked.original_size, original_sha1=checked.original_sha1,
                             width=checked.width, height=checked.height, blob_id=blob.id,
                             thumbnail_blob_id=thumbnail.id if thumbnail else None, created_at=now)
@@ -86,7 +89,7 @@ def read_attachment(session: Session, settings: Settings, attachment: Attachment
 
 
 def create_document_reference(session: Session, actor: Actor, settings: Settings, organisation_id: str,
-                              resource: dict[str, Any], now: datetime) -> StoredResource:
+                              resource: dict[str, Any], now: datetime, rid: str | None = None) -> StoredResource:
     """Store a photo DocumentReference: inline ``data`` becomes an encrypted Binary, ``url`` must name
     one of the practice's Binaries; ``size``/``hash`` must describe the bytes when given."""
     issues = registry().validate(resource, PROFILE_CONSULT_PHOTO)
@@ -111,7 +114,8 @@ def create_document_reference(session: Session, actor: Actor, settings: Settings
         _check_matches(stored, attachment, expr)
         attachment["size"] = stored.original_size
         attachment["hash"] = base64.b64encode(stored.original_sha1).decode()
-    row = StoredResource(resource_type="DocumentReference", organisation_id=organisation_id, version_id=1,
+    row = StoredResource(id=rid or new_id(), resource_type="DocumentReference", organisation_id=organisation_id,
+                         version_id=1,
                          resource={}, created_at=now, updated_at=now)
     session.add(row)
     session.flush()

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from triage_service.errors import NotFound
@@ -42,9 +42,25 @@ def save_keyring(settings: Settings, ring: KeyRing) -> None:
     os.replace(temporary, path)
 
 
+_WRITTEN = "triage.blobs_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written_blobs(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_written_blobs(session: Session) -> None:
+    """A transaction that rolls back leaves no ciphertext behind either ("nothing half-stored")."""
+    for store, name in session.info.pop(_WRITTEN, []):
+        store.delete(name)
+
+
 def store_blob(session: Session, store: BlobStore, ring: KeyRing, source: BinaryIO) -> EncryptedBlob:
     blob_id, data_key = new_id(), new_data_key()
     name, target = store.create()
+    session.info.setdefault(_WRITTEN, []).append((store, name))
     try:
         with target:
             size = encrypt_stream(source, target, data_key, aad=blob_id.encode())

@@ -19,16 +19,20 @@ from sqlalchemy.orm import Session
 
 from triage_service.errors import InvalidInput, NotSupported, UnprocessableInput
 from triage_service.fhir.outcome import Issue
+from triage_service.fhir.structure import decode_base64_strict
 from triage_service.models import Organisation
 from triage_service.models.base import new_id
 from triage_service.security.audit import Actor
-from triage_service.services.intake import DEFAULT_MAX_ATTACHMENTS, submit_consult
+from triage_service.services.attachments import create_document_reference, store_attachment
+from triage_service.services.intake import submit_consult
 from triage_service.services.resolution import Resolver
 from triage_service.services.resources import create_resource
 from triage_service.services.supporting import SUPPORTING_TYPES, find_by_identifier, parse_if_none_exist
+from triage_service.settings import Settings
 
 #: Supporting resources first, in an order where each only refers to earlier ones.
-_ORDER = {"Organization": 0, "Patient": 1, "PractitionerRole": 2, "Coverage": 3, "ServiceRequest": 4}
+_ORDER = {"Binary": 0, "Organization": 1, "Patient": 2, "PractitionerRole": 3, "Coverage": 4, "DocumentReference": 5,
+          "ServiceRequest": 6}
 
 
 @dataclass
@@ -41,8 +45,7 @@ class EntryResult:
 
 
 def process_transaction(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
-                        bundle: dict[str, Any], now: datetime,
-                        max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> list[EntryResult]:
+                        bundle: dict[str, Any], now: datetime, settings: Settings) -> list[EntryResult]:
     if bundle.get("type") != "transaction":
         raise NotSupported("Only Bundles of type 'transaction' can be posted to the base URL",
                            expression="Bundle.type")
@@ -109,13 +112,21 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
             if rtype == "ServiceRequest":
                 submission = submit_consult(session, actor, organisation, client_pk, resource,
                                             Resolver(session, organisation.id, resource), now, condition,
-                                            max_attachments)
+                                            settings.max_attachments_per_consult)
                 results[index] = EntryResult(rtype, submission.consult.id, submission.consult.version_id,
                                              submission.created, submission.warnings)
             else:
                 rid = ids.get(str(entries[index].get("fullUrl")), "/").split("/")[1] or new_id()
-                created = create_resource(session, actor, organisation.id, resource, now, rid=rid)
-                results[index] = EntryResult(rtype, created.stored.id, created.stored.version_id, True)
+                if rtype == "Binary":
+                    # Photos in a Bundle take the same path as POST /fhir/Binary: checked, cleaned, encrypted.
+                    store_attachment(session, actor, settings, organisation.id,
+                                     decode_base64_strict(str(resource.get("data", ""))),
+                                     str(resource.get("contentType", "")), now, attachment_id=rid)
+                elif rtype == "DocumentReference":
+                    create_document_reference(session, actor, settings, organisation.id, resource, now, rid=rid)
+                else:
+                    create_resource(session, actor, organisation.id, resource, now, rid=rid)
+                results[index] = EntryResult(rtype, rid, 1, True)
         except UnprocessableInput as exc:
             # Point each issue at the entry it belongs to, so the GP system can find it.
             raise type(exc)(exc.message, issues=[
@@ -134,7 +145,9 @@ def _rewrite(resource: dict[str, Any], ids: dict[str, str], expr: str, unresolve
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
-                if key == "reference" and isinstance(value, str) and value.startswith("urn:"):
+                # References, and an Attachment's url naming a Binary entry of the same transaction.
+                if key in ("reference", "url") and isinstance(value, str) and value.startswith("urn:uuid:") \
+                        and (key == "reference" or value in ids):
                     if value not in ids:
                         unresolved.append(Issue("not-found", "This reference names no entry of the "
                                                 "transaction (no entry has that fullUrl)", f"{path}.reference"))
