@@ -253,3 +253,20 @@ def test_a_pdf_posing_as_a_photo_in_a_transaction_refuses_the_whole_transaction(
         gp: GPSystem, consult_request: dict) -> None:
     response = gp.post("/fhir", _photo_transaction(consult_request, tiny_pdf()))
     assert response.status_code == 415
+
+
+def test_after_rotate_keys_a_running_service_still_serves_every_photo(
+        app: Flask, gp: GPSystem, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from triage_service import cli
+
+    ids = [upload(gp, jpeg_with_gps(), "image/jpeg").get_json()["id"] for _ in range(2)]
+    before = [gp.get(f"/fhir/Binary/{i}").data for i in ids]
+    monkeypatch.setattr(cli, "_app", lambda: app)
+
+    assert CliRunner().invoke(cli.main, ["rotate-keys"]).exit_code == 0
+
+    # The running app picks up the new key ring (re-read when its file changes) and every photo opens.
+    assert [gp.get(f"/fhir/Binary/{i}").data for i in ids] == before
+    assert upload(gp, jpeg_with_gps(), "image/jpeg").status_code == 201
