@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, text, update
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from triage_service import create_app
@@ -37,6 +37,7 @@ from triage_service.models import (
     RoutingDecision,
     StoredResource,
     UsedAssertion,
+    User,
 )
 from triage_service.services.clients import client_assertion
 from triage_service.services.demo import DemoClient, load_demo
@@ -97,6 +98,8 @@ def _clean_state(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator
         with session_scope(app) as session:
             for model in TRANSACTIONAL_TABLES:
                 session.execute(delete(model))
+            # Demo accounts stay, but each test logs in afresh: no remembered TOTP step, no lockout.
+            session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None))
 
 
 @pytest.fixture

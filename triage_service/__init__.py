@@ -16,7 +16,7 @@ from triage_service.settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
-    from triage_service import api, database
+    from triage_service import api, database, web
     from triage_service.security import headers, policy
 
     settings = settings or load_settings()
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     policy.init_app(app)
     headers.init_app(app, settings)
     api.init_app(app)
+    web.init_app(app, settings)
 
     @app.get("/health", endpoint="health.health")
     def health() -> Response:

@@ -58,6 +58,11 @@ class Settings:
     max_attachments_per_consult: int = 10
     #: Largest image accepted, in pixels (a 40 MP phone photo fits; decompression bombs do not).
     max_image_pixels: int = 50_000_000
+    #: An inbox session ends after this many minutes without activity.
+    session_idle_minutes: int = 30
+    #: Failed logins before an account is locked, and for how long.
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -51,9 +51,19 @@ _ACTIONS = {"GET": AuditAction.READ, "POST": AuditAction.CREATE, "PUT": AuditAct
             "DELETE": AuditAction.DELETE}
 
 
+def _web_error(status: int, message: str) -> Response:
+    """The inbox answers errors with a page in the user's language, never a stack trace."""
+    from flask import render_template
+
+    return Response(render_template("error.html", status=status, message=message), status=status,
+                    mimetype="text/html")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
+        if request.blueprint == "web":
+            return _web_error(exc.status_code, exc.message)
         if exc.status_code in _REFUSALS:
             _audit_refusal(exc)
         response = fhir_response(operation_outcome(exc.issues), exc.status_code)
@@ -86,6 +96,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
+        if request.blueprint == "web":
+            return _web_error(status, exc.description or exc.name)
         if isinstance(exc, RequestEntityTooLarge):
             message = "The body is larger than the service accepts"
         elif status == 404:
@@ -104,6 +116,8 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.endpoint)
         log.debug("traceback", exc_info=exc)
+        if request.blueprint == "web":
+            return _web_error(500, "")
         issue = Issue(code="exception", diagnostics="An internal error occurred; it has been logged. "
                                                      "Nothing was stored.")
         return fhir_response(operation_outcome([issue]), 500)

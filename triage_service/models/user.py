@@ -31,6 +31,8 @@ class User(Base):
     practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("practitioners.id"))
     organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     language: Mapped[str] = mapped_column(String(5), default="nl")
+    #: The last TOTP time step accepted: a code can be used once (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

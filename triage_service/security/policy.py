@@ -9,10 +9,13 @@ always filter on ``AccessContext.organisation_id``.
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from datetime import datetime
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
 
 from triage_service.database import get_session
-from triage_service.errors import Forbidden
+from triage_service.errors import Forbidden, Unauthorized
 from triage_service.security.api_auth import AccessContext, authenticate_bearer
 from triage_service.security.audit import Actor
 
@@ -27,19 +30,43 @@ PUBLIC_ENDPOINTS = frozenset({
     "oauth.smart_configuration",
     "health.health",
     "static",
+    "web.static",
+    "web.login",
+    "web.login_totp",
+    "web.language",
 })
 
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def _authenticate() -> None:
+    def _authenticate() -> Response | None:
         if request.endpoint in PUBLIC_ENDPOINTS:
-            return
+            return None
         if request.endpoint is None:
-            return  # unknown URL: let routing answer 404/405 without revealing anything
+            return None  # unknown URL: let routing answer 404/405 without revealing anything
         from triage_service.api.context import clock
 
+        if request.blueprint == "web":
+            return _authenticate_session(clock())
         g.access = authenticate_bearer(get_session(), request.headers.get("Authorization"), clock())
+        return None
+
+
+def _authenticate_session(now: datetime) -> Response | None:
+    """Inbox pages need a logged-in (password + TOTP) session that has not been idle too long."""
+    from triage_service.security.web_auth import inbox_user
+
+    user_id, seen = session.get("user_id"), session.get("seen_at", 0)
+    idle = current_app.extensions["triage.settings"].session_idle_minutes * 60
+    user = inbox_user(get_session(), user_id) if user_id and now.timestamp() - seen <= idle else None
+    if user is None:
+        session.clear()
+        if request.method == "GET":
+            return redirect(url_for("web.login"))
+        raise Unauthorized("Your session has ended; log in again")
+    session["seen_at"] = now.timestamp()
+    g.inbox_user = user
+    return None
 
 
 def current_access() -> AccessContext:

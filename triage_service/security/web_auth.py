@@ -1,0 +1,118 @@
+"""Inbox login: password (argon2) and a TOTP second factor (NEN 7510 asks for two factors for patient data).
+
+Two steps: the password step only remembers *who* is logging in (for five minutes);
+the session is authenticated after the TOTP code. Wrong passwords and wrong codes
+both count towards a lockout; a TOTP code is accepted once. Messages never say
+whether the username exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.models import AuditAction, AuditOutcome, Organisation, Practitioner, User
+from triage_service.security.audit import Actor, record
+from triage_service.security.passwords import hash_password, verify_password
+from triage_service.settings import Settings
+
+PENDING_SECONDS = 300
+
+
+class LoginRefused(Exception):
+    """A login step failed; ``message`` is safe to show (it reveals nothing about the account)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class InboxUser:
+    """Who is using the inbox, and which owners' consults they may see."""
+
+    id: str
+    username: str
+    display_name: str
+    practitioner_agb: str | None
+    organisation_agb: str | None
+    language: str
+
+    @property
+    def owner_agbs(self) -> tuple[str, ...]:
+        return tuple(a for a in (self.practitioner_agb, self.organisation_agb) if a)
+
+
+def inbox_user(session: Session, user_id: str) -> InboxUser | None:
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    practitioner = session.get(Practitioner, user.practitioner_id) if user.practitioner_id else None
+    organisation = session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    return InboxUser(user.id, user.username, user.display_name, practitioner.agb if practitioner else None,
+                     organisation.agb if organisation else None, user.language)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_hex(16))
+
+
+def _actor(user: User | None, source_ip: str | None) -> Actor:
+    return Actor(kind="user", id=user.username if user else None,
+                 organisation_id=user.organisation_id if user else None, source_ip=source_ip)
+
+
+def _fail(session: Session, user: User | None, settings: Settings, now: datetime, source_ip: str | None,
+          step: str) -> LoginRefused:
+    if user is not None:
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+    record(session, _actor(user, source_ip), event=f"web.login.{step}", action=AuditAction.EXECUTE,
+           outcome=AuditOutcome.MINOR_FAILURE, at=now)
+    return LoginRefused("The username, password or code is not right.")
+
+
+def _locked(user: User | None, now: datetime) -> bool:
+    return user is not None and user.locked_until is not None and user.locked_until > now
+
+
+def check_password(session: Session, settings: Settings, username: str, password: str, now: datetime,
+                   source_ip: str | None) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if _locked(user, now):
+        record(session, _actor(user, source_ip), event="web.login.locked", action=AuditAction.EXECUTE,
+               outcome=AuditOutcome.MINOR_FAILURE, at=now)
+        raise LoginRefused("This account is locked for a while after too many failed attempts. Try again later.")
+    # Verify against a real hash even for unknown users, so timing does not reveal which usernames exist.
+    stored = user.password_hash if user else _dummy_hash()
+    if not verify_password(stored, password) or user is None:
+        raise _fail(session, user, settings, now, source_ip, "password")
+    return user
+
+
+def check_totp(session: Session, settings: Settings, user_id: str, code: str, now: datetime,
+               source_ip: str | None) -> User:
+    user = session.get(User, user_id)
+    if user is None or _locked(user, now):
+        raise LoginRefused("Please log in again.")
+    totp = pyotp.TOTP(user.totp_secret)
+    step = int(now.timestamp()) // totp.interval
+    accepted = None
+    for offset in (0, -1, 1):  # one step of clock drift either way
+        if code.strip() == totp.at(now + timedelta(seconds=offset * totp.interval)):
+            accepted = step + offset
+    if accepted is None or (user.totp_last_step is not None and accepted <= user.totp_last_step):
+        raise _fail(session, user, settings, now, source_ip, "totp")
+    user.totp_last_step = accepted
+    user.failed_logins = 0
+    record(session, _actor(user, source_ip), event="web.login", action=AuditAction.EXECUTE, at=now)
+    return user

@@ -1,0 +1,216 @@
+"""What the inbox shows: consults owned by the specialist or their group, most urgent first.
+
+Ordering follows the work: consults flagged as likely referrals are triaged first
+(issue 3), then by due time, so overdue and near-due consults are on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from triage_service.fhir.dutch import AGB
+from triage_service.models import Consult, ConsultTask, RoutingDecision, StoredResource, TaskStatus
+from triage_service.routing.assignment import OPEN_STATUSES
+from triage_service.routing.service import age_on, specialism_label
+from triage_service.security.web_auth import InboxUser
+
+PAGE_SIZE = 25
+VIEWS = ("mine", "group", "answered")
+PRIORITIES = ("routine", "urgent", "asap", "stat")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    view: str = "mine"
+    priority: str | None = None
+    specialism: str | None = None
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> InboxFilter:
+        """Unknown or malformed filter values fall back to the defaults instead of failing the page."""
+        view = args.get("view", "mine")
+        priority = args.get("priority") or None
+        try:
+            page = max(1, min(int(args.get("page", "1")), 10_000))
+        except ValueError:
+            page = 1
+        return cls(view=view if view in VIEWS else "mine",
+                   priority=priority if priority in PRIORITIES else None,
+                   specialism=(args.get("specialism") or None), page=page)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    consult_id: str
+    specialism: str
+    priority: str
+    form: str
+    icpc: str
+    age: int
+    sex: str
+    status: str
+    due_at: datetime | None
+    likely_referral: bool
+    received_at: datetime
+    owner_name: str | None
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    counts: dict[str, int]
+    total: int
+    page: int
+    pages: int
+    specialisms: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _visible(user: InboxUser) -> Any:
+    """The ownership rule: the specialist's own consults and those of their group's queue."""
+    conditions = []
+    if user.practitioner_agb:
+        conditions.append(and_(ConsultTask.owner_kind == "practitioner",
+                               ConsultTask.owner_agb == user.practitioner_agb))
+    if user.organisation_agb:
+        conditions.append(and_(ConsultTask.owner_kind == "organisation",
+                               ConsultTask.owner_agb == user.organisation_agb))
+    return or_(*conditions) if conditions else ConsultTask.id.is_(None)
+
+
+def _view_clause(user: InboxUser, view: str) -> Any:
+    if view == "answered":
+        return and_(_visible(user), ConsultTask.status == TaskStatus.COMPLETED)
+    if view == "group":
+        return and_(ConsultTask.owner_kind == "organisation", ConsultTask.owner_agb == user.organisation_agb,
+                    ConsultTask.status.in_(OPEN_STATUSES))
+    return and_(ConsultTask.owner_kind == "practitioner", ConsultTask.owner_agb == user.practitioner_agb,
+                ConsultTask.status.in_(OPEN_STATUSES))
+
+
+def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: datetime) -> InboxPage:
+    base: Select[Any] = select(ConsultTask).join(Consult, Consult.id == ConsultTask.consult_id)
+    where = [_view_clause(user, form.view)]
+    if form.priority:
+        where.append(Consult.priority == form.priority)
+    if form.specialism:
+        where.append(Consult.specialism == form.specialism)
+    total = session.scalar(select(func.count()).select_from(base.where(*where).subquery())) or 0
+    query = (base.where(*where).options(joinedload(ConsultTask.consult))
+             .order_by(ConsultTask.likely_referral.desc(), ConsultTask.due_at.asc(), ConsultTask.created_at)
+             .limit(PAGE_SIZE).offset((form.page - 1) * PAGE_SIZE))
+    today = now.date()
+    rows = [_row(task, today) for task in session.scalars(query)]
+    counts = {view: session.scalar(select(func.count()).select_from(ConsultTask).where(_view_clause(user, view)))
+              or 0 for view in VIEWS}
+    specialisms = sorted({(s, specialism_label(s)) for (s,) in session.execute(
+        select(Consult.specialism).join(ConsultTask, ConsultTask.consult_id == Consult.id)
+        .where(_visible(user)).distinct())})
+    return InboxPage(rows, counts, total, form.page, max(1, -(-total // PAGE_SIZE)), specialisms)
+
+
+def _row(task: ConsultTask, today: date) -> InboxRow:
+    consult = task.consult
+    return InboxRow(consult.id, specialism_label(consult.specialism), consult.priority, consult.consult_form,
+                    ", ".join(consult.icpc_codes), age_on(consult.patient_birth_date, today), consult.patient_gender,
+                    task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name)
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ConsultDetail:
+    id: str
+    organisation_id: str
+    patient_ref: str | None
+    question: str
+    icpc: list[tuple[str, str]]
+    age: int
+    sex: str
+    specialism: str
+    form: str
+    priority: str
+    gp_name: str
+    practice_name: str
+    gp_intent: str | None
+    received_at: datetime
+    due_at: datetime | None
+    status: str
+    owner_name: str | None
+    routing_reason: str | None
+    flags: list[str]
+    photos: list[PhotoRef]
+
+
+def consult_detail(session: Session, user: InboxUser, consult_id: str) -> ConsultDetail | None:
+    """The consult if the user may see it (their own or their group's); None otherwise (shown as 404)."""
+    task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id, _visible(user))
+                          .options(joinedload(ConsultTask.consult)))
+    if task is None:
+        return None
+    consult = task.consult
+    resource = consult.resource
+    contained = {c.get("id"): c for c in resource.get("contained", [])}
+    role = _resolve(session, consult, resource.get("requester", {}), contained)
+    practitioner = role.get("practitioner", {}) if role else {}
+    practice = _resolve(session, consult, role.get("organization", {}), contained) if role else {}
+    decision = session.scalar(select(RoutingDecision).where(RoutingDecision.consult_id == consult.id)
+                              .order_by(RoutingDecision.decided_at.desc()).limit(1))
+    return ConsultDetail(
+        id=consult.id, organisation_id=consult.organisation_id, patient_ref=consult.patient_resource_id,
+        question="\n\n".join(n.get("text", "") for n in resource.get("note", [])),
+        icpc=[(c.get("code", ""), c.get("display", "")) for rc in resource.get("reasonCode", [])
+              for c in rc.get("coding", [])],
+        age=age_on(consult.patient_birth_date, consult.created_at.date()), sex=consult.patient_gender,
+        specialism=specialism_label(consult.specialism), form=consult.consult_form, priority=consult.priority,
+        gp_name=str(practitioner.get("display") or _agb_text(practitioner)),
+        practice_name=str((practice or {}).get("name", "")), gp_intent=consult.gp_intent,
+        received_at=task.created_at, due_at=task.due_at, status=task.status.value, owner_name=task.owner_name,
+        routing_reason=decision.reason if decision else None,
+        flags=task.flag_note.splitlines() if task.flag_note else [],
+        photos=_photos(session, consult, resource, contained),
+    )
+
+
+def _agb_text(reference: dict[str, Any]) -> str:
+    identifier = reference.get("identifier", {})
+    return f"AGB {identifier.get('value')}" if identifier.get("system") == AGB else ""
+
+
+def _resolve(session: Session, consult: Consult, reference: dict[str, Any],
+             contained: dict[Any, dict[str, Any]]) -> dict[str, Any] | None:
+    ref = reference.get("reference", "") if isinstance(reference, dict) else ""
+    if ref.startswith("#"):
+        return contained.get(ref[1:])
+    if "/" in ref:
+        rtype, rid = ref.split("/", 1)
+        stored = session.scalar(select(StoredResource).where(
+            StoredResource.id == rid, StoredResource.resource_type == rtype,
+            StoredResource.organisation_id == consult.organisation_id))
+        return stored.resource if stored else None
+    return None
+
+
+def _photos(session: Session, consult: Consult, resource: dict[str, Any],
+            contained: dict[Any, dict[str, Any]]) -> list[PhotoRef]:
+    photos = []
+    for reference in resource.get("supportingInfo", []):
+        document = _resolve(session, consult, reference, contained)
+        if not document or document.get("resourceType") != "DocumentReference":
+            continue
+        for content in document.get("content", []):
+            attachment = content.get("attachment", {})
+            url = str(attachment.get("url", ""))
+            if url.startswith("Binary/"):
+                photos.append(PhotoRef(url.removeprefix("Binary/"), str(attachment.get("title", ""))))
+    return photos

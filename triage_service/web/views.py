@@ -1,0 +1,199 @@
+"""Inbox views: thin (parse, authorise, call a query or service, render)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from triage_service.api.context import clock, settings
+from triage_service.database import get_session
+from triage_service.models import AuditAction
+from triage_service.routing.working_time import AMSTERDAM
+from triage_service.security.audit import Actor, record
+from triage_service.security.web_auth import PENDING_SECONDS, InboxUser, LoginRefused, check_password, check_totp
+from triage_service.services.attachments import get_attachment, read_attachment
+from triage_service.web import inbox as queries
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
+
+
+def current_user() -> InboxUser:
+    user: InboxUser = g.inbox_user
+    return user
+
+
+def _actor() -> Actor:
+    user = g.get("inbox_user")
+    return Actor(kind="user", id=user.username if user else None, organisation_id=None,
+                 source_ip=request.remote_addr)
+
+
+def _refusal(refused: LoginRefused) -> str:
+    # Literal gettext calls, so the extractor finds these messages (they come from security/web_auth.py).
+    texts = {"The username, password or code is not right.": _("The username, password or code is not right."),
+             "This account is locked for a while after too many failed attempts. Try again later.":
+                 _("This account is locked for a while after too many failed attempts. Try again later."),
+             "Please log in again.": _("Please log in again.")}
+    return str(texts.get(refused.message, refused.message))
+
+
+@bp.after_request
+def _commit(response: WerkzeugResponse) -> WerkzeugResponse:
+    if response.status_code < 400:
+        get_session().commit()
+    return response
+
+
+@bp.get("/")
+def home() -> WerkzeugResponse:
+    return redirect(url_for("web.inbox"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | WerkzeugResponse:
+    error = None
+    if request.method == "POST":
+        try:
+            user = check_password(get_session(), settings(), request.form.get("username", ""),
+                                  request.form.get("password", ""), clock(), request.remote_addr)
+        except LoginRefused as refused:
+            get_session().commit()  # failed attempts count even though the login fails
+            error = _refusal(refused)
+        else:
+            session.clear()
+            session["pending_user"] = user.id
+            session["pending_at"] = clock().timestamp()
+            return redirect(url_for("web.login_totp"))
+    return render_template("login.html", error=error), (401 if error else 200)  # type: ignore[return-value]
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_totp() -> str | WerkzeugResponse:
+    pending, since = session.get("pending_user"), session.get("pending_at", 0)
+    if not pending or clock().timestamp() - since > PENDING_SECONDS:
+        session.clear()
+        return redirect(url_for("web.login"))
+    error = None
+    if request.method == "POST":
+        try:
+            user = check_totp(get_session(), settings(), pending, request.form.get("code", ""), clock(),
+                              request.remote_addr)
+        except LoginRefused as refused:
+            get_session().commit()
+            error = _refusal(refused)
+        else:
+            session.clear()  # a fresh session after login: no fixation
+            session["user_id"] = user.id
+            session["lang"] = user.language
+            session["seen_at"] = clock().timestamp()
+            return redirect(url_for("web.inbox"))
+    return render_template("totp.html", error=error), (401 if error else 200)  # type: ignore[return-value]
+
+
+@bp.post("/logout")
+def logout() -> WerkzeugResponse:
+    record(get_session(), _actor(), event="web.logout", action=AuditAction.EXECUTE, at=clock())
+    session.clear()
+    return redirect(url_for("web.login"))
+
+
+@bp.post("/language")
+def language() -> WerkzeugResponse:
+    chosen = request.form.get("lang")
+    if chosen in ("nl", "en"):
+        session["lang"] = chosen
+    target = request.form.get("next", "")
+    # Only local paths: an open redirect would be a phishing aid.
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.inbox"))
+
+
+@bp.get("/inbox")
+def inbox() -> str:
+    user = current_user()
+    form = queries.InboxFilter.from_args(request.args)
+    page = queries.inbox_page(get_session(), user, form, clock())
+    record(get_session(), _actor(), event="web.inbox.list", action=AuditAction.READ, resource_type="Task",
+           detail=f"view={form.view}; shown={len(page.rows)}", at=clock())
+    return render_template("inbox.html", page=page, form=form, now=clock(), near=timedelta(hours=4))
+
+
+@bp.get("/consults/<consult_id>")
+def consult(consult_id: str) -> str:
+    user = current_user()
+    detail = queries.consult_detail(get_session(), user, consult_id)
+    if detail is None:
+        abort(404)
+    record(get_session(), _actor(), event="web.consult.view", action=AuditAction.READ, resource_type="ServiceRequest",
+           resource_id=consult_id, patient_ref=detail.patient_ref, at=clock())
+    return render_template("consult.html", c=detail, now=clock())
+
+
+@bp.get("/consults/<consult_id>/photos/<attachment_id>")
+def photo(consult_id: str, attachment_id: str) -> Response:
+    user = current_user()
+    session_db = get_session()
+    detail = queries.consult_detail(session_db, user, consult_id)
+    if detail is None or attachment_id not in {p.id for p in detail.photos}:
+        abort(404)
+    attachment = get_attachment(session_db, detail.organisation_id, attachment_id)
+    thumbnail = request.args.get("size") == "thumbnail"
+    record(session_db, _actor(), event="web.photo.view", action=AuditAction.READ, resource_type="Binary",
+           resource_id=attachment_id, patient_ref=detail.patient_ref, detail="thumbnail" if thumbnail else "full",
+           at=clock())
+    session_db.commit()
+    chunks = read_attachment(session_db, settings(), attachment, thumbnail=thumbnail)
+    first = next(chunks, b"")
+
+    def stream() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    mimetype = "image/jpeg" if thumbnail else attachment.content_type
+    response = Response(stream_with_context(stream()), mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def _labels() -> dict[str, dict[str | None, str]]:
+    # Built per request: gettext must run in the request's language.
+    return {
+        "priority": {"routine": _("Routine"), "urgent": _("Urgent"), "asap": _("As soon as possible"),
+                     "stat": _("Immediately")},
+        "sex": {"female": _("Woman"), "male": _("Man"), "other": _("Other"), "unknown": _("Unknown")},
+        "form": {"e-consult": _("E-consult"), "intercollegial-consult": _("Intercollegial consult"),
+                 "video-consult": _("Video consult"), "ecms": _("One-off physical consult (ECMS)")},
+        "intent": {"would-refer": _("Yes"), "would-not-refer": _("No"), "unsure": _("Unsure"), None: "-"},
+    }
+
+
+def template_globals() -> dict[str, Any]:
+    labels = _labels()
+
+    def lookup(kind: str) -> Any:
+        return lambda value: labels[kind].get(value, value or "")
+
+    return {"current_user": g.get("inbox_user"), "priority_label": lookup("priority"), "sex_label": lookup("sex"),
+            "form_label": lookup("form"), "intent_label": lookup("intent"), "get_locale": get_locale,
+            # Times in the specialist's own zone, not UTC.
+            "format_datetime": lambda value, fmt: format_datetime(value.astimezone(AMSTERDAM), fmt)}
+
+
+bp.app_context_processor(template_globals)
