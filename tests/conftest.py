@@ -30,6 +30,7 @@ from triage_service.models import (
     AuditEntry,
     Consult,
     ConsultIdentifier,
+    ConsultMessage,
     ConsultTask,
     DeadlineEvent,
     EncryptedBlob,
@@ -48,7 +49,7 @@ EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
-                        ConsultIdentifier, ConsultTask, Consult, StoredResource]
+                        ConsultMessage, ConsultIdentifier, ConsultTask, Consult, StoredResource]
 
 
 @dataclass

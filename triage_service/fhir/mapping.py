@@ -7,7 +7,7 @@ from typing import Any
 
 from triage_service.fhir.dutch import AGB
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_TASK, registry
-from triage_service.models import ConsultTask
+from triage_service.models import Consult, ConsultTask
 
 CS_BUSINESS_STATUS = f"{CANONICAL_BASE}/CodeSystem/triage-business-status"
 
@@ -50,9 +50,30 @@ def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
                          "identifier": {"system": AGB, "value": task.owner_agb}, "display": task.owner_name}
     if task.flag_note:
         body["note"] = [{"text": line} for line in task.flag_note.splitlines()]
+    if consult.outcome:
+        body["output"] = _outputs(consult)
     if task.due_at:
         body["restriction"] = {"period": {"end": instant(task.due_at)}}
     return body
+
+
+CS_OUTCOME = f"{CANONICAL_BASE}/CodeSystem/triage-consult-outcome"
+
+
+def _outputs(consult: Consult) -> list[dict[str, Any]]:
+    """The answer as Task.output (FHIR.md: advice, outcome code, whether it became a referral)."""
+    outputs: list[dict[str, Any]] = [
+        {"type": {"text": "outcome"}, "valueCodeableConcept": {"coding": [
+            {"system": CS_OUTCOME, "code": consult.outcome,
+             "display": registry().display(CS_OUTCOME, consult.outcome or "") or consult.outcome}]}},
+        {"type": {"text": "converted-to-referral"}, "valueBoolean": bool(consult.converted_to_referral)},
+    ]
+    advice = next((m for m in reversed(consult.messages) if m.category.value == "advice"), None)
+    if advice is not None:
+        outputs.append({"type": {"text": "advice"}, "valueString": advice.text})
+    if consult.referral_specialism:
+        outputs.append({"type": {"text": "referral-specialism"}, "valueString": consult.referral_specialism})
+    return outputs
 
 
 def searchset(entries: list[dict[str, Any]], total: int, self_url: str, next_url: str | None,

@@ -18,6 +18,7 @@ from triage_service.models.consult import (
     RequestStatus,
     TaskStatus,
 )
+from triage_service.models.message import ConsultMessage, MessageCategory
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
@@ -36,9 +37,11 @@ __all__ = [
     "Base",
     "Consult",
     "ConsultIdentifier",
+    "ConsultMessage",
     "ConsultTask",
     "DeadlineEvent",
     "EncryptedBlob",
+    "MessageCategory",
     "Organisation",
     "OrganisationKind",
     "PatientProfile",

@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service.models.message import ConsultMessage
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:
@@ -103,6 +104,11 @@ class Consult(Base):
     outcome: Mapped[str | None] = mapped_column(String(40))
     converted_to_referral: Mapped[bool | None] = mapped_column(Boolean)
     completed_at: Mapped[datetime | None]
+    #: For outcome "referral-indicated": to which specialism, and how urgently (a FHIR request priority).
+    referral_specialism: Mapped[str | None] = mapped_column(String(64))
+    referral_urgency: Mapped[str | None] = mapped_column(String(16))
+    #: Time the specialist spent, as they registered it (the subcontractor statement reports it).
+    time_spent_minutes: Mapped[int | None] = mapped_column(Integer)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     resource: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -112,6 +118,7 @@ class Consult(Base):
         back_populates="consult", cascade="all, delete-orphan"
     )
     task: Mapped[ConsultTask] = relationship(back_populates="consult", uselist=False)
+    messages: Mapped[list[ConsultMessage]] = relationship(order_by="ConsultMessage.sent_at", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version_id, "version_id_generator": False}
 

@@ -15,10 +15,11 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from triage_service.fhir.dutch import AGB
-from triage_service.models import Consult, ConsultTask, RoutingDecision, StoredResource, TaskStatus
+from triage_service.models import Consult, ConsultMessage, ConsultTask, RoutingDecision, StoredResource, TaskStatus
 from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.routing.service import age_on, specialism_label
 from triage_service.security.web_auth import InboxUser
+from triage_service.services.advice import colleagues_of
 
 PAGE_SIZE = 25
 VIEWS = ("mine", "group", "answered")
@@ -150,6 +151,10 @@ class ConsultDetail:
     routing_reason: str | None
     flags: list[str]
     photos: list[PhotoRef]
+    messages: list[ConsultMessage]
+    is_open: bool
+    outcome: str | None
+    colleagues: list[tuple[str, str]]
 
 
 def consult_detail(session: Session, user: InboxUser, consult_id: str) -> ConsultDetail | None:
@@ -179,6 +184,11 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str) -> Consul
         routing_reason=decision.reason if decision else None,
         flags=task.flag_note.splitlines() if task.flag_note else [],
         photos=_photos(session, consult, resource, contained),
+        messages=list(session.scalars(select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)
+                                      .order_by(ConsultMessage.sent_at))),
+        is_open=task.status in OPEN_STATUSES, outcome=consult.outcome,
+        colleagues=sorted((agb, name) for agb, (_, name) in colleagues_of(session, task).items()
+                          if agb != task.owner_agb),
     )
 
 

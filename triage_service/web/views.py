@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     g,
     redirect,
     render_template,
@@ -24,10 +25,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.api.context import clock, settings
 from triage_service.database import get_session
+from triage_service.fhir.profiles import registry
 from triage_service.models import AuditAction
+from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
 from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
 from triage_service.security.web_auth import PENDING_SECONDS, InboxUser, LoginRefused, check_password, check_totp
+from triage_service.services import advice
 from triage_service.services.attachments import get_attachment, read_attachment
 from triage_service.web import inbox as queries
 
@@ -135,14 +139,62 @@ def inbox() -> str:
 
 
 @bp.get("/consults/<consult_id>")
-def consult(consult_id: str) -> str:
+def consult(consult_id: str) -> Any:
+    return _consult_page(consult_id)
+
+
+def _consult_page(consult_id: str, errors: dict[str, str] | None = None, form: str | None = None,
+                  status: int = 200) -> Any:
     user = current_user()
     detail = queries.consult_detail(get_session(), user, consult_id)
     if detail is None:
         abort(404)
     record(get_session(), _actor(), event="web.consult.view", action=AuditAction.READ, resource_type="ServiceRequest",
            resource_id=consult_id, patient_ref=detail.patient_ref, at=clock())
-    return render_template("consult.html", c=detail, now=clock())
+    if errors:
+        get_session().commit()  # the view was shown, even though the form is refused
+    specialisms = sorted((code, specialism_label(code)) for _, code in
+                         registry().value_set_codes(VS_REQUESTED_SPECIALISM))
+    return render_template("consult.html", c=detail, now=clock(), errors=errors or {}, open_form=form,
+                           values=request.form, specialisms=specialisms, outcomes=advice.OUTCOMES), status
+
+
+def _act(consult_id: str, form: str, action: Callable[[], object]) -> Any:
+    """Run an action; field errors re-show the page with the errors next to the fields (400)."""
+    try:
+        action()
+    except advice.FormErrors as refused:
+        get_session().rollback()
+        return _consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, form, 400)
+    flash(_("Saved."))
+    return redirect(url_for("web.consult", consult_id=consult_id))
+
+
+@bp.post("/consults/<consult_id>/ask")
+def ask(consult_id: str) -> Any:
+    return _act(consult_id, "ask", lambda: advice.ask_gp(
+        get_session(), current_user(), consult_id, request.form.get("question", ""), clock(), request.remote_addr))
+
+
+@bp.post("/consults/<consult_id>/answer")
+def answer(consult_id: str) -> Any:
+    known = {code for _, code in registry().value_set_codes(VS_REQUESTED_SPECIALISM)}
+    return _act(consult_id, "answer", lambda: advice.record_advice(
+        get_session(), current_user(), consult_id, advice.parse_advice(dict(request.form), known), clock(),
+        request.remote_addr))
+
+
+@bp.post("/consults/<consult_id>/forward")
+def forward(consult_id: str) -> Any:
+    return _act(consult_id, "forward", lambda: advice.forward(
+        get_session(), current_user(), consult_id, request.form.get("to", ""), request.form.get("reason", ""), clock(),
+        request.remote_addr))
+
+
+@bp.post("/consults/<consult_id>/decline")
+def decline(consult_id: str) -> Any:
+    return _act(consult_id, "decline", lambda: advice.decline(
+        get_session(), current_user(), consult_id, request.form.get("reason", ""), clock(), request.remote_addr))
 
 
 @bp.get("/consults/<consult_id>/photos/<attachment_id>")
@@ -181,6 +233,11 @@ def _labels() -> dict[str, dict[str | None, str]]:
         "form": {"e-consult": _("E-consult"), "intercollegial-consult": _("Intercollegial consult"),
                  "video-consult": _("Video consult"), "ecms": _("One-off physical consult (ECMS)")},
         "intent": {"would-refer": _("Yes"), "would-not-refer": _("No"), "unsure": _("Unsure"), None: "-"},
+        "outcome": {"primary-care-advice": _("Treat in primary care with this advice"),
+                    "ecms": _("One-off physical consult (ECMS)"), "referral-indicated": _("Referral indicated"),
+                    "other-specialism": _("Another specialism"), "not-suitable": _("Not suitable for a consult")},
+        "message": {"request-for-information": _("Question to the GP"),
+                    "information-provided": _("Answer from the GP"), "advice": _("Advice"), "general": _("Message")},
     }
 
 
@@ -191,7 +248,8 @@ def template_globals() -> dict[str, Any]:
         return lambda value: labels[kind].get(value, value or "")
 
     return {"current_user": g.get("inbox_user"), "priority_label": lookup("priority"), "sex_label": lookup("sex"),
-            "form_label": lookup("form"), "intent_label": lookup("intent"), "get_locale": get_locale,
+            "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
+            "message_label": lookup("message"), "get_locale": get_locale,
             # Times in the specialist's own zone, not UTC.
             "format_datetime": lambda value, fmt: format_datetime(value.astimezone(AMSTERDAM), fmt)}
 

@@ -1,0 +1,37 @@
+"""The consult's thread (FHIR Communication): questions, the GP's answers, and the advice."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from triage_service.models.base import Base, utcnow, uuid_pk
+
+
+class MessageCategory(enum.StrEnum):
+    """triage-message-category (fhir_profiles)."""
+
+    REQUEST_FOR_INFORMATION = "request-for-information"
+    INFORMATION_PROVIDED = "information-provided"
+    ADVICE = "advice"
+    GENERAL = "general"
+
+
+class ConsultMessage(Base):
+    __tablename__ = "consult_messages"
+
+    #: Also the Communication's logical id.
+    id: Mapped[str] = uuid_pk()
+    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"), index=True)
+    category: Mapped[MessageCategory] = mapped_column(
+        Enum(MessageCategory, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e]))
+    #: "specialist" or "gp", identified by AGB, with the name as shown then.
+    sender_role: Mapped[str] = mapped_column(String(16))
+    sender_agb: Mapped[str | None] = mapped_column(String(8))
+    sender_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    in_response_to_id: Mapped[str | None] = mapped_column(ForeignKey("consult_messages.id"))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,249 @@
+"""What a specialist does with a consult: ask the GP, answer with advice and an outcome, forward, decline.
+
+The same rules hold whichever interface calls them (inbox now, FHIR later): state
+changes follow ``TASK_TRANSITIONS``, only the owner (or a member of the owning
+group) may act, and the GP stays hoofdbehandelaar: the answer is advice, nothing
+more. A consult answered from the group queue becomes the answering specialist's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.errors import Conflict, NotFound, UnprocessableInput
+from triage_service.fhir.outcome import Issue
+from triage_service.models import (
+    AuditAction,
+    Consult,
+    ConsultMessage,
+    ConsultTask,
+    MessageCategory,
+    Practitioner,
+    RequestStatus,
+    RoutingDecision,
+    TaskStatus,
+)
+from triage_service.security.audit import Actor, record
+from triage_service.security.web_auth import InboxUser
+from triage_service.services.tasks import transition
+
+OUTCOMES = ("primary-care-advice", "ecms", "referral-indicated", "other-specialism", "not-suitable")
+URGENCIES = ("routine", "urgent", "asap", "stat")
+MAX_TEXT = 10_000
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Marks a message for translation (the inbox translates it when showing it); returns it unchanged."""
+    return message
+
+
+class FormErrors(UnprocessableInput):
+    """Field-level errors a form can show next to its fields."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()),
+                         issues=[Issue("required", message, field) for field, message in errors.items()])
+        self.errors = errors
+
+
+def _task(session: Session, user: InboxUser, consult_id: str) -> ConsultTask:
+    task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id,
+                                                    ConsultTask.owner_agb.in_(user.owner_agbs)))
+    if task is None:
+        raise NotFound("This consult does not exist or is not assigned to you or your group")
+    return task
+
+
+def _open_task(session: Session, user: InboxUser, consult_id: str) -> ConsultTask:
+    task = _task(session, user, consult_id)
+    if task.status not in (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD):
+        raise Conflict("This consult is no longer open")
+    return task
+
+
+def _take(task: ConsultTask, user: InboxUser, now: datetime) -> None:
+    """Work on a consult: from the group queue it becomes the specialist's own; it is now in progress."""
+    if task.owner_kind == "organisation" and user.practitioner_agb:
+        task.owner_kind, task.owner_agb, task.owner_name = "practitioner", user.practitioner_agb, user.display_name
+    if task.status in (TaskStatus.ACCEPTED, TaskStatus.ON_HOLD):
+        transition(task, TaskStatus.IN_PROGRESS)
+    task.version_id += 1
+    task.updated_at = now
+
+
+def _text(value: str, field: str, required: str, errors: dict[str, str]) -> str:
+    text = value.strip()
+    if not text:
+        errors[field] = required
+    elif len(text) > MAX_TEXT:
+        errors[field] = N_("This text is too long (at most 10,000 characters)")
+    return text
+
+
+def _message(session: Session, task: ConsultTask, user: InboxUser, category: MessageCategory, text: str,
+             now: datetime, in_response_to: str | None = None) -> ConsultMessage:
+    message = ConsultMessage(consult_id=task.consult_id, category=category, sender_role="specialist",
+                             sender_agb=user.practitioner_agb, sender_name=user.display_name, text=text,
+                             in_response_to_id=in_response_to, sent_at=now)
+    session.add(message)
+    return message
+
+
+def _actor(user: InboxUser, source_ip: str | None) -> Actor:
+    return Actor(kind="user", id=user.username, organisation_id=None, source_ip=source_ip)
+
+
+def ask_gp(session: Session, user: InboxUser, consult_id: str, question: str, now: datetime,
+           source_ip: str | None = None) -> ConsultMessage:
+    """Ask the GP for more information: the consult waits on the GP (Task on-hold)."""
+    errors: dict[str, str] = {}
+    text = _text(question, "question", N_("Write your question to the GP"), errors)
+    if errors:
+        raise FormErrors(errors)
+    task = _open_task(session, user, consult_id)
+    if task.status is TaskStatus.ON_HOLD:
+        raise Conflict("This consult is already waiting for the GP's answer")
+    _take(task, user, now)
+    transition(task, TaskStatus.ON_HOLD)
+    task.business_status = "awaiting-gp-information"
+    message = _message(session, task, user, MessageCategory.REQUEST_FOR_INFORMATION, text, now)
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.ask", action=AuditAction.UPDATE, resource_type="Task",
+           resource_id=task.id, patient_ref=task.consult.patient_resource_id, at=now)
+    return message
+
+
+@dataclass(frozen=True)
+class Advice:
+    text: str
+    outcome: str
+    referral_specialism: str | None = None
+    referral_urgency: str | None = None
+    minutes: int | None = None
+
+
+def parse_advice(form: dict[str, str], known_specialisms: set[str]) -> Advice:
+    """The answer form, checked field by field."""
+    errors: dict[str, str] = {}
+    text = _text(form.get("advice", ""), "advice", N_("Write your advice to the GP"), errors)
+    outcome = form.get("outcome", "")
+    if outcome not in OUTCOMES:
+        errors["outcome"] = N_("Choose an outcome")
+    specialism = form.get("referral_specialism") or None
+    urgency = form.get("referral_urgency") or None
+    if outcome == "referral-indicated":
+        if specialism not in known_specialisms:
+            errors["referral_specialism"] = N_("Choose the specialism to refer to")
+        if urgency not in URGENCIES:
+            errors["referral_urgency"] = N_("Choose how urgent the referral is")
+    else:
+        specialism = urgency = None
+    minutes: int | None = None
+    raw = form.get("minutes", "").strip()
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 600:
+            errors["minutes"] = N_("Time spent is a whole number of minutes between 1 and 600")
+        else:
+            minutes = int(raw)
+    if errors:
+        raise FormErrors(errors)
+    return Advice(text, outcome, specialism, urgency, minutes)
+
+
+def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Advice, now: datetime,
+                  source_ip: str | None = None) -> ConsultMessage:
+    """The specialist's answer: advice to the GP with a structured outcome; the consult is completed."""
+    task = _open_task(session, user, consult_id)
+    _take(task, user, now)
+    transition(task, TaskStatus.COMPLETED)
+    converted = advice.outcome == "referral-indicated"
+    task.business_status = "converted-to-referral" if converted else "advice-given"
+    consult: Consult = task.consult
+    consult.status = RequestStatus.COMPLETED
+    consult.outcome = advice.outcome
+    consult.converted_to_referral = converted
+    consult.referral_specialism, consult.referral_urgency = advice.referral_specialism, advice.referral_urgency
+    consult.time_spent_minutes = advice.minutes
+    consult.completed_at = now
+    consult.version_id += 1
+    consult.updated_at = now
+    consult.resource = {**consult.resource, "status": RequestStatus.COMPLETED.value,
+                        "meta": {**consult.resource.get("meta", {}), "versionId": str(consult.version_id)}}
+    message = _message(session, task, user, MessageCategory.ADVICE, advice.text, now)
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.advice", action=AuditAction.UPDATE, resource_type="Task",
+           resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
+           detail=f"outcome={advice.outcome}")
+    return message
+
+
+def forward(session: Session, user: InboxUser, consult_id: str, to_agb: str, reason: str, now: datetime,
+            source_ip: str | None = None) -> None:
+    """Hand the consult to a colleague under the same agreement, or to the group queue, with a reason."""
+    errors: dict[str, str] = {}
+    text = _text(reason, "reason", N_("Give a reason"), errors)
+    task = _open_task(session, user, consult_id)
+    decision = session.scalar(select(RoutingDecision).where(RoutingDecision.consult_id == consult_id)
+                              .order_by(RoutingDecision.decided_at.desc()).limit(1))
+    colleagues = colleagues_of(session, task)
+    if to_agb not in colleagues or to_agb == task.owner_agb:
+        errors["to"] = N_("Choose a colleague or the group queue")
+    if errors:
+        raise FormErrors(errors)
+    kind, name = colleagues[to_agb]
+    previous = task.owner_name
+    task.owner_kind, task.owner_agb, task.owner_name = kind, to_agb, name
+    task.version_id += 1
+    task.updated_at = now
+    if decision is not None:
+        session.add(RoutingDecision(consult_id=consult_id, agreement_id=decision.agreement_id,
+                                    profile_id=decision.profile_id, owner_kind=kind, owner_agb=to_agb,
+                                    candidates=[], reason=f"Forwarded by {user.display_name} (was {previous}): {text}",
+                                    decided_at=now))
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.forward", action=AuditAction.UPDATE, resource_type="Task",
+           resource_id=task.id, patient_ref=task.consult.patient_resource_id, at=now, detail=f"to={kind}:{to_agb}")
+
+
+def colleagues_of(session: Session, task: ConsultTask) -> dict[str, tuple[str, str]]:
+    """Who may take over: the specialists of the consult's agreement and its group queue, by AGB."""
+    from triage_service.models import Agreement, Organisation
+
+    agreement = session.get(Agreement, task.consult.agreement_id) if task.consult.agreement_id else None
+    if agreement is None:
+        return {}
+    people = {p.agb: ("practitioner", p.name) for p in session.scalars(
+        select(Practitioner).where(Practitioner.agb.in_(agreement.specialist_agbs)))}
+    group = session.get(Organisation, agreement.subcontractor_id)
+    if group is not None and group.agb:
+        people[group.agb] = ("organisation", group.name)
+    return people
+
+
+def decline(session: Session, user: InboxUser, consult_id: str, reason: str, now: datetime,
+            source_ip: str | None = None) -> ConsultMessage:
+    """Not suitable for a consult: the Task is rejected, with the reason as the answer to the GP."""
+    errors: dict[str, str] = {}
+    text = _text(reason, "reason", N_("Give a reason"), errors)
+    if errors:
+        raise FormErrors(errors)
+    task = _open_task(session, user, consult_id)
+    if task.status is TaskStatus.ON_HOLD:
+        transition(task, TaskStatus.IN_PROGRESS)  # on-hold cannot end directly (FHIR.md's state machine)
+    transition(task, TaskStatus.REJECTED)
+    task.business_status = "rejected-not-suitable"
+    task.status_reason = text
+    task.version_id += 1
+    task.updated_at = now
+    consult = task.consult
+    consult.outcome = "not-suitable"
+    consult.converted_to_referral = False
+    message = _message(session, task, user, MessageCategory.ADVICE, text, now)
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.decline", action=AuditAction.UPDATE, resource_type="Task",
+           resource_id=task.id, patient_ref=consult.patient_resource_id, at=now)
+    return message
