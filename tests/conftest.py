@@ -87,7 +87,16 @@ def app(settings: Settings, clock: FrozenClock) -> Flask:
     upgrade_database(engine)
     with session_scope(app) as session:
         app.extensions["test.demo_clients"] = load_demo(session, settings)
+    _reset(app)  # the demo's own consults are not part of any test's world
     return app
+
+
+def _reset(app: Flask) -> None:
+    with session_scope(app) as session:
+        for model in TRANSACTIONAL_TABLES:
+            session.execute(delete(model))
+        # Demo accounts stay, but each test logs in afresh: no remembered TOTP step, no lockout.
+        session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None))
 
 
 @pytest.fixture(autouse=True)
@@ -95,12 +104,7 @@ def _clean_state(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator
     clock.now = START
     yield
     if "app" in request.fixturenames:
-        app: Flask = request.getfixturevalue("app")
-        with session_scope(app) as session:
-            for model in TRANSACTIONAL_TABLES:
-                session.execute(delete(model))
-            # Demo accounts stay, but each test logs in afresh: no remembered TOTP step, no lockout.
-            session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None))
+        _reset(request.getfixturevalue("app"))
 
 
 @pytest.fixture

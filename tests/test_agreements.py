@@ -4,6 +4,7 @@ and a failed import leaves the previous agreement intact."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -98,3 +99,20 @@ def test_a_physical_contact_profile_for_other_complaints_is_no_contradiction(app
     file.write_text(orthopaedics, encoding="utf-8")
     with session_scope(app) as session:
         assert [a.code for a in import_agreements(session, file)] == ["MKC-ORTH"]
+
+
+def test_reimporting_an_unchanged_agreement_changes_nothing(app: Flask) -> None:
+    with session_scope(app) as session:
+        before = session.scalar(select(Agreement.id).where(Agreement.code == "MKC-DERM"))
+        import_agreements(session, AGREEMENTS / "dermatologie.yaml")
+        assert session.scalar(select(Agreement.id).where(Agreement.code == "MKC-DERM")) == before
+
+
+def test_an_agreement_in_use_cannot_change_without_a_new_version(
+        app: Flask, tmp_path: Path, gp: Any, consult_request: dict) -> None:
+    assert gp.post("/fhir/ServiceRequest", consult_request).status_code == 201  # routed under MKC-DERM
+    error = _import(app, tmp_path, DERMATOLOGY.replace("s3_tariff_cents: 7500", "s3_tariff_cents: 7600"))
+    assert "already used by consults" in error.errors[0].message and "valid_from" in error.errors[0].message
+    with session_scope(app) as session:
+        agreement = session.scalar(select(Agreement).where(Agreement.code == "MKC-DERM"))
+        assert agreement is not None and agreement.s3_tariff_cents == 7500

@@ -363,8 +363,12 @@ triage_service demo
   Token endpoint:     {base}/oauth/token
   GP-system clients:  {", ".join(f"{c.client_id} ({c.practice})" for c in clients)}
   Private keys:       {app.extensions["triage.settings"].instance_path / "demo-clients"}
-  Web users:          {", ".join(u[0] for u in DEMO_USERS)}, password {DEMO_PASSWORD!r},
-                      TOTP secrets {", ".join(u[3] for u in DEMO_USERS)} (inbox: see the web inbox issue)
+  Specialist inbox:   {base}/login  (Dutch; English via the button at the top)
+  Demo specialists:   {", ".join(f"{u[0]} ({u[1]})" for u in DEMO_USERS)}, password {DEMO_PASSWORD!r}
+  Second factor:      add the TOTP secret to an authenticator app ({DEMO_USERS[0][0]}: {DEMO_USERS[0][3]}),
+                      or print the current code:
+                      .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
+                      Two demo consults are waiting in {DEMO_USERS[0][0]}'s inbox.
 
 Get a token and post a consult (in a second terminal):
   A=$(.venv/bin/triage-service client-assertion --client-id {first.client_id} --key {first.key_file} \\

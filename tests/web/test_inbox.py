@@ -127,6 +127,7 @@ def test_the_inbox_lists_own_consults_flagged_first_then_by_due_time(
     order = [page.index(f"/consults/{cid}") for cid in (flagged, urgent, routine)]
     assert order == sorted(order)
     assert "Waarschijnlijk verwijzing" in page and "999990019" not in page
+    assert "Dermatologie" in page  # the specialism in Dutch, from the ValueSet's designation
 
 
 def test_overdue_consults_are_marked(browser: FlaskClient, gp: GPSystem, consult_request: dict,

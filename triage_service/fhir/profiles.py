@@ -116,15 +116,19 @@ class ProfileRegistry:
                 return str(concept.get("display", code))
         return None
 
-    def concept_display(self, value_set_url: str, code: str) -> str | None:
-        """The display of ``code`` as one of our ValueSets lists it (or as its CodeSystem does)."""
+    def concept_display(self, value_set_url: str, code: str, language: str = "en") -> str | None:
+        """The display of ``code`` as one of our ValueSets lists it (or as its CodeSystem does), in
+        ``language`` when a designation in that language exists."""
         vs = self.by_url.get(value_set_url, {})
         for include in vs.get("compose", {}).get("include", []):
             for concept in include.get("concept", []):
                 if concept.get("code") == code:
+                    for designation in concept.get("designation", []) if language != "en" else []:
+                        if designation.get("language") == language:
+                            return str(designation["value"])
                     return str(concept.get("display", code))
             if "concept" not in include:
-                found = self.display(include["system"], code)
+                found = self.display(include["system"], code, language)
                 if found:
                     return found
         return None

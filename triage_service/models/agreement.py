@@ -44,6 +44,8 @@ class Agreement(Base):
     #: When a request should rather be a referral: [{"name", "kind", "icpc": [...], "reason"}].
     referral_flags: Mapped[list[Any]] = mapped_column(default=list)
     source_file: Mapped[str] = mapped_column(Text)
+    #: SHA-256 of the validated file content: re-importing an unchanged file changes nothing.
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subcontractor: Mapped[Organisation] = relationship(foreign_keys=[subcontractor_id])

@@ -45,8 +45,8 @@ def routing_table(session: Session) -> RoutingTable:
     return table
 
 
-def specialism_label(code: str) -> str:
-    return registry().concept_display(VS_REQUESTED_SPECIALISM, code) or f"specialism {code}"
+def specialism_label(code: str, language: str = "en") -> str:
+    return registry().concept_display(VS_REQUESTED_SPECIALISM, code, language) or f"specialism {code}"
 
 
 def age_on(birth: date, day: date) -> int:

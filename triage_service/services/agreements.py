@@ -8,6 +8,8 @@ database keeps the previous version untouched.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +24,7 @@ from triage_service.fhir.dutch import VEKTIS_SPECIALISM
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import (
     Agreement,
+    Consult,
     Organisation,
     OrganisationKind,
     PatientProfile,
@@ -292,9 +295,19 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         if practitioner is None:
             session.add(Practitioner(agb=spec["agb"], name=spec["name"], role=PractitionerRoleKind.SPECIALIST,
                                      specialism=spec["specialism"], organisation_id=sub.id))
+    content_hash = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     existing = session.scalar(select(Agreement).where(Agreement.code == data["code"],
                                                       Agreement.valid_from == data["valid_from"]))
     if existing is not None:
+        if existing.content_hash == content_hash:
+            return existing  # unchanged: nothing to do
+        in_use = session.scalar(select(Consult.id).where(Consult.agreement_id == existing.id).limit(1))
+        if in_use is not None:
+            # Consults keep pointing at the terms they were routed under; changed terms are a new version.
+            raise AgreementImportError([AgreementFileError(
+                str(file), 1, "valid_from", f"agreement {data['code']} from {data['valid_from']} is already used by "
+                "consults and cannot change; end it with valid_until and add the new terms as a new version "
+                "with a later valid_from")])
         session.delete(existing)
         session.flush()
     agreement = Agreement(
@@ -304,7 +317,7 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         answer_norms=data["answer_norms"], s3_prestatie_code=data["tariffs"]["s3_prestatie_code"],
         s3_tariff_cents=data["tariffs"]["s3_tariff_cents"],
         subcontractor_fee_cents=data["tariffs"]["subcontractor_fee_cents"], group_queue=data["group_queue"],
-        specialist_agbs=[s["agb"] for s in data["specialists"]], source_file=file.name,
+        specialist_agbs=[s["agb"] for s in data["specialists"]], source_file=file.name, content_hash=content_hash,
         referral_flags=data["referral_flags"],
         profiles=[PatientProfile(
             position=i, name=p["name"], specialism=p["specialism"], icpc=p["icpc"], min_age=p["age"].get("min"),

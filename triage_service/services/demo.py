@@ -107,4 +107,31 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
             create_user(session, username=username, display_name=name, role=UserRole.SPECIALIST,
                         password=DEMO_PASSWORD, practitioner_agb=agb, totp_secret=secret)
     session.flush()
+    _demo_consults(session, practices[0])
     return clients
+
+
+DEMO_EXAMPLE = PROJECT_ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
+
+
+def _demo_consults(session: Session, practice: Organisation) -> None:
+    """Two consults for the demo dermatologist to answer, submitted through the normal intake (idempotent)."""
+    from triage_service.models.base import utcnow
+    from triage_service.security.audit import CLI_ACTOR
+    from triage_service.services.intake import submit_consult
+    from triage_service.services.resolution import Resolver
+
+    client = session.scalar(select(ApiClient).where(ApiClient.organisation_id == practice.id))
+    if client is None:
+        return
+    now = utcnow()
+    for number, icpc, display in (("DEMO-1", "S82", "Naevus/moedervlek"), ("DEMO-2", "S74", "Dermatomycose")):
+        resource = json.loads(DEMO_EXAMPLE.read_text(encoding="utf-8"))
+        resource.pop("id")
+        resource["identifier"][0]["value"] = f"HIS-{number}"
+        resource["authoredOn"] = now.isoformat()
+        resource["reasonCode"][0]["coding"][0].update(code=icpc, display=display)
+        resource["performer"] = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z",
+                                                 "value": DEMO_USERS[0][2]}, "display": DEMO_USERS[0][1]}]
+        submit_consult(session, CLI_ACTOR, practice, client.id, resource, Resolver(session, practice.id, resource),
+                       now, if_none_exist=(resource["identifier"][0]["system"], f"HIS-{number}"))

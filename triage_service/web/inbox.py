@@ -95,7 +95,7 @@ def _view_clause(user: InboxUser, view: str) -> Any:
                 ConsultTask.status.in_(OPEN_STATUSES))
 
 
-def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: datetime) -> InboxPage:
+def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: datetime, language: str) -> InboxPage:
     base: Select[Any] = select(ConsultTask).join(Consult, Consult.id == ConsultTask.consult_id)
     where = [_view_clause(user, form.view)]
     if form.priority:
@@ -107,18 +107,18 @@ def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: dateti
              .order_by(ConsultTask.likely_referral.desc(), ConsultTask.due_at.asc(), ConsultTask.created_at)
              .limit(PAGE_SIZE).offset((form.page - 1) * PAGE_SIZE))
     today = now.date()
-    rows = [_row(task, today) for task in session.scalars(query)]
+    rows = [_row(task, today, language) for task in session.scalars(query)]
     counts = {view: session.scalar(select(func.count()).select_from(ConsultTask).where(_view_clause(user, view)))
               or 0 for view in VIEWS}
-    specialisms = sorted({(s, specialism_label(s)) for (s,) in session.execute(
+    specialisms = sorted({(s, specialism_label(s, language)) for (s,) in session.execute(
         select(Consult.specialism).join(ConsultTask, ConsultTask.consult_id == Consult.id)
         .where(_visible(user)).distinct())})
     return InboxPage(rows, counts, total, form.page, max(1, -(-total // PAGE_SIZE)), specialisms)
 
 
-def _row(task: ConsultTask, today: date) -> InboxRow:
+def _row(task: ConsultTask, today: date, language: str) -> InboxRow:
     consult = task.consult
-    return InboxRow(consult.id, specialism_label(consult.specialism), consult.priority, consult.consult_form,
+    return InboxRow(consult.id, specialism_label(consult.specialism, language), consult.priority, consult.consult_form,
                     ", ".join(consult.icpc_codes), age_on(consult.patient_birth_date, today), consult.patient_gender,
                     task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name)
 
@@ -157,7 +157,7 @@ class ConsultDetail:
     colleagues: list[tuple[str, str]]
 
 
-def consult_detail(session: Session, user: InboxUser, consult_id: str) -> ConsultDetail | None:
+def consult_detail(session: Session, user: InboxUser, consult_id: str, language: str = "en") -> ConsultDetail | None:
     """The consult if the user may see it (their own or their group's); None otherwise (shown as 404)."""
     task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id, _visible(user))
                           .options(joinedload(ConsultTask.consult)))
@@ -177,7 +177,7 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str) -> Consul
         icpc=[(c.get("code", ""), c.get("display", "")) for rc in resource.get("reasonCode", [])
               for c in rc.get("coding", [])],
         age=age_on(consult.patient_birth_date, consult.created_at.date()), sex=consult.patient_gender,
-        specialism=specialism_label(consult.specialism), form=consult.consult_form, priority=consult.priority,
+        specialism=specialism_label(consult.specialism, language), form=consult.consult_form, priority=consult.priority,
         gp_name=str(practitioner.get("display") or _agb_text(practitioner)),
         practice_name=str((practice or {}).get("name", "")), gp_intent=consult.gp_intent,
         received_at=task.created_at, due_at=task.due_at, status=task.status.value, owner_name=task.owner_name,

@@ -132,7 +132,7 @@ def language() -> WerkzeugResponse:
 def inbox() -> str:
     user = current_user()
     form = queries.InboxFilter.from_args(request.args)
-    page = queries.inbox_page(get_session(), user, form, clock())
+    page = queries.inbox_page(get_session(), user, form, clock(), str(get_locale()))
     record(get_session(), _actor(), event="web.inbox.list", action=AuditAction.READ, resource_type="Task",
            detail=f"view={form.view}; shown={len(page.rows)}", at=clock())
     return render_template("inbox.html", page=page, form=form, now=clock(), near=timedelta(hours=4))
@@ -146,14 +146,14 @@ def consult(consult_id: str) -> Any:
 def _consult_page(consult_id: str, errors: dict[str, str] | None = None, form: str | None = None,
                   status: int = 200) -> Any:
     user = current_user()
-    detail = queries.consult_detail(get_session(), user, consult_id)
+    detail = queries.consult_detail(get_session(), user, consult_id, str(get_locale()))
     if detail is None:
         abort(404)
     record(get_session(), _actor(), event="web.consult.view", action=AuditAction.READ, resource_type="ServiceRequest",
            resource_id=consult_id, patient_ref=detail.patient_ref, at=clock())
     if errors:
         get_session().commit()  # the view was shown, even though the form is refused
-    specialisms = sorted((code, specialism_label(code)) for _, code in
+    specialisms = sorted((code, specialism_label(code, str(get_locale()))) for _, code in
                          registry().value_set_codes(VS_REQUESTED_SPECIALISM))
     return render_template("consult.html", c=detail, now=clock(), errors=errors or {}, open_form=form,
                            values=request.form, specialisms=specialisms, outcomes=advice.OUTCOMES), status
