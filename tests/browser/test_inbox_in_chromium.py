@@ -70,6 +70,7 @@ def test_asking_the_gp_shows_the_question_and_the_consult_waits(
 
     assert page.get_by_text("Opgeslagen.").is_visible()
     assert page.get_by_text("Heeft de laesie gebloed?").is_visible()
+    assert page.get_by_text("Status: Wacht op de huisarts").is_visible()  # on-hold, in the specialist's words
     assert gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]["status"] == "on-hold"
 
 

@@ -236,6 +236,8 @@ def _labels() -> dict[str, dict[str | None, str]]:
         "outcome": {"primary-care-advice": _("Treat in primary care with this advice"),
                     "ecms": _("One-off physical consult (ECMS)"), "referral-indicated": _("Referral indicated"),
                     "other-specialism": _("Another specialism"), "not-suitable": _("Not suitable for a consult")},
+        "status": {"accepted": _("New"), "in-progress": _("In progress"), "on-hold": _("Waiting for the GP"),
+                   "completed": _("Answered"), "rejected": _("Declined"), "cancelled": _("Cancelled by the GP")},
         "message": {"request-for-information": _("Question to the GP"),
                     "information-provided": _("Answer from the GP"), "advice": _("Advice"), "general": _("Message")},
     }
@@ -249,7 +251,7 @@ def template_globals() -> dict[str, Any]:
 
     return {"current_user": g.get("inbox_user"), "priority_label": lookup("priority"), "sex_label": lookup("sex"),
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
-            "message_label": lookup("message"), "get_locale": get_locale,
+            "message_label": lookup("message"), "status_label": lookup("status"), "get_locale": get_locale,
             # Times in the specialist's own zone, not UTC.
             "format_datetime": lambda value, fmt: format_datetime(value.astimezone(AMSTERDAM), fmt)}
 
