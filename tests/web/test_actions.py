@@ -130,3 +130,70 @@ def test_answered_consults_move_to_the_answered_view(specialist: FlaskClient, co
     post(specialist, consult_id, "answer", advice="Advies.", outcome="primary-care-advice")
     assert f"/consults/{consult_id}" not in specialist.get("/inbox").get_data(as_text=True)
     assert f"/consults/{consult_id}" in specialist.get("/inbox?view=answered").get_data(as_text=True)
+
+
+KADER_AGREEMENT = """code: MKC-KADER-DERM
+name: Kaderhuisarts dermatologie (test)
+zorggroep: {agb: "07300001", name: Zorggroep Rijnmond Eerstelijn}
+subcontractor: {agb: "08040004", name: Kaderhuisartsen Zuid}
+valid_from: 2026-01-01
+insurers:
+  - {uzovi: "3311", name: Zorgverzekeraar Zuid}
+consult_forms: [intercollegial-consult]
+answer_norms:
+  routine: {working_days: 3}
+  urgent: {working_days: 1}
+  asap: {working_days: 1}
+  stat: {working_hours: 4}
+tariffs: {s3_prestatie_code: "13046", s3_tariff_cents: 3000, subcontractor_fee_cents: 2000}
+specialists:
+  - {agb: "01099999", name: "J. de Wit (kaderhuisarts dermatologie)", specialism: kaderhuisarts-dermatologie}
+profiles:
+  - name: Huidklachten overleg
+    specialism: kaderhuisarts-dermatologie
+    icpc: [S]
+    consult_forms: [intercollegial-consult]
+"""
+
+
+@pytest.fixture
+def kader_agreement(app: Flask, tmp_path: Any) -> Any:
+    from sqlalchemy import select
+
+    from tests.conftest import _reset
+    from triage_service.database import session_scope
+    from triage_service.models import Agreement
+    from triage_service.services.agreements import import_agreements
+
+    (tmp_path / "kader.yaml").write_text(KADER_AGREEMENT)
+    with session_scope(app) as session:
+        import_agreements(session, tmp_path / "kader.yaml")
+    yield
+    _reset(app)  # consults first: they point at the agreement
+    with session_scope(app) as session:
+        agreement = session.scalar(select(Agreement).where(Agreement.code == "MKC-KADER-DERM"))
+        if agreement is not None:
+            session.delete(agreement)
+
+
+def test_forwarding_to_another_specialism_routes_the_consult_afresh(
+        specialist: FlaskClient, gp: GPSystem, consult_id: str, kader_agreement: Any) -> None:
+    page = specialist.get(f"/consults/{consult_id}").get_data(as_text=True)
+    assert 'value="specialism:kaderhuisarts-dermatologie"' in page
+
+    response = post(specialist, consult_id, "forward", to="specialism:kaderhuisarts-dermatologie",
+                    reason="Past bij de kaderhuisarts")
+
+    assert response.status_code == 302
+    task = gp_task(gp, consult_id)
+    assert task["owner"]["identifier"]["value"] == "01099999"
+    assert task["status"] == "accepted"
+
+
+def test_forwarding_to_a_specialism_no_agreement_covers_is_explained(
+        specialist: FlaskClient, gp: GPSystem, consult_id: str) -> None:
+    response = post(specialist, consult_id, "forward", to="specialism:0320", reason="Cardiale oorzaak?")
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Geen samenwerkingsafspraak van dat specialisme dekt deze patiënt en vraag" in text
+    assert gp_task(gp, consult_id)["owner"]["identifier"]["value"] == "03100001"

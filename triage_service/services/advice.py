@@ -15,18 +15,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.errors import Conflict, NotFound, UnprocessableInput
+from triage_service.fhir.dutch import postcode_digits
 from triage_service.fhir.outcome import Issue
 from triage_service.models import (
+    Agreement,
     AuditAction,
     Consult,
     ConsultMessage,
     ConsultTask,
     MessageCategory,
+    Organisation,
     Practitioner,
     RequestStatus,
     RoutingDecision,
     TaskStatus,
 )
+from triage_service.routing.matching import RoutingRequest
+from triage_service.routing.service import age_on, record_decision, route, routing_table
+from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
 from triage_service.security.web_auth import InboxUser
 from triage_service.services.tasks import transition
@@ -181,12 +187,21 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
     return message
 
 
+SPECIALISM_PREFIX = "specialism:"
+
+
 def forward(session: Session, user: InboxUser, consult_id: str, to_agb: str, reason: str, now: datetime,
             source_ip: str | None = None) -> None:
-    """Hand the consult to a colleague under the same agreement, or to the group queue, with a reason."""
+    """Hand the consult to a colleague under the same agreement, the group queue, or (``specialism:<code>``)
+    another specialism, which routes it afresh under that specialism's agreements, with a reason."""
     errors: dict[str, str] = {}
     text = _text(reason, "reason", N_("Give a reason"), errors)
     task = _open_task(session, user, consult_id)
+    if to_agb.startswith(SPECIALISM_PREFIX):
+        if errors:
+            raise FormErrors(errors)
+        _forward_to_specialism(session, user, task, to_agb.removeprefix(SPECIALISM_PREFIX), text, now, source_ip)
+        return
     decision = session.scalar(select(RoutingDecision).where(RoutingDecision.consult_id == consult_id)
                               .order_by(RoutingDecision.decided_at.desc()).limit(1))
     colleagues = colleagues_of(session, task)
@@ -209,10 +224,49 @@ def forward(session: Session, user: InboxUser, consult_id: str, to_agb: str, rea
            resource_id=task.id, patient_ref=task.consult.patient_resource_id, at=now, detail=f"to={kind}:{to_agb}")
 
 
+def _forward_to_specialism(session: Session, user: InboxUser, task: ConsultTask, specialism: str, reason: str,
+                           now: datetime, source_ip: str | None) -> None:
+    consult = task.consult
+    if specialism == consult.specialism:
+        raise FormErrors({"to": N_("Choose a colleague or the group queue")})
+    today = now.astimezone(AMSTERDAM).date()
+    request = RoutingRequest(specialism=specialism, icpc_codes=tuple(consult.icpc_codes),
+                             age=age_on(consult.patient_birth_date, today), sex=consult.patient_gender,
+                             postcode=postcode_digits(consult.patient_postcode), insurer=consult.insurer_uzovi,
+                             form=consult.consult_form, photo_count=consult.photo_count, on=today,
+                             category=consult.category)
+    try:
+        outcome = route(session, request, consult.priority, now)
+    except UnprocessableInput as refused:
+        raise FormErrors({"to": N_("No agreement of that specialism covers this patient and question")}) from refused
+    chosen = outcome.assignment.chosen
+    previous = task.owner_name
+    consult.specialism, consult.agreement_id, consult.profile_id = specialism, chosen.profile.agreement_id, \
+        chosen.profile.profile_id
+    task.owner_kind, task.owner_agb, task.owner_name = chosen.kind, chosen.agb, chosen.name
+    task.due_at = outcome.due  # the new specialism's norm, from now
+    task.version_id += 1
+    task.updated_at = now
+    decision = record_decision(session, consult.id, outcome, now)
+    decision.reason = f"Forwarded by {user.display_name} (was {previous}) to another specialism: {reason}. " \
+                      + decision.reason
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.forward", action=AuditAction.UPDATE, resource_type="Task",
+           resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
+           detail=f"to=specialism:{specialism}; owner={chosen.kind}:{chosen.agb}")
+
+
+def other_specialisms(session: Session, task: ConsultTask) -> list[str]:
+    """Specialisms with an agreement in force that could take this consult (by insurer and form)."""
+    table = routing_table(session)
+    consult = task.consult
+    return sorted({p.specialism for profiles in table.by_specialism.values() for p in profiles
+                   if p.specialism != consult.specialism and consult.insurer_uzovi in p.insurers
+                   and consult.consult_form in p.forms})
+
+
 def colleagues_of(session: Session, task: ConsultTask) -> dict[str, tuple[str, str]]:
     """Who may take over: the specialists of the consult's agreement and its group queue, by AGB."""
-    from triage_service.models import Agreement, Organisation
-
     agreement = session.get(Agreement, task.consult.agreement_id) if task.consult.agreement_id else None
     if agreement is None:
         return {}

@@ -19,7 +19,7 @@ from triage_service.models import Consult, ConsultMessage, ConsultTask, RoutingD
 from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.routing.service import age_on, specialism_label
 from triage_service.security.web_auth import InboxUser
-from triage_service.services.advice import colleagues_of
+from triage_service.services.advice import SPECIALISM_PREFIX, colleagues_of, other_specialisms
 
 PAGE_SIZE = 25
 VIEWS = ("mine", "group", "answered")
@@ -155,6 +155,7 @@ class ConsultDetail:
     is_open: bool
     outcome: str | None
     colleagues: list[tuple[str, str]]
+    other_specialisms: list[tuple[str, str]]
 
 
 def consult_detail(session: Session, user: InboxUser, consult_id: str, language: str = "en") -> ConsultDetail | None:
@@ -189,6 +190,8 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         is_open=task.status in OPEN_STATUSES, outcome=consult.outcome,
         colleagues=sorted((agb, name) for agb, (_, name) in colleagues_of(session, task).items()
                           if agb != task.owner_agb),
+        other_specialisms=[(f"{SPECIALISM_PREFIX}{code}", specialism_label(code, language))
+                           for code in other_specialisms(session, task)],
     )
 
 
