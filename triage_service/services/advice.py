@@ -90,6 +90,15 @@ def _text(value: str, field: str, required: str, errors: dict[str, str]) -> str:
     return text
 
 
+def _required_text(value: str, field: str, required: str) -> str:
+    """A single required text field: the text, or FormErrors for that field."""
+    errors: dict[str, str] = {}
+    text = _text(value, field, required, errors)
+    if errors:
+        raise FormErrors(errors)
+    return text
+
+
 def _message(session: Session, task: ConsultTask, user: InboxUser, category: MessageCategory, text: str,
              now: datetime, in_response_to: str | None = None) -> ConsultMessage:
     message = ConsultMessage(consult_id=task.consult_id, category=category, sender_role="specialist",
@@ -106,10 +115,7 @@ def _actor(user: InboxUser, source_ip: str | None) -> Actor:
 def ask_gp(session: Session, user: InboxUser, consult_id: str, question: str, now: datetime,
            source_ip: str | None = None) -> ConsultMessage:
     """Ask the GP for more information: the consult waits on the GP (Task on-hold)."""
-    errors: dict[str, str] = {}
-    text = _text(question, "question", N_("Write your question to the GP"), errors)
-    if errors:
-        raise FormErrors(errors)
+    text = _required_text(question, "question", N_("Write your question to the GP"))
     task = _open_task(session, user, consult_id)
     if task.status is TaskStatus.ON_HOLD:
         raise Conflict("This consult is already waiting for the GP's answer")
@@ -281,10 +287,7 @@ def colleagues_of(session: Session, task: ConsultTask) -> dict[str, tuple[str, s
 def decline(session: Session, user: InboxUser, consult_id: str, reason: str, now: datetime,
             source_ip: str | None = None) -> ConsultMessage:
     """Not suitable for a consult: the Task is rejected, with the reason as the answer to the GP."""
-    errors: dict[str, str] = {}
-    text = _text(reason, "reason", N_("Give a reason"), errors)
-    if errors:
-        raise FormErrors(errors)
+    text = _required_text(reason, "reason", N_("Give a reason"))
     task = _open_task(session, user, consult_id)
     if task.status is TaskStatus.ON_HOLD:
         transition(task, TaskStatus.IN_PROGRESS)  # on-hold cannot end directly (FHIR.md's state machine)
