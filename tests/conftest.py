@@ -130,7 +130,8 @@ class GPSystem:
                                  "system/Task.write system/Patient.write system/Patient.read "
                                  "system/Organization.write system/PractitionerRole.write "
                                  "system/Coverage.write system/Binary.write system/Binary.read "
-                                 "system/DocumentReference.write system/DocumentReference.read") -> str:
+                                 "system/DocumentReference.write system/DocumentReference.read "
+                                 "system/Communication.write system/Communication.read") -> str:
         if scope not in self._tokens:
             response = self.http.post("/oauth/token", data={
                 "grant_type": "client_credentials",

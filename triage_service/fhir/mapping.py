@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from triage_service.fhir.dutch import AGB
-from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_TASK, registry
-from triage_service.models import Consult, ConsultTask
+from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_MESSAGE, PROFILE_CONSULT_TASK, registry
+from triage_service.models import Consult, ConsultMessage, ConsultTask
 
 CS_BUSINESS_STATUS = f"{CANONICAL_BASE}/CodeSystem/triage-business-status"
 
@@ -58,6 +58,31 @@ def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
 
 
 CS_OUTCOME = f"{CANONICAL_BASE}/CodeSystem/triage-consult-outcome"
+CS_MESSAGE_CATEGORY = f"{CANONICAL_BASE}/CodeSystem/triage-message-category"
+
+
+def message_to_fhir(message: ConsultMessage, task_id: str) -> dict[str, Any]:
+    """A thread message as a Communication (profile triage-consult-message)."""
+    party: dict[str, Any] = {"type": "PractitionerRole", "display": message.sender_name}
+    if message.sender_agb:
+        party["identifier"] = {"system": AGB, "value": message.sender_agb}
+    body: dict[str, Any] = {
+        "resourceType": "Communication",
+        "id": message.id,
+        "meta": {"versionId": "1", "lastUpdated": instant(message.sent_at), "profile": [PROFILE_CONSULT_MESSAGE]},
+        "basedOn": [{"reference": f"ServiceRequest/{message.consult_id}"}],
+        "partOf": [{"reference": f"Task/{task_id}"}],
+        "status": "completed",
+        "category": [{"coding": [{"system": CS_MESSAGE_CATEGORY, "code": message.category.value,
+                                  "display": registry().display(CS_MESSAGE_CATEGORY, message.category.value)
+                                  or message.category.value}]}],
+        "sent": instant(message.sent_at),
+        "sender": party,
+        "payload": [{"contentString": message.text}],
+    }
+    if message.in_response_to_id:
+        body["inResponseTo"] = [{"reference": f"Communication/{message.in_response_to_id}"}]
+    return body
 
 
 def _outputs(consult: Consult) -> list[dict[str, Any]]:
@@ -71,6 +96,8 @@ def _outputs(consult: Consult) -> list[dict[str, Any]]:
     advice = next((m for m in reversed(consult.messages) if m.category.value == "advice"), None)
     if advice is not None:
         outputs.append({"type": {"text": "advice"}, "valueString": advice.text})
+        outputs.append({"type": {"text": "advice-message"},
+                        "valueReference": {"reference": f"Communication/{advice.id}"}})
     if consult.referral_specialism:
         outputs.append({"type": {"text": "referral-specialism"}, "valueString": consult.referral_specialism})
     return outputs

@@ -44,12 +44,18 @@ def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitt
     """Apply a GP's PUT of its Task: only ``status`` -> cancelled (with an optional reason) is allowed."""
     check_version(task.version_id, if_match)
     wanted = submitted.get("status")
+    business = submitted.get("businessStatus", {})
+    codes = [c.get("code") for c in business.get("coding", [])] if isinstance(business, dict) else []
+    if wanted == task.status.value == TaskStatus.COMPLETED.value and "advice-acknowledged" in codes:
+        acknowledge_advice(session, actor, task, now)  # the GP confirms the advice arrived
+        return task
     if wanted == task.status.value:
         return task  # nothing changed: FHIR update is idempotent
     if wanted != TaskStatus.CANCELLED.value:
-        raise UnprocessableInput("A GP system may only change a consult Task's status to 'cancelled'",
+        raise UnprocessableInput("A GP system may only cancel its consult or acknowledge the advice",
                                  issues=[Issue("business-rule", "A GP system may only change a consult Task's "
-                                               "status to 'cancelled'", "Task.status")])
+                                               "status to 'cancelled', or acknowledge a completed consult's advice "
+                                               "with businessStatus advice-acknowledged", "Task.status")])
     transition(task, TaskStatus.CANCELLED)
     reason = submitted.get("statusReason", {})
     task.status_reason = reason.get("text") if isinstance(reason, dict) else None
@@ -68,3 +74,17 @@ def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitt
     record(session, actor, event="fhir.update", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, detail="status=cancelled", at=now)
     return task
+
+
+def acknowledge_advice(session: Session, actor: Actor, task: ConsultTask, now: datetime) -> None:
+    """The GP system confirms the advice arrived (business status advice-acknowledged)."""
+    if task.status is not TaskStatus.COMPLETED:
+        raise InvalidTransition("Only advice that was given can be acknowledged", expression="Task.businessStatus")
+    if task.business_status == "advice-acknowledged":
+        return
+    task.business_status = "advice-acknowledged"
+    task.version_id += 1
+    task.updated_at = now
+    session.flush()
+    record(session, actor, event="fhir.update", action=AuditAction.UPDATE, resource_type="Task", resource_id=task.id,
+           patient_ref=task.consult.patient_resource_id, detail="businessStatus=advice-acknowledged", at=now)

@@ -1,0 +1,74 @@
+"""The consult thread over FHIR: Communication read, search and (for the GP's answers) create."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from sqlalchemy import ColumnElement, func, select
+
+from triage_service.api.context import base_url, clock
+from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.resources import _organisation, bp
+from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _token, _values
+from triage_service.database import get_session
+from triage_service.errors import NotFound
+from triage_service.fhir.mapping import message_to_fhir
+from triage_service.models import AuditAction, Consult, ConsultMessage, ConsultTask
+from triage_service.security.audit import record
+from triage_service.security.policy import request_actor, require_scope
+from triage_service.services.thread import post_gp_message
+
+
+def _task_id(consult_id: str) -> str:
+    task_id = get_session().scalar(select(ConsultTask.id).where(ConsultTask.consult_id == consult_id))
+    return str(task_id)
+
+
+@bp.post("/Communication")
+def create_communication() -> Response:
+    require_scope("Communication", "create")
+    resource = read_resource("Communication")
+    message = post_gp_message(get_session(), request_actor(), _organisation(), resource, clock())
+    body = message_to_fhir(message, _task_id(message.consult_id))
+    return fhir_response(body, 201, 1, f"{base_url()}/Communication/{message.id}/_history/1")
+
+
+@bp.get("/Communication/<rid>")
+def read_communication(rid: str) -> Response:
+    access = require_scope("Communication", "read")
+    session = get_session()
+    row = session.execute(select(ConsultMessage, Consult.patient_resource_id).join(Consult).where(
+        ConsultMessage.id == rid, Consult.organisation_id == access.organisation_id)).first()
+    if row is None:
+        raise NotFound(f"Communication/{rid} is not known to this client's organisation")
+    message, patient = row
+    record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Communication",
+           resource_id=rid, patient_ref=patient, at=clock())
+    return fhir_response(message_to_fhir(message, _task_id(message.consult_id)), 200, 1)
+
+
+@bp.get("/Communication")
+def search_communications() -> Response:
+    access = require_scope("Communication", "search")
+    _check_params({"based-on", "part-of", "category", "sent"})
+    where: list[ColumnElement[bool]] = [Consult.organisation_id == access.organisation_id]
+    args = request.args
+    for raw in args.getlist("based-on"):
+        where.append(ConsultMessage.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
+    for raw in args.getlist("part-of"):
+        where.append(ConsultTask.id.in_([_ref_id(v, "Task") for v in _values(raw)]))
+    for raw in args.getlist("category"):
+        where.append(ConsultMessage.category.in_([_token(v)[1] for v in _values(raw)]))
+    for raw in args.getlist("sent"):
+        where.append(_date_clause(ConsultMessage.sent_at, raw))
+    base = (select(ConsultMessage).join(Consult, Consult.id == ConsultMessage.consult_id)
+            .join(ConsultTask, ConsultTask.consult_id == Consult.id))
+    query = base.where(*where).order_by(ConsultMessage.sent_at, ConsultMessage.id)
+    count = select(func.count()).select_from(base.where(*where).subquery())
+    rows, total, page_size, offset = _page(query, count)
+    consult_ids = {m.consult_id for m in rows}
+    tasks = {c: t for c, t in get_session().execute(
+        select(ConsultTask.consult_id, ConsultTask.id).where(ConsultTask.consult_id.in_(consult_ids)))}
+    patients = {c: p for c, p in get_session().execute(
+        select(Consult.id, Consult.patient_resource_id).where(Consult.id.in_(consult_ids)))}
+    return _respond("Communication", [message_to_fhir(m, tasks[m.consult_id]) for m in rows],
+                    [patients[m.consult_id] for m in rows], total, page_size, offset)
