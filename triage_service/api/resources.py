@@ -19,6 +19,7 @@ from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotF
 from triage_service.fhir.mapping import task_to_fhir
 from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.fhir.parsing import parse_resource
+from triage_service.fhir.referral import REFERRAL_SUFFIX, referral_to_fhir
 from triage_service.models import AuditAction, Consult, ConsultTask, Organisation, StoredResource
 from triage_service.routing.service import match_or_explain
 from triage_service.security.audit import record
@@ -190,10 +191,23 @@ def _owned(model: type[_M], rid: str, organisation_id: str) -> _M:
 @bp.get("/ServiceRequest/<rid>")
 def read_service_request(rid: str) -> Response:
     access = require_scope("ServiceRequest", "read")
+    if rid.endswith(REFERRAL_SUFFIX):
+        return _read_referral(rid.removesuffix(REFERRAL_SUFFIX), access.organisation_id)
     consult = _owned(Consult, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ,
            resource_type="ServiceRequest", resource_id=rid, patient_ref=consult.patient_resource_id, at=clock())
     return fhir_response(consult.resource, 200, consult.version_id)
+
+
+def _read_referral(consult_id: str, organisation_id: str) -> Response:
+    consult = _owned(Consult, consult_id, organisation_id)
+    body = referral_to_fhir(consult)
+    if body is None:
+        raise NotFound(f"ServiceRequest/{consult_id}{REFERRAL_SUFFIX} does not exist: the consult did not become "
+                       "a referral")
+    record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="ServiceRequest",
+           resource_id=body["id"], patient_ref=consult.patient_resource_id, at=clock())
+    return fhir_response(body, 200, 1)
 
 
 @bp.get("/Task/<rid>")

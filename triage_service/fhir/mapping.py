@@ -100,6 +100,10 @@ def _outputs(consult: Consult) -> list[dict[str, Any]]:
                         "valueReference": {"reference": f"Communication/{advice.id}"}})
     if consult.referral_specialism:
         outputs.append({"type": {"text": "referral-specialism"}, "valueString": consult.referral_specialism})
+    if consult.converted_to_referral:
+        # The referral ServiceRequest (fhir/referral.py), derived from this consult.
+        outputs.append({"type": {"text": "referral-request"},
+                        "valueReference": {"reference": f"ServiceRequest/{consult.id}-referral"}})
     return outputs
 
 
