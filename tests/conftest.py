@@ -34,9 +34,11 @@ from triage_service.models import (
     ConsultTask,
     DeadlineEvent,
     EncryptedBlob,
+    Notification,
     ReferralFlag,
     RoutingDecision,
     StoredResource,
+    Subscription,
     UsedAssertion,
     User,
 )
@@ -47,7 +49,8 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
+TRANSACTIONAL_TABLES = [Notification, Subscription,
+                        AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
                         ConsultMessage, ConsultIdentifier, ConsultTask, Consult, StoredResource]
 
@@ -131,7 +134,8 @@ class GPSystem:
                                  "system/Organization.write system/PractitionerRole.write "
                                  "system/Coverage.write system/Binary.write system/Binary.read "
                                  "system/DocumentReference.write system/DocumentReference.read "
-                                 "system/Communication.write system/Communication.read") -> str:
+                                 "system/Communication.write system/Communication.read "
+                                 "system/Subscription.write system/Subscription.read") -> str:
         if scope not in self._tokens:
             response = self.http.post("/oauth/token", data={
                 "grant_type": "client_credentials",

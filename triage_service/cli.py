@@ -201,20 +201,28 @@ def route_command(path: Path, practice_agb: str) -> None:
 
 @main.command("worker")
 @click.option("--once", is_flag=True, help="Run one pass and exit (for cron or tests)")
-@click.option("--interval", default=60, show_default=True, type=click.IntRange(min=1), help="Seconds between passes")
-def worker(once: bool, interval: int) -> None:
-    """Background jobs: answer-norm monitoring (flag near-due, escalate overdue consults).
+@click.option("--interval", default=60, show_default=True, type=click.IntRange(min=1),
+              help="Seconds between answer-norm passes")
+@click.option("--notify-interval", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Seconds between webhook delivery passes")
+def worker(once: bool, interval: int, notify_interval: int) -> None:
+    """Background jobs: webhook notifications (deliver, retry with backoff) and answer-norm
+    monitoring (flag near-due, escalate overdue consults).
 
-    Any number of workers may run side by side against PostgreSQL: each consult is claimed
-    with SKIP LOCKED, so none is handled twice.
+    Any number of workers may run side by side against PostgreSQL: consults and subscriptions
+    are claimed with SKIP LOCKED, so none is handled twice.
     """
     import signal
     import time
 
     from triage_service.models.base import utcnow
+    from triage_service.notifications.delivery import deliver_due
     from triage_service.routing.deadlines import run_deadline_jobs
+    from triage_service.services.blobs import load_keyring
 
     app = _app()
+    settings = app.extensions["triage.settings"]
+    factory = app.extensions["triage.sessionmaker"]
     stopping = False
 
     def _stop(*_: object) -> None:
@@ -223,15 +231,22 @@ def worker(once: bool, interval: int) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    next_deadline_pass = 0.0
     while not stopping:
-        with session_scope(app) as session:
-            run = run_deadline_jobs(session, utcnow())
-        if run.flagged or run.escalated or run.unassignable:
-            click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated {run.escalated}, "
-                       f"{run.unassignable} overdue without anyone to take over")
+        if time.monotonic() >= next_deadline_pass:
+            with session_scope(app) as session:
+                run = run_deadline_jobs(session, utcnow())
+            if run.flagged or run.escalated or run.unassignable:
+                click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated "
+                           f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
+            next_deadline_pass = time.monotonic() + interval
+        sent = deliver_due(factory, settings, load_keyring(settings), utcnow())
+        if sent.delivered or sent.failed:
+            click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
+                       f"failed, {sent.errored} subscription(s) set to error")
         if once:
             break
-        for _ in range(interval):
+        for _ in range(notify_interval):
             if stopping:
                 break
             time.sleep(1)
@@ -247,6 +262,7 @@ def rotate_keys(new_keyring: bool) -> None:
     """
     from triage_service.security.crypto import KeyRing
     from triage_service.services.blobs import rewrap_all, save_keyring
+    from triage_service.services.subscriptions import rewrap_subscription_secrets
 
     app = _app()
     settings = app.extensions["triage.settings"]
@@ -261,7 +277,9 @@ def rotate_keys(new_keyring: bool) -> None:
     save_keyring(settings, ring)
     with session_scope(app) as session:
         count = rewrap_all(session, ring)
-    click.echo(f"New active key {ring.active}; re-wrapped {count} data key(s).")
+        secrets = rewrap_subscription_secrets(session, ring)
+    click.echo(f"New active key {ring.active}; re-wrapped {count} data key(s) and {secrets} subscription "
+               "secret(s).")
 
 
 @main.command("register-client")

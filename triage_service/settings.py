@@ -63,6 +63,11 @@ class Settings:
     #: Failed logins before an account is locked, and for how long.
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    #: Webhook notifications: failed deliveries in a row before a subscription is set to error,
+    #: the first retry delay (doubling each time, at most an hour), and the POST timeout.
+    notification_max_failures: int = 8
+    notification_retry_seconds: int = 10
+    notification_timeout_seconds: int = 10
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 # Importing conformance and search registers their routes on the FHIR blueprint.
-from triage_service.api import binary, conformance, errors, oauth, resources, search, thread  # noqa: F401
+from triage_service.api import (  # noqa: F401
+    binary,
+    conformance,
+    errors,
+    oauth,
+    resources,
+    search,
+    subscriptions,
+    thread,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -22,6 +22,7 @@ from triage_service.models.message import ConsultMessage, MessageCategory
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
+from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
 from triage_service.models.user import User, UserRole
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "DeadlineEvent",
     "EncryptedBlob",
     "MessageCategory",
+    "Notification",
     "Organisation",
     "OrganisationKind",
     "PatientProfile",
@@ -51,6 +53,8 @@ __all__ = [
     "RequestStatus",
     "RoutingDecision",
     "StoredResource",
+    "Subscription",
+    "SubscriptionStatus",
     "TaskStatus",
     "UsedAssertion",
     "User",

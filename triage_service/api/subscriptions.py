@@ -1,0 +1,90 @@
+"""Subscription create, read, search, update and delete, for a GP system's own subscriptions."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from sqlalchemy import ColumnElement, func, select
+
+from triage_service.api.context import base_url, clock, settings
+from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.resources import bp
+from triage_service.api.search import _check_params, _page, _respond, _values
+from triage_service.database import get_session
+from triage_service.errors import InvalidInput, NotFound
+from triage_service.models import AuditAction, Subscription
+from triage_service.security.audit import record
+from triage_service.security.policy import request_actor, require_scope
+from triage_service.services.blobs import load_keyring
+from triage_service.services.subscriptions import (
+    create_subscription,
+    delete_subscription,
+    subscription_to_fhir,
+    update_subscription,
+)
+from triage_service.services.tasks import check_version
+
+
+def _owned(rid: str, organisation_id: str) -> Subscription:
+    found = get_session().scalar(select(Subscription).where(Subscription.id == rid,
+                                                            Subscription.organisation_id == organisation_id))
+    if found is None:
+        raise NotFound(f"Subscription/{rid} is not known to this client's organisation")
+    return found
+
+
+def _location(subscription: Subscription) -> str:
+    return f"{base_url()}/Subscription/{subscription.id}/_history/{subscription.version}"
+
+
+@bp.post("/Subscription")
+def create() -> Response:
+    access = require_scope("Subscription", "create")
+    resource = read_resource("Subscription")
+    subscription, secret = create_subscription(
+        get_session(), request_actor(), access.organisation_id, access.client_pk, resource, settings(),
+        load_keyring(settings()), base_url(), clock())
+    # The secret is in this response only: it is never shown again.
+    return fhir_response(subscription_to_fhir(subscription, secret), 201, subscription.version,
+                         _location(subscription))
+
+
+@bp.get("/Subscription/<rid>")
+def read(rid: str) -> Response:
+    access = require_scope("Subscription", "read")
+    subscription = _owned(rid, access.organisation_id)
+    record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ,
+           resource_type="Subscription", resource_id=rid, at=clock())
+    return fhir_response(subscription_to_fhir(subscription), 200, subscription.version)
+
+
+@bp.get("/Subscription")
+def search() -> Response:
+    access = require_scope("Subscription", "search")
+    _check_params({"status"})
+    where: list[ColumnElement[bool]] = [Subscription.organisation_id == access.organisation_id]
+    for raw in request.args.getlist("status"):
+        where.append(Subscription.status.in_(_values(raw)))
+    query = select(Subscription).where(*where).order_by(Subscription.created_at, Subscription.id)
+    rows, total, count, offset = _page(query, select(func.count()).select_from(Subscription).where(*where))
+    return _respond("Subscription", [subscription_to_fhir(s) for s in rows], [None for _ in rows],
+                    total, count, offset)
+
+
+@bp.put("/Subscription/<rid>")
+def update(rid: str) -> Response:
+    access = require_scope("Subscription", "update")
+    resource = read_resource("Subscription")
+    if resource.get("id") != rid:
+        raise InvalidInput("The Subscription's id must equal the id in the URL", expression="Subscription.id")
+    subscription = _owned(rid, access.organisation_id)
+    check_version(subscription.version, request.headers.get("If-Match"))
+    update_subscription(get_session(), request_actor(), subscription, resource, settings(),
+                        load_keyring(settings()), clock())
+    return fhir_response(subscription_to_fhir(subscription), 200, subscription.version)
+
+
+@bp.delete("/Subscription/<rid>")
+def delete(rid: str) -> Response:
+    access = require_scope("Subscription", "delete")
+    delete_subscription(get_session(), request_actor(), _owned(rid, access.organisation_id), clock())
+    return Response(status=204)

@@ -1,0 +1,86 @@
+"""R4 subscription criteria on Tasks: parsed once when subscribing, matched when a Task changes.
+
+The parameters mean what they mean in ``GET /fhir/Task`` search (api/search.py), so a
+GP system can try its criteria as a search first. Matching runs in Python on the
+changed Task rather than as a query: it happens inside the transaction of every Task
+change, for every subscription of the organisation, and must cost no round trips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from triage_service.errors import UnprocessableInput
+from triage_service.fhir.dutch import AGB
+from triage_service.fhir.outcome import Issue
+from triage_service.models import ConsultTask, TaskStatus
+
+#: Parameters a criteria string may use (a subset of the Task search parameters).
+PARAMETERS = ("status", "business-status", "focus", "owner", "owner:identifier", "requester",
+              "requester:identifier")
+_EXPRESSION = "Subscription.criteria"
+
+
+@dataclass(frozen=True)
+class TaskCriteria:
+    """Each field is a set of accepted values (any of them); an empty set accepts everything."""
+
+    statuses: frozenset[str] = frozenset()
+    business_statuses: frozenset[str] = frozenset()
+    focus: frozenset[str] = frozenset()
+    owners: frozenset[str] = frozenset()
+    requesters: frozenset[str] = frozenset()
+
+    def matches(self, task: ConsultTask) -> bool:
+        return (_accepts(self.statuses, task.status.value)
+                and _accepts(self.business_statuses, task.business_status)
+                and _accepts(self.focus, task.consult_id)
+                and _accepts(self.owners, task.owner_agb)
+                and _accepts(self.requesters, task.consult.requester_agb))
+
+
+def _refused(message: str, code: str = "value") -> UnprocessableInput:
+    return UnprocessableInput(message, issues=[Issue(code, message, _EXPRESSION)])
+
+
+def _accepts(allowed: frozenset[str], value: str | None) -> bool:
+    return not allowed or value in allowed
+
+
+def parse_criteria(criteria: str) -> TaskCriteria:
+    """``Task`` or ``Task?param=value[,value]&...``; anything else is refused with the reason."""
+    rtype, _, query = criteria.strip().partition("?")
+    if rtype != "Task":
+        raise _refused(f"Subscriptions are on Task only (criteria 'Task?...'), not '{rtype}'", "not-supported")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
+    except ValueError as exc:
+        raise _refused("The criteria's query is not name=value pairs joined by '&'") from exc
+    values: dict[str, set[str]] = {}
+    for name, raw in pairs:
+        if name not in PARAMETERS:
+            raise _refused(f"Criteria parameter '{name}' is not supported; use {', '.join(PARAMETERS)}",
+                          "not-supported")
+        parts = [v for v in raw.split(",") if v]
+        if not parts:
+            raise _refused(f"Criteria parameter '{name}' has no value")
+        values.setdefault(name.split(":")[0], set()).update(_normalise(name, v) for v in parts)
+    statuses = values.get("status", set())
+    unknown = statuses - {s.value for s in TaskStatus}
+    if unknown:
+        raise _refused(f"Unknown Task status in criteria: {', '.join(sorted(unknown))}")
+    return TaskCriteria(frozenset(statuses), frozenset(values.get("business-status", set())),
+                        frozenset(values.get("focus", set())), frozenset(values.get("owner", set())),
+                        frozenset(values.get("requester", set())))
+
+
+def _normalise(name: str, value: str) -> str:
+    system, sep, code = value.rpartition("|")
+    if name.startswith(("owner", "requester")):
+        if sep and system not in ("", AGB):
+            raise _refused(f"'{name}' is matched by AGB code ({AGB}|<code>)")
+        return code
+    if name == "focus":
+        return value.removeprefix("ServiceRequest/").split("/")[0]
+    return code if sep else value
