@@ -519,3 +519,20 @@ def test_status_error_is_refused_in_an_update_too(gp: GPSystem) -> None:
 
     assert response.status_code == 422
     assert SubscriptionStatus.ERROR.value in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_the_worker_command_delivers_the_notifications(
+        app: Flask, fhir: SyncFHIRClient, receiver: Receiver, consult_request: dict,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from triage_service import cli
+
+    monkeypatch.setattr(cli, "_app", lambda: app)
+    subscribe(fhir, receiver.url)
+    _submit(fhir, consult_request)
+    result = CliRunner().invoke(cli.main, ["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert "notifications: 1 delivered, 0 failed" in result.output
+    assert len(receiver.deliveries) == 1

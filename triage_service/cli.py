@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -205,7 +206,8 @@ def route_command(path: Path, practice_agb: str) -> None:
               help="Seconds between answer-norm passes")
 @click.option("--notify-interval", default=2, show_default=True, type=click.IntRange(min=1),
               help="Seconds between webhook delivery passes")
-def worker(once: bool, interval: int, notify_interval: int) -> None:
+@click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it ends")
+def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bool) -> None:
     """Background jobs: webhook notifications (deliver, retry with backoff) and answer-norm
     monitoring (flag near-due, escalate overdue consults).
 
@@ -231,8 +233,9 @@ def worker(once: bool, interval: int, notify_interval: int) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    parent = os.getppid()
     next_deadline_pass = 0.0
-    while not stopping:
+    while not stopping and not (exit_with_parent and os.getppid() != parent):
         if time.monotonic() >= next_deadline_pass:
             with session_scope(app) as session:
                 run = run_deadline_jobs(session, utcnow())
@@ -387,6 +390,8 @@ triage_service demo
                       or print the current code:
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
                       Two demo consults are waiting in {DEMO_USERS[0][0]}'s inbox.
+  Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP
+                      systems (POST {base}/fhir/Subscription) and watches the answer norms.
 
 Get a token and post a consult (in a second terminal):
   A=$(.venv/bin/triage-service client-assertion --client-id {first.client_id} --key {first.key_file} \\
@@ -398,6 +403,9 @@ Get a token and post a consult (in a second terminal):
   curl -s -X POST {base}/fhir/ServiceRequest -H "Authorization: Bearer $T" \\
       -H 'Content-Type: application/fhir+json' --data @{example}
 """)
+    # Webhooks and answer norms need the worker; in the demo it runs beside the server and
+    # stops by itself when the server (this process, after exec) ends.
+    subprocess.Popen([sys.executable, "-m", "triage_service.cli", "worker", "--exit-with-parent"])
     _exec_gunicorn(host, port)
 
 
