@@ -33,6 +33,7 @@ from triage_service.models import (
     ConsultMessage,
     ConsultTask,
     DeadlineEvent,
+    EmailNotice,
     EncryptedBlob,
     Notification,
     ReferralFlag,
@@ -49,7 +50,7 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [Notification, Subscription,
+TRANSACTIONAL_TABLES = [Notification, Subscription, EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
                         ConsultMessage, ConsultIdentifier, ConsultTask, Consult, StoredResource]
@@ -99,7 +100,8 @@ def _reset(app: Flask) -> None:
         for model in TRANSACTIONAL_TABLES:
             session.execute(delete(model))
         # Demo accounts stay, but each test logs in afresh: no remembered TOTP step, no lockout.
-        session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None))
+        session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None, email=None,
+                                            email_on_assignment=False))
 
 
 @pytest.fixture(autouse=True)

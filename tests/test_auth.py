@@ -20,7 +20,7 @@ def _token_request(client: FlaskClient, assertion: str, scope: str = "system/Tas
 
 
 def test_a_registered_client_gets_a_short_lived_bearer_token(client: FlaskClient, gp: GPSystem) -> None:
-    response = _token_request(client, gp.assertion(), "system/Task.read system/Subscription.read")
+    response = _token_request(client, gp.assertion(), "system/Task.read system/Observation.read")
 
     assert response.status_code == 200
     body = response.get_json()

@@ -208,8 +208,8 @@ def route_command(path: Path, practice_agb: str) -> None:
               help="Seconds between webhook delivery passes")
 @click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it ends")
 def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bool) -> None:
-    """Background jobs: webhook notifications (deliver, retry with backoff) and answer-norm
-    monitoring (flag near-due, escalate overdue consults).
+    """Background jobs: webhook notifications (deliver, retry with backoff), e-mail notices of
+    new assignments, and answer-norm monitoring (flag near-due, escalate overdue consults).
 
     Any number of workers may run side by side against PostgreSQL: consults and subscriptions
     are claimed with SKIP LOCKED, so none is handled twice.
@@ -219,6 +219,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
 
     from triage_service.models.base import utcnow
     from triage_service.notifications.delivery import deliver_due
+    from triage_service.notifications.email import send_due
     from triage_service.routing.deadlines import run_deadline_jobs
     from triage_service.services.blobs import load_keyring
 
@@ -247,6 +248,10 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
         if sent.delivered or sent.failed:
             click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
                        f"failed, {sent.errored} subscription(s) set to error")
+        mailed = send_due(factory, settings, utcnow())
+        if mailed.sent or mailed.failed:
+            click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} e-mail notices: {mailed.sent} sent, {mailed.failed} failed, "
+                       f"{mailed.abandoned} given up")
         if once:
             break
         for _ in range(notify_interval):
@@ -317,16 +322,17 @@ def register_client_command(name: str, organization_agb: str, jwks_file: Path, s
 @click.option("--name", "display_name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in UserRole]), default=UserRole.SPECIALIST.value)
 @click.option("--practitioner-agb", default=None, help="AGB of the specialist this account belongs to")
+@click.option("--email", default=None, help="Send this user a notice (no patient data) of each new assignment")
 @click.password_option(help="At least 12 characters")
 def create_user_command(username: str, display_name: str, role: str, practitioner_agb: str | None,
-                        password: str) -> None:
+                        email: str | None, password: str) -> None:
     """Create a web account; prints the TOTP enrolment URI for the second factor."""
     from triage_service.services.clients import create_user, totp_uri
 
     try:
         with session_scope(_app()) as session:
             user = create_user(session, username=username, display_name=display_name, role=UserRole(role),
-                               password=password, practitioner_agb=practitioner_agb)
+                               password=password, practitioner_agb=practitioner_agb, email=email)
             click.echo(f"User {user.username} created. Add this to an authenticator app:\n  {totp_uri(user)}")
     except DomainError as exc:
         _fail(exc.message)

@@ -62,7 +62,9 @@ def _create_private_sqlite_file(url: str) -> None:
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings)
     app.extensions["triage.engine"] = engine
-    app.extensions["triage.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Sessions carry the settings: the outbox's session events (notifications/) need them.
+    app.extensions["triage.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False,
+                                                         info={"triage.settings": settings})
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

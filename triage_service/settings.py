@@ -68,6 +68,13 @@ class Settings:
     notification_max_failures: int = 8
     notification_retry_seconds: int = 10
     notification_timeout_seconds: int = 10
+    #: Outgoing mail for assignment notices to specialists who ask for them; no host: no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "triage-service@localhost"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

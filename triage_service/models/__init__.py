@@ -23,7 +23,7 @@ from triage_service.models.organisation import Organisation, OrganisationKind, P
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
-from triage_service.models.user import User, UserRole
+from triage_service.models.user import EmailNotice, User, UserRole
 
 __all__ = [
     "TASK_TRANSITIONS",
@@ -41,6 +41,7 @@ __all__ = [
     "ConsultMessage",
     "ConsultTask",
     "DeadlineEvent",
+    "EmailNotice",
     "EncryptedBlob",
     "MessageCategory",
     "Notification",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service.models.base import Base, utcnow, uuid_pk
@@ -31,8 +31,36 @@ class User(Base):
     practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("practitioners.id"))
     organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     language: Mapped[str] = mapped_column(String(5), default="nl")
+    #: Where to send a notice of a new assignment, if the specialist wants one (never with patient data).
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_on_assignment: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The last TOTP time step accepted: a code can be used once (RFC 6238 section 5.2).
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmailNotice(Base):
+    """An e-mail owed to an inbox user (the outbox the worker sends from).
+
+    The text is rendered when the notice is queued and holds no patient data by
+    construction: specialism, consult form, urgency, due time and a link to the inbox.
+    """
+
+    __tablename__ = "email_outbox"
+
+    id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    #: A worker sending it holds it until then, so two workers never send the same notice.
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    #: Set when the notice is given up on (it is a convenience, not the record: the inbox is).
+    abandoned_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -12,14 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from triage_service.models import ConsultTask, Notification, Subscription, SubscriptionStatus
 from triage_service.models.base import utcnow
 from triage_service.notifications.criteria import parse_criteria
+from triage_service.notifications.email import queue_assignment_notices
+from triage_service.settings import Settings
 
 _CHANGED = "triage.changed_tasks"
+_REASSIGNED = "triage.reassigned_tasks"
 #: Subscriptions still owed events: an errored one keeps collecting them, so that nothing is
 #: lost while the receiver is down and everything arrives once the GP system resumes it.
 COLLECTING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ERROR)
@@ -28,25 +31,45 @@ COLLECTING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ERROR)
 @event.listens_for(Session, "before_flush")
 def _note_changed_tasks(session: Session, _context: Any, _instances: Any) -> None:
     changed: dict[int, ConsultTask] = session.info.setdefault(_CHANGED, {})
+    reassigned: dict[int, ConsultTask] = session.info.setdefault(_REASSIGNED, {})
     for obj in session.new:
         if isinstance(obj, ConsultTask):
             changed[id(obj)] = obj
+            if obj.owner_agb is not None:
+                reassigned[id(obj)] = obj
     for obj in session.dirty:
         if isinstance(obj, ConsultTask) and session.is_modified(obj, include_collections=False):
             changed[id(obj)] = obj
+            # The owner's history is only visible before the flush: afterwards it is the new normal.
+            if inspect(obj).attrs.owner_agb.history.has_changes() and not _taken_from_queue(obj):
+                reassigned[id(obj)] = obj
+
+
+def _taken_from_queue(task: ConsultTask) -> bool:
+    """A specialist who starts on a consult from the group queue makes it their own: no e-mail to themselves."""
+    attrs = inspect(task).attrs
+    was_group = "organisation" in attrs.owner_kind.history.deleted
+    started = attrs.status.history.has_changes() and task.status.value in ("in-progress", "on-hold", "completed",
+                                                                          "rejected")
+    return was_group and task.owner_kind == "practitioner" and started
 
 
 @event.listens_for(Session, "before_commit")
 def _write_notifications(session: Session) -> None:
     session.flush()  # changes made since the last flush are seen by _note_changed_tasks now
     changed: dict[int, ConsultTask] = session.info.pop(_CHANGED, {})
+    reassigned: dict[int, ConsultTask] = session.info.pop(_REASSIGNED, {})
     if changed:
         record_notifications(session, list(changed.values()), utcnow())
+    settings: Settings | None = session.info.get("triage.settings")
+    if reassigned and settings is not None:
+        queue_assignment_notices(session, [t for t in reassigned.values() if t.owner_agb], settings, utcnow())
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changed_tasks(session: Session) -> None:
     session.info.pop(_CHANGED, None)
+    session.info.pop(_REASSIGNED, None)
 
 
 def record_notifications(session: Session, tasks: list[ConsultTask], now: datetime) -> int:

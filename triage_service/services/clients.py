@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.errors import Conflict, InvalidInput, NotFound
 from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, User, UserRole
+from triage_service.notifications.email import is_email_address
 from triage_service.security.api_auth import validate_scope_syntax
 from triage_service.security.passwords import hash_password
 
@@ -40,9 +41,12 @@ def register_client(session: Session, *, name: str, organisation_agb: str, jwks:
 
 
 def create_user(session: Session, *, username: str, display_name: str, role: UserRole, password: str,
-                practitioner_agb: str | None = None, totp_secret: str | None = None) -> User:
+                practitioner_agb: str | None = None, totp_secret: str | None = None,
+                email: str | None = None) -> User:
     if len(password) < 12:
         raise InvalidInput("A password needs at least 12 characters")
+    if email is not None and not is_email_address(email):
+        raise InvalidInput("The e-mail address is not valid (name@domain.nl)")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(f"A user named {username} already exists")
     practitioner = None
@@ -53,7 +57,8 @@ def create_user(session: Session, *, username: str, display_name: str, role: Use
     user = User(username=username, display_name=display_name, role=role, password_hash=hash_password(password),
                 totp_secret=totp_secret or pyotp.random_base32(),
                 practitioner_id=practitioner.id if practitioner else None,
-                organisation_id=practitioner.organisation_id if practitioner else None)
+                organisation_id=practitioner.organisation_id if practitioner else None,
+                email=email, email_on_assignment=email is not None)
     session.add(user)
     session.flush()
     return user
