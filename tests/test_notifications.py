@@ -210,6 +210,24 @@ def test_the_gp_system_is_notified_of_every_step_of_the_loop(
         assert delivery.task_reference.endswith(f"/fhir/Task/{task_id}")
 
 
+def test_the_gp_system_hears_that_its_consult_became_a_referral_and_fetches_it(
+        app: Flask, fhir: SyncFHIRClient, receiver: Receiver, clock: FrozenClock, consult_request: dict) -> None:
+    subscribe(fhir, receiver.url, "Task?status=completed")
+    consult_id, _ = _submit(fhir, consult_request)
+    with session_scope(app) as session:
+        advice.record_advice(session, _specialist(app), consult_id, advice.Advice(
+            "Verdacht voor melanoom: excisie in het ziekenhuis.", "referral-indicated", "0310", "urgent"), clock.now)
+    deliver(app, clock)
+
+    [delivery] = receiver.deliveries
+    task = fhir.execute(delivery.task_reference.split("/fhir/", 1)[1], method="get")
+    assert task["businessStatus"]["coding"][0]["code"] == "converted-to-referral"
+    reference = next(o for o in task["output"] if o["type"]["text"] == "referral-request")["valueReference"]
+    referral = fhir.execute(reference["reference"], method="get")
+    assert referral["basedOn"] == [{"reference": f"ServiceRequest/{consult_id}"}]
+    assert referral["priority"] == "urgent"
+
+
 def test_a_notification_is_an_id_only_history_bundle_that_is_valid_fhir(
         app: Flask, fhir: SyncFHIRClient, receiver: Receiver, clock: FrozenClock, consult_request: dict) -> None:
     subscribe(fhir, receiver.url)
