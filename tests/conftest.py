@@ -33,6 +33,8 @@ from triage_service.models import (
     ConsultMessage,
     ConsultTask,
     DeadlineEvent,
+    DeclarationBatch,
+    DeclarationLine,
     EmailNotice,
     EncryptedBlob,
     Notification,
@@ -50,7 +52,7 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [Notification, Subscription, EmailNotice,
+TRANSACTIONAL_TABLES = [DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
                         ConsultMessage, ConsultIdentifier, ConsultTask, Consult, StoredResource]

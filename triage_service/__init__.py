@@ -18,6 +18,7 @@ from triage_service.settings import Settings, load_settings
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
     from triage_service import api, database, web
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
+    from triage_service.reports import views as report_views
     from triage_service.security import headers, policy
 
     settings = settings or load_settings()
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     policy.init_app(app)
     headers.init_app(app, settings)
     api.init_app(app)
+    app.register_blueprint(report_views.bp)
     web.init_app(app, settings)
 
     @app.get("/health", endpoint="health.health")

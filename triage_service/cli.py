@@ -292,7 +292,8 @@ def rotate_keys(new_keyring: bool) -> None:
 
 @main.command("register-client")
 @click.option("--name", required=True, help="Name of the GP system installation")
-@click.option("--organization-agb", required=True, help="AGB code of the GP practice it acts for")
+@click.option("--organization-agb", required=True,
+              help="AGB code of the GP practice it acts for (or the zorggroep, for reports.read/write)")
 @click.option("--jwks", "jwks_file", required=True, type=click.Path(exists=True, path_type=Path),
               help="JSON Web Key Set with the client's PUBLIC key(s)")
 @click.option("--scope", "scopes", multiple=True, required=True, help="e.g. system/ServiceRequest.write")
@@ -322,17 +323,19 @@ def register_client_command(name: str, organization_agb: str, jwks_file: Path, s
 @click.option("--name", "display_name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in UserRole]), default=UserRole.SPECIALIST.value)
 @click.option("--practitioner-agb", default=None, help="AGB of the specialist this account belongs to")
+@click.option("--organisation-agb", default=None, help="AGB of the zorggroep a staff account belongs to")
 @click.option("--email", default=None, help="Send this user a notice (no patient data) of each new assignment")
 @click.password_option(help="At least 12 characters")
 def create_user_command(username: str, display_name: str, role: str, practitioner_agb: str | None,
-                        email: str | None, password: str) -> None:
+                        organisation_agb: str | None, email: str | None, password: str) -> None:
     """Create a web account; prints the TOTP enrolment URI for the second factor."""
     from triage_service.services.clients import create_user, totp_uri
 
     try:
         with session_scope(_app()) as session:
             user = create_user(session, username=username, display_name=display_name, role=UserRole(role),
-                               password=password, practitioner_agb=practitioner_agb, email=email)
+                               password=password, practitioner_agb=practitioner_agb, email=email,
+                               organisation_agb=organisation_agb)
             click.echo(f"User {user.username} created. Add this to an authenticator app:\n  {totp_uri(user)}")
     except DomainError as exc:
         _fail(exc.message)

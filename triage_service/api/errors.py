@@ -59,11 +59,25 @@ def _web_error(status: int, message: str) -> Response:
                     mimetype="text/html")
 
 
+def _report_error(status: int, message: str, field: str | None = None) -> Response:
+    """The reports API speaks plain JSON: ``{"error": ..., "errors": {field: [...]}}``."""
+    body: dict[str, object] = {"error": message}
+    if field:
+        body["errors"] = {field: [message]}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
         if request.blueprint == "web":
             return _web_error(exc.status_code, exc.message)
+        if request.blueprint == "reports":
+            if exc.status_code in _REFUSALS:
+                _audit_refusal(exc)
+            return _report_error(exc.status_code, exc.message, exc.expression)
         if exc.status_code in _REFUSALS:
             _audit_refusal(exc)
         response = fhir_response(operation_outcome(exc.issues), exc.status_code)
@@ -98,6 +112,8 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         if request.blueprint == "web":
             return _web_error(status, exc.description or exc.name)
+        if request.blueprint == "reports":
+            return _report_error(status, exc.description or exc.name)
         if isinstance(exc, RequestEntityTooLarge):
             message = "The body is larger than the service accepts"
         elif status == 404:
@@ -118,6 +134,8 @@ def init_app(app: Flask) -> None:
         log.debug("traceback", exc_info=exc)
         if request.blueprint == "web":
             return _web_error(500, "")
+        if request.blueprint == "reports":
+            return _report_error(500, "An internal error occurred; it has been logged. Nothing was stored.")
         issue = Issue(code="exception", diagnostics="An internal error occurred; it has been logged. "
                                                      "Nothing was stored.")
         return fhir_response(operation_outcome([issue]), 500)

@@ -18,6 +18,7 @@ from triage_service.models.consult import (
     RequestStatus,
     TaskStatus,
 )
+from triage_service.models.declaration import DeclarationBatch, DeclarationLine
 from triage_service.models.message import ConsultMessage, MessageCategory
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
@@ -41,6 +42,8 @@ __all__ = [
     "ConsultMessage",
     "ConsultTask",
     "DeadlineEvent",
+    "DeclarationBatch",
+    "DeclarationLine",
     "EmailNotice",
     "EncryptedBlob",
     "MessageCategory",

@@ -38,6 +38,8 @@ class Agreement(Base):
     #: Money is integer cents everywhere: declarations must be right to the cent.
     s3_tariff_cents: Mapped[int] = mapped_column(Integer)
     subcontractor_fee_cents: Mapped[int] = mapped_column(Integer)
+    #: Average second-line cost of a referral this agreement aims to prevent (the business case).
+    average_referral_cost_cents: Mapped[int | None] = mapped_column(Integer)
     group_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     #: AGB codes of the subcontractor's specialists who answer under this agreement.
     specialist_agbs: Mapped[list[Any]]

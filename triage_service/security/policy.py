@@ -48,11 +48,14 @@ def init_app(app: Flask) -> None:
 
         if request.blueprint == "web":
             return _authenticate_session(clock())
+        if request.blueprint == "reports" and "Authorization" not in request.headers:
+            # Zorggroep staff use the reports from the inbox session; API clients send a token.
+            return _authenticate_session(clock(), redirect_to_login=False)
         g.access = authenticate_bearer(get_session(), request.headers.get("Authorization"), clock())
         return None
 
 
-def _authenticate_session(now: datetime) -> Response | None:
+def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Response | None:
     """Inbox pages need a logged-in (password + TOTP) session that has not been idle too long."""
     from triage_service.security.web_auth import inbox_user
 
@@ -61,7 +64,7 @@ def _authenticate_session(now: datetime) -> Response | None:
     user = inbox_user(get_session(), user_id) if user_id and now.timestamp() - seen <= idle else None
     if user is None:
         session.clear()
-        if request.method == "GET":
+        if request.method == "GET" and redirect_to_login:
             return redirect(url_for("web.login"))
         raise Unauthorized("Your session has ended; log in again")
     session["seen_at"] = now.timestamp()

@@ -82,6 +82,9 @@ class TariffSchema(StrictSchema):
     # strict: 75.0 or "75" is refused; money is whole cents (declarations must be right to the cent).
     s3_tariff_cents = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     subcontractor_fee_cents = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    #: What a referral to this specialism costs the second line on average: the business case compares it
+    #: with tariff + fee. Optional: without it the monitoring reports the savings as unknown.
+    average_referral_cost_cents = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=None)
 
 
 class AgeSchema(StrictSchema):
@@ -316,7 +319,8 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         insurers=[i["uzovi"] for i in data["insurers"]], consult_forms=data["consult_forms"],
         answer_norms=data["answer_norms"], s3_prestatie_code=data["tariffs"]["s3_prestatie_code"],
         s3_tariff_cents=data["tariffs"]["s3_tariff_cents"],
-        subcontractor_fee_cents=data["tariffs"]["subcontractor_fee_cents"], group_queue=data["group_queue"],
+        subcontractor_fee_cents=data["tariffs"]["subcontractor_fee_cents"],
+        average_referral_cost_cents=data["tariffs"]["average_referral_cost_cents"], group_queue=data["group_queue"],
         specialist_agbs=[s["agb"] for s in data["specialists"]], source_file=file.name, content_hash=content_hash,
         referral_flags=data["referral_flags"],
         profiles=[PatientProfile(

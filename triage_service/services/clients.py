@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from triage_service.errors import Conflict, InvalidInput, NotFound
 from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, User, UserRole
 from triage_service.notifications.email import is_email_address
-from triage_service.security.api_auth import validate_scope_syntax
+from triage_service.security.api_auth import REPORT_SCOPES, validate_scope_syntax
 from triage_service.security.passwords import hash_password
 
 
@@ -24,8 +24,14 @@ def register_client(session: Session, *, name: str, organisation_agb: str, jwks:
     org = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
     if org is None:
         raise NotFound(f"No organisation with AGB {organisation_agb}; load or import it first")
-    if org.kind is not OrganisationKind.GP_PRACTICE:
-        raise InvalidInput(f"AGB {organisation_agb} is a {org.kind.value}, not a GP practice")
+    # A GP system acts for a practice on the FHIR API; a zorggroep's reporting system only reads reports.
+    reporting = org.kind is OrganisationKind.ZORGGROEP
+    if not reporting and org.kind is not OrganisationKind.GP_PRACTICE:
+        raise InvalidInput(f"AGB {organisation_agb} is a {org.kind.value}, not a GP practice or zorggroep")
+    if reporting and not set(scopes) <= REPORT_SCOPES:
+        raise InvalidInput(f"A zorggroep's client gets only {' and '.join(sorted(REPORT_SCOPES))}")
+    if not reporting and set(scopes) & REPORT_SCOPES:
+        raise InvalidInput("Report scopes are for the zorggroep's clients, not a practice's")
     for scope in scopes:
         try:
             validate_scope_syntax(scope)
@@ -42,7 +48,7 @@ def register_client(session: Session, *, name: str, organisation_agb: str, jwks:
 
 def create_user(session: Session, *, username: str, display_name: str, role: UserRole, password: str,
                 practitioner_agb: str | None = None, totp_secret: str | None = None,
-                email: str | None = None) -> User:
+                email: str | None = None, organisation_agb: str | None = None) -> User:
     if len(password) < 12:
         raise InvalidInput("A password needs at least 12 characters")
     if email is not None and not is_email_address(email):
@@ -54,10 +60,17 @@ def create_user(session: Session, *, username: str, display_name: str, role: Use
         practitioner = session.scalar(select(Practitioner).where(Practitioner.agb == practitioner_agb))
         if practitioner is None:
             raise NotFound(f"No practitioner with AGB {practitioner_agb}")
+    organisation_id = practitioner.organisation_id if practitioner else None
+    if organisation_agb:
+        # Zorggroep staff belong to the zorggroep (its reports); no practitioner.
+        organisation = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
+        if organisation is None:
+            raise NotFound(f"No organisation with AGB {organisation_agb}")
+        organisation_id = organisation.id
     user = User(username=username, display_name=display_name, role=role, password_hash=hash_password(password),
                 totp_secret=totp_secret or pyotp.random_base32(),
                 practitioner_id=practitioner.id if practitioner else None,
-                organisation_id=practitioner.organisation_id if practitioner else None,
+                organisation_id=organisation_id,
                 email=email, email_on_assignment=email is not None)
     session.add(user)
     session.flush()

@@ -40,7 +40,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     csrf.init_app(app)
     # The token-authenticated FHIR API and OAuth endpoint are not cookie-based: CSRF does not apply.
-    for blueprint in ("fhir", "oauth"):
+    # The reports API takes tokens and sessions; it checks the CSRF header itself for sessions.
+    for blueprint in ("fhir", "oauth", "reports"):
         csrf.exempt(app.blueprints[blueprint])
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(views.bp)

@@ -1,0 +1,1 @@
+"""Reporting for the zorggroep: S3 declarations, subcontractor statements and monitoring (issue 7)."""

@@ -1,0 +1,198 @@
+"""S3 declarations: what the zorggroep may declare per insurer and month, closed into immutable batches.
+
+- A consult is declarable once its Task is completed (advice given, or a referral triaged);
+  never when rejected, cancelled or still open. It is declared in the first batch of its
+  insurer whose month ends after the advice, and only once (``sequence`` 0 is unique).
+- A month can be closed only after it has ended, once per insurer.
+- A correction adds a credit line for the last declared line and, unless the consult is
+  withdrawn, a new debit line with the corrected insurer and the agreement's tariff. Both
+  wait for the next batch of their insurer; the lines already sent stay as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import event, exists, func, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from triage_service.errors import Conflict, NotFound, UnprocessableInput
+from triage_service.models import (
+    Agreement,
+    AuditAction,
+    Consult,
+    ConsultTask,
+    DeclarationBatch,
+    DeclarationLine,
+    Organisation,
+    TaskStatus,
+)
+from triage_service.models.base import new_id
+from triage_service.reports.periods import Month, local_date
+from triage_service.security.audit import Actor, record
+
+
+class ImmutableDeclaration(Conflict):
+    """A declaration line or batch that the insurer already has may not change."""
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_batched_lines(session: Session, _context: Any, _instances: Any) -> None:
+    # The database has a trigger for updates as well (migration 0012); this catches it earlier
+    # and also covers deletes through the ORM.
+    for obj in list(session.dirty) + list(session.deleted):
+        guarded = isinstance(obj, DeclarationBatch) or (isinstance(obj, DeclarationLine) and _was_batched(obj))
+        if guarded and (obj in session.deleted or session.is_modified(obj)):
+            raise ImmutableDeclaration("A declaration batch and its lines never change; correct with a "
+                                           "credit and a new debit line instead")
+
+
+def _was_batched(line: DeclarationLine) -> bool:
+    """In a batch before this change (a pending correction line may still be put into one)."""
+    history = inspect(line).attrs.batch_id.history
+    return any(value is not None for value in (*history.unchanged, *history.deleted))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A consult that closing the month would declare."""
+
+    consult_id: str
+    practice_agb: str
+    service_date: date
+    prestatie_code: str
+    tariff_cents: int
+
+
+def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) -> list[Candidate]:
+    """Completed consults of this insurer, answered before the month's end, not declared before."""
+    declared = exists().where(DeclarationLine.consult_id == Consult.id)
+    rows = session.execute(
+        select(Consult.id, Organisation.agb, Consult.completed_at, Agreement.s3_prestatie_code,
+               Agreement.s3_tariff_cents)
+        .join(ConsultTask, ConsultTask.consult_id == Consult.id)
+        .join(Agreement, Agreement.id == Consult.agreement_id)
+        .join(Organisation, Organisation.id == Consult.organisation_id)
+        .where(Agreement.zorggroep_id == zorggroep_id, Consult.insurer_uzovi == insurer,
+               ConsultTask.status == TaskStatus.COMPLETED, Consult.completed_at < month.end, ~declared))
+    return sorted((Candidate(cid, agb or "", local_date(done), code, tariff)
+                   for cid, agb, done, code, tariff in rows if done is not None),
+                  key=lambda c: (c.service_date, c.practice_agb, c.consult_id))
+
+
+def pending_corrections(session: Session, zorggroep_id: str, insurer: str) -> list[DeclarationLine]:
+    return list(session.scalars(select(DeclarationLine).where(
+        DeclarationLine.zorggroep_id == zorggroep_id, DeclarationLine.insurer_uzovi == insurer,
+        DeclarationLine.batch_id.is_(None)).order_by(DeclarationLine.created_at, DeclarationLine.sequence)))
+
+
+def close_month(session: Session, actor: Actor, actor_name: str, zorggroep_id: str, insurer: str, month: Month,
+                now: datetime) -> DeclarationBatch:
+    """Create the numbered, immutable batch of this insurer's declarations for the month."""
+    if now < month.end:
+        raise UnprocessableInput(f"{month} has not ended yet; it can be closed from {local_date(month.end)}",
+                                 expression="period")
+    existing = session.scalar(select(DeclarationBatch).where(
+        DeclarationBatch.zorggroep_id == zorggroep_id, DeclarationBatch.insurer_uzovi == insurer,
+        DeclarationBatch.period == str(month)))
+    if existing is not None:
+        raise Conflict(f"{month} is already closed for insurer {insurer}: batch {existing.number}")
+    candidates = declarable(session, zorggroep_id, insurer, month)
+    corrections = pending_corrections(session, zorggroep_id, insurer)
+    if not candidates and not corrections:
+        raise UnprocessableInput(f"Nothing to declare to insurer {insurer} for {month}", expression="insurer")
+    number = (session.scalar(select(func.max(DeclarationBatch.number)).where(
+        DeclarationBatch.zorggroep_id == zorggroep_id)) or 0) + 1
+    batch_id = new_id()
+    total = sum(c.tariff_cents for c in candidates) + sum(line.amount_cents for line in corrections)
+    session.add(DeclarationBatch(id=batch_id, number=number, zorggroep_id=zorggroep_id, insurer_uzovi=insurer,
+                                 period=str(month), closed_at=now, closed_by=actor_name,
+                                 line_count=len(candidates) + len(corrections), total_cents=total))
+    session.flush()
+    if candidates:
+        # One multi-row INSERT: a month of a large region is tens of thousands of lines.
+        session.execute(insert(DeclarationLine), [
+            {"id": new_id(), "batch_id": batch_id, "position": position, "consult_id": c.consult_id,
+             "sequence": 0, "zorggroep_id": zorggroep_id, "kind": "debit", "practice_agb": c.practice_agb,
+             "insurer_uzovi": insurer, "service_date": c.service_date, "prestatie_code": c.prestatie_code,
+             "tariff_cents": c.tariff_cents, "amount_cents": c.tariff_cents, "created_at": now,
+             "created_by": actor_name}
+            for position, c in enumerate(candidates, start=1)])
+    for position, line in enumerate(corrections, start=len(candidates) + 1):
+        line.batch_id, line.position = batch_id, position
+    session.flush()
+    batch = session.get(DeclarationBatch, batch_id)
+    assert batch is not None
+    record(session, actor, event="report.declaration.close", action=AuditAction.CREATE,
+           resource_type="DeclarationBatch", resource_id=batch_id, at=now,
+           detail=f"insurer={insurer}; period={month}; lines={batch.line_count}; total_cents={total}")
+    return batch
+
+
+def correct(session: Session, actor: Actor, actor_name: str, zorggroep_id: str, consult_id: str, reason: str,
+            now: datetime, insurer: str | None = None, withdraw: bool = False) -> list[DeclarationLine]:
+    """Credit the consult's last declared line and (unless withdrawn) declare it again, corrected."""
+    consult = session.scalar(select(Consult).join(Agreement, Agreement.id == Consult.agreement_id).where(
+        Consult.id == consult_id, Agreement.zorggroep_id == zorggroep_id))
+    if consult is None:
+        raise NotFound("No consult with this id under this zorggroep's agreements", expression="consult")
+    lines = list(session.scalars(select(DeclarationLine).where(DeclarationLine.consult_id == consult_id)
+                                 .order_by(DeclarationLine.sequence)))
+    if not lines:
+        raise UnprocessableInput("This consult has not been declared yet: the next batch declares it as it is now",
+                                 expression="consult")
+    last = lines[-1]
+    if last.batch_id is None:
+        raise Conflict("A correction of this consult is already waiting for the next batch")
+    if withdraw and insurer:
+        raise UnprocessableInput("Either withdraw the declaration or correct the insurer, not both",
+                                 expression="withdraw")
+    added: list[DeclarationLine] = []
+    sequence = last.sequence
+    if last.kind == "debit":
+        sequence += 1
+        added.append(DeclarationLine(
+            consult_id=consult_id, sequence=sequence, zorggroep_id=zorggroep_id, kind="credit",
+            practice_agb=last.practice_agb, insurer_uzovi=last.insurer_uzovi, service_date=last.service_date,
+            prestatie_code=last.prestatie_code, tariff_cents=last.tariff_cents, amount_cents=-last.amount_cents,
+            corrects_line_id=last.id, reason=reason, created_at=now, created_by=actor_name))
+    elif withdraw:
+        raise Conflict("This consult's declaration is already withdrawn")
+    if not withdraw:
+        agreement = session.get(Agreement, consult.agreement_id)
+        practice = session.get(Organisation, consult.organisation_id)
+        assert agreement is not None
+        assert practice is not None
+        added.append(DeclarationLine(
+            consult_id=consult_id, sequence=sequence + 1, zorggroep_id=zorggroep_id, kind="debit",
+            practice_agb=practice.agb or "", insurer_uzovi=insurer or last.insurer_uzovi,
+            service_date=last.service_date, prestatie_code=agreement.s3_prestatie_code,
+            tariff_cents=agreement.s3_tariff_cents, amount_cents=agreement.s3_tariff_cents,
+            corrects_line_id=last.id if last.kind == "debit" else None, reason=reason, created_at=now,
+            created_by=actor_name))
+    session.add_all(added)
+    session.flush()
+    record(session, actor, event="report.declaration.correct", action=AuditAction.CREATE,
+           resource_type="DeclarationLine", resource_id=added[0].id, patient_ref=consult.patient_resource_id,
+           at=now, detail=f"consult={consult_id}; lines={len(added)}; withdraw={withdraw}")
+    return added
+
+
+def batches(session: Session, zorggroep_id: str, insurer: str | None = None,
+            period: str | None = None) -> list[DeclarationBatch]:
+    query = select(DeclarationBatch).where(DeclarationBatch.zorggroep_id == zorggroep_id)
+    if insurer:
+        query = query.where(DeclarationBatch.insurer_uzovi == insurer)
+    if period:
+        query = query.where(DeclarationBatch.period == period)
+    return list(session.scalars(query.order_by(DeclarationBatch.number)))
+
+
+def batch(session: Session, zorggroep_id: str, batch_id: str) -> DeclarationBatch:
+    found = session.scalar(select(DeclarationBatch).where(DeclarationBatch.id == batch_id,
+                                                          DeclarationBatch.zorggroep_id == zorggroep_id))
+    if found is None:
+        raise NotFound("No declaration batch with this id for this zorggroep")
+    return found

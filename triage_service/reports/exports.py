@@ -1,0 +1,161 @@
+"""A declaration batch as CSV (for a Dutch spreadsheet), JSON, and a FHIR Bundle of Claims.
+
+CSV follows what Excel expects with a Dutch locale: ``;`` between fields, a decimal comma,
+dates as dd-mm-jjjj, and a UTF-8 byte-order mark so accents survive the double click.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.fhir.dutch import AGB, BSN
+from triage_service.fhir.mapping import instant
+from triage_service.models import Consult, DeclarationBatch, DeclarationLine, StoredResource
+
+UZOVI = "http://fhir.nl/fhir/NamingSystem/uzovi"
+#: The prestatie code comes from the insurer contract (configured per agreement), so its system is ours.
+PRESTATIE_SYSTEM = "https://fhir.triage-service.nl/NamingSystem/s3-prestatiecode"
+LINE_SYSTEM = "https://fhir.triage-service.nl/NamingSystem/declaration-line"
+CSV_COLUMNS = ["batchnummer", "periode", "regel", "soort", "prestatiecode", "praktijk_agb", "uzovi", "datum",
+               "tarief", "bedrag", "consult", "corrigeert_regel"]
+
+
+def euros(cents: int) -> str:
+    """Integer cents as Dutch money text: 7500 -> "75,00", -7500 -> "-75,00"."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole},{rest:02d}"
+
+
+def _lines(session: Session, batch: DeclarationBatch) -> list[DeclarationLine]:
+    return list(session.scalars(select(DeclarationLine).where(DeclarationLine.batch_id == batch.id)
+                                .order_by(DeclarationLine.position)))
+
+
+def batch_csv(session: Session, batch: DeclarationBatch) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in _lines(session, batch):
+        writer.writerow([batch.number, batch.period, line.position, line.kind, line.prestatie_code,
+                         line.practice_agb, line.insurer_uzovi, f"{line.service_date:%d-%m-%Y}",
+                         euros(line.tariff_cents), euros(line.amount_cents), line.consult_id,
+                         line.corrects_line_id or ""])
+    return out.getvalue()
+
+
+def batch_summary(batch: DeclarationBatch) -> dict[str, Any]:
+    return {"id": batch.id, "number": batch.number, "insurer": batch.insurer_uzovi, "period": batch.period,
+            "closed_at": instant(batch.closed_at), "closed_by": batch.closed_by, "line_count": batch.line_count,
+            "total_cents": batch.total_cents}
+
+
+def line_json(line: DeclarationLine) -> dict[str, Any]:
+    return {"id": line.id, "position": line.position, "kind": line.kind, "consult": line.consult_id,
+            "prestatie_code": line.prestatie_code, "practice_agb": line.practice_agb,
+            "insurer": line.insurer_uzovi, "service_date": line.service_date.isoformat(),
+            "tariff_cents": line.tariff_cents, "amount_cents": line.amount_cents,
+            "corrects_line": line.corrects_line_id, "reason": line.reason}
+
+
+def batch_json(session: Session, batch: DeclarationBatch) -> dict[str, Any]:
+    return {**batch_summary(batch), "lines": [line_json(line) for line in _lines(session, batch)]}
+
+
+def _bsns(session: Session, consult_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(select(Consult.id, StoredResource.resource).join(
+        StoredResource, StoredResource.id == Consult.patient_resource_id).where(Consult.id.in_(consult_ids)))
+    found = {}
+    for consult_id, patient in rows:
+        bsn = next((i.get("value") for i in patient.get("identifier", []) if i.get("system") == BSN), None)
+        if bsn:
+            found[consult_id] = bsn
+    return found
+
+
+def _money(cents: int) -> dict[str, Any]:
+    return {"value": cents / 100, "currency": "EUR"}
+
+
+def batch_claims(session: Session, batch: DeclarationBatch) -> dict[str, Any]:
+    """One Claim per line: a debit is an active claim; a credit cancels the claim of the line it corrects."""
+    lines = _lines(session, batch)
+    bsns = _bsns(session, [line.consult_id for line in lines])
+    entries = []
+    for line in lines:
+        credit = line.kind == "credit"
+        claim: dict[str, Any] = {
+            "resourceType": "Claim",
+            "id": line.id,
+            "identifier": [{"system": LINE_SYSTEM, "value": line.corrects_line_id if credit else line.id}],
+            "status": "cancelled" if credit else "active",
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                                 "code": "professional"}]},
+            "use": "claim",
+            "patient": {"identifier": {"system": BSN, "value": bsns.get(line.consult_id, "")}},
+            "created": instant(batch.closed_at),
+            "insurer": {"identifier": {"system": UZOVI, "value": line.insurer_uzovi}},
+            "provider": {"identifier": {"system": AGB, "value": line.practice_agb}},
+            "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority",
+                                     "code": "normal"}]},
+            "insurance": [{"sequence": 1, "focal": True,
+                           "coverage": {"display": f"Basisverzekering, UZOVI {line.insurer_uzovi}"}}],
+            "item": [{"sequence": 1,
+                      "productOrService": {"coding": [{"system": PRESTATIE_SYSTEM, "code": line.prestatie_code}]},
+                      "servicedDate": line.service_date.isoformat(), "unitPrice": _money(line.tariff_cents),
+                      "net": _money(line.tariff_cents)}],
+            "total": _money(line.tariff_cents),
+        }
+        if credit and line.corrects_line_id:
+            claim["related"] = [{"claim": {"identifier": {"system": LINE_SYSTEM, "value": line.corrects_line_id}},
+                                 "relationship": {"coding": [{
+                                     "system": "http://terminology.hl7.org/CodeSystem/related-claim-relationship",
+                                     "code": "prior"}]}}]
+        entries.append({"fullUrl": f"urn:uuid:{line.id}", "resource": claim})
+    return {"resourceType": "Bundle", "id": batch.id, "type": "collection", "timestamp": instant(batch.closed_at),
+            "identifier": {"system": "https://fhir.triage-service.nl/NamingSystem/declaration-batch",
+                           "value": str(batch.number)},
+            "entry": entries}
+
+
+MONITORING_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("groep", lambda g: g["key"]), ("naam", lambda g: g["label"]), ("consulten", lambda g: g["consults"]),
+    ("beantwoord", lambda g: g["completed"]), ("mediaan_uren", lambda g: g["answer_hours"]["median"]),
+    ("p90_uren", lambda g: g["answer_hours"]["p90"]), ("binnen_norm", lambda g: g["within_norm_share"]),
+    ("voorkomen_verwijzingen", lambda g: g["prevented_referrals"]),
+    ("omgezet_in_verwijzing", lambda g: g["converted_to_referral"]),
+    ("conversiepercentage", lambda g: g["conversion_rate"]),
+    ("vlag_terecht", lambda g: g["referral_flag"]["flagged_converted"]),
+    ("vlag_onterecht", lambda g: g["referral_flag"]["flagged_not_converted"]),
+    ("vlag_gemist", lambda g: g["referral_flag"]["unflagged_converted"]),
+    ("vermeden_kosten", lambda g: euros(g["business_case"]["avoided_cents"])),
+    ("kosten", lambda g: euros(g["business_case"]["cost_cents"])),
+    ("besparing", lambda g: euros(g["business_case"]["saving_cents"])),
+    ("besparingsratio", lambda g: g["business_case"]["saving_ratio"]),
+]
+
+
+def _dutch_number(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value}".replace(".", ",")
+    return str(value)
+
+
+def monitoring_csv(report: dict[str, Any]) -> str:
+    """The monitoring groups as a Dutch CSV (same conventions as the declarations)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([name for name, _ in MONITORING_COLUMNS])
+    for group in report["groups"]:
+        writer.writerow([_dutch_number(pick(group)) for _, pick in MONITORING_COLUMNS])
+    return out.getvalue()
