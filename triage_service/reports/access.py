@@ -41,7 +41,7 @@ def report_access(write: bool = False) -> ReportAccess:
                       source_ip=request.remote_addr)
         return ReportAccess(organisation.id, actor, f"client:{access.client_id}")
     inbox_user = g.inbox_user
-    user = session.get(User, inbox_user.user_id)
+    user = session.get(User, inbox_user.id)
     if user is None or user.role not in (UserRole.ZORGGROEP_STAFF, UserRole.ADMIN) or not user.organisation_id:
         raise Forbidden("Reports are for the zorggroep's staff")
     organisation = session.get(Organisation, user.organisation_id)
