@@ -131,3 +131,31 @@ def test_a_form_posted_without_its_csrf_token_fails(page: Any, live_server: str,
         page.get_by_role("button", name="Vraag versturen").click()
     assert answer.value.status == 400
     assert gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]["status"] == "accepted"
+
+
+def test_triaging_a_referral_by_returning_it_with_advice_and_accepting_another(
+        page: Any, live_server: str, gp: GPSystem, consult_request: dict, clock: FrozenClock) -> None:
+    from tests.test_referral_triage import referral_request
+
+    returned, accepted = (str(gp.post("/fhir/ServiceRequest", referral_request(consult_request)).get_json()["id"])
+                          for _ in range(2))
+    log_in(page, live_server, clock)
+    assert page.locator("strong.badge.referral").count() == 2
+    page.locator(f"a[href='/consults/{returned}']").click()
+
+    assert page.get_by_role("heading", name="Verwijzing ter triage").first.is_visible()
+    page.get_by_label("Advies aan de huisarts").fill("Eerst lichttherapie via de huisarts.")
+    page.get_by_role("button", name="Terugsturen naar de huisarts").click()
+    assert page.get_by_text("Opgeslagen.").is_visible()
+    assert page.get_by_text("Status: Met advies teruggestuurd naar de huisarts").is_visible()
+
+    page.goto(f"{live_server}/consults/{accepted}")
+    page.get_by_label("Urgentie van de verwijzing").select_option(label="Spoed")
+    page.get_by_label("Toelichting voor de huisarts en het ziekenhuis (optioneel)").fill("Graag binnen een week.")
+    screenshot(page, "referral-triage")
+    page.get_by_role("button", name="Verwijzing accepteren").click()
+    assert page.get_by_text("Opgeslagen.").is_visible()
+    tasks = {consult_id: gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]
+             for consult_id in (returned, accepted)}
+    assert tasks[returned]["businessStatus"]["coding"][0]["code"] == "referral-returned"
+    assert tasks[accepted]["businessStatus"]["coding"][0]["code"] == "referral-accepted"

@@ -204,7 +204,7 @@ def _read_referral(consult_id: str, organisation_id: str) -> Response:
     body = referral_to_fhir(consult)
     if body is None:
         raise NotFound(f"ServiceRequest/{consult_id}{REFERRAL_SUFFIX} does not exist: the consult did not become "
-                       "a referral")
+                       f"a referral (a referral accepted at triage is ServiceRequest/{consult_id} itself)")
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="ServiceRequest",
            resource_id=body["id"], patient_ref=consult.patient_resource_id, at=clock())
     return fhir_response(body, 200, 1)

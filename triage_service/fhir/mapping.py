@@ -100,10 +100,16 @@ def _outputs(consult: Consult) -> list[dict[str, Any]]:
                         "valueReference": {"reference": f"Communication/{advice.id}"}})
     if consult.referral_specialism:
         outputs.append({"type": {"text": "referral-specialism"}, "valueString": consult.referral_specialism})
+    if consult.referral_urgency:
+        outputs.append({"type": {"text": "referral-urgency"}, "valueCode": consult.referral_urgency})
     if consult.converted_to_referral:
-        # The referral ServiceRequest (fhir/referral.py), derived from this consult.
+        # A meekijkconsult that became a referral has a referral ServiceRequest derived from it
+        # (fhir/referral.py). A referral sent for triage and accepted already *is* the referral: its own
+        # ServiceRequest stays active for the hospital to perform, so pointing at a derived copy (with the
+        # same business identifier) would make the GP system see two referrals for one patient.
+        target = consult.id if consult.is_referral_for_triage else f"{consult.id}-referral"
         outputs.append({"type": {"text": "referral-request"},
-                        "valueReference": {"reference": f"ServiceRequest/{consult.id}-referral"}})
+                        "valueReference": {"reference": f"ServiceRequest/{target}"}})
     return outputs
 
 

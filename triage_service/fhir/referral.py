@@ -31,6 +31,10 @@ def referral_to_fhir(consult: Consult) -> dict[str, Any] | None:
     """The referral ServiceRequest, or None when the consult did not become a referral."""
     if not consult.converted_to_referral or consult.completed_at is None:
         return None
+    if consult.is_referral_for_triage:
+        # An accepted referral needs no derived one: the GP's own ServiceRequest is the referral and stays
+        # active (Task.output points at it). A copy would be a second order for the same referral.
+        return None
     authorised = bool(consult.conversion_authorised)
     specialism = consult.referral_specialism or consult.specialism
     advice = next((m for m in reversed(consult.messages) if m.category.value == "advice"), None)

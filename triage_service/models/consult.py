@@ -24,6 +24,11 @@ def _enum(cls: type[enum.StrEnum]) -> Enum:
     return Enum(cls, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e])
 
 
+#: Consult.category of a normal referral sent for the specialist's triage (ServiceRequest.category
+#: ``referral``); every other request is a meekijkconsult.
+REFERRAL_CATEGORY = "referral"
+
+
 class RequestStatus(enum.StrEnum):
     """FHIR request-status values the service uses for a consult request."""
 
@@ -104,7 +109,8 @@ class Consult(Base):
     outcome: Mapped[str | None] = mapped_column(String(40))
     converted_to_referral: Mapped[bool | None] = mapped_column(Boolean)
     completed_at: Mapped[datetime | None]
-    #: For outcome "referral-indicated": to which specialism, and how urgently (a FHIR request priority).
+    #: For outcome "referral-indicated" (and "referral-accepted", where the specialism is the consult's own):
+    #: to which specialism, and how urgently (a FHIR request priority).
     referral_specialism: Mapped[str | None] = mapped_column(String(64))
     referral_urgency: Mapped[str | None] = mapped_column(String(16))
     #: Time the specialist spent, as they registered it (the subcontractor statement reports it).
@@ -121,6 +127,11 @@ class Consult(Base):
     messages: Mapped[list[ConsultMessage]] = relationship(order_by="ConsultMessage.sent_at", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version_id, "version_id_generator": False}
+
+    @property
+    def is_referral_for_triage(self) -> bool:
+        """A referral the specialist triages (accept, return with advice, redirect), not a meekijkconsult."""
+        return self.category == REFERRAL_CATEGORY
 
 
 class ConsultIdentifier(Base):

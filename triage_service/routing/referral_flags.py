@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from triage_service.models import Consult, RequestStatus
+from triage_service.models.consult import REFERRAL_CATEGORY
 from triage_service.routing.matching import CompiledProfile, RoutingRequest
 
 
@@ -46,11 +47,16 @@ def referral_profile_flag(profile: CompiledProfile) -> FiredFlag:
 
 
 def conversion_rate(session: Session, specialism: str, icpc: str) -> tuple[int, int]:
-    """(completed similar consults, how many of them became a referral), counted in the database."""
+    """(completed similar consults, how many of them became a referral), counted in the database.
+
+    Only meekijkconsults count: a referral sent for triage is a referral to begin with, and only the ones
+    triage returned are completed (an accepted one stays an active request), so counting them would make
+    meekijkconsults look less likely to become referrals than they are.
+    """
     total, converted = session.execute(
         select(func.count(), func.coalesce(func.sum(case((Consult.converted_to_referral.is_(True), 1), else_=0)), 0))
         .where(Consult.specialism == specialism, Consult.primary_icpc == icpc,
-               Consult.status == RequestStatus.COMPLETED)).one()
+               Consult.status == RequestStatus.COMPLETED, Consult.category != REFERRAL_CATEGORY)).one()
     return int(total), int(converted)
 
 

@@ -19,6 +19,7 @@ from triage_service.errors import UnprocessableInput
 from triage_service.fhir.outcome import Issue
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, PatientProfile, RoutingDecision
+from triage_service.models.consult import REFERRAL_CATEGORY
 from triage_service.routing.assignment import Assignment, candidates_for, choose
 from triage_service.routing.matching import MatchResult, RoutingRequest, RoutingTable, compile_profiles
 from triage_service.routing.referral_flags import FiredFlag, fired_flags, referral_profile_flag
@@ -88,7 +89,10 @@ def route(session: Session, request: RoutingRequest, priority: str, now: datetim
                                      "business-rule", "The matching agreement names no specialists who can "
                                      "answer; the zorggroep must complete the agreement", "ServiceRequest")])
     norms = assignment.chosen.profile.answer_norms
-    flags = ([fallback_flag] if fallback_flag else []) + fired_flags(assignment.chosen.profile, request)
+    # "Likely referral" flags tell the GP and the specialist that a meekijkconsult will probably end as a
+    # referral; a referral sent for triage already is one, so they would say nothing.
+    flags = [] if request.category == REFERRAL_CATEGORY else \
+        ([fallback_flag] if fallback_flag else []) + fired_flags(assignment.chosen.profile, request)
     return RoutingOutcome(assignment, due_at(now, norms[priority]), flags)
 
 

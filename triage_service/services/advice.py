@@ -4,6 +4,11 @@ The same rules hold whichever interface calls them (inbox now, FHIR later): stat
 changes follow ``TASK_TRANSITIONS``, only the owner (or a member of the owning
 group) may act, and the GP stays hoofdbehandelaar: the answer is advice, nothing
 more. A consult answered from the group queue becomes the answering specialist's.
+
+A referral sent for triage (category ``referral``, issue 6 point 4) is not answered
+with advice and an outcome but triaged: accepted as a referral, returned to the GP
+with advice (a prevented referral), or redirected with :func:`forward`. Asking the GP
+and declining work for both kinds.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from triage_service.models import (
     RoutingDecision,
     TaskStatus,
 )
+from triage_service.models.consult import REFERRAL_CATEGORY
 from triage_service.routing.matching import RoutingRequest
 from triage_service.routing.service import age_on, record_decision, route, routing_table
 from triage_service.routing.working_time import AMSTERDAM
@@ -71,6 +77,20 @@ def _open_task(session: Session, user: InboxUser, consult_id: str) -> ConsultTas
     return task
 
 
+def open_task_of_kind(session: Session, user: InboxUser, consult_id: str, referral: bool) -> ConsultTask:
+    """An open consult of the kind the action is for (``referral``: a referral sent for triage, else a
+    meekijkconsult). The other kind is a form error (400), not a crash: a stale page or a second tab can post
+    the wrong form, and the specialist must see why it failed. The inbox checks this before the form's
+    fields, so that this, not a field error of a form the page does not show, is what the specialist sees."""
+    task = _open_task(session, user, consult_id)
+    if task.consult.is_referral_for_triage != referral:
+        raise FormErrors({"category": N_("This is a referral for triage: accept it, return it to the GP with advice, "
+                                         "or redirect it") if task.consult.is_referral_for_triage else
+                          N_("This is a meekijkconsult, not a referral for triage: answer it with advice and an "
+                             "outcome")})
+    return task
+
+
 def _take(task: ConsultTask, user: InboxUser, now: datetime) -> None:
     """Work on a consult: from the group queue it becomes the specialist's own; it is now in progress."""
     if task.owner_kind == "organisation" and user.practitioner_agb:
@@ -88,6 +108,17 @@ def _text(value: str, field: str, required: str, errors: dict[str, str]) -> str:
     elif len(text) > MAX_TEXT:
         errors[field] = N_("This text is too long (at most 10,000 characters)")
     return text
+
+
+def _minutes(form: dict[str, str], errors: dict[str, str]) -> int | None:
+    """The optional time spent (the subcontractor statement reports it)."""
+    raw = form.get("minutes", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 600:
+        errors["minutes"] = N_("Time spent is a whole number of minutes between 1 and 600")
+        return None
+    return int(raw)
 
 
 def _required_text(value: str, field: str, required: str) -> str:
@@ -154,13 +185,7 @@ def parse_advice(form: dict[str, str], known_specialisms: set[str]) -> Advice:
             errors["referral_urgency"] = N_("Choose how urgent the referral is")
     else:
         specialism = urgency = None
-    minutes: int | None = None
-    raw = form.get("minutes", "").strip()
-    if raw:
-        if not raw.isdigit() or not 1 <= int(raw) <= 600:
-            errors["minutes"] = N_("Time spent is a whole number of minutes between 1 and 600")
-        else:
-            minutes = int(raw)
+    minutes = _minutes(form, errors)
     if errors:
         raise FormErrors(errors)
     return Advice(text, outcome, specialism, urgency, minutes)
@@ -169,27 +194,119 @@ def parse_advice(form: dict[str, str], known_specialisms: set[str]) -> Advice:
 def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Advice, now: datetime,
                   source_ip: str | None = None) -> ConsultMessage:
     """The specialist's answer: advice to the GP with a structured outcome; the consult is completed."""
-    task = _open_task(session, user, consult_id)
+    task = open_task_of_kind(session, user, consult_id, referral=False)
     _take(task, user, now)
     transition(task, TaskStatus.COMPLETED)
     converted = advice.outcome == "referral-indicated"
     task.business_status = "converted-to-referral" if converted else "advice-given"
     consult: Consult = task.consult
-    consult.status = RequestStatus.COMPLETED
     consult.outcome = advice.outcome
     consult.converted_to_referral = converted
     consult.referral_specialism, consult.referral_urgency = advice.referral_specialism, advice.referral_urgency
     consult.time_spent_minutes = advice.minutes
     consult.completed_at = now
-    consult.version_id += 1
-    consult.updated_at = now
-    consult.resource = {**consult.resource, "status": RequestStatus.COMPLETED.value,
-                        "meta": {**consult.resource.get("meta", {}), "versionId": str(consult.version_id)}}
+    _complete_request(consult, now)
     message = _message(session, task, user, MessageCategory.ADVICE, advice.text, now)
     session.flush()
     record(session, _actor(user, source_ip), event="consult.advice", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
            detail=f"outcome={advice.outcome}")
+    return message
+
+
+def _complete_request(consult: Consult, now: datetime) -> None:
+    """The GP's ServiceRequest is done (answered): status completed, as a new version of the resource."""
+    consult.status = RequestStatus.COMPLETED
+    consult.version_id += 1
+    consult.updated_at = now
+    consult.resource = {**consult.resource, "status": RequestStatus.COMPLETED.value,
+                        "meta": {**consult.resource.get("meta", {}), "versionId": str(consult.version_id)}}
+
+
+@dataclass(frozen=True)
+class ReferralAcceptance:
+    urgency: str
+    note: str | None = None
+    minutes: int | None = None
+
+
+def parse_acceptance(form: dict[str, str]) -> ReferralAcceptance:
+    """The "accept as referral" form: the urgency is required, the note to the GP and hospital is not."""
+    errors: dict[str, str] = {}
+    urgency = form.get("urgency", "")
+    if urgency not in URGENCIES:
+        errors["urgency"] = N_("Choose how urgent the referral is")
+    note = form.get("note", "").strip()
+    if len(note) > MAX_TEXT:
+        errors["note"] = N_("This text is too long (at most 10,000 characters)")
+    minutes = _minutes(form, errors)
+    if errors:
+        raise FormErrors(errors)
+    return ReferralAcceptance(urgency, note or None, minutes)
+
+
+def accept_referral(session: Session, user: InboxUser, consult_id: str, acceptance: ReferralAcceptance,
+                    now: datetime, source_ip: str | None = None) -> ConsultMessage | None:
+    """Triage says the referral stands: the Task is completed, but the GP's ServiceRequest stays active,
+    because the referral still has to be performed by the hospital. The note, if any, is the message."""
+    task = open_task_of_kind(session, user, consult_id, referral=True)
+    _take(task, user, now)
+    transition(task, TaskStatus.COMPLETED)
+    task.business_status = "referral-accepted"
+    consult: Consult = task.consult
+    consult.outcome = "referral-accepted"
+    consult.converted_to_referral = True  # counted as a referral, not as a prevented one
+    consult.referral_specialism, consult.referral_urgency = consult.specialism, acceptance.urgency
+    consult.time_spent_minutes = acceptance.minutes
+    consult.completed_at = now
+    # The ServiceRequest resource is left exactly as the GP sent it (status active, the GP's priority), so
+    # its version does not change; the urgency the specialist set is in Task.output (referral-urgency).
+    # A message needs text (Communication.payload, tsc-1): without a note there is none, and Task.output
+    # carries the decision on its own.
+    message = (_message(session, task, user, MessageCategory.ADVICE, acceptance.note, now)
+               if acceptance.note else None)
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.referral-accept", action=AuditAction.UPDATE,
+           resource_type="Task", resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
+           detail=f"urgency={acceptance.urgency}")
+    return message
+
+
+@dataclass(frozen=True)
+class ReferralReturn:
+    text: str
+    minutes: int | None = None
+
+
+def parse_return(form: dict[str, str]) -> ReferralReturn:
+    """The "return to the GP with advice" form: advice as in the answer form, time spent optional."""
+    errors: dict[str, str] = {}
+    text = _text(form.get("advice", ""), "advice", N_("Write your advice to the GP"), errors)
+    minutes = _minutes(form, errors)
+    if errors:
+        raise FormErrors(errors)
+    return ReferralReturn(text, minutes)
+
+
+def return_referral(session: Session, user: InboxUser, consult_id: str, returned: ReferralReturn, now: datetime,
+                    source_ip: str | None = None) -> ConsultMessage:
+    """Triage sends the referral back to the GP with advice instead of to the hospital: a prevented
+    referral. The GP's ServiceRequest is completed, as for a meekijkconsult answered with advice."""
+    task = open_task_of_kind(session, user, consult_id, referral=True)
+    _take(task, user, now)
+    transition(task, TaskStatus.COMPLETED)
+    task.business_status = "referral-returned"
+    consult: Consult = task.consult
+    consult.outcome = "returned-with-advice"
+    consult.converted_to_referral = False
+    consult.referral_specialism = consult.referral_urgency = None
+    consult.time_spent_minutes = returned.minutes
+    consult.completed_at = now
+    _complete_request(consult, now)
+    message = _message(session, task, user, MessageCategory.ADVICE, returned.text, now)
+    session.flush()
+    record(session, _actor(user, source_ip), event="consult.referral-return", action=AuditAction.UPDATE,
+           resource_type="Task", resource_id=task.id, patient_ref=consult.patient_resource_id, at=now)
     return message
 
 
@@ -263,12 +380,17 @@ def _forward_to_specialism(session: Session, user: InboxUser, task: ConsultTask,
 
 
 def other_specialisms(session: Session, task: ConsultTask) -> list[str]:
-    """Specialisms with an agreement in force that could take this consult (by insurer and form)."""
+    """Specialisms with an agreement in force that could take this consult (by insurer, form and category).
+
+    A referral can only go to a profile that admits referrals; a meekijkconsult may also land on a referral
+    profile (routing accepts it there as a likely referral), so for it the category does not narrow the list.
+    """
     table = routing_table(session)
     consult = task.consult
     return sorted({p.specialism for profiles in table.by_specialism.values() for p in profiles
                    if p.specialism != consult.specialism and consult.insurer_uzovi in p.insurers
-                   and consult.consult_form in p.forms})
+                   and consult.consult_form in p.forms
+                   and (not consult.is_referral_for_triage or REFERRAL_CATEGORY in p.categories)})
 
 
 def colleagues_of(session: Session, task: ConsultTask) -> dict[str, tuple[str, str]]:

@@ -115,9 +115,16 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
 DEMO_EXAMPLE = PROJECT_ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
 
 
+DEMO_REFERRAL_NOTE = ("Verwijzing: psoriasis vulgaris op ellebogen, knieën en behaarde hoofd, ongeveer 8% van het "
+                      "lichaamsoppervlak. Drie maanden calcipotriol/betamethason zonder voldoende effect. Graag "
+                      "beoordeling voor lichttherapie of systemische behandeling.")
+
+
 def _demo_consults(session: Session, practice: Organisation) -> None:
-    """Two consults for the demo dermatologist to answer, submitted through the normal intake (idempotent)."""
+    """Consults for the demo dermatologist, submitted through the normal intake (idempotent): two
+    meekijkconsults to answer and one referral to triage (agreement TRIAGE-DERM)."""
     from triage_service.models.base import utcnow
+    from triage_service.models.consult import REFERRAL_CATEGORY
     from triage_service.security.audit import CLI_ACTOR
     from triage_service.services.intake import submit_consult
     from triage_service.services.resolution import Resolver
@@ -126,7 +133,9 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
     if client is None:
         return
     now = utcnow()
-    for number, icpc, display in (("DEMO-1", "S82", "Naevus/moedervlek"), ("DEMO-2", "S74", "Dermatomycose")):
+    for number, icpc, display, referral in (("DEMO-1", "S82", "Naevus/moedervlek", False),
+                                            ("DEMO-2", "S74", "Dermatomycose", False),
+                                            ("DEMO-3", "S91", "Psoriasis", True)):
         resource = json.loads(DEMO_EXAMPLE.read_text(encoding="utf-8"))
         resource.pop("id")
         resource["identifier"][0]["value"] = f"HIS-{number}"
@@ -134,5 +143,13 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
         resource["reasonCode"][0]["coding"][0].update(code=icpc, display=display)
         resource["performer"] = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z",
                                                  "value": DEMO_USERS[0][2]}, "display": DEMO_USERS[0][1]}]
+        if referral:
+            # A normal referral sent for triage: no GP intent or conversion authorisation, which only a
+            # meekijkconsult has.
+            resource["category"][0]["coding"][0].update(code=REFERRAL_CATEGORY,
+                                                         display="Referral for specialist triage")
+            resource.pop("extension")
+            resource["reasonCode"][0]["text"] = "Psoriasis, onvoldoende effect van lokale therapie"
+            resource["note"] = [{"text": DEMO_REFERRAL_NOTE}]
         submit_consult(session, CLI_ACTOR, practice, client.id, resource, Resolver(session, practice.id, resource),
                        now, if_none_exist=(resource["identifier"][0]["system"], f"HIS-{number}"))

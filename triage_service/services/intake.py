@@ -210,7 +210,10 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
         routing=RoutingRequest(
             specialism=specialism, icpc_codes=tuple(icpc_codes), age=age_on(patient_birth, today),
             sex=patient.resource["gender"], postcode=dutch.postcode_digits(home.get("postalCode")),
-            insurer=uzovi, form=form, photo_count=photo_count, on=today, performer_agb=performer_agb),
+            insurer=uzovi, form=form, photo_count=photo_count, on=today, performer_agb=performer_agb,
+            # A referral sent for triage goes to the profiles agreed for referral triage, not to the
+            # meekijkconsult profiles (which the default category would pick).
+            category=category),
     )
 
 

@@ -61,6 +61,8 @@ class InboxRow:
     likely_referral: bool
     received_at: datetime
     owner_name: str | None
+    #: A referral sent for triage rather than a meekijkconsult.
+    referral: bool = False
 
 
 @dataclass
@@ -120,7 +122,8 @@ def _row(task: ConsultTask, today: date, language: str) -> InboxRow:
     consult = task.consult
     return InboxRow(consult.id, specialism_label(consult.specialism, language), consult.priority, consult.consult_form,
                     ", ".join(consult.icpc_codes), age_on(consult.patient_birth_date, today), consult.patient_gender,
-                    task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name)
+                    task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name,
+                    consult.is_referral_for_triage)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ class ConsultDetail:
     received_at: datetime
     due_at: datetime | None
     status: str
+    business_status: str
+    #: A referral sent for triage: the page offers accept / return with advice / redirect instead of an answer.
+    referral: bool
     owner_name: str | None
     routing_reason: str | None
     flags: list[str]
@@ -181,7 +187,8 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         specialism=specialism_label(consult.specialism, language), form=consult.consult_form, priority=consult.priority,
         gp_name=str(practitioner.get("display") or _agb_text(practitioner)),
         practice_name=str((practice or {}).get("name", "")), gp_intent=consult.gp_intent,
-        received_at=task.created_at, due_at=task.due_at, status=task.status.value, owner_name=task.owner_name,
+        received_at=task.created_at, due_at=task.due_at, status=task.status.value,
+        business_status=task.business_status, referral=consult.is_referral_for_triage, owner_name=task.owner_name,
         routing_reason=decision.reason if decision else None,
         flags=task.flag_note.splitlines() if task.flag_note else [],
         photos=_photos(session, consult, resource, contained),

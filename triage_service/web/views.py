@@ -179,9 +179,33 @@ def ask(consult_id: str) -> Any:
 @bp.post("/consults/<consult_id>/answer")
 def answer(consult_id: str) -> Any:
     known = {code for _, code in registry().value_set_codes(VS_REQUESTED_SPECIALISM)}
-    return _act(consult_id, "answer", lambda: advice.record_advice(
-        get_session(), current_user(), consult_id, advice.parse_advice(dict(request.form), known), clock(),
-        request.remote_addr))
+
+    def act() -> object:
+        advice.open_task_of_kind(get_session(), current_user(), consult_id, referral=False)
+        return advice.record_advice(get_session(), current_user(), consult_id,
+                                    advice.parse_advice(dict(request.form), known), clock(), request.remote_addr)
+
+    return _act(consult_id, "answer", act)
+
+
+@bp.post("/consults/<consult_id>/accept-referral")
+def accept_referral(consult_id: str) -> Any:
+    def act() -> object:
+        advice.open_task_of_kind(get_session(), current_user(), consult_id, referral=True)
+        return advice.accept_referral(get_session(), current_user(), consult_id,
+                                      advice.parse_acceptance(dict(request.form)), clock(), request.remote_addr)
+
+    return _act(consult_id, "accept-referral", act)
+
+
+@bp.post("/consults/<consult_id>/return-referral")
+def return_referral(consult_id: str) -> Any:
+    def act() -> object:
+        advice.open_task_of_kind(get_session(), current_user(), consult_id, referral=True)
+        return advice.return_referral(get_session(), current_user(), consult_id,
+                                      advice.parse_return(dict(request.form)), clock(), request.remote_addr)
+
+    return _act(consult_id, "return-referral", act)
 
 
 @bp.post("/consults/<consult_id>/forward")
@@ -235,7 +259,12 @@ def _labels() -> dict[str, dict[str | None, str]]:
         "intent": {"would-refer": _("Yes"), "would-not-refer": _("No"), "unsure": _("Unsure"), None: "-"},
         "outcome": {"primary-care-advice": _("Treat in primary care with this advice"),
                     "ecms": _("One-off physical consult (ECMS)"), "referral-indicated": _("Referral indicated"),
-                    "other-specialism": _("Another specialism"), "not-suitable": _("Not suitable for a consult")},
+                    "other-specialism": _("Another specialism"), "not-suitable": _("Not suitable for a consult"),
+                    "referral-accepted": _("Referral accepted"),
+                    "returned-with-advice": _("Returned to the GP with advice")},
+        # Only the business statuses that say more than the Task status; the others show the Task status.
+        "business": {"referral-accepted": _("Referral accepted"),
+                     "referral-returned": _("Returned to the GP with advice")},
         "status": {"accepted": _("New"), "in-progress": _("In progress"), "on-hold": _("Waiting for the GP"),
                    "completed": _("Answered"), "rejected": _("Declined"), "cancelled": _("Cancelled by the GP")},
         "message": {"request-for-information": _("Question to the GP"),
@@ -251,7 +280,8 @@ def template_globals() -> dict[str, Any]:
 
     return {"current_user": g.get("inbox_user"), "priority_label": lookup("priority"), "sex_label": lookup("sex"),
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
-            "message_label": lookup("message"), "status_label": lookup("status"), "get_locale": get_locale,
+            "message_label": lookup("message"), "status_label": lookup("status"),
+            "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
             # Times in the specialist's own zone, not UTC.
             "format_datetime": lambda value, fmt: format_datetime(value.astimezone(AMSTERDAM), fmt)}
 
