@@ -228,6 +228,39 @@ def test_the_gp_system_hears_that_its_consult_became_a_referral_and_fetches_it(
     assert referral["priority"] == "urgent"
 
 
+@pytest.mark.parametrize(("decision", "business_status"), [("accept", "referral-accepted"),
+                                                      ("return", "referral-returned")])
+def test_the_gp_system_follows_the_triage_of_its_referral(
+        app: Flask, fhir: SyncFHIRClient, receiver: Receiver, clock: FrozenClock, consult_request: dict,
+        decision: str, business_status: str) -> None:
+    from tests.test_referral_triage import referral_request
+
+    subscribe(fhir, receiver.url)
+    his = GPInbox(app, clock, fhir, receiver)
+    body = referral_request(consult_request)
+    body.pop("id")
+    referral = fhir.resource("ServiceRequest", **body)
+    referral.save()
+    his.deliver_and_read()
+    with session_scope(app) as session:
+        if decision == "accept":
+            advice.accept_referral(session, _specialist(app), str(referral.id),
+                                   advice.ReferralAcceptance("urgent", "Graag binnen twee weken."), clock.now)
+        else:
+            advice.return_referral(session, _specialist(app), str(referral.id),
+                                   advice.ReferralReturn("Lokale therapie intensiveren.", 5), clock.now)
+    his.deliver_and_read()
+    task = fhir.execute(receiver.deliveries[-1].task_reference.split("/fhir/", 1)[1], method="get")
+    task["businessStatus"]["coding"][0]["code"] = "advice-acknowledged"
+    fhir.execute(f"Task/{task['id']}", method="put", data=task)
+    his.deliver_and_read()
+
+    assert his.seen == [("accepted", "assigned"), ("completed", business_status),
+                        ("completed", "advice-acknowledged")]
+    messages = fhir.resources("Communication").search(**{"based-on": f"ServiceRequest/{referral.id}"}).fetch()
+    assert len(messages) == 1  # the note or the advice, for the GP to read
+
+
 def test_a_notification_is_an_id_only_history_bundle_that_is_valid_fhir(
         app: Flask, fhir: SyncFHIRClient, receiver: Receiver, clock: FrozenClock, consult_request: dict) -> None:
     subscribe(fhir, receiver.url)

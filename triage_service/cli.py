@@ -398,7 +398,7 @@ triage_service demo
   Second factor:      add the TOTP secret to an authenticator app ({DEMO_USERS[0][0]}: {DEMO_USERS[0][3]}),
                       or print the current code:
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
-                      Two demo consults are waiting in {DEMO_USERS[0][0]}'s inbox.
+                      Two demo consults and a referral to triage are waiting in {DEMO_USERS[0][0]}'s inbox.
   Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP
                       systems (POST {base}/fhir/Subscription) and watches the answer norms.
 
