@@ -29,6 +29,7 @@ from triage_service.models import (
     Attachment,
     AuditEntry,
     Consult,
+    ConsultFact,
     ConsultIdentifier,
     ConsultMessage,
     ConsultTask,
@@ -55,7 +56,7 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 TRANSACTIONAL_TABLES = [DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
-                        ConsultMessage, ConsultIdentifier, ConsultTask, Consult, StoredResource]
+                        ConsultMessage, ConsultIdentifier, ConsultFact, ConsultTask, Consult, StoredResource]
 
 
 @dataclass

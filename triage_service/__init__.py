@@ -18,6 +18,7 @@ from triage_service.settings import Settings, load_settings
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
     from triage_service import api, database, web
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
+    from triage_service.reports import facts  # noqa: F401 - keeps the monitoring's fact rows in step
     from triage_service.reports import views as report_views
     from triage_service.security import headers, policy
 

@@ -260,6 +260,16 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
             time.sleep(1)
 
 
+@main.command("rebuild-facts")
+def rebuild_facts_command() -> None:
+    """Recompute the monitoring's fact table from the consults (after a bulk load or restore)."""
+    from triage_service.reports.facts import rebuild_facts
+
+    with session_scope(_app()) as session:
+        count = rebuild_facts(session)
+    click.echo(f"Rebuilt the monitoring facts of {count} consult(s).")
+
+
 @main.command("rotate-keys")
 @click.option("--new-keyring", is_flag=True, help="Create a key ring if none exists yet (production setup)")
 def rotate_keys(new_keyring: bool) -> None:

@@ -165,3 +165,20 @@ def test_a_specialist_gets_no_reports(month: World, app: Flask) -> None:
 def test_figures_are_the_same_whoever_asks_twice(month: World, reports: ReportClient) -> Any:
     first = reports.get(f"/reports/monitoring?{NOVEMBER}&group_by=week").get_json()
     assert reports.get(f"/reports/monitoring?{NOVEMBER}&group_by=week").get_json() == first
+
+
+def test_the_fact_rows_kept_in_step_equal_a_rebuild_from_the_consults(month: World, app: Flask) -> None:
+    from sqlalchemy import select
+
+    from triage_service.models import ConsultFact
+    from triage_service.reports.facts import rebuild_facts
+
+    def snapshot() -> list[tuple[Any, ...]]:
+        with session_scope(app) as session:
+            return sorted(tuple(getattr(f, c.key) for c in ConsultFact.__table__.columns)
+                          for f in session.scalars(select(ConsultFact)))
+
+    kept = snapshot()
+    with session_scope(app) as session:
+        assert rebuild_facts(session) == 6
+    assert snapshot() == kept

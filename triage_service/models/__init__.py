@@ -20,6 +20,7 @@ from triage_service.models.consult import (
 )
 from triage_service.models.declaration import DeclarationBatch, DeclarationLine
 from triage_service.models.message import ConsultMessage, MessageCategory
+from triage_service.models.monitoring import ConsultFact
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
@@ -38,6 +39,7 @@ __all__ = [
     "AuditOutcome",
     "Base",
     "Consult",
+    "ConsultFact",
     "ConsultIdentifier",
     "ConsultMessage",
     "ConsultTask",

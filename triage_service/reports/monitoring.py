@@ -1,14 +1,18 @@
 """Monitoring: does the meekijkconsult work? Volumes, answer times, outcomes, prevented referrals,
 how good the intake's referral flag is, and the business case, per group.
 
-Everything is aggregated in the database (one pass with conditional sums, and one window
-query for the percentiles), so a region's year of consults is never loaded into Python.
+Everything is aggregated in the database over the narrow fact table (models/monitoring.py):
+one pass with conditional sums per group and agreement, and the answer-time percentiles
+(PostgreSQL's percentile_disc; on SQLite, which has none, a GROUP BY histogram of answer
+minutes that gives the same nearest-rank value). A region's year is never loaded into Python;
+Python only folds the few rows per group and agreement and adds names.
 Definitions, so the figures can be checked by hand:
 
 - the cohort is the consults *submitted* in [start, end);
-- answer time runs from submission to advice, in hours; median and 90th percentile are
-  nearest-rank (the value at position ceil(p*n) of the sorted answer times), the same on
-  SQLite and PostgreSQL; "within norm" means advice no later than the Task's due time;
+- answer time runs from submission to advice in whole minutes, reported in hours; median and
+  90th percentile are nearest-rank (the value at position ceil(p*n) of the sorted answer
+  times), the same on SQLite and PostgreSQL; "within norm" means advice no later than the
+  Task's due time;
 - a referral is *prevented* when a completed consult did not become a referral and either
   the GP would have referred without it (intent ``would-refer``) or it was a referral that
   triage returned to the GP; the *conversion rate* is converted / completed;
@@ -23,23 +27,26 @@ Definitions, so the figures can be checked by hand:
 from __future__ import annotations
 
 import enum
+import math
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, false, func, literal, select, true
+from sqlalchemy import and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from triage_service.fhir.profiles import registry
-from triage_service.models import Agreement, Consult, ConsultTask, Organisation, TaskStatus
-from triage_service.routing.working_time import AMSTERDAM
+from triage_service.models import Agreement, Organisation, Practitioner
+from triage_service.models.monitoring import ConsultFact
+from triage_service.reports.facts import FIRST_MONDAY
+from triage_service.routing.service import specialism_label
 
 TARGET_SAVING_RATIO = 1 / 3
 FORMS = ("e-consult", "intercollegial-consult", "video-consult", "ecms")
 PRIORITIES = ("routine", "urgent", "asap", "stat")
 INTENTS = ("would-refer", "would-not-refer", "unsure")
-_MONDAY = datetime(2001, 1, 1, tzinfo=UTC)  # weeks are counted from a Monday
 
 
 class GroupBy(enum.StrEnum):
@@ -49,6 +56,13 @@ class GroupBy(enum.StrEnum):
     SPECIALIST = "specialist"
     AGREEMENT = "agreement"
     WEEK = "week"
+
+
+_KEYS: dict[GroupBy, Any] = {
+    GroupBy.SPECIALISM: ConsultFact.specialism, GroupBy.PRACTICE: ConsultFact.practice_id,
+    GroupBy.SPECIALIST: ConsultFact.owner_agb, GroupBy.AGREEMENT: ConsultFact.agreement_id,
+    GroupBy.WEEK: ConsultFact.week, GroupBy.TOTAL: literal("total"),
+}
 
 
 def outcome_codes() -> list[str]:
@@ -62,145 +76,142 @@ class Window:
     end: datetime
 
 
-def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
-    """Seconds since 1970 of a stored (naive UTC) timestamp, in SQL."""
-    if dialect == "postgresql":
-        return func.extract("epoch", column)
-    return (func.julianday(column) - 2440587.5) * 86400.0
-
-
-def _amsterdam_offset(column: Any, window: Window) -> ColumnElement[Any]:
-    """Seconds Amsterdam is ahead of UTC at that moment (summer time from the last Sunday of March to the
-    last Sunday of October, 01:00 UTC), as a CASE over the years in the window: SQLite has no time zones."""
-    whens = []
-    for year in range(window.start.year - 1, window.end.year + 1):
-        begins = _last_sunday(year, 3)
-        ends = _last_sunday(year, 10)
-        whens.append((and_(column >= begins, column < ends), 7200))
-    return case(*whens, else_=3600)
-
-
-def _last_sunday(year: int, month: int) -> datetime:
-    day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-    day -= timedelta(days=(day.weekday() + 1) % 7)
-    return datetime(day.year, day.month, day.day, 1, tzinfo=UTC)
-
-
-def _week_index(dialect: str, window: Window) -> ColumnElement[Any]:
-    local = _epoch(Consult.created_at, dialect) + _amsterdam_offset(Consult.created_at, window)
-    return cast(func.floor((local - _MONDAY.timestamp()) / 604800), Integer)
-
-
 def week_label(index: int) -> str:
-    monday = (_MONDAY + timedelta(weeks=index)).astimezone(AMSTERDAM).date()
-    year, week, _ = monday.isocalendar()
+    year, week, _ = (FIRST_MONDAY + timedelta(weeks=index)).isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def _group_columns(group_by: GroupBy, dialect: str, window: Window) -> list[Any]:
-    if group_by is GroupBy.SPECIALISM:
-        return [Consult.specialism, Consult.specialism]
-    if group_by is GroupBy.PRACTICE:
-        return [Organisation.agb, Organisation.name]
-    if group_by is GroupBy.SPECIALIST:
-        return [ConsultTask.owner_agb, ConsultTask.owner_name]
-    if group_by is GroupBy.AGREEMENT:
-        return [Agreement.code, Agreement.name]
-    if group_by is GroupBy.WEEK:
-        week = _week_index(dialect, window)
-        return [week, week]
-    return [literal("total"), literal("total")]
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: GroupBy) -> dict[str, Any]:
-    dialect = session.get_bind().dialect.name
-    key, label = _group_columns(group_by, dialect, window)
-    completed = ConsultTask.status == TaskStatus.COMPLETED
-    converted = and_(completed, Consult.converted_to_referral.is_(true()))
-    not_converted = and_(completed, Consult.converted_to_referral.is_not(true()))
-    prevented = and_(not_converted, (Consult.gp_intent == "would-refer") | (Consult.category == "referral"))
-    flagged = ConsultTask.likely_referral.is_(true())
-    unflagged = ConsultTask.likely_referral.is_(false())
-    costed = Agreement.average_referral_cost_cents.is_not(None)
-    outcomes = outcome_codes()
-    columns: dict[str, ColumnElement[Any]] = {
-        "consults": func.count(Consult.id),
+def _columns(outcomes: list[str]) -> dict[str, ColumnElement[Any]]:
+    f = ConsultFact
+    completed = f.state == "completed"
+    converted = and_(completed, f.converted.is_(true()))
+    not_converted = and_(completed, f.converted.is_not(true()))
+    flagged = f.flagged.is_(true())
+    return {
+        "consults": func.count(),
         "completed": _count_if(completed),
-        "within_norm": _count_if(and_(completed, Consult.completed_at <= ConsultTask.due_at)),
+        "within_norm": _count_if(and_(completed, f.within_norm.is_(true()))),
         "converted": _count_if(converted),
-        "prevented": _count_if(prevented),
+        "prevented": _count_if(and_(not_converted, (f.gp_intent == "would-refer") | (f.category == "referral"))),
         "flagged_converted": _count_if(and_(flagged, converted)),
         "flagged_not_converted": _count_if(and_(flagged, not_converted)),
-        "unflagged_converted": _count_if(and_(unflagged, converted)),
-        "unflagged_not_converted": _count_if(and_(unflagged, not_converted)),
-        "avoided_cents": func.sum(case((and_(prevented, costed), Agreement.average_referral_cost_cents), else_=0)),
-        "cost_cents": func.sum(case((and_(completed, costed),
-                                     Agreement.s3_tariff_cents + Agreement.subcontractor_fee_cents), else_=0)),
-        "uncosted": _count_if(and_(completed, ~costed)),
-        **{f"form:{f}": _count_if(Consult.consult_form == f) for f in FORMS},
-        **{f"priority:{p}": _count_if(Consult.priority == p) for p in PRIORITIES},
-        **{f"intent:{i}": _count_if(Consult.gp_intent == i) for i in INTENTS},
-        **{f"outcome:{o}": _count_if(and_(Consult.outcome == o, ConsultTask.status.in_(
-            (TaskStatus.COMPLETED, TaskStatus.REJECTED)))) for o in outcomes},
-        "category:referral": _count_if(Consult.category == "referral"),
+        "unflagged_converted": _count_if(and_(~flagged, converted)),
+        "unflagged_not_converted": _count_if(and_(~flagged, not_converted)),
+        **{f"form:{v}": _count_if(f.consult_form == v) for v in FORMS},
+        **{f"priority:{v}": _count_if(f.priority == v) for v in PRIORITIES},
+        **{f"intent:{v}": _count_if(f.gp_intent == v) for v in INTENTS},
+        **{f"outcome:{v}": _count_if(and_(f.outcome == v, f.state.in_(("completed", "rejected"))))
+           for v in outcomes},
+        "category:referral": _count_if(f.category == "referral"),
     }
-    where = [Agreement.zorggroep_id == zorggroep_id, Consult.created_at >= window.start,
-             Consult.created_at < window.end]
-    query = (select(key.label("key"), label.label("label"), *(c.label(f"c{i}") for i, c in enumerate(
-        columns.values()))).select_from(Consult).join(ConsultTask, ConsultTask.consult_id == Consult.id)
-             .join(Agreement, Agreement.id == Consult.agreement_id)
-             .join(Organisation, Organisation.id == Consult.organisation_id)
-             .where(*where).group_by(key, label).order_by(key))
+
+
+def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: GroupBy) -> dict[str, Any]:
+    key = _KEYS[group_by]
+    where = [ConsultFact.zorggroep_id == zorggroep_id, ConsultFact.created_at >= window.start,
+             ConsultFact.created_at < window.end]
+    outcomes = outcome_codes()
+    columns = _columns(outcomes)
     names = list(columns)
-    groups: list[dict[str, Any]] = []
-    percentiles = _answer_percentiles(session, key, where, dialect)
+    # Grouped by agreement as well: the business case needs each agreement's tariff, fee and referral cost.
+    query = (select(key.label("key"), ConsultFact.agreement_id, *(c.label(f"c{i}") for i, c in enumerate(
+        columns.values()))).where(*where).group_by(key, ConsultFact.agreement_id))
+    totals: dict[Any, dict[str, int]] = {}
+    money: dict[Any, dict[str, int]] = defaultdict(lambda: {"avoided": 0, "cost": 0, "uncosted": 0})
+    prices = _prices(session)
     for row in session.execute(query):
         values = {name: int(row._mapping[f"c{i}"] or 0) for i, name in enumerate(names)}
-        group_key = row.key if group_by is not GroupBy.WEEK else week_label(int(row.key))
-        label_text = row.label if group_by is not GroupBy.WEEK else group_key
-        groups.append(_group(group_key, label_text, values, percentiles.get(row.key, (None, None)), outcomes))
+        group = totals.setdefault(row.key, dict.fromkeys(names, 0))
+        for name, value in values.items():
+            group[name] += value
+        price = prices.get(row.agreement_id)
+        if price is None or price[2] is None:
+            money[row.key]["uncosted"] += values["completed"]
+        else:
+            money[row.key]["avoided"] += values["prevented"] * price[2]
+            money[row.key]["cost"] += values["completed"] * (price[0] + price[1])
+    percentiles = _answer_percentiles(session, key, where)
+    shown = _names(session, group_by, set(totals))
+    ordered = sorted(totals, key=lambda k: _sort_key(k if group_by is GroupBy.WEEK else shown.get(k, (k,))[0]))
+    groups = [_group(*shown.get(k, (k, k)), totals[k], money[k], percentiles.get(k, (None, None)), outcomes)
+              for k in ordered]
     return {"period": {"from": window.start.isoformat(), "to": window.end.isoformat()},
             "group_by": group_by.value, "target_saving_ratio": round(TARGET_SAVING_RATIO, 4), "groups": groups}
 
 
-def _answer_percentiles(session: Session, key: Any, where: list[Any], dialect: str
-                        ) -> dict[Any, tuple[float | None, float | None]]:
-    """Median and 90th percentile of the answer time per group, nearest-rank, by window functions."""
-    seconds = (_epoch(Consult.completed_at, dialect) - _epoch(Consult.created_at, dialect)).label("seconds")
-    ranked = (select(key.label("key"), seconds,
-                     func.row_number().over(partition_by=key, order_by=seconds).label("rank"),
-                     func.count().over(partition_by=key).label("n"))
-              .select_from(Consult).join(ConsultTask, ConsultTask.consult_id == Consult.id)
-              .join(Agreement, Agreement.id == Consult.agreement_id)
-              .join(Organisation, Organisation.id == Consult.organisation_id)
-              .where(*where, ConsultTask.status == TaskStatus.COMPLETED, Consult.completed_at.is_not(None))
-              .subquery())
-    # Nearest rank: position ceil(p*n), written as (p*n*10 + 9) // 10 for p in tenths (integer SQL only).
-    median_rank = (ranked.c.n * 5 + 9) // 10
-    p90_rank = (ranked.c.n * 9 + 9) // 10
-    rows = session.execute(select(
-        ranked.c.key,
-        func.max(case((ranked.c.rank == cast(median_rank, Integer), ranked.c.seconds))),
-        func.max(case((ranked.c.rank == cast(p90_rank, Integer), ranked.c.seconds))))
-        .group_by(ranked.c.key))
-    return {k: (_hours(m), _hours(p)) for k, m, p in rows}
+def _sort_key(key: Any) -> tuple[int, str]:
+    return (0, f"{key:012d}") if isinstance(key, int) else (1, str(key))
 
 
-def _hours(seconds: Any) -> float | None:
-    return None if seconds is None else round(float(seconds) / 3600, 2)
+def _prices(session: Session) -> dict[str, tuple[int, int, int | None]]:
+    return {a: (t, f, c) for a, t, f, c in session.execute(select(
+        Agreement.id, Agreement.s3_tariff_cents, Agreement.subcontractor_fee_cents,
+        Agreement.average_referral_cost_cents))}
+
+
+def _names(session: Session, group_by: GroupBy, keys: set[Any]) -> dict[Any, tuple[Any, Any]]:
+    """Per stored group key: the key as reported (an AGB, agreement code or ISO week) and a readable name."""
+    if group_by is GroupBy.WEEK:
+        return {k: (week_label(int(k)), week_label(int(k))) for k in keys}
+    if group_by is GroupBy.SPECIALISM:
+        return {k: (k, specialism_label(k, "nl")) for k in keys}
+    if group_by is GroupBy.PRACTICE:
+        return {i: (agb, name) for i, agb, name in session.execute(
+            select(Organisation.id, Organisation.agb, Organisation.name).where(Organisation.id.in_(keys)))}
+    if group_by is GroupBy.AGREEMENT:
+        return {i: (code, name) for i, code, name in session.execute(
+            select(Agreement.id, Agreement.code, Agreement.name).where(Agreement.id.in_(keys)))}
+    if group_by is GroupBy.SPECIALIST:
+        names = dict(session.execute(select(Practitioner.agb, Practitioner.name).where(Practitioner.agb.in_(keys)))
+                     .all())
+        names.update((agb, name) for agb, name in session.execute(
+            select(Organisation.agb, Organisation.name).where(Organisation.agb.in_(keys))) if agb)
+        return {k: (k, names.get(k, k)) for k in keys}
+    return {k: (k, k) for k in keys}
+
+
+def _answer_percentiles(session: Session, key: Any, where: list[Any]) -> dict[Any, tuple[float | None, float | None]]:
+    """Median and 90th percentile of the answer minutes per group, nearest-rank."""
+    answered = [*where, ConsultFact.state == "completed", ConsultFact.answer_minutes.is_not(None)]
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(select(
+            key, func.percentile_disc(0.5).within_group(ConsultFact.answer_minutes),
+            func.percentile_disc(0.9).within_group(ConsultFact.answer_minutes)).where(*answered).group_by(key))
+        return {k: (_hours(m), _hours(p)) for k, m, p in rows}
+    histograms: dict[Any, list[tuple[int, int]]] = defaultdict(list)
+    for k, minutes, count in session.execute(select(key, ConsultFact.answer_minutes, func.count())
+                                             .where(*answered).group_by(key, ConsultFact.answer_minutes)
+                                             .order_by(key, ConsultFact.answer_minutes)):
+        histograms[k].append((minutes, count))
+    return {k: (_hours(_nearest_rank(h, 0.5)), _hours(_nearest_rank(h, 0.9))) for k, h in histograms.items()}
+
+
+def _nearest_rank(histogram: list[tuple[int, int]], p: float) -> int | None:
+    """The value at position ceil(p*n) of the sorted values, from (value, count) pairs in value order."""
+    n = sum(count for _, count in histogram)
+    wanted, seen = max(math.ceil(p * n), 1), 0
+    for value, count in histogram:
+        seen += count
+        if seen >= wanted:
+            return value
+    return None
+
+
+def _hours(minutes: Any) -> float | None:
+    return None if minutes is None else round(float(minutes) / 60, 2)
 
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _group(key: Any, label: Any, v: dict[str, int], percentiles: tuple[float | None, float | None],
-           outcomes: list[str]) -> dict[str, Any]:
-    avoided, cost = v["avoided_cents"], v["cost_cents"]
+def _group(key: Any, label: Any, v: dict[str, int], money: dict[str, int],
+           percentiles: tuple[float | None, float | None], outcomes: list[str]) -> dict[str, Any]:
+    avoided, cost = money["avoided"], money["cost"]
     saving_ratio = _ratio(avoided - cost, avoided)
     return {
         "key": key, "label": label, "consults": v["consults"],
@@ -224,6 +235,8 @@ def _group(key: Any, label: Any, v: dict[str, int], percentiles: tuple[float | N
             "avoided_cents": avoided, "cost_cents": cost, "saving_cents": avoided - cost,
             "saving_ratio": saving_ratio,
             "meets_target": None if saving_ratio is None else saving_ratio >= TARGET_SAVING_RATIO,
-            "completed_without_referral_cost": v["uncosted"],
+            "completed_without_referral_cost": money["uncosted"],
         },
     }
+
+

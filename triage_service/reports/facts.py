@@ -1,0 +1,113 @@
+"""Keeping the monitoring's fact rows (models/monitoring.py) in step with consults and their Tasks.
+
+Like the notification outbox, this listens to the session rather than being called from each
+service: a consult changes in intake, routing, the inbox, the GP's updates and the worker,
+and a fact row forgotten in one of them would make the monitoring quietly wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.orm import Session
+
+from triage_service.models import Agreement, Consult, ConsultTask, TaskStatus
+from triage_service.models.monitoring import ConsultFact
+from triage_service.routing.working_time import AMSTERDAM
+
+_CHANGED = "triage.changed_consults"
+FIRST_MONDAY = date(2001, 1, 1)
+_STATES = {TaskStatus.COMPLETED: "completed", TaskStatus.REJECTED: "rejected", TaskStatus.CANCELLED: "cancelled"}
+
+
+def week_index(moment: datetime) -> int:
+    """The ISO week of a moment in Dutch time, as weeks since Monday 1 January 2001."""
+    local = moment.astimezone(AMSTERDAM).date()
+    return (local - FIRST_MONDAY).days // 7
+
+
+def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None) -> dict[str, Any]:
+    completed = task.status is TaskStatus.COMPLETED and consult.completed_at is not None
+    minutes = within = None
+    if completed and consult.completed_at is not None:
+        minutes = int((consult.completed_at - consult.created_at).total_seconds() // 60)
+        within = task.due_at is None or consult.completed_at <= task.due_at
+    return {"consult_id": consult.id, "zorggroep_id": zorggroep_id, "agreement_id": consult.agreement_id,
+            "practice_id": consult.organisation_id, "specialism": consult.specialism,
+            "created_at": consult.created_at, "week": week_index(consult.created_at),
+            "consult_form": consult.consult_form, "priority": consult.priority, "gp_intent": consult.gp_intent,
+            "category": consult.category, "flagged": bool(task.likely_referral),
+            "state": _STATES.get(task.status, "open"), "outcome": consult.outcome,
+            "converted": bool(consult.converted_to_referral), "answer_minutes": minutes, "within_norm": within,
+            "owner_agb": task.owner_agb}
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changed_consults(session: Session, _context: Any, _instances: Any) -> None:
+    # Objects, not ids: a new consult gets its id only when it is inserted.
+    changed: list[Consult | ConsultTask] = session.info.setdefault(_CHANGED, [])
+    changed.extend(obj for obj in (*session.new, *session.dirty) if isinstance(obj, Consult | ConsultTask))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_facts(session: Session) -> None:
+    session.flush()
+    changed: list[Consult | ConsultTask] = session.info.pop(_CHANGED, [])
+    ids = {obj.id if isinstance(obj, Consult) else obj.consult_id for obj in changed}
+    if not ids:
+        return
+    # Queried, not followed through relationships: a consult's ``task`` may have been loaded as
+    # empty before its Task was created in this same transaction.
+    pairs = session.execute(select(Consult, ConsultTask).join(ConsultTask, ConsultTask.consult_id == Consult.id)
+                            .where(Consult.id.in_(ids))).all()
+    zorggroeps = _zorggroeps(session, {c.agreement_id for c, _ in pairs if c.agreement_id})
+    existing = {f.consult_id: f for f in session.scalars(select(ConsultFact).where(ConsultFact.consult_id.in_(ids)))}
+    for consult, task in pairs:
+        values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""))
+        fact = existing.get(consult.id)
+        if fact is None:
+            session.add(ConsultFact(**values))
+        else:
+            for name, value in values.items():
+                setattr(fact, name, value)
+    session.flush()
+    session.info.pop(_CHANGED, None)  # the facts' own flush noted nothing worth another round
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changed_consults(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def _zorggroeps(session: Session, agreement_ids: set[str]) -> dict[str, str]:
+    if not agreement_ids:
+        return {}
+    return dict(session.execute(select(Agreement.id, Agreement.zorggroep_id).where(Agreement.id.in_(agreement_ids)))
+                .all())
+
+
+def rebuild_facts(session: Session, chunk: int = 5_000) -> int:
+    """Recompute every fact row from the consults and Tasks (after a bulk load, or to check the copy)."""
+    session.execute(delete(ConsultFact))
+    zorggroeps = dict(session.execute(select(Agreement.id, Agreement.zorggroep_id)).all())
+    count = 0
+    for rows in _chunks(session, chunk):
+        session.execute(insert(ConsultFact), [fact_values(c, t, zorggroeps.get(c.agreement_id or ""))
+                                              for c, t in rows])
+        count += len(rows)
+    return count
+
+
+def _chunks(session: Session, size: int) -> Iterator[list[tuple[Consult, ConsultTask]]]:
+    last = ""
+    while True:
+        rows = session.execute(select(Consult, ConsultTask).join(ConsultTask, ConsultTask.consult_id == Consult.id)
+                               .where(Consult.id > last).order_by(Consult.id).limit(size)).all()
+        if not rows:
+            return
+        yield list(rows)
+        last = rows[-1][0].id
+        session.expunge_all()  # a million consults must not accumulate in the identity map
