@@ -175,3 +175,75 @@ def test_the_server_messages_conform_to_the_consult_message_profile(gp: GPSystem
         assert registry().validate(entry["resource"], PROFILE_CONSULT_MESSAGE) == []
 
 
+
+
+def _extra_photo(gp: GPSystem) -> str:
+    from tests.test_photos import jpeg_with_gps, photo_document, upload
+
+    binary = upload(gp, jpeg_with_gps(), "image/jpeg").get_json()["id"]
+    document = gp.post("/fhir/DocumentReference", photo_document(binary, title="close-up"))
+    assert document.status_code == 201, document.get_json()
+    return str(document.get_json()["id"])
+
+
+def test_an_answer_can_bring_extra_photos_that_the_specialist_sees(
+        app: Flask, gp: GPSystem, asked: tuple[str, str, str]) -> None:
+    from triage_service.web.inbox import consult_detail
+
+    consult_id, task_id, question = asked
+    document = _extra_photo(gp)
+    body = _reply(consult_id, task_id, question, text="Hierbij een close-up.")
+    body["payload"].append({"contentReference": {"reference": f"DocumentReference/{document}"}})
+    response = gp.post("/fhir/Communication", body)
+    assert response.status_code == 201, response.get_json()
+
+    assert {"contentReference": {"reference": f"DocumentReference/{document}"}} in response.get_json()["payload"]
+    with session_scope(app) as session:
+        detail = consult_detail(session, _specialist(app), consult_id)
+        assert detail is not None
+        assert "close-up" in [p.title for p in detail.photos]
+
+
+def test_photos_alone_answer_a_question(gp: GPSystem, asked: tuple[str, str, str]) -> None:
+    consult_id, task_id, question = asked
+    body = _reply(consult_id, task_id, question)
+    body["payload"] = [{"contentReference": {"reference": f"DocumentReference/{_extra_photo(gp)}"}}]
+
+    assert gp.post("/fhir/Communication", body).status_code == 201
+
+
+def test_a_photo_of_another_practice_or_inline_is_refused(
+        gp: GPSystem, other_gp: GPSystem, asked: tuple[str, str, str]) -> None:
+    consult_id, task_id, question = asked
+    theirs = _extra_photo(other_gp)
+    body = _reply(consult_id, task_id, question)
+    body["payload"].append({"contentReference": {"reference": f"DocumentReference/{theirs}"}})
+    refused = gp.post("/fhir/Communication", body)
+    assert refused.status_code == 422
+    assert refused.get_json()["issue"][0]["expression"] == ["Communication.payload[1].contentReference"]
+
+    inline = _reply(consult_id, task_id, question)
+    inline["payload"].append({"contentAttachment": {"contentType": "image/jpeg", "data": "AAAA"}})
+    assert gp.post("/fhir/Communication", inline).status_code == 422
+
+
+def test_more_photos_than_a_consult_may_carry_are_refused(
+        app: Flask, gp: GPSystem, asked: tuple[str, str, str]) -> None:
+    consult_id, task_id, question = asked
+    limit = app.extensions["triage.settings"].max_attachments_per_consult
+    body = _reply(consult_id, task_id, question)
+    document = _extra_photo(gp)
+    body["payload"] += [{"contentReference": {"reference": f"DocumentReference/{document}"}}] * (limit + 1)
+
+    response = gp.post("/fhir/Communication", body)
+    assert response.status_code == 422
+    assert "at most" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_a_message_to_a_cancelled_consult_is_refused(gp: GPSystem, asked: tuple[str, str, str]) -> None:
+    consult_id, task_id, question = asked
+    task = gp.get(f"/fhir/Task/{task_id}").get_json()
+    task["status"] = "cancelled"
+    assert gp.put(f"/fhir/Task/{task_id}", task).status_code == 200
+
+    assert gp.post("/fhir/Communication", _reply(consult_id, task_id, question)).status_code == 409

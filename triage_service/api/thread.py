@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 
-from triage_service.api.context import base_url, clock
+from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_resource
 from triage_service.api.resources import _organisation, bp
 from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _token, _values
@@ -27,7 +27,8 @@ def _task_id(consult_id: str) -> str:
 def create_communication() -> Response:
     require_scope("Communication", "create")
     resource = read_resource("Communication")
-    message = post_gp_message(get_session(), request_actor(), _organisation(), resource, clock())
+    message = post_gp_message(get_session(), request_actor(), _organisation(), resource, clock(),
+                              settings().max_attachments_per_consult)
     body = message_to_fhir(message, _task_id(message.consult_id))
     return fhir_response(body, 201, 1, f"{base_url()}/Communication/{message.id}/_history/1")
 

@@ -78,7 +78,8 @@ def message_to_fhir(message: ConsultMessage, task_id: str) -> dict[str, Any]:
                                   or message.category.value}]}],
         "sent": instant(message.sent_at),
         "sender": party,
-        "payload": [{"contentString": message.text}],
+        "payload": ([{"contentString": message.text}] if message.text else [])
+        + [{"contentReference": {"reference": f"DocumentReference/{d}"}} for d in message.document_ids or []],
     }
     if message.in_response_to_id:
         body["inResponseTo"] = [{"reference": f"Communication/{message.in_response_to_id}"}]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,4 +35,6 @@ class ConsultMessage(Base):
     sender_name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     in_response_to_id: Mapped[str | None] = mapped_column(ForeignKey("consult_messages.id"))
+    #: Extra photos or documents the GP sent with an answer: ids of the practice's DocumentReferences.
+    document_ids: Mapped[list[Any]] = mapped_column(default=list)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,7 @@ from triage_service.models import (
     ConsultTask,
     MessageCategory,
     Organisation,
+    StoredResource,
     TaskStatus,
 )
 from triage_service.security.audit import Actor, record
@@ -39,7 +40,7 @@ def _ref_id(reference: Any, rtype: str) -> str | None:
 
 
 def post_gp_message(session: Session, actor: Actor, organisation: Organisation, resource: dict[str, Any],
-                    now: datetime) -> ConsultMessage:
+                    now: datetime, max_attachments: int = 10) -> ConsultMessage:
     issues = [i for i in registry().validate(resource, PROFILE_CONSULT_MESSAGE) if i.is_error]
     if issues:
         raise UnprocessableInput("The Communication does not meet the consult-message profile", issues=issues)
@@ -61,7 +62,8 @@ def post_gp_message(session: Session, actor: Actor, organisation: Organisation, 
                        expression="Communication.basedOn[0]")
     question = _question(session, consult, resource, category)
     texts = [p["contentString"] for p in resource["payload"] if isinstance(p.get("contentString"), str)]
-    if not texts or not "".join(texts).strip():
+    documents = _documents(session, consult, resource, max_attachments)
+    if not documents and (not texts or not "".join(texts).strip()):
         raise UnprocessableInput("The message needs text in payload.contentString",
                                  issues=[Issue("required", "The message needs text in payload.contentString",
                                                "Communication.payload")])
@@ -71,7 +73,7 @@ def post_gp_message(session: Session, actor: Actor, organisation: Organisation, 
         consult_id=consult.id, category=category, sender_role="gp",
         sender_agb=identifier.get("value") if identifier.get("system") == dutch.AGB else None,
         sender_name=str(sender.get("display") or organisation.name), text="\n\n".join(texts),
-        in_response_to_id=question.id if question else None, sent_at=now)
+        in_response_to_id=question.id if question else None, document_ids=documents, sent_at=now)
     session.add(message)
     if category is MessageCategory.INFORMATION_PROVIDED and task.status is TaskStatus.ON_HOLD:
         transition(task, TaskStatus.IN_PROGRESS)
@@ -82,6 +84,37 @@ def post_gp_message(session: Session, actor: Actor, organisation: Organisation, 
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Communication",
            resource_id=message.id, patient_ref=consult.patient_resource_id, at=now)
     return message
+
+
+def _documents(session: Session, consult: Consult, resource: dict[str, Any], max_attachments: int) -> list[str]:
+    """Extra photos sent with the answer: DocumentReferences of the practice, uploaded beforehand (as for
+    intake: POST the Binary, then the DocumentReference), within the consult's limit of attachments."""
+    ids: list[str] = []
+    for index, payload in enumerate(resource["payload"]):
+        expression = f"Communication.payload[{index}]"
+        if "contentAttachment" in payload:
+            raise UnprocessableInput("Send a photo as a DocumentReference (POST /fhir/Binary, then "
+                                     "/fhir/DocumentReference) and reference it with contentReference",
+                                     expression=expression)
+        if "contentReference" not in payload:
+            continue
+        document_id = _ref_id(payload["contentReference"], "DocumentReference")
+        stored = session.scalar(select(StoredResource).where(
+            StoredResource.id == document_id, StoredResource.resource_type == "DocumentReference",
+            StoredResource.organisation_id == consult.organisation_id)) if document_id else None
+        if stored is None:
+            raise UnprocessableInput("contentReference must reference a DocumentReference this practice "
+                                     "uploaded", issues=[Issue("not-found", "contentReference must reference a "
+                                                               "DocumentReference this practice uploaded",
+                                                               f"{expression}.contentReference")])
+        ids.append(stored.id)
+    if ids:
+        earlier = sum(len(m.document_ids or []) for m in session.scalars(
+            select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)))
+        if consult.photo_count + earlier + len(ids) > max_attachments:
+            raise UnprocessableInput(f"A consult carries at most {max_attachments} photos and documents",
+                                     expression="Communication.payload")
+    return ids
 
 
 def _question(session: Session, consult: Consult, resource: dict[str, Any],

@@ -224,7 +224,10 @@ def _resolve(session: Session, consult: Consult, reference: dict[str, Any],
 def _photos(session: Session, consult: Consult, resource: dict[str, Any],
             contained: dict[Any, dict[str, Any]]) -> list[PhotoRef]:
     photos = []
-    for reference in resource.get("supportingInfo", []):
+    # The request's photos, then those the GP sent later with an answer in the thread.
+    references = list(resource.get("supportingInfo", [])) + [
+        {"reference": f"DocumentReference/{d}"} for m in consult.messages for d in (m.document_ids or [])]
+    for reference in references:
         document = _resolve(session, consult, reference, contained)
         if not document or document.get("resourceType") != "DocumentReference":
             continue
