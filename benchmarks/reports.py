@@ -96,8 +96,8 @@ def generate(app: Any, count: int, rng: random.Random) -> None:
                 "likely_referral": rng.random() < 0.2, "version_id": 1, "created_at": created,
                 "updated_at": completed or created})
         with engine.begin() as conn:
-            conn.execute(insert(Consult.__table__), consults)
-            conn.execute(insert(ConsultTask.__table__), tasks)
+            conn.execute(insert(Consult), consults)
+            conn.execute(insert(ConsultTask), tasks)
 
 
 def timed(fn: Any, repeats: int = 3) -> tuple[float, Any]:
