@@ -75,6 +75,8 @@ class Consult(Base):
     __table_args__ = (
         Index("ix_consults_org_status", "organisation_id", "status"),
         Index("ix_consults_similar", "specialism", "primary_icpc", "status"),
+        # Declarations look for consults answered since the last closed month.
+        Index("ix_consults_completed_at", "completed_at"),
     )
 
     #: Also the ServiceRequest's logical id.

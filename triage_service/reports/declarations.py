@@ -69,6 +69,13 @@ class Candidate:
 def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) -> list[Candidate]:
     """Completed consults of this insurer, answered before the month's end, not declared before."""
     declared = exists().where(DeclarationLine.consult_id == Consult.id)
+    window = [Consult.completed_at < month.end]
+    # Closing a month declares everything answered before its end, so nothing answered before the end of
+    # the last closed month can still be undeclared: the search starts there instead of at the first consult.
+    last_closed = session.scalar(select(func.max(DeclarationBatch.period)).where(
+        DeclarationBatch.zorggroep_id == zorggroep_id, DeclarationBatch.insurer_uzovi == insurer))
+    if last_closed:
+        window.append(Consult.completed_at >= Month.parse(last_closed).end)
     rows = session.execute(
         select(Consult.id, Organisation.agb, Consult.completed_at, Agreement.s3_prestatie_code,
                Agreement.s3_tariff_cents)
@@ -76,7 +83,7 @@ def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) 
         .join(Agreement, Agreement.id == Consult.agreement_id)
         .join(Organisation, Organisation.id == Consult.organisation_id)
         .where(Agreement.zorggroep_id == zorggroep_id, Consult.insurer_uzovi == insurer,
-               ConsultTask.status == TaskStatus.COMPLETED, Consult.completed_at < month.end, ~declared))
+               ConsultTask.status == TaskStatus.COMPLETED, *window, ~declared))
     return sorted((Candidate(cid, agb or "", local_date(done), code, tariff)
                    for cid, agb, done, code, tariff in rows if done is not None),
                   key=lambda c: (c.service_date, c.practice_agb, c.consult_id))
