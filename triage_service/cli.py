@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -221,6 +222,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     from triage_service.notifications.delivery import deliver_due
     from triage_service.notifications.email import send_due
     from triage_service.routing.deadlines import run_deadline_jobs
+    from triage_service.security.audit_chain import write_anchor
     from triage_service.services.blobs import load_keyring
 
     app = _app()
@@ -235,7 +237,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     parent = os.getppid()
-    next_deadline_pass = 0.0
+    next_deadline_pass = next_anchor = 0.0
     while not stopping and not (exit_with_parent and os.getppid() != parent):
         if time.monotonic() >= next_deadline_pass:
             with session_scope(app) as session:
@@ -244,6 +246,11 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
                 click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated "
                            f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
             next_deadline_pass = time.monotonic() + interval
+        if time.monotonic() >= next_anchor:
+            # The chain's head, outside the database: removing the newest entries becomes detectable.
+            with session_scope(app) as session:
+                write_anchor(session, settings.audit_anchor_path, utcnow())
+            next_anchor = time.monotonic() + 3600
         sent = deliver_due(factory, settings, load_keyring(settings), utcnow())
         if sent.delivered or sent.failed:
             click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
@@ -268,6 +275,73 @@ def rebuild_facts_command() -> None:
     with session_scope(_app()) as session:
         count = rebuild_facts(session)
     click.echo(f"Rebuilt the monitoring facts of {count} consult(s).")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail (NEN 7513): verify the hash chain, anchor its head, a patient's access history."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check every entry against the chain and the anchors; exit 1 when anything was altered or removed."""
+    from triage_service.security.audit_chain import verify
+
+    app = _app()
+    with session_scope(app) as session:
+        result = verify(session, app.extensions["triage.settings"].audit_anchor_path)
+    if result.intact:
+        click.echo(f"The audit trail is intact: {result.checked} entries checked.")
+        return
+    for problem in result.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    _fail(f"The audit trail was altered: {len(result.problems)} problem(s) in {result.checked} entries.")
+
+
+@audit_group.command("anchor")
+def audit_anchor() -> None:
+    """Append the chain's head to the anchor file (the worker does this every hour)."""
+    from triage_service.models.base import utcnow
+    from triage_service.security.audit_chain import write_anchor
+
+    app = _app()
+    with session_scope(app) as session:
+        written = write_anchor(session, app.extensions["triage.settings"].audit_anchor_path, utcnow())
+    click.echo(f"Anchored entry {written[0]}." if written else "The audit trail is empty; nothing to anchor.")
+
+
+@audit_group.command("patient")
+@click.option("--bsn", required=True, help="The patient's BSN (read from the prompt when given as '-')")
+@click.option("--fhir", "as_fhir", is_flag=True, help="Print a FHIR Bundle of AuditEvents instead of a table")
+def audit_patient(bsn: str, as_fhir: bool) -> None:
+    """Who saw or changed this patient's data, when, from where, acting for which organisation."""
+    from triage_service.fhir.dutch import is_valid_bsn
+    from triage_service.models import AuditAction
+    from triage_service.models.base import utcnow
+    from triage_service.security.audit import CLI_ACTOR, record
+    from triage_service.services.audit_queries import action_word, audit_bundle, patient_history, patient_refs
+
+    if bsn == "-":  # keeps the BSN out of shell history and process lists
+        bsn = click.prompt("BSN", hide_input=True)
+    if not is_valid_bsn(bsn):
+        _fail("That is not a valid BSN (9 digits passing the elfproef).")
+    with session_scope(_app()) as session:
+        entries = patient_history(session, bsn)
+        refs = patient_refs(session, bsn)
+        # Looking up a patient's history is itself access to patient data.
+        record(session, CLI_ACTOR, event="audit.patient", action=AuditAction.READ,
+               patient_ref=refs[0] if refs else None, detail=f"entries={len(entries)}", at=utcnow())
+        if as_fhir:
+            click.echo(json.dumps(audit_bundle(entries), indent=2, ensure_ascii=False))
+            return
+        if not entries:
+            click.echo("No recorded access to this patient's data.")
+            return
+        for e in entries:
+            who = f"{e.actor_kind}:{e.actor_id or '-'}"
+            click.echo(f"{e.occurred_at:%Y-%m-%d %H:%M:%S}Z  {action_word(e):7}  {e.event:28}  {who:40}  "
+                       f"org={e.organisation_id or '-'}  from={e.source_ip or '-'}  "
+                       f"{e.resource_type or ''}/{e.resource_id or ''}  outcome={e.outcome.value}")
 
 
 @main.command("rotate-keys")
@@ -386,7 +460,7 @@ def _exec_gunicorn(host: str, port: int) -> None:
 def demo(host: str, port: int) -> None:
     """init-db + load-demo + serve, and print what a newcomer needs."""
     from triage_service.migrate import upgrade_database
-    from triage_service.services.demo import DEMO_PASSWORD, DEMO_SCOPES, DEMO_USERS
+    from triage_service.services.demo import DEMO_PASSWORD, DEMO_SCOPES, DEMO_STAFF, DEMO_USERS
 
     scopes = " ".join(DEMO_SCOPES)
 
@@ -409,6 +483,8 @@ triage_service demo
                       or print the current code:
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
                       Two demo consults and a referral to triage are waiting in {DEMO_USERS[0][0]}'s inbox.
+  Zorggroep reports:  log in as {DEMO_STAFF[0]} ({DEMO_STAFF[1]}), same password, TOTP secret {DEMO_STAFF[3]}:
+                      the dashboard at {base}/dashboard (figures, charts, CSV, closing a month).
   Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP
                       systems (POST {base}/fhir/Subscription) and watches the answer norms.
 

@@ -68,6 +68,8 @@ class Settings:
     notification_max_failures: int = 8
     notification_retry_seconds: int = 10
     notification_timeout_seconds: int = 10
+    #: Where the audit chain's head is anchored (append-only file; ship it off the database server).
+    audit_anchor_path: Path = Path()
     #: Outgoing mail for assignment notices to specialists who ask for them; no host: no e-mail.
     smtp_host: str = ""
     smtp_port: int = 25
@@ -151,6 +153,8 @@ def _with_paths(settings: Settings) -> Settings:
         changes["keyring_path"] = settings.instance_path / "keyring.json"
     if settings.blob_path == Path():
         changes["blob_path"] = settings.instance_path / "blobs"
+    if settings.audit_anchor_path == Path():
+        changes["audit_anchor_path"] = settings.instance_path / "audit-anchors.log"
     return _replace(settings, **changes) if changes else settings
 
 

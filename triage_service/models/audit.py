@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, String, Text
+from sqlalchemy import BigInteger, Enum, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service.models.base import Base, utcnow
@@ -62,3 +62,8 @@ class AuditEntry(Base):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     #: Query or reason, without patient data (e.g. the search parameter names).
     detail: Mapped[str | None] = mapped_column(Text)
+    #: The hash chain (security/audit_chain.py): position, the previous entry's hash, and this entry's
+    #: hash over its content and that previous hash. An edited or removed entry breaks the chain.
+    chain_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))

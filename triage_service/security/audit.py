@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.models import AuditAction, AuditEntry, AuditOutcome
 from triage_service.models.base import utcnow
+from triage_service.security import audit_chain  # noqa: F401 - every entry written is chained
 
 
 @dataclass(frozen=True)
