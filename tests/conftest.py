@@ -75,7 +75,10 @@ class FrozenClock:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     instance = tmp_path_factory.mktemp("instance")
-    return load_settings(env="test", instance_path=instance, public_base_url="http://testserver")
+    # The suite asks for many tokens and logins from one address; tests/security/test_rate_limits.py
+    # builds an app with the real limits.
+    return load_settings(env="test", instance_path=instance, public_base_url="http://testserver",
+                         rate_limit_token="100000/minute", rate_limit_login="100000/minute")
 
 
 @pytest.fixture(scope="session")

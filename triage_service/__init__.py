@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
     from triage_service.reports import facts  # noqa: F401 - keeps the monitoring's fact rows in step
     from triage_service.reports import views as report_views
-    from triage_service.security import headers, policy
+    from triage_service.security import headers, policy, rate_limits
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     api.init_app(app)
     app.register_blueprint(report_views.bp)
     web.init_app(app, settings)
+    rate_limits.init_app(app, settings)  # after the blueprints: it wraps their views
 
     @app.get("/health", endpoint="health.health")
     def health() -> Response:

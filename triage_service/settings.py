@@ -68,6 +68,11 @@ class Settings:
     notification_max_failures: int = 8
     notification_retry_seconds: int = 10
     notification_timeout_seconds: int = 10
+    #: Requests per client address on the token endpoint and the inbox login (Flask-Limiter syntax),
+    #: and where the counts are kept (memory: per worker process).
+    rate_limit_token: str = "30/minute"  # noqa: S105 - a rate, not a secret
+    rate_limit_login: str = "10/minute"
+    rate_limit_storage: str = "memory://"
     #: Where the audit chain's head is anchored (append-only file; ship it off the database server).
     audit_anchor_path: Path = Path()
     #: Outgoing mail for assignment notices to specialists who ask for them; no host: no e-mail.

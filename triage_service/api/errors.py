@@ -27,7 +27,7 @@ from triage_service.security.policy import request_actor
 log = logging.getLogger(__name__)
 
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly",
-                     415: "not-supported"}
+                     415: "not-supported", 429: "throttled"}
 
 
 #: Refused access is what an auditor looks for (NEN 7513): 401, 403 and 404 are recorded.
@@ -110,6 +110,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
+        if status == 429 and request.blueprint == "oauth":
+            response = jsonify({"error": "too_many_requests",
+                                "error_description": "Too many token requests from this address; wait a minute"})
+            response.status_code = 429
+            response.headers["Retry-After"] = "60"
+            return response
         if request.blueprint == "web":
             return _web_error(status, exc.description or exc.name)
         if request.blueprint == "reports":

@@ -1,0 +1,56 @@
+"""Guessing is slowed down: too many token requests or login attempts from one address get a 429."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import FrozenClock, GPSystem
+from triage_service import create_app
+
+
+@pytest.fixture
+def limited(app: Flask, clock: FrozenClock) -> FlaskClient:
+    """The service with its production limits (3 tokens and 3 logins a minute here), on the test database."""
+    settings = dataclasses.replace(app.extensions["triage.settings"], rate_limit_token="3/minute",
+                                   rate_limit_login="3/minute")
+    return create_app(settings, clock=clock).test_client()
+
+
+def _token_request(http: FlaskClient, gp: GPSystem) -> Any:
+    return http.post("/oauth/token", data={
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": gp.assertion(), "scope": "system/Task.read"})
+
+
+def test_the_fourth_token_request_in_a_minute_is_throttled(limited: FlaskClient, gp: GPSystem) -> None:
+    answers = [_token_request(limited, gp) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].get_json()["error"] == "too_many_requests"
+    assert answers[-1].headers["Retry-After"] == "60"
+
+
+def test_login_attempts_are_throttled_per_address(limited: FlaskClient) -> None:
+    from tests.web.test_inbox import csrf
+
+    page = limited.get("/login")
+    token = csrf(page)
+    answers = [limited.post("/login", data={"username": "dermatoloog", "password": "wrong-password-123",
+                                            "csrf_token": token}) for _ in range(4)]
+
+    assert answers[-1].status_code == 429
+    assert limited.get("/login").status_code == 200  # looking at the page is not limited
+
+
+def test_a_throttled_fhir_client_still_gets_its_other_requests(limited: FlaskClient, gp: GPSystem) -> None:
+    token = _token_request(limited, gp).get_json()["access_token"]
+    for _ in range(4):
+        _token_request(limited, gp)
+
+    assert limited.get("/fhir/Task", headers={"Authorization": f"Bearer {token}"}).status_code == 200
