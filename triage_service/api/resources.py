@@ -130,8 +130,9 @@ def validate_service_request() -> Response:
 @bp.post("")
 @bp.post("/")
 def transaction() -> Response:
-    resource = read_resource("Bundle")
+    # The scope first: a client that may not submit consults learns nothing from parsing its body.
     access = require_scope("ServiceRequest", "create")
+    resource = read_resource("Bundle")
     for entry in resource.get("entry", []):
         rtype = entry.get("resource", {}).get("resourceType", "")
         if rtype in (*SUPPORTING_TYPES, "Binary", "DocumentReference"):

@@ -36,7 +36,7 @@ def _location(subscription: Subscription) -> str:
     return f"{base_url()}/Subscription/{subscription.id}/_history/{subscription.version}"
 
 
-@bp.post("/Subscription")
+@bp.post("/Subscription", endpoint="create_subscription")
 def create() -> Response:
     access = require_scope("Subscription", "create")
     resource = read_resource("Subscription")
@@ -48,7 +48,7 @@ def create() -> Response:
                          _location(subscription))
 
 
-@bp.get("/Subscription/<rid>")
+@bp.get("/Subscription/<rid>", endpoint="read_subscription")
 def read(rid: str) -> Response:
     access = require_scope("Subscription", "read")
     subscription = _owned(rid, access.organisation_id)
@@ -57,7 +57,7 @@ def read(rid: str) -> Response:
     return fhir_response(subscription_to_fhir(subscription), 200, subscription.version)
 
 
-@bp.get("/Subscription")
+@bp.get("/Subscription", endpoint="search_subscriptions")
 def search() -> Response:
     access = require_scope("Subscription", "search")
     _check_params({"status"})
@@ -70,7 +70,7 @@ def search() -> Response:
                     total, count, offset)
 
 
-@bp.put("/Subscription/<rid>")
+@bp.put("/Subscription/<rid>", endpoint="update_subscription")
 def update(rid: str) -> Response:
     access = require_scope("Subscription", "update")
     resource = read_resource("Subscription")
@@ -83,7 +83,7 @@ def update(rid: str) -> Response:
     return fhir_response(subscription_to_fhir(subscription), 200, subscription.version)
 
 
-@bp.delete("/Subscription/<rid>")
+@bp.delete("/Subscription/<rid>", endpoint="delete_subscription")
 def delete(rid: str) -> Response:
     access = require_scope("Subscription", "delete")
     delete_subscription(get_session(), request_actor(), _owned(rid, access.organisation_id), clock())
