@@ -149,7 +149,8 @@ def search_service_requests() -> Response:
             system, code = _token(value)
             options.append(ConsultIdentifier.value == code if system is None else
                            (ConsultIdentifier.system == system) & (ConsultIdentifier.value == code))
-        where.append(Consult.identifiers.any(or_(*options)))
+        if options:  # an empty value is ignored, as FHIR search says for empty parameters
+            where.append(Consult.identifiers.any(or_(*options)))
     query = select(Consult).where(*where).order_by(Consult.updated_at.desc(), Consult.id)
     rows, total, count, offset = _page(query, select(func.count()).select_from(Consult).where(*where))
     return _respond("ServiceRequest", [c.resource for c in rows], [c.patient_resource_id for c in rows],
