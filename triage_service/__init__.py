@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
     from triage_service.reports import facts  # noqa: F401 - keeps the monitoring's fact rows in step
     from triage_service.reports import views as report_views
-    from triage_service.security import headers, policy, rate_limits
+    from triage_service.security import field_crypto, headers, policy, rate_limits
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         app.extensions["triage.clock"] = clock
     logging.getLogger("triage_service").setLevel(settings.log_level)
 
+    # Column types encrypt personal data with these keys; they must be known before any query.
+    field_crypto.configure(field_crypto.load_field_keys(settings.field_keys_path, create=not settings.is_production))
     database.init_app(app, settings)
     policy.init_app(app)
     headers.init_app(app, settings)

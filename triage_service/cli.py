@@ -14,7 +14,7 @@ from flask import Flask
 
 from triage_service import create_app
 from triage_service.database import session_scope
-from triage_service.errors import DomainError
+from triage_service.errors import ConfigurationError, DomainError
 from triage_service.models import UserRole
 from triage_service.services.demo import DemoClient
 from triage_service.settings import PROJECT_ROOT
@@ -31,7 +31,18 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group()
+class _Commands(click.Group):
+    """Settings that stop the service from starting are reported as a message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            _fail(str(exc))
+            return None
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """triage_service: meekijkconsult and referral triage over FHIR."""
 
@@ -344,6 +355,16 @@ def audit_patient(bsn: str, as_fhir: bool) -> None:
                        f"{e.resource_type or ''}/{e.resource_id or ''}  outcome={e.outcome.value}")
 
 
+@main.command("encrypt-existing")
+def encrypt_existing_command() -> None:
+    """Encrypt personal data stored before field encryption, and blind-index its identifiers (run once)."""
+    from triage_service.security.field_crypto import encrypt_existing
+
+    with session_scope(_app()) as session:
+        counts = encrypt_existing(session)
+    click.echo("Rewritten: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
 @main.command("rotate-keys")
 @click.option("--new-keyring", is_flag=True, help="Create a key ring if none exists yet (production setup)")
 def rotate_keys(new_keyring: bool) -> None:
@@ -353,17 +374,25 @@ def rotate_keys(new_keyring: bool) -> None:
     re-wrapped); remove them by hand only after this command has finished.
     """
     from triage_service.security.crypto import KeyRing
+    from triage_service.security.field_crypto import load_field_keys
     from triage_service.services.blobs import rewrap_all, save_keyring
     from triage_service.services.subscriptions import rewrap_subscription_secrets
+    from triage_service.settings import load_settings
 
-    app = _app()
-    settings = app.extensions["triage.settings"]
+    try:
+        app: Flask | None = _app()
+        settings = app.extensions["triage.settings"] if app else load_settings(require_keys=False)
+    except ConfigurationError:
+        # A new installation: the service cannot start yet (production refuses to run without keys).
+        app, settings = None, load_settings(require_keys=False)
     if not settings.keyring_path.exists():
         if not new_keyring:
             _fail(f"No key ring at {settings.keyring_path}; pass --new-keyring to create one")
         save_keyring(settings, KeyRing.generate())
-        click.echo(f"Created a key ring at {settings.keyring_path}")
+        load_field_keys(settings.field_keys_path, create=True)
+        click.echo(f"Created a key ring at {settings.keyring_path} and field keys at {settings.field_keys_path}")
         return
+    app = app or _app()
     ring = KeyRing.from_json(settings.keyring_path.read_text(encoding="utf-8")).with_new_active_key()
     # The ring with the new key is saved first: if re-wrapping fails half-way, every key still opens.
     save_keyring(settings, ring)

@@ -34,6 +34,8 @@ def make_engine(settings: Settings) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten, not left readable in free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
             # We issue BEGIN ourselves (below); pysqlite's own implicit BEGIN is switched off.
             dbapi_connection.isolation_level = None

@@ -73,6 +73,8 @@ class Settings:
     rate_limit_token: str = "30/minute"  # noqa: S105 - a rate, not a secret
     rate_limit_login: str = "10/minute"
     rate_limit_storage: str = "memory://"
+    #: Keys of the field encryption and the blind index (JSON); generated in the instance folder outside production.
+    field_keys_path: Path = Path()
     #: Where the audit chain's head is anchored (append-only file; ship it off the database server).
     audit_anchor_path: Path = Path()
     #: Outgoing mail for assignment notices to specialists who ask for them; no host: no e-mail.
@@ -122,8 +124,11 @@ def _coerce(name: str, raw: str, default: object) -> object:
     return raw
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from the environment (``TRIAGE_<FIELD>``), then ``overrides``."""
+def load_settings(environ: Mapping[str, str] | None = None, require_keys: bool = True,
+                  **overrides: object) -> Settings:
+    """Build settings from the environment (``TRIAGE_<FIELD>``), then ``overrides``.
+
+    ``require_keys=False`` only for creating the keys on a new production installation."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
     for f in fields(Settings):
@@ -140,14 +145,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
                 values[f.name] = _coerce(f.name, raw, default)
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
-    return _with_secrets(settings)
+    return _with_secrets(settings, require_keys)
 
 
-def _with_secrets(settings: Settings) -> Settings:
+def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     settings = _with_secret_key(_with_paths(settings))
+    if not require_keys:
+        return settings
     if settings.is_production and not settings.keyring_path.exists():
         raise ConfigurationError("TRIAGE_KEYRING_PATH must name an existing key ring in production "
                                  "(create one with `triage-service rotate-keys --new-keyring`)")
+    if settings.is_production and not settings.field_keys_path.exists():
+        raise ConfigurationError("TRIAGE_FIELD_KEYS_PATH must name existing field keys in production "
+                                 "(created with the key ring by `triage-service rotate-keys --new-keyring`)")
     return settings
 
 
@@ -158,6 +168,8 @@ def _with_paths(settings: Settings) -> Settings:
         changes["keyring_path"] = settings.instance_path / "keyring.json"
     if settings.blob_path == Path():
         changes["blob_path"] = settings.instance_path / "blobs"
+    if settings.field_keys_path == Path():
+        changes["field_keys_path"] = settings.instance_path / "field-keys.json"
     if settings.audit_anchor_path == Path():
         changes["audit_anchor_path"] = settings.instance_path / "audit-anchors.log"
     return _replace(settings, **changes) if changes else settings

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service.models.base import Base, utcnow, uuid_pk
 from triage_service.models.message import ConsultMessage
+from triage_service.security.field_crypto import EncryptedJSON, EncryptedText
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:
@@ -118,7 +119,8 @@ class Consult(Base):
     #: Time the specialist spent, as they registered it (the subcontractor statement reports it).
     time_spent_minutes: Mapped[int | None] = mapped_column(Integer)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
-    resource: Mapped[dict[str, Any]]
+    #: Encrypted at rest: the contained patient and the clinical question.
+    resource: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("consults.resource"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -166,7 +168,8 @@ class ConsultTask(Base):
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
     business_status: Mapped[str] = mapped_column(String(40))
-    status_reason: Mapped[str | None] = mapped_column(Text)
+    #: Why the Task was declined or cancelled, typed by a person: encrypted like other free text.
+    status_reason: Mapped[str | None] = mapped_column(EncryptedText("consult_tasks.status_reason"))
     #: The routed specialist ("practitioner") or group queue ("organisation"), by AGB; None until routed.
     owner_kind: Mapped[str | None] = mapped_column(String(16))
     owner_agb: Mapped[str | None] = mapped_column(String(8), index=True)

@@ -6,10 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service.security.field_crypto import EncryptedText
 
 
 class MessageCategory(enum.StrEnum):
@@ -33,7 +34,8 @@ class ConsultMessage(Base):
     sender_role: Mapped[str] = mapped_column(String(16))
     sender_agb: Mapped[str | None] = mapped_column(String(8))
     sender_name: Mapped[str] = mapped_column(String(200))
-    text: Mapped[str] = mapped_column(Text)
+    #: Free text about a patient: encrypted at rest.
+    text: Mapped[str] = mapped_column(EncryptedText("consult_messages.text"))
     in_response_to_id: Mapped[str | None] = mapped_column(ForeignKey("consult_messages.id"))
     #: Extra photos or documents the GP sent with an answer: ids of the practice's DocumentReferences.
     document_ids: Mapped[list[Any]] = mapped_column(default=list)

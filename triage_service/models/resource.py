@@ -15,6 +15,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service.security.field_crypto import EncryptedJSON
 
 
 class StoredResource(Base):
@@ -26,9 +27,10 @@ class StoredResource(Base):
     id: Mapped[str] = uuid_pk()
     resource_type: Mapped[str] = mapped_column(String(40))
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
-    #: "system|value" of the identifier used for conditional create, if any.
+    #: Blind index (security/field_crypto.py) of the identifier used for matching and conditional create.
     identifier_token: Mapped[str | None] = mapped_column(String(300))
     version_id: Mapped[int] = mapped_column(Integer, default=1)
-    resource: Mapped[dict[str, Any]]
+    #: Encrypted at rest: a Patient carries BSN, name and address.
+    resource: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("stored_resources.resource"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service.models.base import Base, utcnow, uuid_pk
 from triage_service.models.organisation import Practitioner
+from triage_service.security.field_crypto import EncryptedText
 
 
 class Absence(Base):
@@ -47,7 +48,8 @@ class RoutingDecision(Base):
     owner_agb: Mapped[str] = mapped_column(String(8))
     #: [{"agb", "name", "kind", "open", "available", "chosen"}] for every candidate considered.
     candidates: Mapped[list[Any]]
-    reason: Mapped[str] = mapped_column(Text)
+    #: Includes a forwarding specialist's own words: encrypted like other free text.
+    reason: Mapped[str] = mapped_column(EncryptedText("routing_decisions.reason"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

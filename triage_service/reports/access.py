@@ -48,10 +48,11 @@ def report_access(write: bool = False) -> ReportAccess:
     if organisation is None or organisation.kind is not OrganisationKind.ZORGGROEP:
         raise Forbidden("Reports are for the zorggroep's staff")
     if write:
-        # A cookie-authenticated change needs the page's CSRF token (the blueprint is exempt from
-        # Flask-WTF's automatic check because bearer clients have no such token).
+        # A cookie-authenticated change needs the page's CSRF token (the reports blueprint is exempt
+        # from Flask-WTF's automatic check because bearer clients have no such token): in the
+        # X-CSRFToken header from a script, or as the csrf_token field of a dashboard form.
         try:
-            validate_csrf(request.headers.get("X-CSRFToken", ""))
+            validate_csrf(request.headers.get("X-CSRFToken") or request.form.get("csrf_token", ""))
         except (ValidationError, CSRFError) as exc:
             raise Forbidden("The request lacks a valid CSRF token (X-CSRFToken header)") from exc
     actor = Actor(kind="user", id=user.username, organisation_id=organisation.id, source_ip=request.remote_addr)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from triage_service.fhir import dutch
 from triage_service.fhir.mapping import instant
 from triage_service.models import AuditEntry, StoredResource
+from triage_service.security.field_crypto import blind_index
 
 _DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 _ACTIONS = {"C": "create", "R": "read", "U": "update", "D": "delete", "E": "execute"}
@@ -19,7 +20,7 @@ _ACTIONS = {"C": "create", "R": "read", "U": "update", "D": "delete", "E": "exec
 def patient_refs(session: Session, bsn: str) -> list[str]:
     """The internal ids of every Patient resource with this BSN (one per practice that sent one)."""
     return list(session.scalars(select(StoredResource.id).where(
-        StoredResource.resource_type == "Patient", StoredResource.identifier_token == f"{dutch.BSN}|{bsn}")))
+        StoredResource.resource_type == "Patient", StoredResource.identifier_token == blind_index(dutch.BSN, bsn))))
 
 
 def patient_history(session: Session, bsn: str) -> list[AuditEntry]:

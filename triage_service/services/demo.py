@@ -30,6 +30,8 @@ DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "sys
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
 DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
               ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB")]
+#: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
+DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
 
 
 class _Practice(PartySchema):
@@ -107,6 +109,10 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
         if session.scalar(select(User).where(User.username == username)) is None:
             create_user(session, username=username, display_name=name, role=UserRole.SPECIALIST,
                         password=DEMO_PASSWORD, practitioner_agb=agb, totp_secret=secret)
+    username, name, agb, secret = DEMO_STAFF
+    if session.scalar(select(User).where(User.username == username)) is None:
+        create_user(session, username=username, display_name=name, role=UserRole.ZORGGROEP_STAFF,
+                    password=DEMO_PASSWORD, organisation_agb=agb, totp_secret=secret)
     session.flush()
     _demo_consults(session, practices[0])
     return clients

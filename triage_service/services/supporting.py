@@ -18,6 +18,7 @@ from triage_service.errors import InvalidInput, NotSupported, PreconditionFailed
 from triage_service.fhir import dutch
 from triage_service.fhir.outcome import Issue
 from triage_service.models import StoredResource
+from triage_service.security.field_crypto import blind_index
 
 SUPPORTING_TYPES = ("Patient", "Organization", "PractitionerRole", "Coverage")
 
@@ -109,7 +110,7 @@ def find_by_identifier(session: Session, organisation_id: str, resource_type: st
     matches = session.scalars(
         select(StoredResource).where(StoredResource.organisation_id == organisation_id,
                                      StoredResource.resource_type == resource_type,
-                                     StoredResource.identifier_token == f"{system}|{value}")).all()
+                                     StoredResource.identifier_token == blind_index(system, value))).all()
     if len(matches) > 1:
         # FHIR conditional create: multiple matches -> 412 Precondition Failed.
         raise PreconditionFailed("If-None-Exist matches more than one resource")
@@ -117,7 +118,8 @@ def find_by_identifier(session: Session, organisation_id: str, resource_type: st
 
 
 def primary_identifier_token(resource: dict[str, Any]) -> str | None:
-    """The identifier used for matching: BSN for patients, AGB/UZOVI for organisations, else the first."""
+    """The blind index of the identifier used for matching: BSN for patients, AGB/UZOVI for organisations,
+    else the first. Only the keyed hash is stored, so the table holds no BSN."""
     preferred = {"Patient": [dutch.BSN], "Organization": [dutch.AGB, dutch.UZOVI],
                  "PractitionerRole": [dutch.AGB]}.get(str(resource.get("resourceType")), [])
     identifiers = [i for i in resource.get("identifier", []) if isinstance(i, dict) and i.get("system")
@@ -125,5 +127,5 @@ def primary_identifier_token(resource: dict[str, Any]) -> str | None:
     for system in preferred:
         for ident in identifiers:
             if ident["system"] == system:
-                return f"{system}|{ident['value']}"
-    return f"{identifiers[0]['system']}|{identifiers[0]['value']}" if identifiers else None
+                return blind_index(system, str(ident["value"]))
+    return blind_index(str(identifiers[0]["system"]), str(identifiers[0]["value"])) if identifiers else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,20 +20,34 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_datetime, get_locale
+from flask_babel import force_locale, format_datetime, get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.api.context import clock, settings
 from triage_service.database import get_session
+from triage_service.errors import Conflict, Forbidden, UnprocessableInput
 from triage_service.fhir.profiles import registry
-from triage_service.models import AuditAction
+from triage_service.models import AuditAction, User
+from triage_service.reports import declarations
+from triage_service.reports.access import report_access
+from triage_service.reports.monitoring import GroupBy
+from triage_service.reports.periods import local_date
 from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
 from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
-from triage_service.security.web_auth import PENDING_SECONDS, InboxUser, LoginRefused, check_password, check_totp
-from triage_service.services import advice
+from triage_service.security.headers import allow_own_scripts
+from triage_service.security.web_auth import (
+    PENDING_SECONDS,
+    InboxUser,
+    LoginRefused,
+    check_password,
+    check_totp,
+    inbox_user,
+)
+from triage_service.services import account, advice
 from triage_service.services.attachments import get_attachment, read_attachment
+from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -65,9 +80,30 @@ def _commit(response: WerkzeugResponse) -> WerkzeugResponse:
     return response
 
 
+def _may_see_reports() -> bool:
+    """The reports' own access rule (zorggroep staff of a zorggroep), so the menu never offers what
+    /reports and the dashboard would refuse."""
+    try:
+        report_access()
+    except Forbidden:
+        return False
+    return True
+
+
+@bp.before_request
+def _reports_menu() -> None:
+    # After policy.py has authenticated the session; pages and error pages read the flag from g.
+    g.sees_reports = g.get("inbox_user") is not None and _may_see_reports()
+
+
+def _landing() -> str:
+    """Zorggroep staff start on the dashboard; specialists in their inbox."""
+    return url_for("web.dashboard") if g.get("sees_reports") else url_for("web.inbox")
+
+
 @bp.get("/")
 def home() -> WerkzeugResponse:
-    return redirect(url_for("web.inbox"))
+    return redirect(_landing())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,7 +143,9 @@ def login_totp() -> str | WerkzeugResponse:
             session["user_id"] = user.id
             session["lang"] = user.language
             session["seen_at"] = clock().timestamp()
-            return redirect(url_for("web.inbox"))
+            g.inbox_user = inbox_user(get_session(), user.id)
+            g.sees_reports = _may_see_reports()
+            return redirect(_landing())
     return render_template("totp.html", error=error), (401 if error else 200)  # type: ignore[return-value]
 
 
@@ -248,6 +286,106 @@ def photo(consult_id: str, attachment_id: str) -> Response:
     return response
 
 
+# -- the user's own settings ------------------------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def user_settings() -> Any:
+    user = get_session().get(User, current_user().id)
+    assert user is not None  # policy.py has just loaded this user
+    # E-mail notices are about consults assigned to the user: zorggroep staff never get one.
+    with_notices = not g.sees_reports
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            wanted = account.parse_account_settings(request.form, with_notices=with_notices)
+        except advice.FormErrors as refused:
+            errors = {field: _(message) for field, message in refused.errors.items()}
+        else:
+            account.save_account_settings(get_session(), _actor(), user.id, wanted, clock())
+            # The language applies at once, as the header's language button does, and at every login.
+            session["lang"] = wanted.language
+            with force_locale(wanted.language):
+                flash(_("Saved."))
+            return redirect(url_for("web.user_settings"))
+    values = request.form if errors else {"email": user.email or "", "language": user.language,
+                                          "email_on_assignment": account.TICKED if user.email_on_assignment else ""}
+    return render_template("settings.html", values=values, errors=errors, with_notices=with_notices,
+                           mail_configured=bool(settings().smtp_host)), (400 if errors else 200)
+
+
+# -- the zorggroep's reports ---------------------------------------------------------------------------------
+
+
+@bp.get("/dashboard")
+def dashboard() -> Any:
+    access = report_access()  # 403 for anyone but the zorggroep's staff
+    allow_own_scripts()  # Chart.js and the dashboard's script, from web/static only
+    period = reports_page.read_period(request.args, local_date(clock()))
+    figures, months = None, []
+    if period.start is not None and period.end is not None:
+        outcomes = _labels()["outcome"]
+        figures = reports_page.figures(get_session(), access.zorggroep_id, period.start, period.end,
+                                       GroupBy(period.group_by), str(get_locale()),
+                                       lambda code: outcomes.get(code, code))
+        months = reports_page.statement_months(period.start, period.end)
+        record(get_session(), access.actor, event="web.dashboard.view", action=AuditAction.READ,
+               resource_type="Report", detail=f"from={period.start}; to={period.end}; group_by={period.group_by}",
+               at=clock())
+    return render_template(
+        "dashboard.html", period=period, figures=figures, months=months, groupings=reports_page.GROUPINGS,
+        batches=declarations.batches(get_session(), access.zorggroep_id),
+        insurers=dict(reports_page.insurers(get_session(), access.zorggroep_id)),
+        month_to_close=reports_page.month_to_close(local_date(clock()))), (400 if period.errors else 200)
+
+
+def _close_page(zorggroep_id: str, form: reports_page.CloseForm, preview: reports_page.ClosePreview | None,
+                status: int) -> Any:
+    return render_template("close_month.html", form=form, preview=preview,
+                           insurers=reports_page.insurers(get_session(), zorggroep_id)), status
+
+
+@bp.get("/dashboard/close")
+def close_month_preview() -> Any:
+    """Step one of closing a month: what it would declare, and a button to confirm."""
+    access = report_access()
+    form = reports_page.read_close(request.args, local_date(clock()))
+    if form.errors or form.month is None:
+        return _close_page(access.zorggroep_id, form, None, 400)
+    preview = reports_page.preview_close(get_session(), access.zorggroep_id, form.insurer, form.month, clock())
+    record(get_session(), access.actor, event="web.declarations.pending", action=AuditAction.READ,
+           resource_type="Report", detail=f"insurer={form.insurer}; period={form.month}", at=clock())
+    if preview.problem:
+        get_session().commit()  # the preview was shown, even though the month cannot be closed
+    return _close_page(access.zorggroep_id, form, preview, preview.status)
+
+
+@bp.post("/dashboard/close")
+def close_month() -> Any:
+    """Step two: close the month (a numbered batch that never changes). CSRF is checked by Flask-WTF."""
+    access = report_access(write=True)
+    form = reports_page.read_close(request.form, local_date(clock()))
+    if form.errors or form.month is None:
+        return _close_page(access.zorggroep_id, form, None, 400)
+    preview = reports_page.preview_close(get_session(), access.zorggroep_id, form.insurer, form.month, clock())
+    if preview.problem:
+        return _close_page(access.zorggroep_id, form, preview, preview.status)
+    try:
+        batch = declarations.close_month(get_session(), access.actor, access.name, access.zorggroep_id, form.insurer,
+                                         form.month, clock())
+    except (UnprocessableInput, Conflict) as refused:
+        # Someone else closed it between the check above and now: show why, as the preview would.
+        get_session().rollback()
+        preview = reports_page.preview_close(get_session(), access.zorggroep_id, form.insurer, form.month, clock())
+        if not preview.problem:
+            preview = replace(preview, problem=refused.message, status=refused.status_code)
+        return _close_page(access.zorggroep_id, form, preview, preview.status)
+    flash(_("%(period)s is closed for insurer %(insurer)s: batch %(number)d, %(lines)d lines, %(total)s.",
+            period=batch.period, insurer=batch.insurer_uzovi, number=batch.number, lines=batch.line_count,
+            total=reports_page.money(batch.total_cents)))
+    return redirect(url_for("web.dashboard", _anchor="declarations"))
+
+
 def _labels() -> dict[str, dict[str | None, str]]:
     # Built per request: gettext must run in the request's language.
     return {
@@ -278,7 +416,10 @@ def template_globals() -> dict[str, Any]:
     def lookup(kind: str) -> Any:
         return lambda value: labels[kind].get(value, value or "")
 
-    return {"current_user": g.get("inbox_user"), "priority_label": lookup("priority"), "sex_label": lookup("sex"),
+    return {"current_user": g.get("inbox_user"), "sees_reports": g.get("sees_reports", False),
+            "money": reports_page.money, "percent": reports_page.percent, "hours": reports_page.hours,
+            "grouping_label": reports_page.grouping_label,
+            "priority_label": lookup("priority"), "sex_label": lookup("sex"),
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
             "message_label": lookup("message"), "status_label": lookup("status"),
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,

@@ -1,0 +1,98 @@
+"""Nothing readable at rest: after consults with photos and a thread, no table, database file or blob
+holds the patient's BSN, name or the clinical question in plaintext."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+
+from tests.conftest import GPSystem, new_request
+from tests.test_photos import jpeg_with_gps, photo_document, upload
+from triage_service.database import session_scope
+from triage_service.models import Base, StoredResource
+from triage_service.security.field_crypto import PREFIX, blind_index
+
+BSN, NAME, QUESTION = "999990019", "Fictief", "linker onderrug"
+
+
+def _world(gp: GPSystem, consult_request: dict) -> str:
+    binary = upload(gp, jpeg_with_gps(), "image/jpeg").get_json()["id"]
+    document = gp.post("/fhir/DocumentReference", photo_document(binary)).get_json()["id"]
+    body = new_request(consult_request)
+    body["supportingInfo"] = [{"reference": f"DocumentReference/{document}"}]
+    response = gp.post("/fhir/ServiceRequest", body)
+    assert response.status_code == 201
+    return str(response.get_json()["id"])
+
+
+def test_no_table_holds_a_bsn_name_or_question_in_plaintext(app: Flask, gp: GPSystem,
+                                                            consult_request: dict) -> None:
+    _world(gp, consult_request)
+    engine = app.extensions["triage.engine"]
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            # Raw SQL: through the models the encrypted columns would be decrypted for us.
+            for row in conn.exec_driver_sql(f"SELECT * FROM {table.name}"):
+                flat = " ".join(str(v) for v in row)
+                for secret in (BSN, NAME, QUESTION):
+                    assert secret not in flat, f"{secret!r} in plaintext in {table.name}"
+
+
+def test_the_database_file_and_blob_folder_hold_no_patient_data(app: Flask, gp: GPSystem,
+                                                                 consult_request: dict) -> None:
+    _world(gp, consult_request)
+    engine = app.extensions["triage.engine"]
+    settings = app.extensions["triage.settings"]
+    files = list(Path(settings.blob_path).rglob("*"))
+    if engine.dialect.name == "sqlite":
+        database = Path(settings.instance_path) / "triage.sqlite3"
+        with sqlite3.connect(database) as direct:  # fold the write-ahead log into the file, then read both
+            direct.execute("PRAGMA wal_checkpoint(FULL)")
+        files += list(Path(settings.instance_path).glob("triage.sqlite3*"))
+    assert files
+    for path in files:
+        if path.is_file():
+            content = path.read_bytes()
+            for secret in (BSN, NAME, QUESTION):
+                assert secret.encode() not in content, f"{secret!r} readable in {path.name}"
+
+
+def test_a_patient_is_found_by_bsn_through_the_blind_index_only(app: Flask, gp: GPSystem,
+                                                                consult_request: dict) -> None:
+    _world(gp, consult_request)
+    with session_scope(app) as session:
+        stored = session.scalars(select(StoredResource).where(StoredResource.resource_type == "Patient")).all()
+        assert [p.identifier_token for p in stored] == [blind_index("http://fhir.nl/fhir/NamingSystem/bsn", BSN)]
+        raw = session.execute(text("SELECT resource FROM stored_resources WHERE resource_type = 'Patient'")).scalar()
+        assert PREFIX in str(raw)
+        assert stored[0].resource["identifier"][0]["value"] == BSN  # and the service reads it back
+
+
+def test_data_stored_before_encryption_is_encrypted_by_the_command(app: Flask, gp: GPSystem, consult_request: dict,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from triage_service import cli
+
+    _world(gp, consult_request)
+    engine = app.extensions["triage.engine"]
+    with engine.begin() as conn:  # as an older release stored it: plain JSON and a readable identifier
+        patient = conn.exec_driver_sql("SELECT id FROM stored_resources WHERE resource_type = 'Patient'").scalar()
+        plain = {"resourceType": "Patient", "identifier": [{"system": "http://fhir.nl/fhir/NamingSystem/bsn",
+                                                           "value": BSN}], "name": [{"family": NAME}]}
+        conn.execute(text("UPDATE stored_resources SET resource = :r, identifier_token = :t WHERE id = :id"),
+                     {"r": json.dumps(plain), "t": f"http://fhir.nl/fhir/NamingSystem/bsn|{BSN}", "id": patient})
+    monkeypatch.setattr(cli, "_app", lambda: app)
+    result = CliRunner().invoke(cli.main, ["encrypt-existing"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        raw, token = conn.exec_driver_sql(
+            f"SELECT resource, identifier_token FROM stored_resources WHERE id = '{patient}'").one()
+    assert BSN not in str(raw) and BSN not in token
+    assert token == blind_index("http://fhir.nl/fhir/NamingSystem/bsn", BSN)

@@ -1,0 +1,298 @@
+"""Who may reach what, for every route the service has.
+
+The matrix below names, for each endpoint and method in the URL map, the roles that may use it; every other
+role must be refused (401, 403, 404, or sent to the login page). A route added without a line here fails
+`test_every_route_is_in_the_matrix`, so nobody can add an endpoint without deciding who may use it.
+
+Roles: anonymous; the GP system of practice A (owner of the data) and of practice B; dr. Visser (the
+dermatologist the consult is assigned to); a cardiologist (another specialism); zorggroep staff; the
+zorggroep's reporting client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import delete, select
+
+from tests.conftest import START, FrozenClock, GPSystem, new_request
+from tests.test_photos import jpeg_with_gps, photo_document, upload
+from tests.web.test_inbox import csrf, log_in
+from triage_service.database import session_scope
+from triage_service.models import (
+    AccessToken,
+    ApiClient,
+    Organisation,
+    StoredResource,
+    UsedAssertion,
+    User,
+    UserRole,
+)
+from triage_service.reports.declarations import close_month
+from triage_service.reports.periods import Month
+from triage_service.security.audit import CLI_ACTOR
+from triage_service.security.crypto import generate_client_keypair
+from triage_service.security.web_auth import inbox_user
+from triage_service.services import advice
+from triage_service.services.clients import client_assertion, create_user, register_client
+from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
+
+ROLES = ("anonymous", "gp_a", "gp_b", "specialist", "colleague", "staff", "reports")
+PUBLIC = set(ROLES)
+GP_A = {"gp_a"}
+ANY_GP = {"gp_a", "gp_b"}
+SPECIALIST = {"specialist"}
+ANY_USER = {"specialist", "colleague", "staff"}
+STAFF = {"staff"}
+REPORTERS = {"staff", "reports"}
+VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
+
+
+@dataclass
+class Ids:
+    consult: str
+    task: str
+    patient: str
+    photo: str
+    message: str
+    subscription: str
+    batch: str
+    #: Valid bodies for the updates, so that only the caller's rights decide the answer.
+    bodies: dict[str, Any]
+
+
+#: (endpoint, method) -> (URL built from the ids, roles allowed). A search that another practice may run
+#: is allowed for it, but must not show practice A's data (checked separately below).
+MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
+    ("fhir.metadata", "GET"): (lambda i: "/fhir/metadata", PUBLIC),
+    ("fhir.conformance_read", "GET"): (lambda i: "/fhir/CodeSystem/triage-gp-intent", PUBLIC),
+    ("fhir.conformance_search", "GET"): (lambda i: "/fhir/ValueSet", PUBLIC),
+    ("oauth.smart_configuration", "GET"): (lambda i: "/.well-known/smart-configuration", PUBLIC),
+    ("oauth.token", "POST"): (lambda i: "/oauth/token", PUBLIC),
+    ("health.health", "GET"): (lambda i: "/health", PUBLIC),
+    ("static", "GET"): (lambda i: "/static/web/inbox.css", PUBLIC),
+    ("web.static", "GET"): (lambda i: "/static/web/inbox.css", PUBLIC),
+    ("web.login", "GET"): (lambda i: "/login", PUBLIC),
+    ("web.login", "POST"): (lambda i: "/login", PUBLIC),
+    ("web.login_totp", "GET"): (lambda i: "/login/code", PUBLIC),
+    ("web.login_totp", "POST"): (lambda i: "/login/code", PUBLIC),
+    ("web.language", "POST"): (lambda i: "/language", PUBLIC),
+    # The FHIR API: practice A's own data.
+    ("fhir.read_service_request", "GET"): (lambda i: f"/fhir/ServiceRequest/{i.consult}", GP_A),
+    ("fhir.read_task", "GET"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
+    ("fhir.update_task", "PUT"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
+    ("fhir.read_supporting", "GET"): (lambda i: f"/fhir/Patient/{i.patient}", GP_A),
+    ("fhir.read_binary", "GET"): (lambda i: f"/fhir/Binary/{i.photo}", GP_A),
+    ("fhir.read_communication", "GET"): (lambda i: f"/fhir/Communication/{i.message}", GP_A),
+    ("fhir.read_subscription", "GET"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
+    ("fhir.update_subscription", "PUT"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
+    ("fhir.delete_subscription", "DELETE"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
+    # Creating and searching: any GP system, each for its own practice.
+    ("fhir.create_service_request", "POST"): (lambda i: "/fhir/ServiceRequest", ANY_GP),
+    ("fhir.validate_service_request", "POST"): (lambda i: "/fhir/ServiceRequest/$validate", ANY_GP),
+    ("fhir.create_supporting", "POST"): (lambda i: "/fhir/Patient", ANY_GP),
+    ("fhir.create_binary", "POST"): (lambda i: "/fhir/Binary", ANY_GP),
+    ("fhir.create_document", "POST"): (lambda i: "/fhir/DocumentReference", ANY_GP),
+    ("fhir.create_communication", "POST"): (lambda i: "/fhir/Communication", ANY_GP),
+    ("fhir.create_subscription", "POST"): (lambda i: "/fhir/Subscription", ANY_GP),
+    ("fhir.transaction", "POST"): (lambda i: "/fhir", ANY_GP),
+    ("fhir.search_service_requests", "GET"): (lambda i: f"/fhir/ServiceRequest?identifier={i.consult}", ANY_GP),
+    ("fhir.search_tasks", "GET"): (lambda i: f"/fhir/Task?focus={i.consult}", ANY_GP),
+    ("fhir.search_communications", "GET"): (lambda i: f"/fhir/Communication?based-on={i.consult}", ANY_GP),
+    ("fhir.search_subscriptions", "GET"): (lambda i: "/fhir/Subscription", ANY_GP),
+    # The inbox.
+    ("web.home", "GET"): (lambda i: "/", ANY_USER),
+    ("web.inbox", "GET"): (lambda i: "/inbox", ANY_USER),
+    ("web.logout", "POST"): (lambda i: "/logout", ANY_USER),
+    ("web.user_settings", "GET"): (lambda i: "/settings", ANY_USER),
+    ("web.user_settings", "POST"): (lambda i: "/settings", ANY_USER),
+    ("web.consult", "GET"): (lambda i: f"/consults/{i.consult}", SPECIALIST),
+    ("web.photo", "GET"): (lambda i: f"/consults/{i.consult}/photos/{i.photo}", SPECIALIST),
+    ("web.ask", "POST"): (lambda i: f"/consults/{i.consult}/ask", SPECIALIST),
+    ("web.answer", "POST"): (lambda i: f"/consults/{i.consult}/answer", SPECIALIST),
+    ("web.forward", "POST"): (lambda i: f"/consults/{i.consult}/forward", SPECIALIST),
+    ("web.decline", "POST"): (lambda i: f"/consults/{i.consult}/decline", SPECIALIST),
+    ("web.accept_referral", "POST"): (lambda i: f"/consults/{i.consult}/accept-referral", SPECIALIST),
+    ("web.return_referral", "POST"): (lambda i: f"/consults/{i.consult}/return-referral", SPECIALIST),
+    ("web.dashboard", "GET"): (lambda i: "/dashboard", STAFF),
+    ("web.close_month_preview", "GET"): (lambda i: "/dashboard/close?insurer=3311&period=2026-10", STAFF),
+    ("web.close_month", "POST"): (lambda i: "/dashboard/close", STAFF),
+    # Reports.
+    ("reports.pending", "GET"): (lambda i: "/reports/declarations/pending?insurer=3311&period=2026-10", REPORTERS),
+    ("reports.close", "POST"): (lambda i: "/reports/declaration-batches", REPORTERS),
+    ("reports.list_batches", "GET"): (lambda i: "/reports/declaration-batches", REPORTERS),
+    ("reports.read_batch", "GET"): (lambda i: f"/reports/declaration-batches/{i.batch}", REPORTERS),
+    ("reports.batch_csv", "GET"): (lambda i: f"/reports/declaration-batches/{i.batch}.csv", REPORTERS),
+    ("reports.batch_claims", "GET"): (lambda i: f"/reports/declaration-batches/{i.batch}/claims", REPORTERS),
+    ("reports.correct", "POST"): (lambda i: "/reports/declaration-corrections", REPORTERS),
+    ("reports.subcontractor_statements", "GET"): (lambda i: "/reports/statements?period=2026-10", REPORTERS),
+    ("reports.monitoring_json", "GET"): (lambda i: "/reports/monitoring?from=2026-10-01&to=2026-10-31",
+                                         REPORTERS),
+    ("reports.monitoring_csv", "GET"): (lambda i: "/reports/monitoring.csv?from=2026-10-01&to=2026-10-31",
+                                        REPORTERS),
+}
+
+
+def _routes(app: Flask) -> set[tuple[str, str]]:
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    missing = _routes(app) - set(MATRIX)
+    assert not missing, f"routes without an access decision in the matrix: {sorted(missing)}"
+    assert not set(MATRIX) - _routes(app), "the matrix names routes that no longer exist"
+
+
+class Caller:
+    """Makes a request as one role: with its bearer token, its inbox session (and CSRF token), or neither."""
+
+    def __init__(self, http: FlaskClient, token: str | None = None, session_page: str | None = None):
+        self.http, self.token = http, token
+        self.csrf = csrf(http.get(session_page)) if session_page else None
+
+    def __call__(self, method: str, url: str, resource: dict[str, Any] | None = None) -> Any:
+        headers: dict[str, str] = {}
+        body: Any = None
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if method in ("POST", "PUT"):
+            if url.startswith(("/fhir", "/oauth")):
+                headers["Content-Type"] = "application/fhir+json"
+                body = json.dumps(resource or {"resourceType": "Basic"})
+            elif url.startswith("/reports"):
+                headers["Content-Type"] = "application/json"
+                headers["X-CSRFToken"] = self.csrf or ""
+                body = json.dumps({})
+            else:
+                body = {"csrf_token": self.csrf or ""}
+        return self.http.open(url, method=method, headers=headers, data=body)
+
+
+def _refused(response: Any) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    return response.status_code in (302, 303) and "/login" in response.headers.get("Location", "")
+
+
+@pytest.fixture
+def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, consult_request: dict
+          ) -> tuple[Ids, dict[str, Caller]]:
+    # A consult answered in October, declared in the October batch.
+    clock.now = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
+    october = gp.post("/fhir/ServiceRequest", new_request(consult_request, performer=VISSER,
+                                                          authoredOn="2026-10-20T10:00:00+02:00")).get_json()["id"]
+    with session_scope(app) as session:
+        user_id = session.scalar(select(User.id).where(User.username == DEMO_USERS[0][0]))
+        visser = inbox_user(session, str(user_id))
+        assert visser is not None
+        advice.record_advice(session, visser, october, advice.Advice("Advies.", "primary-care-advice"), clock.now)
+    clock.now = START
+    gp._tokens.clear()
+    with session_scope(app) as session:
+        zorggroep = session.scalar(select(Organisation.id).where(Organisation.agb == "07300001"))
+        batch = close_month(session, CLI_ACTOR, "test", str(zorggroep), "3311", Month(2026, 10), START).id
+
+    # An open consult with a photo and a question, and a subscription, of practice A.
+    binary = upload(gp, jpeg_with_gps(), "image/jpeg").get_json()["id"]
+    document = gp.post("/fhir/DocumentReference", photo_document(binary)).get_json()["id"]
+    body = new_request(consult_request, performer=VISSER)
+    body["supportingInfo"] = [{"reference": f"DocumentReference/{document}"}]
+    created = gp.post("/fhir/ServiceRequest", body)
+    assert created.status_code == 201, created.get_json()
+    consult = created.get_json()["id"]
+    task = gp.get(f"/fhir/Task?focus={consult}").get_json()["entry"][0]["resource"]["id"]
+    with session_scope(app) as session:
+        message = advice.ask_gp(session, visser, consult, "Hoe lang al?", START).id
+        patient = session.scalar(select(StoredResource.id).where(StoredResource.resource_type == "Patient"))
+    subscription = gp.post("/fhir/Subscription", {
+        "resourceType": "Subscription", "status": "requested", "reason": "x", "criteria": "Task",
+        "channel": {"type": "rest-hook", "endpoint": "https://his.example.nl/hook"}}).get_json()["id"]
+    bodies = {f"/fhir/Task/{task}": gp.get(f"/fhir/Task/{task}").get_json(),
+              f"/fhir/Subscription/{subscription}": gp.get(f"/fhir/Subscription/{subscription}").get_json()}
+    ids = Ids(consult, task, str(patient), binary, message, subscription, batch, bodies)
+    return ids, _callers(app, gp, other_gp, clock)
+
+
+def _callers(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock) -> dict[str, Caller]:
+    staff_secret = pyotp.random_base32()
+    key, jwks = generate_client_keypair("m1")
+    with session_scope(app) as session:
+        create_user(session, username="matrix-staff", display_name="Staf", role=UserRole.ZORGGROEP_STAFF,
+                    password=DEMO_PASSWORD, organisation_agb="07300001", totp_secret=staff_secret)
+        reporting = register_client(session, name="BI", organisation_agb="07300001", jwks=jwks,
+                                    scopes=["reports.read", "reports.write"]).client_id
+    report_token = app.test_client().post("/oauth/token", data={
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": client_assertion(reporting, key, "http://testserver/oauth/token", clock.now, kid="m1"),
+        "scope": "reports.read reports.write"}).get_json()["access_token"]
+
+    def session_of(username: str, secret: str) -> Caller:
+        http = app.test_client()
+        log_in(http, clock, username, DEMO_PASSWORD, secret)
+        return Caller(http, session_page="/settings")
+
+    cardioloog = next(u for u in DEMO_USERS if u[0] == "cardioloog")
+    return {
+        "anonymous": Caller(app.test_client()),
+        "gp_a": Caller(app.test_client(), gp.token()),
+        "gp_b": Caller(app.test_client(), other_gp.token()),
+        "specialist": session_of(DEMO_USERS[0][0], DEMO_USERS[0][3]),
+        "colleague": session_of(cardioloog[0], cardioloog[3]),
+        "staff": session_of("matrix-staff", staff_secret),
+        "reports": Caller(app.test_client(), report_token),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _remove_matrix_accounts(app: Flask) -> Any:
+    yield
+    with session_scope(app) as session:
+        session.execute(delete(User).where(User.username == "matrix-staff"))
+        pks = list(session.scalars(select(ApiClient.id).where(ApiClient.name == "BI")))
+        session.execute(delete(AccessToken).where(AccessToken.client_pk.in_(pks)))
+        session.execute(delete(UsedAssertion).where(UsedAssertion.client_pk.in_(pks)))
+        session.execute(delete(ApiClient).where(ApiClient.id.in_(pks)))
+
+
+def test_each_role_reaches_exactly_what_the_matrix_allows(world: tuple[Ids, dict[str, Caller]]) -> None:
+    ids, callers = world
+    wrong: list[str] = []
+    # Deleting the subscription and logging out change the world for the routes after them: they go last.
+    last = {("fhir.delete_subscription", "DELETE"), ("web.logout", "POST")}
+    ordered = sorted(MATRIX.items(), key=lambda item: item[0] in last)
+    for (_, method), (url_of, allowed) in ordered:
+        url = url_of(ids)
+        if allowed is PUBLIC:
+            # Open to all; asked anonymously, because a failed login attempt ends a logged-in session.
+            # The login steps answer 401 or redirect by design: only a 5xx would be wrong.
+            assert callers["anonymous"](method, url).status_code < 500, f"{method} {url} failed"
+            continue
+        for role in sorted(ROLES, key=lambda r: r in allowed):  # refusals first: they change nothing
+            response = callers[role](method, url, ids.bodies.get(url))
+            # Logging out ends on the login page: for a logged-in user that is success, not refusal.
+            refused = _refused(response) and not (url == "/logout" and response.status_code == 302)
+            if role in allowed and refused:
+                wrong.append(f"{role} was refused {method} {url} ({response.status_code})")
+            if role not in allowed and not refused:
+                wrong.append(f"{role} got {method} {url} ({response.status_code})")
+            assert response.status_code < 500, f"{role} {method} {url} gave {response.status_code}"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_another_practice_finds_none_of_practice_as_data(world: tuple[Ids, dict[str, Caller]]) -> None:
+    ids, callers = world
+    for (endpoint, method), (url_of, _) in MATRIX.items():
+        if endpoint.startswith("fhir.search"):
+            found = callers["gp_b"](method, url_of(ids)).get_json()
+            assert found["resourceType"] == "Bundle"
+            assert found["total"] == 0, f"{endpoint} shows practice A's data to practice B"
