@@ -64,3 +64,9 @@ def test_production_refuses_to_start_without_a_key_ring(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="TRIAGE_KEYRING_PATH"):
         load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": "x" * 40,
                        "TRIAGE_KEYRING_PATH": str(tmp_path / "missing.json")})
+
+
+def test_production_refuses_to_start_with_the_debugger_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(ConfigurationError, match="FLASK_DEBUG"):
+        load_settings(env="production", instance_path=tmp_path, secret_key="x" * 40)

@@ -150,6 +150,9 @@ def load_settings(environ: Mapping[str, str] | None = None, require_keys: bool =
 
 def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     settings = _with_secret_key(_with_paths(settings))
+    if settings.is_production and os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes", "on"):
+        # The debugger runs code from the browser: never where patient data is.
+        raise ConfigurationError("FLASK_DEBUG must be off in production")
     if not require_keys:
         return settings
     if settings.is_production and not settings.keyring_path.exists():
