@@ -355,6 +355,21 @@ def audit_patient(bsn: str, as_fhir: bool) -> None:
                        f"{e.resource_type or ''}/{e.resource_id or ''}  outcome={e.outcome.value}")
 
 
+@main.command("purge")
+def purge_command() -> None:
+    """Remove consults, patient data and photos past their retention period, and old audit entries."""
+    from triage_service.models.base import utcnow
+    from triage_service.services.attachments import blob_store
+    from triage_service.services.retention import purge
+
+    app = _app()
+    settings = app.extensions["triage.settings"]
+    with session_scope(app) as session:
+        result = purge(session, settings, blob_store(settings), utcnow())
+    click.echo(f"Removed {result.consults} consult(s), {result.resources} patient resource(s), {result.photos} "
+               f"photo(s) and {result.audit_entries} audit entr(y/ies) past their retention period.")
+
+
 @main.command("encrypt-existing")
 def encrypt_existing_command() -> None:
     """Encrypt personal data stored before field encryption, and blind-index its identifiers (run once)."""

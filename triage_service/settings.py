@@ -73,6 +73,10 @@ class Settings:
     rate_limit_token: str = "30/minute"  # noqa: S105 - a rate, not a secret
     rate_limit_login: str = "10/minute"
     rate_limit_storage: str = "memory://"
+    #: Retention (services/retention.py): medical records 20 years after the last change (WGBO),
+    #: the audit trail at least 5 years (NEN 7513). Shorter periods are refused.
+    retention_medical_years: int = 20
+    retention_audit_years: int = 5
     #: Keys of the field encryption and the blind index (JSON); generated in the instance folder outside production.
     field_keys_path: Path = Path()
     #: Where the audit chain's head is anchored (append-only file; ship it off the database server).
@@ -150,6 +154,9 @@ def load_settings(environ: Mapping[str, str] | None = None, require_keys: bool =
 
 def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     settings = _with_secret_key(_with_paths(settings))
+    if settings.retention_medical_years < 20 or settings.retention_audit_years < 5:
+        raise ConfigurationError("Retention may not be shorter than 20 years for medical records (WGBO) and "
+                                 "5 years for the audit trail (NEN 7513)")
     if settings.is_production and os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes", "on"):
         # The debugger runs code from the browser: never where patient data is.
         raise ConfigurationError("FLASK_DEBUG must be off in production")
