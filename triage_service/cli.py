@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from triage_service import create_app
 from triage_service.database import session_scope
@@ -24,6 +25,17 @@ GUNICORN_CONF = PROJECT_ROOT / "config" / "gunicorn.conf.py"
 
 def _app() -> Flask:
     return create_app()
+
+
+def _audit(session: Session, event: str, action: str, resource_type: str, resource_id: str | None = None,
+           detail: str | None = None) -> None:
+    """Administrative commands are audited like the API: who (the operating-system account) did what."""
+    from triage_service.models import AuditAction
+    from triage_service.models.base import utcnow
+    from triage_service.security.audit import CLI_ACTOR, record
+
+    record(session, CLI_ACTOR, event=event, action=AuditAction(action), resource_type=resource_type,
+           resource_id=resource_id, detail=detail, at=utcnow())
 
 
 def _fail(message: str) -> None:
@@ -87,6 +99,7 @@ def import_agreements_command(path: Path) -> None:
             agreements = import_agreements(session, path)
             summary = [f"{a.code} ({a.valid_from}..{a.valid_until or 'open'}): {len(a.profiles)} profiles"
                        for a in agreements]
+            _audit(session, "cli.import-agreements", "U", "Agreement", detail=", ".join(a.code for a in agreements))
     except AgreementImportError as exc:
         for error in exc.errors:
             click.secho(str(error), fg="red", err=True)
@@ -285,6 +298,7 @@ def rebuild_facts_command() -> None:
 
     with session_scope(_app()) as session:
         count = rebuild_facts(session)
+        _audit(session, "cli.rebuild-facts", "E", "ConsultFact", detail=f"consults={count}")
     click.echo(f"Rebuilt the monitoring facts of {count} consult(s).")
 
 
@@ -377,6 +391,8 @@ def encrypt_existing_command() -> None:
 
     with session_scope(_app()) as session:
         counts = encrypt_existing(session)
+        _audit(session, "cli.encrypt-existing", "U", "StoredResource",
+               detail="; ".join(f"{t}={n}" for t, n in counts.items()))
     click.echo("Rewritten: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
@@ -414,6 +430,8 @@ def rotate_keys(new_keyring: bool) -> None:
     with session_scope(app) as session:
         count = rewrap_all(session, ring)
         secrets = rewrap_subscription_secrets(session, ring)
+        _audit(session, "cli.rotate-keys", "U", "KeyRing", ring.active,
+               detail=f"blobs={count}; subscriptions={secrets}")
     click.echo(f"New active key {ring.active}; re-wrapped {count} data key(s) and {secrets} subscription "
                "secret(s).")
 
@@ -441,6 +459,7 @@ def register_client_command(name: str, organization_agb: str, jwks_file: Path, s
         with session_scope(_app()) as session:
             client = register_client(session, name=name, organisation_agb=organization_agb, jwks=jwks,
                                      scopes=[s for scope in scopes for s in scope.split()], client_id=client_id)
+            _audit(session, "cli.register-client", "C", "ApiClient", client.client_id, detail=client.scopes)
             click.echo(f"Registered client_id: {client.client_id}")
     except DomainError as exc:
         _fail(exc.message)
@@ -464,6 +483,7 @@ def create_user_command(username: str, display_name: str, role: str, practitione
             user = create_user(session, username=username, display_name=display_name, role=UserRole(role),
                                password=password, practitioner_agb=practitioner_agb, email=email,
                                organisation_agb=organisation_agb)
+            _audit(session, "cli.create-user", "C", "User", user.username, detail=f"role={role}")
             click.echo(f"User {user.username} created. Add this to an authenticator app:\n  {totp_uri(user)}")
     except DomainError as exc:
         _fail(exc.message)

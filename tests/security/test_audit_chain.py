@@ -171,3 +171,19 @@ def test_writers_at_the_same_moment_make_one_chain_without_forks(app: Flask) -> 
         result = verify(session)
         assert result.intact, result.problems
         assert result.checked == 30
+
+
+def test_administrative_commands_are_audited_with_the_operating_system_account(app: Flask, runner: CliRunner,
+                                                                                tmp_path: Path) -> None:
+    from triage_service.security.audit import CLI_ACTOR
+    from triage_service.security.crypto import generate_client_keypair
+
+    _, jwks = generate_client_keypair("k9")
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks))
+    result = runner.invoke(cli.main, ["register-client", "--name", "HIS Y", "--organization-agb", "03067890",
+                                      "--jwks", str(tmp_path / "jwks.json"), "--scope", "system/Task.read"])
+    assert result.exit_code == 0, result.output
+    with session_scope(app) as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.event == "cli.register-client"))
+        assert entry is not None
+        assert (entry.actor_kind, entry.actor_id) == ("cli", CLI_ACTOR.id)

@@ -6,6 +6,7 @@ never reads ``flask.request`` so the CLI and workers audit the same way.
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +25,15 @@ class Actor:
     source_ip: str | None = None
 
 
-CLI_ACTOR = Actor(kind="cli", id=None, organisation_id=None, source_ip="local")
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no account name in a bare container
+        return None
+
+
+#: Commands run on the server: the operating-system account is who acted (NEN 7513 wants a person).
+CLI_ACTOR = Actor(kind="cli", id=_os_user(), organisation_id=None, source_ip="local")
 
 
 def record(session: Session, actor: Actor, *, event: str, action: AuditAction,
