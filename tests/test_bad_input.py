@@ -286,3 +286,10 @@ def test_an_impossible_birth_date_is_explained_in_fhir_terms(gp: GPSystem, consu
     assert response.status_code == 400
     issue = next(i for i in _issues(response) if i["expression"] == [f"ServiceRequest.contained[{index}].birthDate"])
     assert "YYYY-MM-DD" in issue["diagnostics"]
+
+
+def test_a_nul_character_in_a_search_parameter_is_refused(gp: GPSystem) -> None:
+    response = gp.get("/fhir/Task?status=%00")
+
+    assert response.status_code == 400
+    assert "NUL" in response.get_json()["issue"][0]["diagnostics"]

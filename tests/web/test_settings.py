@@ -46,7 +46,7 @@ def account(app: Flask, username: str = VISSER[0]) -> User:
 def settings_audit(app: Flask) -> list[str | None]:
     with session_scope(app) as session:
         return list(session.scalars(select(AuditEntry.detail).where(AuditEntry.event == "user.settings")
-                                    .order_by(AuditEntry.occurred_at)))
+                                    .order_by(AuditEntry.chain_index)))  # same time: the order written
 
 
 def field_error(page: str, field: str) -> str:
