@@ -227,3 +227,13 @@ def test_the_language_switch_refuses_to_redirect_elsewhere(browser: FlaskClient,
     assert response.headers["Location"].endswith("/inbox")
 
 
+
+
+def test_times_are_shown_in_dutch_time(app: Flask, browser: FlaskClient, gp: GPSystem, consult_request: dict,
+                                       clock: FrozenClock) -> None:
+    performer = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
+    consult_id = _submit(gp, consult_request, performer=performer)  # received 09:00 UTC, a Monday in November
+    log_in(browser, clock)
+    page = browser.get(f"/consults/{consult_id}").get_data(as_text=True)
+
+    assert "23 nov 2026 10:00" in page  # 09:00 UTC is 10:00 in Amsterdam (winter time)

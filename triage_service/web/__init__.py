@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -21,11 +21,11 @@ csrf = CSRFProtect()
 
 
 def select_locale() -> str:
-    """Dutch unless the user chose English (these users are Dutch specialists)."""
+    """Dutch unless the user chose English (these users are Dutch specialists): with the language button,
+    or in their settings (applied at login). The browser's own preference is not followed: a Dutch
+    hospital's browsers are often set to English, and the inbox is meant to be Dutch by default."""
     chosen = session.get("lang")
-    if chosen in LANGUAGES:
-        return str(chosen)
-    return request.accept_languages.best_match(LANGUAGES, default="nl") if request else "nl"
+    return str(chosen) if chosen in LANGUAGES else "nl"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -35,6 +35,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=settings.is_production,
         SESSION_COOKIE_NAME="triage_session",
         BABEL_DEFAULT_LOCALE="nl",
+        # Dates are shown in Dutch time: Flask-Babel converts every datetime it formats to this zone.
+        BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
     )

@@ -34,7 +34,6 @@ from triage_service.reports.access import report_access
 from triage_service.reports.monitoring import GroupBy
 from triage_service.reports.periods import local_date
 from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
-from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
 from triage_service.security.headers import allow_own_scripts
 from triage_service.security.web_auth import (
@@ -423,8 +422,9 @@ def template_globals() -> dict[str, Any]:
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
             "message_label": lookup("message"), "status_label": lookup("status"),
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
-            # Times in the specialist's own zone, not UTC.
-            "format_datetime": lambda value, fmt: format_datetime(value.astimezone(AMSTERDAM), fmt)}
+            # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting
+            # here as well was undone by Babel, which showed UTC.
+            "format_datetime": lambda value, fmt: format_datetime(value, fmt)}
 
 
 bp.app_context_processor(template_globals)
