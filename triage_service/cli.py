@@ -527,6 +527,7 @@ def demo(host: str, port: int) -> None:
     from triage_service.services.demo import DEMO_PASSWORD, DEMO_SCOPES, DEMO_STAFF, DEMO_USERS
 
     scopes = " ".join(DEMO_SCOPES)
+    secrets = "; ".join(f"{u[0]}: {u[3]}" for u in DEMO_USERS)
 
     app = _app()
     upgrade_database(app.extensions["triage.engine"])
@@ -543,7 +544,7 @@ triage_service demo
   Private keys:       {app.extensions["triage.settings"].instance_path / "demo-clients"}
   Specialist inbox:   {base}/login  (Dutch; English via the button at the top)
   Demo specialists:   {", ".join(f"{u[0]} ({u[1]})" for u in DEMO_USERS)}, password {DEMO_PASSWORD!r}
-  Second factor:      add the TOTP secret to an authenticator app ({DEMO_USERS[0][0]}: {DEMO_USERS[0][3]}),
+  Second factor:      add the TOTP secret to an authenticator app ({secrets}),
                       or print the current code:
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
                       Two demo consults and a referral to triage are waiting in {DEMO_USERS[0][0]}'s inbox.

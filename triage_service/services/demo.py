@@ -29,7 +29,9 @@ DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "sys
 #: Demo accounts; the TOTP secrets are fixed so a newcomer can add them to an authenticator app.
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
 DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
-              ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB")]
+              ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB"),
+              # Visser's colleague: a consult without a requested specialist may go to either of them.
+              ("dermatoloog2", "dr. K. Smit", "03100002", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U")]
 #: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
 DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
 
