@@ -144,3 +144,42 @@ def test_the_routing_dry_run_explains_a_refusal(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(cli.main, ["route", str(tmp_path / "sr.json"), "--practice-agb", "03012345"])
     assert result.exit_code == 1
     assert "2 photos are required (0 attached)" in result.output
+
+
+def test_a_client_with_an_rsa_key_signs_rs384_and_gets_a_token(app: Flask, runner: CliRunner, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "r1", "alg": "RS384", "use": "sig"}]}))
+    registered = runner.invoke(cli.main, ["register-client", "--name", "HIS RSA", "--organization-agb", "03067890",
+                                          "--jwks", str(tmp_path / "jwks.json"), "--scope", "system/Task.read"])
+    client_id = registered.output.split("client_id: ")[1].strip()
+    signed = runner.invoke(cli.main, ["client-assertion", "--client-id", client_id, "--key",
+                                      str(tmp_path / "key.pem"), "--kid", "r1",
+                                      "--token-url", "http://testserver/oauth/token"])
+    assert signed.exit_code == 0, signed.output
+    # The command signs at the real time; the tests' clock is frozen, so the token is asked with one signed now.
+    from tests.conftest import START
+    from triage_service.services.clients import client_assertion
+
+    assertion = client_assertion(client_id, (tmp_path / "key.pem").read_bytes(), "http://testserver/oauth/token",
+                                 START, kid="r1")
+    token = app.test_client().post("/oauth/token", data={
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion, "scope": "system/Task.read"})
+    assert token.status_code == 200, token.get_json()
+
+
+def test_a_file_that_is_no_private_key_gets_a_clear_message(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "key.pem").write_text("not a key")
+    result = runner.invoke(cli.main, ["client-assertion", "--client-id", "x", "--key", str(tmp_path / "key.pem")])
+
+    assert result.exit_code == 2
+    assert "Cannot sign with" in result.output

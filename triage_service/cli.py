@@ -492,7 +492,7 @@ def create_user_command(username: str, display_name: str, role: str, practitione
 @main.command("client-assertion")
 @click.option("--client-id", required=True)
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, path_type=Path),
-              help="The client's private key (PEM, EC P-384)")
+              help="The client's private key (PEM): EC P-384 (signs ES384) or RSA (signs RS384)")
 @click.option("--token-url", default="http://127.0.0.1:8000/oauth/token", show_default=True)
 @click.option("--kid", default=None)
 def client_assertion_command(client_id: str, key_file: Path, token_url: str, kid: str | None) -> None:
@@ -500,7 +500,12 @@ def client_assertion_command(client_id: str, key_file: Path, token_url: str, kid
     from triage_service.models.base import utcnow
     from triage_service.services.clients import client_assertion
 
-    click.echo(client_assertion(client_id, key_file.read_bytes(), token_url, utcnow(), kid=kid))
+    try:
+        click.echo(client_assertion(client_id, key_file.read_bytes(), token_url, utcnow(), kid=kid))
+    except (ValueError, TypeError) as exc:  # not a PEM private key, or a password-protected one
+        _fail(f"Cannot sign with {key_file}: {exc}")
+    except DomainError as exc:
+        _fail(exc.message)
 
 
 @main.command("serve")

@@ -9,6 +9,8 @@ from typing import Any
 
 import jwt
 import pyotp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -87,4 +89,12 @@ def client_assertion(client_id: str, private_key_pem: bytes, token_url: str, now
     claims = {"iss": client_id, "sub": client_id, "aud": token_url, "jti": secrets.token_urlsafe(16),
               "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=lifetime_seconds)).timestamp())}
     headers = {"kid": kid} if kid else None
-    return jwt.encode(claims, private_key_pem, algorithm="ES384", headers=headers)
+    # SMART's two algorithms: ES384 for an EC key, RS384 for an RSA key; other keys are refused.
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        algorithm = "ES384"
+    elif isinstance(key, rsa.RSAPrivateKey):
+        algorithm = "RS384"
+    else:
+        raise InvalidInput("The key must be an EC (P-384) or RSA private key in PEM")
+    return jwt.encode(claims, private_key_pem, algorithm=algorithm, headers=headers)
