@@ -21,8 +21,8 @@ def watch_for_trouble(page: Any) -> list[str]:
     trouble: list[str] = []
 
     def console(message: Any) -> None:
-        # Chromium asks for /favicon.ico by itself; the service has none, and that is no fault of the page.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        # Every page names its icon, so Chromium has no reason to ask for /favicon.ico: any error counts.
+        if message.type == "error":
             trouble.append(f"console: {message.text} ({message.location.get('url')})")
 
     page.on("console", console)

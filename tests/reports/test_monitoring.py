@@ -98,7 +98,7 @@ def test_the_monitoring_downloads_as_dutch_csv(month: World, reports: ReportClie
     response = reports.get(f"/reports/monitoring.csv?{NOVEMBER}")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff")), delimiter=";"))
 
-    assert [(r["consulten"], r["mediaan_uren"], r["binnen_norm"], r["besparing"]) for r in rows] == [
+    assert [(r["consulten"], r["mediaan_uren"], r["binnen_norm_aandeel"], r["besparing"]) for r in rows] == [
         ("6", "4,0", "0,75", "-335,00")]
 
 

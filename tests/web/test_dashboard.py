@@ -85,11 +85,11 @@ def test_a_specialist_gets_no_dashboard(app: Flask, clock: FrozenClock) -> None:
 
 
 def test_staff_see_last_months_figures_in_dutch(month: World, staff: FlaskClient) -> None:  # noqa: F811
-    response = staff.get("/dashboard")  # 1 December: the last full month is November
+    response = staff.get("/dashboard")  # 1 December: last month (November) and this month so far
     page = response.get_data(as_text=True)
 
     assert response.status_code == 200
-    assert 'value="2026-11-01"' in page and 'value="2026-11-30"' in page
+    assert 'value="2026-11-01"' in page and 'value="2026-12-01"' in page
     assert "Kerncijfers per specialisme" in page and "Dermatologie" in page
     # consults, answered, median h, p90 h, within norm
     assert cells(page, "volumes", "Dermatologie") == ["6", "4", "4,0", "168,0", "75%"]

@@ -128,10 +128,10 @@ def batch_claims(session: Session, batch: DeclarationBatch) -> dict[str, Any]:
 MONITORING_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
     ("groep", lambda g: g["key"]), ("naam", lambda g: g["label"]), ("consulten", lambda g: g["consults"]),
     ("beantwoord", lambda g: g["completed"]), ("mediaan_uren", lambda g: g["answer_hours"]["median"]),
-    ("p90_uren", lambda g: g["answer_hours"]["p90"]), ("binnen_norm", lambda g: g["within_norm_share"]),
+    ("p90_uren", lambda g: g["answer_hours"]["p90"]), ("binnen_norm_aandeel", lambda g: g["within_norm_share"]),
     ("voorkomen_verwijzingen", lambda g: g["prevented_referrals"]),
     ("omgezet_in_verwijzing", lambda g: g["converted_to_referral"]),
-    ("conversiepercentage", lambda g: g["conversion_rate"]),
+    ("conversie_aandeel", lambda g: g["conversion_rate"]),
     ("vlag_terecht", lambda g: g["referral_flag"]["flagged_converted"]),
     ("vlag_onterecht", lambda g: g["referral_flag"]["flagged_not_converted"]),
     ("vlag_gemist", lambda g: g["referral_flag"]["unflagged_converted"]),

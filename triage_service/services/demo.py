@@ -128,6 +128,12 @@ DEMO_REFERRAL_NOTE = ("Verwijzing: psoriasis vulgaris op ellebogen, knieën en b
                       "beoordeling voor lichttherapie of systemische behandeling.")
 
 
+DEMO_MYCOSIS_NOTE = ("Patiënte heeft sinds zes weken rode, schilferende en jeukende plekken in beide liezen met een "
+                     "scherpe rand. Vier weken miconazolcrème zonder verbetering; KOH-preparaat niet gedaan. Vraag: "
+                     "is dit nog een dermatomycose (orale therapie?), of moet ik denken aan intertrigo of "
+                     "inverse psoriasis?")
+
+
 def _demo_consults(session: Session, practice: Organisation) -> None:
     """Consults for the demo dermatologist, submitted through the normal intake (idempotent): two
     meekijkconsults to answer and one referral to triage (agreement TRIAGE-DERM)."""
@@ -159,5 +165,8 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
             resource.pop("extension")
             resource["reasonCode"][0]["text"] = "Psoriasis, onvoldoende effect van lokale therapie"
             resource["note"] = [{"text": DEMO_REFERRAL_NOTE}]
+        elif icpc == "S74":
+            resource["reasonCode"][0]["text"] = "Schilferende, jeukende plekken liezen, niet over op miconazol"
+            resource["note"] = [{"text": DEMO_MYCOSIS_NOTE}]
         submit_consult(session, CLI_ACTOR, practice, client.id, resource, Resolver(session, practice.id, resource),
                        now, if_none_exist=(resource["identifier"][0]["system"], f"HIS-{number}"))

@@ -71,9 +71,11 @@ class PeriodForm:
 
 
 def read_period(args: Mapping[str, str], today: date) -> PeriodForm:
-    """The period from the query string; without dates, the last full month. Checked by MonitoringSchema."""
+    """The period from the query string; without dates, the last full month and this month so far (a month
+    closes once a month, but what happens now matters too). Checked by MonitoringSchema."""
     if "from" not in args and "to" not in args:
-        start, end = last_full_month(today)
+        start, _ = last_full_month(today)
+        end = today
         args = {"from": start.isoformat(), "to": end.isoformat(), "group_by": args.get("group_by", "")}
     form = PeriodForm(args.get("from", ""), args.get("to", ""), args.get("group_by") or DEFAULT_GROUPING.value)
     # Only the form's own fields: the schema refuses unknown ones, and a stray parameter in a
