@@ -45,6 +45,7 @@ def test_login_attempts_are_throttled_per_address(limited: FlaskClient) -> None:
                                             "csrf_token": token}) for _ in range(4)]
 
     assert answers[-1].status_code == 429
+    assert "Te veel pogingen" in answers[-1].get_data(as_text=True)
     assert limited.get("/login").status_code == 200  # looking at the page is not limited
 
 
