@@ -33,7 +33,7 @@ def test_the_fourth_token_request_in_a_minute_is_throttled(limited: FlaskClient,
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[-1].get_json()["error"] == "too_many_requests"
-    assert answers[-1].headers["Retry-After"] == "60"
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 60  # the seconds left in the window
 
 
 def test_login_attempts_are_throttled_per_address(limited: FlaskClient) -> None:
