@@ -48,6 +48,7 @@ from triage_service.services import account, advice
 from triage_service.services.attachments import get_attachment, read_attachment
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
+from triage_service.web.routing_text import routing_text
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
@@ -422,6 +423,7 @@ def template_globals() -> dict[str, Any]:
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
             "message_label": lookup("message"), "status_label": lookup("status"),
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
+            "routing_text": routing_text,
             # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting
             # here as well was undone by Babel, which showed UTC.
             "format_datetime": lambda value, fmt: format_datetime(value, fmt)}
