@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("fhir.metadata", "GET"): (lambda i: "/fhir/metadata", PUBLIC),
     ("fhir.conformance_read", "GET"): (lambda i: "/fhir/CodeSystem/triage-gp-intent", PUBLIC),
     ("fhir.conformance_search", "GET"): (lambda i: "/fhir/ValueSet", PUBLIC),
+    ("fhir.openapi", "GET"): (lambda i: "/fhir/openapi.json", PUBLIC),
     ("oauth.smart_configuration", "GET"): (lambda i: "/.well-known/smart-configuration", PUBLIC),
     ("oauth.token", "POST"): (lambda i: "/oauth/token", PUBLIC),
     ("health.health", "GET"): (lambda i: "/health", PUBLIC),

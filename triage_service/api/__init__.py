@@ -10,6 +10,7 @@ from triage_service.api import (  # noqa: F401
     conformance,
     errors,
     oauth,
+    openapi,
     resources,
     search,
     subscriptions,

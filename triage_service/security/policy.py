@@ -26,6 +26,7 @@ PUBLIC_ENDPOINTS = frozenset({
     "fhir.metadata",
     "fhir.conformance_read",
     "fhir.conformance_search",
+    "fhir.openapi",
     "oauth.token",
     "oauth.smart_configuration",
     "health.health",
