@@ -195,16 +195,9 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
                   source_ip: str | None = None) -> ConsultMessage:
     """The specialist's answer: advice to the GP with a structured outcome; the consult is completed."""
     task = open_task_of_kind(session, user, consult_id, referral=False)
-    _take(task, user, now)
-    transition(task, TaskStatus.COMPLETED)
     converted = advice.outcome == "referral-indicated"
-    task.business_status = "converted-to-referral" if converted else "advice-given"
-    consult: Consult = task.consult
-    consult.outcome = advice.outcome
-    consult.converted_to_referral = converted
-    consult.referral_specialism, consult.referral_urgency = advice.referral_specialism, advice.referral_urgency
-    consult.time_spent_minutes = advice.minutes
-    consult.completed_at = now
+    consult = _conclude(task, user, now, "converted-to-referral" if converted else "advice-given", advice.outcome,
+                        converted, advice.referral_specialism, advice.referral_urgency, advice.minutes)
     _complete_request(consult, now)
     message = _message(session, task, user, MessageCategory.ADVICE, advice.text, now)
     session.flush()
@@ -212,6 +205,20 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
            resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
            detail=f"outcome={advice.outcome}")
     return message
+
+
+def _conclude(task: ConsultTask, user: InboxUser, now: datetime, business_status: str, outcome: str,
+              converted: bool, specialism: str | None, urgency: str | None, minutes: int | None) -> Consult:
+    """The specialist's final word on a consult or referral: the Task is completed with the outcome."""
+    _take(task, user, now)
+    transition(task, TaskStatus.COMPLETED)
+    task.business_status = business_status
+    consult: Consult = task.consult
+    consult.outcome, consult.converted_to_referral = outcome, converted
+    consult.referral_specialism, consult.referral_urgency = specialism, urgency
+    consult.time_spent_minutes = minutes
+    consult.completed_at = now
+    return consult
 
 
 def _complete_request(consult: Consult, now: datetime) -> None:
@@ -250,15 +257,9 @@ def accept_referral(session: Session, user: InboxUser, consult_id: str, acceptan
     """Triage says the referral stands: the Task is completed, but the GP's ServiceRequest stays active,
     because the referral still has to be performed by the hospital. The note, if any, is the message."""
     task = open_task_of_kind(session, user, consult_id, referral=True)
-    _take(task, user, now)
-    transition(task, TaskStatus.COMPLETED)
-    task.business_status = "referral-accepted"
-    consult: Consult = task.consult
-    consult.outcome = "referral-accepted"
-    consult.converted_to_referral = True  # counted as a referral, not as a prevented one
-    consult.referral_specialism, consult.referral_urgency = consult.specialism, acceptance.urgency
-    consult.time_spent_minutes = acceptance.minutes
-    consult.completed_at = now
+    # Counted as a referral (converted), not as a prevented one.
+    consult = _conclude(task, user, now, "referral-accepted", "referral-accepted", True, task.consult.specialism,
+                        acceptance.urgency, acceptance.minutes)
     # The ServiceRequest resource is left exactly as the GP sent it (status active, the GP's priority), so
     # its version does not change; the urgency the specialist set is in Task.output (referral-urgency).
     # A message needs text (Communication.payload, tsc-1): without a note there is none, and Task.output
@@ -293,15 +294,8 @@ def return_referral(session: Session, user: InboxUser, consult_id: str, returned
     """Triage sends the referral back to the GP with advice instead of to the hospital: a prevented
     referral. The GP's ServiceRequest is completed, as for a meekijkconsult answered with advice."""
     task = open_task_of_kind(session, user, consult_id, referral=True)
-    _take(task, user, now)
-    transition(task, TaskStatus.COMPLETED)
-    task.business_status = "referral-returned"
-    consult: Consult = task.consult
-    consult.outcome = "returned-with-advice"
-    consult.converted_to_referral = False
-    consult.referral_specialism = consult.referral_urgency = None
-    consult.time_spent_minutes = returned.minutes
-    consult.completed_at = now
+    consult = _conclude(task, user, now, "referral-returned", "returned-with-advice", False, None, None,
+                        returned.minutes)
     _complete_request(consult, now)
     message = _message(session, task, user, MessageCategory.ADVICE, returned.text, now)
     session.flush()
