@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -398,11 +399,13 @@ def encrypt_existing_command() -> None:
 
 @main.command("rotate-keys")
 @click.option("--new-keyring", is_flag=True, help="Create a key ring if none exists yet (production setup)")
-def rotate_keys(new_keyring: bool) -> None:
+@click.option("--field-key", is_flag=True, help="Also start a new field key and re-encrypt every field with it")
+def rotate_keys(new_keyring: bool, field_key: bool) -> None:
     """Add a new active key-encryption key and re-wrap every blob's data key with it.
 
     Blobs are not rewritten. The old keys stay in the ring (needed until every data key is
-    re-wrapped); remove them by hand only after this command has finished.
+    re-wrapped); remove them by hand only after this command has finished. With ``--field-key``
+    the personal-data fields are sealed again under a new field key (the blind index stays).
     """
     from triage_service.security.crypto import KeyRing
     from triage_service.security.field_crypto import load_field_keys
@@ -434,6 +437,22 @@ def rotate_keys(new_keyring: bool) -> None:
                detail=f"blobs={count}; subscriptions={secrets}")
     click.echo(f"New active key {ring.active}; re-wrapped {count} data key(s) and {secrets} subscription "
                "secret(s).")
+    if field_key:
+        _rotate_field_key(app, settings)
+
+
+def _rotate_field_key(app: Flask, settings: Any) -> None:
+    from triage_service.security import field_crypto
+
+    keys = field_crypto.load_field_keys(settings.field_keys_path, create=False).with_new_active_key()
+    # Saved first, as for the key ring: a re-encryption that stops half-way leaves every field readable.
+    field_crypto.save_field_keys(settings.field_keys_path, keys)
+    field_crypto.configure(keys)
+    with session_scope(app) as session:
+        counts = field_crypto.encrypt_existing(session)
+        _audit(session, "cli.rotate-keys.fields", "U", "FieldKeys", keys.active,
+               detail="; ".join(f"{t}={n}" for t, n in counts.items()))
+    click.echo(f"New field key {keys.active}; re-encrypted " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 
 @main.command("register-client")

@@ -96,3 +96,36 @@ def test_data_stored_before_encryption_is_encrypted_by_the_command(app: Flask, g
             f"SELECT resource, identifier_token FROM stored_resources WHERE id = '{patient}'").one()
     assert BSN not in str(raw) and BSN not in token
     assert token == blind_index("http://fhir.nl/fhir/NamingSystem/bsn", BSN)
+
+
+def test_a_new_field_key_reseals_every_field_and_the_old_data_still_reads(
+        app: Flask, gp: GPSystem, consult_request: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import dataclasses
+    import shutil
+
+    from click.testing import CliRunner
+
+    from triage_service import cli
+    from triage_service.security import field_crypto
+
+    consult_id = _world(gp, consult_request)
+    settings = app.extensions["triage.settings"]
+    keys_copy = tmp_path / "field-keys.json"
+    shutil.copy(settings.field_keys_path, keys_copy)  # the session's own key file stays as it is
+    original = field_crypto._Keys.current
+    monkeypatch.setitem(app.extensions, "triage.settings", dataclasses.replace(settings, field_keys_path=keys_copy))
+    monkeypatch.setattr(cli, "_app", lambda: app)
+    try:
+        result = CliRunner().invoke(cli.main, ["rotate-keys", "--field-key"])
+        assert result.exit_code == 0, result.output
+        new_key = field_crypto.FieldKeys.from_json(keys_copy.read_text()).active
+        assert original is not None and new_key != original.active
+        with app.extensions["triage.engine"].connect() as conn:
+            raw = conn.execute(text("SELECT resource FROM consults WHERE id = :c"), {"c": consult_id}).scalar()
+        assert f"{PREFIX}{new_key}:" in str(raw)
+        assert gp.get(f"/fhir/ServiceRequest/{consult_id}").get_json()["subject"]  # and it still reads
+    finally:
+        if original is not None:
+            field_crypto.configure(original.__class__(
+                {**original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys},
+                original.active, original.index_key))

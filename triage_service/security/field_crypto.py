@@ -55,10 +55,25 @@ class FieldKeys:
         return cls({k: base64.b64decode(v, validate=True) for k, v in data["data_keys"].items()}, data["active"],
                    base64.b64decode(data["index_key"], validate=True))
 
+    def with_new_active_key(self) -> FieldKeys:
+        """A new active data key; the old ones stay, so what they sealed still opens. The index key stays:
+        changing it would need every identifier in plaintext again."""
+        kid = f"fk-{secrets.token_hex(4)}"
+        return FieldKeys({**self.data_keys, kid: AESGCM.generate_key(bit_length=256)}, kid, self.index_key)
+
     def to_json(self) -> str:
         return json.dumps({"active": self.active, "index_key": base64.b64encode(self.index_key).decode(),
                            "data_keys": {k: base64.b64encode(v).decode() for k, v in self.data_keys.items()}},
                           indent=2)
+
+
+def save_field_keys(path: Path, keys: FieldKeys) -> None:
+    """Written atomically and readable by the owner only, like the key ring."""
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(keys.to_json())
+    os.replace(temporary, path)
 
 
 def load_field_keys(path: Path, create: bool) -> FieldKeys:
