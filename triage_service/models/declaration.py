@@ -66,7 +66,8 @@ class DeclarationLine(Base):
     tariff_cents: Mapped[int] = mapped_column(Integer)
     #: Negative for a credit line.
     amount_cents: Mapped[int] = mapped_column(Integer)
-    corrects_line_id: Mapped[str | None] = mapped_column(ForeignKey("declaration_lines.id"))
+    # Indexed: PostgreSQL checks this reference on every deleted line (retention), by a scan otherwise.
+    corrects_line_id: Mapped[str | None] = mapped_column(ForeignKey("declaration_lines.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))

@@ -36,7 +36,8 @@ class ConsultMessage(Base):
     sender_name: Mapped[str] = mapped_column(String(200))
     #: Free text about a patient: encrypted at rest.
     text: Mapped[str] = mapped_column(EncryptedText("consult_messages.text"))
-    in_response_to_id: Mapped[str | None] = mapped_column(ForeignKey("consult_messages.id"))
+    # Indexed for the same reason as every referencing column: deleting a message checks who answers it.
+    in_response_to_id: Mapped[str | None] = mapped_column(ForeignKey("consult_messages.id"), index=True)
     #: Extra photos or documents the GP sent with an answer: ids of the practice's DocumentReferences.
     document_ids: Mapped[list[Any]] = mapped_column(default=list)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -78,7 +78,7 @@ class Notification(Base):
     id: Mapped[str] = uuid_pk()
     subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     event_number: Mapped[int] = mapped_column(Integer)
-    task_id: Mapped[str] = mapped_column(ForeignKey("consult_tasks.id"))
+    task_id: Mapped[str] = mapped_column(ForeignKey("consult_tasks.id"), index=True)
     task_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
