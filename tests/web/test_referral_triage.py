@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import FrozenClock, GPSystem, _reset, new_request
 from tests.test_referral_triage import outputs_of, referral_request
-from tests.web.test_actions import VISSER, gp_task, post
+from tests.web.test_actions import KADER_AGREEMENT, VISSER, gp_task, post
 
 # Fixtures of the other inbox tests, imported as themselves so pytest finds them here: a meekijkconsult for
 # Visser, a kaderhuisarts agreement for meekijkconsults only, Visser logged in, and Smit's account.
@@ -175,29 +175,15 @@ def test_redirecting_a_referral_to_a_colleague(specialist: FlaskClient, gp: GPSy
     assert gp_task(gp, referral_id)["owner"]["identifier"]["value"] == "03100002"
 
 
-KADER_TRIAGE = """code: TRIAGE-KADER-DERM
-name: Triage van verwijzingen door de kaderhuisarts dermatologie (test)
-zorggroep: {agb: "07300001", name: Zorggroep Rijnmond Eerstelijn}
-subcontractor: {agb: "08040004", name: Kaderhuisartsen Zuid}
-valid_from: 2026-01-01
-insurers:
-  - {uzovi: "3311", name: Zorgverzekeraar Zuid}
-consult_forms: [intercollegial-consult]
-answer_norms:
-  routine: {working_days: 3}
-  urgent: {working_days: 1}
-  asap: {working_days: 1}
-  stat: {working_hours: 4}
-tariffs: {s3_prestatie_code: "13046", s3_tariff_cents: 3000, subcontractor_fee_cents: 2000}
-specialists:
-  - {agb: "01099999", name: "J. de Wit (kaderhuisarts dermatologie)", specialism: kaderhuisarts-dermatologie}
-profiles:
-  - name: Verwijzingen huidklachten (triage)
-    specialism: kaderhuisarts-dermatologie
-    categories: [referral]
-    icpc: [S]
-    consult_forms: [intercollegial-consult]
-"""
+# The kaderhuisarts agreement of tests/web/test_actions.py, agreed for referral triage instead.
+KADER_TRIAGE = (KADER_AGREEMENT
+                .replace("code: MKC-KADER-DERM", "code: TRIAGE-KADER-DERM")
+                .replace("name: Kaderhuisarts dermatologie (test)",
+                         "name: Triage van verwijzingen door de kaderhuisarts dermatologie (test)")
+                .replace("  - name: Huidklachten overleg\n    specialism: kaderhuisarts-dermatologie\n",
+                         "  - name: Verwijzingen huidklachten (triage)\n    specialism: kaderhuisarts-dermatologie\n"
+                         "    categories: [referral]\n"))
+assert "categories: [referral]" in KADER_TRIAGE
 
 
 @pytest.fixture
