@@ -107,7 +107,7 @@ def _reset(app: Flask) -> None:
             session.execute(delete(model))
         # Demo accounts stay, but each test logs in afresh: no remembered TOTP step, no lockout.
         session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None, email=None,
-                                            email_on_assignment=False))
+                                            email_on_assignment=False, language="nl"))
 
 
 @pytest.fixture(autouse=True)
