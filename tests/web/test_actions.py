@@ -158,6 +158,11 @@ profiles:
 
 @pytest.fixture
 def kader_agreement(app: Flask, tmp_path: Any) -> Any:
+    yield from temporary_agreement(app, tmp_path, KADER_AGREEMENT, "MKC-KADER-DERM")
+
+
+def temporary_agreement(app: Flask, tmp_path: Any, text: str, code: str) -> Any:
+    """An extra agreement for one test: imported, and removed afterwards with the consults under it."""
     from sqlalchemy import select
 
     from tests.conftest import _reset
@@ -165,13 +170,13 @@ def kader_agreement(app: Flask, tmp_path: Any) -> Any:
     from triage_service.models import Agreement
     from triage_service.services.agreements import import_agreements
 
-    (tmp_path / "kader.yaml").write_text(KADER_AGREEMENT)
+    (tmp_path / f"{code}.yaml").write_text(text)
     with session_scope(app) as session:
-        import_agreements(session, tmp_path / "kader.yaml")
+        import_agreements(session, tmp_path / f"{code}.yaml")
     yield
     _reset(app)  # consults first: they point at the agreement
     with session_scope(app) as session:
-        agreement = session.scalar(select(Agreement).where(Agreement.code == "MKC-KADER-DERM"))
+        agreement = session.scalar(select(Agreement).where(Agreement.code == code))
         if agreement is not None:
             session.delete(agreement)
 

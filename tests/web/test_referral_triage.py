@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import FrozenClock, GPSystem, _reset, new_request
+from tests.conftest import FrozenClock, GPSystem, new_request
 from tests.test_referral_triage import outputs_of, referral_request
-from tests.web.test_actions import KADER_AGREEMENT, VISSER, gp_task, post
+from tests.web.test_actions import KADER_AGREEMENT, VISSER, gp_task, post, temporary_agreement
 
 # Fixtures of the other inbox tests, imported as themselves so pytest finds them here: a meekijkconsult for
 # Visser, a kaderhuisarts agreement for meekijkconsults only, Visser logged in, and Smit's account.
@@ -25,7 +25,7 @@ from tests.web.test_actions import specialist as specialist
 from tests.web.test_inbox import csrf, log_in
 from tests.web.test_inbox import smit as smit
 from triage_service.database import session_scope
-from triage_service.models import Agreement, ConsultMessage
+from triage_service.models import ConsultMessage
 
 
 @pytest.fixture
@@ -188,17 +188,7 @@ assert "categories: [referral]" in KADER_TRIAGE
 
 @pytest.fixture
 def kader_triage(app: Flask, tmp_path: Path) -> Iterator[None]:
-    from triage_service.services.agreements import import_agreements
-
-    (tmp_path / "kader-triage.yaml").write_text(KADER_TRIAGE)
-    with session_scope(app) as session:
-        import_agreements(session, tmp_path / "kader-triage.yaml")
-    yield
-    _reset(app)  # consults first: they point at the agreement
-    with session_scope(app) as session:
-        agreement = session.scalar(select(Agreement).where(Agreement.code == "TRIAGE-KADER-DERM"))
-        if agreement is not None:
-            session.delete(agreement)
+    yield from temporary_agreement(app, tmp_path, KADER_TRIAGE, "TRIAGE-KADER-DERM")
 
 
 def test_redirecting_a_referral_to_another_specialism_routes_it_to_that_specialisms_triage(
