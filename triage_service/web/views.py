@@ -426,7 +426,7 @@ def template_globals() -> dict[str, Any]:
             "routing_text": routing_text,
             # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting
             # here as well was undone by Babel, which showed UTC.
-            "format_datetime": lambda value, fmt: format_datetime(value, fmt)}
+            "format_datetime": format_datetime}
 
 
 bp.app_context_processor(template_globals)
