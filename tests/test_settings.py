@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -12,6 +13,7 @@ from triage_service.errors import ConfigurationError
 from triage_service.settings import Settings, load_settings
 
 EXAMPLE_ENV = Path(__file__).resolve().parent.parent / "config" / "example.env"
+GOOD_KEY = "k7Vq2mXw9RzT4pLs8NdB6hJc1YfG3aUe5QoK0iMv"
 
 
 def test_every_setting_is_listed_in_example_env() -> None:
@@ -62,11 +64,70 @@ def test_the_instance_folder_and_sqlite_database_are_private_to_the_owner(tmp_pa
 
 def test_production_refuses_to_start_without_a_key_ring(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="TRIAGE_KEYRING_PATH"):
-        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": "x" * 40,
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
                        "TRIAGE_KEYRING_PATH": str(tmp_path / "missing.json")})
 
 
 def test_production_refuses_to_start_with_the_debugger_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLASK_DEBUG", "1")
     with pytest.raises(ConfigurationError, match="FLASK_DEBUG"):
-        load_settings(env="production", instance_path=tmp_path, secret_key="x" * 40)
+        load_settings(env="production", instance_path=tmp_path, secret_key=GOOD_KEY)
+
+
+def test_production_refuses_the_example_env_placeholder_as_secret_key() -> None:
+    placeholder = re.search(r"^TRIAGE_SECRET_KEY=(.*)$", EXAMPLE_ENV.read_text(), re.MULTILINE)
+    assert placeholder is not None
+    with pytest.raises(ConfigurationError, match="placeholder"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": placeholder.group(1)})
+
+
+def test_production_refuses_a_long_but_repetitive_secret_key() -> None:
+    with pytest.raises(ConfigurationError, match="repetitive"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": "ab" * 30})
+
+
+def _keys_made_by_a_development_instance(tmp_path: Path) -> tuple[Path, Path]:
+    """What a developer's instance folder holds after ``triage-service demo``: generated keys."""
+    from triage_service import create_app
+
+    instance = tmp_path / "laptop"
+    create_app(load_settings({"TRIAGE_INSTANCE_PATH": str(instance), "TRIAGE_DATABASE_URL": ""}))
+    from triage_service.services.blobs import load_keyring
+
+    load_keyring(load_settings({"TRIAGE_INSTANCE_PATH": str(instance)}))
+    return instance / "keyring.json", instance / "field-keys.json"
+
+
+def test_production_refuses_keys_copied_from_a_development_instance(tmp_path: Path) -> None:
+    keyring, field_keys = _keys_made_by_a_development_instance(tmp_path)
+    with pytest.raises(ConfigurationError, match="generated for 'development'"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+                       "TRIAGE_KEYRING_PATH": str(keyring), "TRIAGE_FIELD_KEYS_PATH": str(field_keys),
+                       "TRIAGE_INSTANCE_PATH": str(tmp_path / "server")})
+
+
+def test_production_starts_with_keys_created_for_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from triage_service.cli import main
+
+    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+                   "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"),
+                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}"}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["rotate-keys", "--new-keyring"])
+    assert result.exit_code == 0, result.output
+    settings = load_settings(environment)
+    assert settings.is_production and '"made_for": "production"' in settings.keyring_path.read_text()
+
+
+def test_production_refuses_key_files_made_before_they_were_stamped(tmp_path: Path) -> None:
+    keyring, field_keys = _keys_made_by_a_development_instance(tmp_path)
+    for path in (keyring, field_keys):
+        content = json.loads(path.read_text())
+        del content["made_for"]
+        path.write_text(json.dumps(content))
+    with pytest.raises(ConfigurationError, match="generated for 'unknown'"):
+        load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+                       "TRIAGE_KEYRING_PATH": str(keyring), "TRIAGE_FIELD_KEYS_PATH": str(field_keys)})

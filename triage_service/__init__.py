@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     logging.getLogger("triage_service").setLevel(settings.log_level)
 
     # Column types encrypt personal data with these keys; they must be known before any query.
-    field_crypto.configure(field_crypto.load_field_keys(settings.field_keys_path, create=not settings.is_production))
+    field_crypto.configure(field_crypto.load_field_keys(settings.field_keys_path, create=not settings.is_production,
+                                                       made_for=settings.env))
     database.init_app(app, settings)
     policy.init_app(app)
     headers.init_app(app, settings)

@@ -400,12 +400,16 @@ def encrypt_existing_command() -> None:
 @main.command("rotate-keys")
 @click.option("--new-keyring", is_flag=True, help="Create a key ring if none exists yet (production setup)")
 @click.option("--field-key", is_flag=True, help="Also start a new field key and re-encrypt every field with it")
-def rotate_keys(new_keyring: bool, field_key: bool) -> None:
+@click.option("--index-key", is_flag=True,
+              help="Also replace the blind-index key and re-hash every identifier (stop the service first: "
+                   "a running worker looks patients up with the key it started with)")
+def rotate_keys(new_keyring: bool, field_key: bool, index_key: bool) -> None:
     """Add a new active key-encryption key and re-wrap every blob's data key with it.
 
     Blobs are not rewritten. The old keys stay in the ring (needed until every data key is
     re-wrapped); remove them by hand only after this command has finished. With ``--field-key``
-    the personal-data fields are sealed again under a new field key (the blind index stays).
+    the personal-data fields are sealed again under a new field key (the blind index stays);
+    ``--index-key`` replaces the blind-index key too (after a suspected leak of the key file).
     """
     from triage_service.security.crypto import KeyRing
     from triage_service.security.field_crypto import load_field_keys
@@ -422,8 +426,8 @@ def rotate_keys(new_keyring: bool, field_key: bool) -> None:
     if not settings.keyring_path.exists():
         if not new_keyring:
             _fail(f"No key ring at {settings.keyring_path}; pass --new-keyring to create one")
-        save_keyring(settings, KeyRing.generate())
-        load_field_keys(settings.field_keys_path, create=True)
+        save_keyring(settings, KeyRing.generate(settings.env))
+        load_field_keys(settings.field_keys_path, create=True, made_for=settings.env)
         click.echo(f"Created a key ring at {settings.keyring_path} and field keys at {settings.field_keys_path}")
         return
     app = app or _app()
@@ -437,21 +441,23 @@ def rotate_keys(new_keyring: bool, field_key: bool) -> None:
                detail=f"blobs={count}; subscriptions={secrets}")
     click.echo(f"New active key {ring.active}; re-wrapped {count} data key(s) and {secrets} subscription "
                "secret(s).")
-    if field_key:
-        _rotate_field_key(app, settings)
+    if field_key or index_key:
+        _rotate_field_key(app, settings, index_key)
 
 
-def _rotate_field_key(app: Flask, settings: Any) -> None:
+def _rotate_field_key(app: Flask, settings: Any, index_key: bool) -> None:
     from triage_service.security import field_crypto
 
     keys = field_crypto.load_field_keys(settings.field_keys_path, create=False).with_new_active_key()
+    if index_key:
+        keys = keys.with_new_index_key()
     # Saved first, as for the key ring: a re-encryption that stops half-way leaves every field readable.
     field_crypto.save_field_keys(settings.field_keys_path, keys)
     field_crypto.configure(keys)
     with session_scope(app) as session:
         counts = field_crypto.encrypt_existing(session)
         _audit(session, "cli.rotate-keys.fields", "U", "FieldKeys", keys.active,
-               detail="; ".join(f"{t}={n}" for t, n in counts.items()))
+               detail=("index key replaced; " if index_key else "") + "; ".join(f"{t}={n}" for t, n in counts.items()))
     click.echo(f"New field key {keys.active}; re-encrypted " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 

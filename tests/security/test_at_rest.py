@@ -129,3 +129,40 @@ def test_a_new_field_key_reseals_every_field_and_the_old_data_still_reads(
             field_crypto.configure(original.__class__(
                 {**original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys},
                 original.active, original.index_key))
+
+
+def test_a_new_blind_index_key_rehashes_every_bsn_and_lookup_by_bsn_still_works(
+        app: Flask, gp: GPSystem, consult_request: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import dataclasses
+    import shutil
+
+    from click.testing import CliRunner
+
+    from triage_service import cli
+    from triage_service.database import session_scope
+    from triage_service.security import field_crypto
+    from triage_service.services.audit_queries import patient_refs
+
+    _world(gp, consult_request)
+    settings = app.extensions["triage.settings"]
+    keys_copy = tmp_path / "field-keys.json"
+    shutil.copy(settings.field_keys_path, keys_copy)
+    original = field_crypto._Keys.current
+    assert original is not None
+    old_token = blind_index("http://fhir.nl/fhir/NamingSystem/bsn", BSN)
+    monkeypatch.setitem(app.extensions, "triage.settings", dataclasses.replace(settings, field_keys_path=keys_copy))
+    monkeypatch.setattr(cli, "_app", lambda: app)
+    try:
+        result = CliRunner().invoke(cli.main, ["rotate-keys", "--index-key"])
+        assert result.exit_code == 0, result.output
+        rotated = field_crypto.FieldKeys.from_json(keys_copy.read_text())
+        assert rotated.index_key != original.index_key
+        with app.extensions["triage.engine"].connect() as conn:
+            tokens = set(conn.execute(text("SELECT identifier_token FROM stored_resources "
+                                           "WHERE resource_type = 'Patient'")).scalars())
+        assert old_token not in tokens
+        with session_scope(app) as session:
+            assert patient_refs(session, BSN)  # the officer's look-up by BSN finds the patient again
+    finally:  # the session's keys again, able to open what the rotation sealed
+        field_crypto.configure(dataclasses.replace(original, data_keys={
+            **original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys}))

@@ -55,3 +55,20 @@ def test_a_throttled_fhir_client_still_gets_its_other_requests(limited: FlaskCli
         _token_request(limited, gp)
 
     assert limited.get("/fhir/Task", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_every_throttled_request_is_audited_with_its_address(limited: FlaskClient, gp: GPSystem,
+                                                            app: Flask) -> None:
+    from sqlalchemy import select
+
+    from triage_service.database import session_scope
+    from triage_service.models import AuditEntry
+
+    for _ in range(5):
+        _token_request(limited, gp)
+
+    with session_scope(app) as session:
+        refusals = session.scalars(select(AuditEntry).where(AuditEntry.event == "security.rate-limit")).all()
+    assert len(refusals) == 2
+    assert all(r.outcome == "4" and r.source_ip == "127.0.0.1" and "oauth.token" in (r.detail or "")
+               for r in refusals)

@@ -51,7 +51,7 @@ class WrappedKey:
 class KeyRing:
     """Key-encryption keys by id; new data keys are wrapped with the active one."""
 
-    def __init__(self, keys: Mapping[str, bytes], active: str):
+    def __init__(self, keys: Mapping[str, bytes], active: str, made_for: str = "development"):
         if active not in keys:
             raise ValueError(f"the active key {active!r} is not in the key ring")
         for kid, key in keys.items():
@@ -59,27 +59,29 @@ class KeyRing:
                 raise ValueError(f"key {kid!r} must be 32 bytes (AES-256)")
         self._keys = dict(keys)
         self.active = active
+        #: The environment the ring was generated for; production refuses any other (settings.py).
+        self.made_for = made_for
 
     @classmethod
     def from_json(cls, text: str) -> KeyRing:
         """``{"active": "k2", "keys": {"k1": "<base64>", "k2": "<base64>"}}``."""
         data = json.loads(text)
         return cls({kid: base64.b64decode(value, validate=True) for kid, value in data["keys"].items()},
-                   data["active"])
+                   data["active"], data.get("made_for", "unknown"))
 
     def to_json(self) -> str:
-        return json.dumps({"active": self.active,
+        return json.dumps({"made_for": self.made_for, "active": self.active,
                            "keys": {k: base64.b64encode(v).decode() for k, v in self._keys.items()}}, indent=2)
 
     def with_new_active_key(self) -> KeyRing:
         """A ring with a freshly generated active KEK (the old ones stay, to unwrap existing keys)."""
         kid = f"kek-{secrets.token_hex(4)}"
-        return KeyRing({**self._keys, kid: AESGCM.generate_key(bit_length=256)}, kid)
+        return KeyRing({**self._keys, kid: AESGCM.generate_key(bit_length=256)}, kid, self.made_for)
 
     @classmethod
-    def generate(cls) -> KeyRing:
+    def generate(cls, made_for: str = "development") -> KeyRing:
         kid = f"kek-{secrets.token_hex(4)}"
-        return cls({kid: AESGCM.generate_key(bit_length=256)}, kid)
+        return cls({kid: AESGCM.generate_key(bit_length=256)}, kid, made_for)
 
     def wrap(self, data_key: bytes) -> WrappedKey:
         nonce = os.urandom(12)

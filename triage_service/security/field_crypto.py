@@ -18,6 +18,7 @@ encrypt-existing`` rewrites them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -43,26 +44,36 @@ class FieldKeys:
     data_keys: dict[str, bytes]
     active: str
     index_key: bytes
+    #: The environment the keys were generated for; production refuses any other (settings.py).
+    made_for: str = "development"
 
     @classmethod
-    def generate(cls) -> FieldKeys:
+    def generate(cls, made_for: str = "development") -> FieldKeys:
         kid = f"fk-{secrets.token_hex(4)}"
-        return cls({kid: AESGCM.generate_key(bit_length=256)}, kid, secrets.token_bytes(32))
+        return cls({kid: AESGCM.generate_key(bit_length=256)}, kid, secrets.token_bytes(32), made_for)
 
     @classmethod
     def from_json(cls, text: str) -> FieldKeys:
         data = json.loads(text)
         return cls({k: base64.b64decode(v, validate=True) for k, v in data["data_keys"].items()}, data["active"],
-                   base64.b64decode(data["index_key"], validate=True))
+                   base64.b64decode(data["index_key"], validate=True), data.get("made_for", "unknown"))
 
     def with_new_active_key(self) -> FieldKeys:
         """A new active data key; the old ones stay, so what they sealed still opens. The index key stays:
         changing it would need every identifier in plaintext again."""
         kid = f"fk-{secrets.token_hex(4)}"
-        return FieldKeys({**self.data_keys, kid: AESGCM.generate_key(bit_length=256)}, kid, self.index_key)
+        return FieldKeys({**self.data_keys, kid: AESGCM.generate_key(bit_length=256)}, kid, self.index_key,
+                         self.made_for)
+
+    def with_new_index_key(self) -> FieldKeys:
+        """A new blind-index key. Safe because every identifier it hashes is also stored sealed:
+        ``encrypt_existing`` opens each and hashes it again. Audit entries name patients by internal id,
+        so the (immutable) trail needs nothing recomputed."""
+        return dataclasses.replace(self, index_key=secrets.token_bytes(32))
 
     def to_json(self) -> str:
-        return json.dumps({"active": self.active, "index_key": base64.b64encode(self.index_key).decode(),
+        return json.dumps({"made_for": self.made_for, "active": self.active,
+                           "index_key": base64.b64encode(self.index_key).decode(),
                            "data_keys": {k: base64.b64encode(v).decode() for k, v in self.data_keys.items()}},
                           indent=2)
 
@@ -76,13 +87,13 @@ def save_field_keys(path: Path, keys: FieldKeys) -> None:
     os.replace(temporary, path)
 
 
-def load_field_keys(path: Path, create: bool) -> FieldKeys:
+def load_field_keys(path: Path, create: bool, made_for: str = "development") -> FieldKeys:
     if path.exists():
         return FieldKeys.from_json(path.read_text(encoding="utf-8"))
     if not create:
         raise ConfigurationError(f"No field keys at {path}; create them with `triage-service rotate-keys "
                                  "--new-keyring` on first installation")
-    keys = FieldKeys.generate()
+    keys = FieldKeys.generate(made_for)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

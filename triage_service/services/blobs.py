@@ -26,7 +26,7 @@ def load_keyring(settings: Settings) -> KeyRing:
     """The key ring from its file; outside production a missing one is generated (0600)."""
     if settings.keyring_path.exists():
         return KeyRing.from_json(settings.keyring_path.read_text(encoding="utf-8"))
-    ring = KeyRing.generate()
+    ring = KeyRing.generate(settings.env)
     save_keyring(settings, ring)
     return ring
 
