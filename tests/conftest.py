@@ -26,6 +26,7 @@ from triage_service.migrate import upgrade_database
 from triage_service.models import (
     Absence,
     AccessToken,
+    Appointment,
     Attachment,
     AuditEntry,
     Consult,
@@ -56,7 +57,8 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 TRANSACTIONAL_TABLES = [DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
-                        ConsultMessage, ConsultIdentifier, ConsultFact, ConsultTask, Consult, StoredResource]
+                        ConsultMessage, ConsultIdentifier, ConsultFact, Appointment, ConsultTask, Consult,
+                        StoredResource]
 
 
 @dataclass
@@ -143,7 +145,8 @@ class GPSystem:
                                  "system/Coverage.write system/Binary.write system/Binary.read "
                                  "system/DocumentReference.write system/DocumentReference.read "
                                  "system/Communication.write system/Communication.read "
-                                 "system/Subscription.write system/Subscription.read") -> str:
+                                 "system/Subscription.write system/Subscription.read "
+                                 "system/Appointment.read system/Appointment.write") -> str:
         if scope not in self._tokens:
             response = self.http.post("/oauth/token", data={
                 "grant_type": "client_credentials",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -41,7 +41,7 @@ from triage_service.reports.periods import Month
 from triage_service.security.audit import CLI_ACTOR
 from triage_service.security.crypto import generate_client_keypair
 from triage_service.security.web_auth import inbox_user
-from triage_service.services import advice
+from triage_service.services import advice, appointments
 from triage_service.services.clients import client_assertion, create_user, register_client
 from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
 
@@ -65,6 +65,9 @@ class Ids:
     message: str
     subscription: str
     batch: str
+    #: An ECMS consult with a proposed appointment.
+    ecms: str
+    appointment: str
     #: Valid bodies for the updates, so that only the caller's rights decide the answer.
     bodies: dict[str, Any]
 
@@ -93,6 +96,8 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("fhir.read_supporting", "GET"): (lambda i: f"/fhir/Patient/{i.patient}", GP_A),
     ("fhir.read_binary", "GET"): (lambda i: f"/fhir/Binary/{i.photo}", GP_A),
     ("fhir.read_communication", "GET"): (lambda i: f"/fhir/Communication/{i.message}", GP_A),
+    ("fhir.read_appointment", "GET"): (lambda i: f"/fhir/Appointment/{i.appointment}", GP_A),
+    ("fhir.update_appointment", "PUT"): (lambda i: f"/fhir/Appointment/{i.appointment}", GP_A),
     ("fhir.read_subscription", "GET"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
     ("fhir.update_subscription", "PUT"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
     ("fhir.delete_subscription", "DELETE"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
@@ -108,6 +113,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("fhir.search_service_requests", "GET"): (lambda i: f"/fhir/ServiceRequest?identifier={i.consult}", ANY_GP),
     ("fhir.search_tasks", "GET"): (lambda i: f"/fhir/Task?focus={i.consult}", ANY_GP),
     ("fhir.search_communications", "GET"): (lambda i: f"/fhir/Communication?based-on={i.consult}", ANY_GP),
+    ("fhir.search_appointments", "GET"): (lambda i: f"/fhir/Appointment?based-on={i.ecms}", ANY_GP),
     ("fhir.search_subscriptions", "GET"): (lambda i: "/fhir/Subscription", ANY_GP),
     # The inbox.
     ("web.home", "GET"): (lambda i: "/", ANY_USER),
@@ -123,6 +129,13 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.decline", "POST"): (lambda i: f"/consults/{i.consult}/decline", SPECIALIST),
     ("web.accept_referral", "POST"): (lambda i: f"/consults/{i.consult}/accept-referral", SPECIALIST),
     ("web.return_referral", "POST"): (lambda i: f"/consults/{i.consult}/return-referral", SPECIALIST),
+    ("web.propose_appointments", "POST"): (lambda i: f"/consults/{i.ecms}/appointments", SPECIALIST),
+    ("web.cancel_appointment", "POST"): (lambda i: f"/consults/{i.ecms}/appointments/{i.appointment}/cancel",
+                                         SPECIALIST),
+    ("web.mark_appointment", "POST"): (lambda i: f"/consults/{i.ecms}/appointments/{i.appointment}/mark",
+                                       SPECIALIST),
+    ("web.appointment_calendar", "GET"): (
+        lambda i: f"/consults/{i.ecms}/appointments/{i.appointment}/calendar.ics", SPECIALIST),
     ("web.dashboard", "GET"): (lambda i: "/dashboard", STAFF),
     ("web.close_month_preview", "GET"): (lambda i: "/dashboard/close?insurer=3311&period=2026-10", STAFF),
     ("web.close_month", "POST"): (lambda i: "/dashboard/close", STAFF),
@@ -217,9 +230,16 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
     subscription = gp.post("/fhir/Subscription", {
         "resourceType": "Subscription", "status": "requested", "reason": "x", "criteria": "Task",
         "channel": {"type": "rest-hook", "endpoint": "https://his.example.nl/hook"}}).get_json()["id"]
+    ecms_body = new_request(consult_request, performer=VISSER)
+    ecms_body["code"]["coding"][0]["code"] = "ecms"
+    ecms = gp.post("/fhir/ServiceRequest", ecms_body).get_json()["id"]
+    with session_scope(app) as session:
+        proposal = appointments.Proposal((START + timedelta(days=2),), 20, None, "Polikliniek", False)
+        appointment = appointments.propose(session, visser, ecms, proposal, START)[0].id
     bodies = {f"/fhir/Task/{task}": gp.get(f"/fhir/Task/{task}").get_json(),
-              f"/fhir/Subscription/{subscription}": gp.get(f"/fhir/Subscription/{subscription}").get_json()}
-    ids = Ids(consult, task, str(patient), binary, message, subscription, batch, bodies)
+              f"/fhir/Subscription/{subscription}": gp.get(f"/fhir/Subscription/{subscription}").get_json(),
+              f"/fhir/Appointment/{appointment}": gp.get(f"/fhir/Appointment/{appointment}").get_json()}
+    ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, bodies)
     return ids, _callers(app, gp, other_gp, clock)
 
 

@@ -6,6 +6,7 @@ from flask import Flask
 
 # Importing conformance and search registers their routes on the FHIR blueprint.
 from triage_service.api import (  # noqa: F401
+    appointments,
     binary,
     conformance,
     errors,

@@ -46,6 +46,7 @@ _SEARCH = {
     "Task": ["status", "business-status", "requester", "owner", "focus", "_lastUpdated"],
     "Communication": ["based-on", "part-of", "category", "sent"],
     "Subscription": ["status"],
+    "Appointment": ["based-on", "status", "date", "_lastUpdated", "_sort"],
 }
 
 
@@ -59,6 +60,10 @@ def openapi_document() -> dict[str, Any]:
         "/fhir/Task/{id}": {"get": _operation("Read a Task", params=_id()),
                             "put": _operation("Cancel the consult or acknowledge the advice", body=True,
                                               params=_id())},
+        "/fhir/Appointment/{id}": {"get": _operation("Read an Appointment (or, with Accept: text/calendar, its "
+                                                     "iCalendar file)", params=_id()),
+                                   "put": _operation("Book a proposed appointment or cancel one", body=True,
+                                                     params=_id())},
         "/fhir/Subscription/{id}": {"get": _operation("Read a Subscription", params=_id()),
                                     "put": _operation("Change, pause or resume a Subscription", body=True,
                                                       params=_id()),
@@ -76,7 +81,7 @@ def openapi_document() -> dict[str, Any]:
     }
     for rtype, names in _SEARCH.items():
         paths[f"/fhir/{rtype}"] = {"get": _operation(f"Search {rtype}", params=_params(names + _PAGING))}
-        if rtype != "Task":
+        if rtype not in ("Task", "Appointment"):  # created by the service, not by the GP system
             paths[f"/fhir/{rtype}"]["post"] = _operation(f"Create a {rtype}", body=True, success="201")
     for rtype in ("ServiceRequest", "Communication"):
         paths[f"/fhir/{rtype}/{{id}}"] = {"get": _operation(f"Read a {rtype}", params=_id())}

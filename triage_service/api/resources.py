@@ -44,6 +44,8 @@ def _negotiate() -> None:
     """406 for a client that accepts only another format (http://hl7.org/fhir/R4/http.html#mime-type)."""
     if request.endpoint in ("fhir.read_binary", "fhir.create_binary"):
         return  # a Binary is served and accepted in its own media type
+    if request.endpoint == "fhir.read_appointment" and request.accept_mimetypes.quality("text/calendar") > 0:
+        return  # an Appointment may also be had as iCalendar (api/appointments.py)
     fmt = request.args.get("_format")
     if fmt is not None and fmt.split(";")[0].strip() not in _JSON_FORMATS:
         raise NotAcceptable("This server answers FHIR JSON only: use _format=json or leave it out")

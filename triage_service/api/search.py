@@ -47,14 +47,14 @@ def _token(value: str) -> tuple[str | None, str]:
     return (system or None, code) if sep else (None, value)
 
 
-def _date_clause(column: Any, raw: str) -> ColumnElement[bool]:
+def _date_clause(column: Any, raw: str, parameter: str = "_lastUpdated") -> ColumnElement[bool]:
     prefix = raw[:2] if raw[:2] in _PREFIXES else "eq"
     text = raw[2:] if raw[:2] in _PREFIXES else raw
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"_lastUpdated '{raw}' is not a date or dateTime (e.g. ge2026-11-01)",
-                           expression="_lastUpdated") from exc
+        raise InvalidInput(f"{parameter} '{raw}' is not a date or dateTime (e.g. ge2026-11-01)",
+                           expression=parameter) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     clauses: dict[str, Callable[[], ColumnElement[bool]]] = {

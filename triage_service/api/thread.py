@@ -60,7 +60,7 @@ def search_communications() -> Response:
     for raw in args.getlist("category"):
         where.append(ConsultMessage.category.in_([_token(v)[1] for v in _values(raw)]))
     for raw in args.getlist("sent"):
-        where.append(_date_clause(ConsultMessage.sent_at, raw))
+        where.append(_date_clause(ConsultMessage.sent_at, raw, "sent"))
     base = (select(ConsultMessage).join(Consult, Consult.id == ConsultMessage.consult_id)
             .join(ConsultTask, ConsultTask.consult_id == Consult.id))
     query = base.where(*where).order_by(ConsultMessage.sent_at, ConsultMessage.id)

@@ -5,6 +5,7 @@ the schema test rely on that).
 """
 
 from triage_service.models.agreement import Agreement, PatientProfile
+from triage_service.models.appointment import APPOINTMENT_FORMS, Appointment, AppointmentStatus
 from triage_service.models.attachment import Attachment
 from triage_service.models.audit import AuditAction, AuditEntry, AuditOutcome
 from triage_service.models.base import Base
@@ -28,11 +29,14 @@ from triage_service.models.subscription import Notification, Subscription, Subsc
 from triage_service.models.user import EmailNotice, User, UserRole
 
 __all__ = [
+    "APPOINTMENT_FORMS",
     "TASK_TRANSITIONS",
     "Absence",
     "AccessToken",
     "Agreement",
     "ApiClient",
+    "Appointment",
+    "AppointmentStatus",
     "Attachment",
     "AuditAction",
     "AuditEntry",

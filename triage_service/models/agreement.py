@@ -41,6 +41,9 @@ class Agreement(Base):
     #: Average second-line cost of a referral this agreement aims to prevent (the business case).
     average_referral_cost_cents: Mapped[int | None] = mapped_column(Integer)
     group_queue: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Who books an appointment (video consult, ECMS): "gp" (the specialist proposes times, the GP system
+    #: books one with the patient) or "specialist" (the specialist books one time directly).
+    appointment_booking: Mapped[str] = mapped_column(String(16), default="gp")
     #: AGB codes of the subcontractor's specialists who answer under this agreement.
     specialist_agbs: Mapped[list[Any]]
     #: When a request should rather be a referral: [{"name", "kind", "icpc": [...], "reason"}].

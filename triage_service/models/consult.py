@@ -112,6 +112,9 @@ class Consult(Base):
     outcome: Mapped[str | None] = mapped_column(String(40))
     converted_to_referral: Mapped[bool | None] = mapped_column(Boolean)
     completed_at: Mapped[datetime | None]
+    #: When the specialist first offered an appointment (video consult, ECMS): for these forms the
+    #: answer-time norm is met by the offer, not by the advice after the visit.
+    appointment_offered_at: Mapped[datetime | None]
     #: For outcome "referral-indicated" (and "referral-accepted", where the specialism is the consult's own):
     #: to which specialism, and how urgently (a FHIR request priority).
     referral_specialism: Mapped[str | None] = mapped_column(String(64))

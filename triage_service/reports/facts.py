@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
 
-from triage_service.models import Agreement, Consult, ConsultTask, TaskStatus
+from triage_service.models import APPOINTMENT_FORMS, Agreement, Consult, ConsultTask, TaskStatus
 from triage_service.models.monitoring import ConsultFact
 from triage_service.routing.working_time import AMSTERDAM
 
@@ -30,11 +30,13 @@ def week_index(moment: datetime) -> int:
 
 
 def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None) -> dict[str, Any]:
-    completed = task.status is TaskStatus.COMPLETED and consult.completed_at is not None
+    answered = consult.completed_at if task.status is TaskStatus.COMPLETED else None
+    if consult.consult_form in APPOINTMENT_FORMS and consult.appointment_offered_at is not None:
+        answered = consult.appointment_offered_at  # for these forms the norm is "appointment offered"
     minutes = within = None
-    if completed and consult.completed_at is not None:
-        minutes = int((consult.completed_at - consult.created_at).total_seconds() // 60)
-        within = task.due_at is None or consult.completed_at <= task.due_at
+    if answered is not None:
+        minutes = int((answered - consult.created_at).total_seconds() // 60)
+        within = task.due_at is None or answered <= task.due_at
     return {"consult_id": consult.id, "zorggroep_id": zorggroep_id, "agreement_id": consult.agreement_id,
             "practice_id": consult.organisation_id, "specialism": consult.specialism,
             "created_at": consult.created_at, "week": week_index(consult.created_at),

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_service.models import AuditAction, ConsultTask, DeadlineEvent, RoutingDecision, TaskStatus
+from triage_service.models import AuditAction, Consult, ConsultTask, DeadlineEvent, RoutingDecision, TaskStatus
 from triage_service.routing.assignment import Candidate, candidates_for
 from triage_service.routing.service import routing_table
 from triage_service.security.audit import Actor, record
@@ -39,8 +39,10 @@ class MonitorRun:
 
 
 def _claim(session: Session, *conditions: object) -> list[ConsultTask]:
-    query = (select(ConsultTask).where(ConsultTask.status.in_(WATCHED), ConsultTask.due_at.is_not(None),
-                                       *conditions)  # type: ignore[arg-type]
+    # A video consult or ECMS whose appointment was offered has met its norm (the offer is the answer).
+    query = (select(ConsultTask).join(Consult, Consult.id == ConsultTask.consult_id)
+             .where(ConsultTask.status.in_(WATCHED), ConsultTask.due_at.is_not(None),
+                    Consult.appointment_offered_at.is_(None), *conditions)  # type: ignore[arg-type]
              .order_by(ConsultTask.due_at).limit(BATCH).with_for_update(skip_locked=True, of=ConsultTask))
     return list(session.scalars(query))
 

@@ -32,7 +32,7 @@ ALLOWED_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256", "RS512", "ES512", "PS3
 #: Resource types a GP system may be granted access to.
 SCOPED_RESOURCE_TYPES = frozenset(
     {"ServiceRequest", "Task", "Patient", "Organization", "PractitionerRole", "Coverage", "Communication",
-     "DocumentReference", "Binary", "Subscription"}
+     "DocumentReference", "Binary", "Subscription", "Appointment"}
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,6 +61,13 @@ class FormErrors(UnprocessableInput):
         super().__init__("; ".join(errors.values()),
                          issues=[Issue("required", message, field) for field, message in errors.items()])
         self.errors = errors
+
+
+def appointments() -> ModuleType:
+    """services/appointments.py builds on this module (forms, taking a consult), so it is imported when used."""
+    from triage_service.services import appointments as module
+
+    return module
 
 
 def _task(session: Session, user: InboxUser, consult_id: str) -> ConsultTask:
@@ -195,6 +203,7 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
                   source_ip: str | None = None) -> ConsultMessage:
     """The specialist's answer: advice to the GP with a structured outcome; the consult is completed."""
     task = open_task_of_kind(session, user, consult_id, referral=False)
+    appointments().require_no_open_appointment(session, task.consult)
     converted = advice.outcome == "referral-indicated"
     consult = _conclude(task, user, now, "converted-to-referral" if converted else "advice-given", advice.outcome,
                         converted, advice.referral_specialism, advice.referral_urgency, advice.minutes)
@@ -328,6 +337,8 @@ def forward(session: Session, user: InboxUser, consult_id: str, to_agb: str, rea
         raise FormErrors(errors)
     kind, name = colleagues[to_agb]
     previous = task.owner_name
+    # Proposed and booked times were in the previous specialist's agenda: the new owner proposes their own.
+    appointments().cancel_open_appointments(session, task.consult, "specialist", N_("The consult was forwarded"), now)
     task.owner_kind, task.owner_agb, task.owner_name = kind, to_agb, name
     task.version_id += 1
     task.updated_at = now
@@ -358,6 +369,7 @@ def _forward_to_specialism(session: Session, user: InboxUser, task: ConsultTask,
         raise FormErrors({"to": N_("No agreement of that specialism covers this patient and question")}) from refused
     chosen = outcome.assignment.chosen
     previous = task.owner_name
+    appointments().cancel_open_appointments(session, consult, "specialist", N_("The consult was forwarded"), now)
     consult.specialism, consult.agreement_id, consult.profile_id = specialism, chosen.profile.agreement_id, \
         chosen.profile.profile_id
     task.owner_kind, task.owner_agb, task.owner_name = chosen.kind, chosen.agb, chosen.name
@@ -415,6 +427,7 @@ def decline(session: Session, user: InboxUser, consult_id: str, reason: str, now
     consult = task.consult
     consult.outcome = "not-suitable"
     consult.converted_to_referral = False
+    appointments().cancel_open_appointments(session, consult, "specialist", N_("The consult was declined"), now)
     message = _message(session, task, user, MessageCategory.ADVICE, text, now)
     session.flush()
     record(session, _actor(user, source_ip), event="consult.decline", action=AuditAction.UPDATE, resource_type="Task",

@@ -152,6 +152,8 @@ class AgreementSchema(StrictSchema):
                                values=fields.Nested(NormSchema), required=True)
     tariffs = fields.Nested(TariffSchema, required=True)
     group_queue = fields.Boolean(load_default=False)
+    #: Who books video consults and ECMS visits: the GP system from the proposed times, or the specialist.
+    appointment_booking = fields.String(validate=validate.OneOf(("gp", "specialist")), load_default="gp")
     specialists = fields.List(fields.Nested(SpecialistSchema), required=True, validate=validate.Length(min=1))
     profiles = fields.List(fields.Nested(ProfileSchema), required=True, validate=validate.Length(min=1))
     referral_flags = fields.List(fields.Nested(ReferralFlagSchema), load_default=list)
@@ -321,6 +323,7 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         s3_tariff_cents=data["tariffs"]["s3_tariff_cents"],
         subcontractor_fee_cents=data["tariffs"]["subcontractor_fee_cents"],
         average_referral_cost_cents=data["tariffs"]["average_referral_cost_cents"], group_queue=data["group_queue"],
+        appointment_booking=data["appointment_booking"],
         specialist_agbs=[s["agb"] for s in data["specialists"]], source_file=file.name, content_hash=content_hash,
         referral_flags=data["referral_flags"],
         profiles=[PatientProfile(

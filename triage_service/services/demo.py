@@ -25,7 +25,8 @@ DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "sys
                "system/Organization.read", "system/PractitionerRole.write", "system/PractitionerRole.read",
                "system/Coverage.write", "system/Coverage.read", "system/Binary.write", "system/Binary.read",
                "system/DocumentReference.write", "system/DocumentReference.read", "system/Communication.write",
-               "system/Communication.read", "system/Subscription.write", "system/Subscription.read"]
+               "system/Communication.read", "system/Subscription.write", "system/Subscription.read",
+               "system/Appointment.read", "system/Appointment.write"]
 #: Demo accounts; the TOTP secrets are fixed so a newcomer can add them to an authenticator app.
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
 DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),

@@ -18,6 +18,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from triage_service.models import (
+    Appointment,
     Attachment,
     AuditAction,
     AuditEntry,
@@ -81,7 +82,8 @@ def _remove_consults(session: Session, ids: list[str]) -> None:
     tasks = list(session.scalars(select(ConsultTask.id).where(ConsultTask.consult_id.in_(ids))))
     session.execute(delete(Notification).where(Notification.task_id.in_(tasks)))
     session.execute(delete(DeadlineEvent).where(DeadlineEvent.task_id.in_(tasks)))
-    for model in (ConsultFact, ReferralFlag, RoutingDecision, ConsultIdentifier):
+    # One statement each: an appointment that replaces another goes in the same statement as the one it replaces.
+    for model in (ConsultFact, ReferralFlag, RoutingDecision, ConsultIdentifier, Appointment):
         session.execute(delete(model).where(model.consult_id.in_(ids)))
     # Corrections point at the lines they correct: those go first.
     session.execute(delete(DeclarationLine).where(DeclarationLine.consult_id.in_(ids),

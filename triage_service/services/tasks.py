@@ -57,6 +57,10 @@ def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitt
                                                "status to 'cancelled', or acknowledge a completed consult's advice "
                                                "with businessStatus advice-acknowledged", "Task.status")])
     transition(task, TaskStatus.CANCELLED)
+    # Imported here: services/appointments.py builds on this module's version check and transitions.
+    from triage_service.services.appointments import cancel_open_appointments
+
+    cancel_open_appointments(session, task.consult, "gp", "The GP cancelled the consult", now)
     reason = submitted.get("statusReason", {})
     task.status_reason = reason.get("text") if isinstance(reason, dict) else None
     task.business_status = "cancelled-by-gp"

@@ -15,11 +15,23 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from triage_service.fhir.dutch import AGB
-from triage_service.models import Consult, ConsultMessage, ConsultTask, RoutingDecision, StoredResource, TaskStatus
+from triage_service.models import (
+    APPOINTMENT_FORMS,
+    Appointment,
+    AppointmentStatus,
+    Consult,
+    ConsultMessage,
+    ConsultTask,
+    RoutingDecision,
+    StoredResource,
+    TaskStatus,
+)
+from triage_service.models.appointment import OPEN_APPOINTMENT
 from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.routing.service import age_on, specialism_label
 from triage_service.security.web_auth import InboxUser
 from triage_service.services.advice import SPECIALISM_PREFIX, colleagues_of, other_specialisms
+from triage_service.services.appointments import appointments_of, specialist_books
 
 PAGE_SIZE = 25
 VIEWS = ("mine", "group", "answered")
@@ -162,6 +174,19 @@ class ConsultDetail:
     outcome: str | None
     colleagues: list[tuple[str, str]]
     other_specialisms: list[tuple[str, str]]
+    #: A video consult or ECMS: answered after an appointment (services/appointments.py).
+    appointment_form: bool = False
+    appointments: list[Appointment] = field(default_factory=list)
+    #: The agreement lets the specialist book one time directly instead of proposing times.
+    specialist_books: bool = False
+
+    @property
+    def booked(self) -> Appointment | None:
+        return next((a for a in self.appointments if a.status is AppointmentStatus.BOOKED), None)
+
+    @property
+    def has_open_appointment(self) -> bool:
+        return any(a.status in OPEN_APPOINTMENT for a in self.appointments)
 
 
 def consult_detail(session: Session, user: InboxUser, consult_id: str, language: str = "en") -> ConsultDetail | None:
@@ -199,6 +224,9 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
                           if agb != task.owner_agb),
         other_specialisms=[(f"{SPECIALISM_PREFIX}{code}", specialism_label(code, language))
                            for code in other_specialisms(session, task)],
+        appointment_form=consult.consult_form in APPOINTMENT_FORMS,
+        appointments=appointments_of(session, consult.id),
+        specialist_books=specialist_books(session, consult),
     )
 
 

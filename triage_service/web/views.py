@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from triage_service.api.context import clock, settings
 from triage_service.database import get_session
 from triage_service.errors import Conflict, Forbidden, UnprocessableInput
+from triage_service.fhir.appointment import appointment_ics
 from triage_service.fhir.profiles import registry
 from triage_service.models import AuditAction, User
 from triage_service.reports import declarations
@@ -44,7 +45,7 @@ from triage_service.security.web_auth import (
     check_totp,
     inbox_user,
 )
-from triage_service.services import account, advice
+from triage_service.services import account, advice, appointments
 from triage_service.services.attachments import get_attachment, read_attachment
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
@@ -246,6 +247,52 @@ def return_referral(consult_id: str) -> Any:
     return _act(consult_id, "return-referral", act)
 
 
+@bp.post("/consults/<consult_id>/appointments")
+def propose_appointments(consult_id: str) -> Any:
+    def act() -> object:
+        task = appointments.appointment_consult(get_session(), current_user(), consult_id)
+        proposal = appointments.parse_proposal(dict(request.form), task.consult.consult_form == "video-consult",
+                                               clock())
+        return appointments.propose(get_session(), current_user(), consult_id, proposal, clock(),
+                                    request.remote_addr)
+
+    return _act(consult_id, "appointments", act)
+
+
+@bp.post("/consults/<consult_id>/appointments/<appointment_id>/cancel")
+def cancel_appointment(consult_id: str, appointment_id: str) -> Any:
+    return _act(consult_id, f"cancel-{appointment_id}", lambda: appointments.withdraw_or_cancel(
+        get_session(), current_user(), consult_id, appointment_id, request.form.get("reason", ""), clock(),
+        request.remote_addr))
+
+
+@bp.post("/consults/<consult_id>/appointments/<appointment_id>/mark")
+def mark_appointment(consult_id: str, appointment_id: str) -> Any:
+    return _act(consult_id, f"mark-{appointment_id}", lambda: appointments.mark(
+        get_session(), current_user(), consult_id, appointment_id, request.form.get("outcome", ""),
+        request.form.get("note", ""), clock(), request.remote_addr))
+
+
+@bp.get("/consults/<consult_id>/appointments/<appointment_id>/calendar.ics")
+def appointment_calendar(consult_id: str, appointment_id: str) -> Response:
+    """The specialist's agenda entry, in their language, without the patient's name."""
+    found = appointments.appointment_of_user(get_session(), current_user(), consult_id, appointment_id)
+    if found is None:
+        abort(404)
+    appointment, specialism = found
+    kind = _("Video consult") if appointment.video else _("One-off physical consult (ECMS)")
+    title = _("%(kind)s %(specialism)s (meekijkconsult)", kind=kind,
+              specialism=specialism_label(specialism, str(get_locale())).lower())
+    link = url_for("web.consult", consult_id=consult_id, _external=True)
+    description = _("Consult in the inbox: %(link)s", link=link)
+    record(get_session(), _actor(), event="web.appointment.calendar", action=AuditAction.READ,
+           resource_type="Appointment", resource_id=appointment.id, patient_ref=appointment.consult.patient_resource_id,
+           at=clock())
+    body = appointment_ics(appointment, str(title), str(description), request.host.split(":")[0], clock())
+    return Response(body, 200, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="{_("appointment")}-{appointment.id[:8]}.ics"'})
+
+
 @bp.post("/consults/<consult_id>/forward")
 def forward(consult_id: str) -> Any:
     return _act(consult_id, "forward", lambda: advice.forward(
@@ -402,7 +449,15 @@ def _labels() -> dict[str, dict[str | None, str]]:
                     "returned-with-advice": _("Returned to the GP with advice")},
         # Only the business statuses that say more than the Task status; the others show the Task status.
         "business": {"referral-accepted": _("Referral accepted"),
-                     "referral-returned": _("Returned to the GP with advice")},
+                     "referral-returned": _("Returned to the GP with advice"),
+                     "appointment-proposed": _("Appointment times proposed"),
+                     "appointment-booked": _("Appointment booked"),
+                     "appointment-cancelled": _("Appointment cancelled: propose new times or answer"),
+                     "appointment-fulfilled": _("Appointment held: give your advice"),
+                     "appointment-no-show": _("The patient did not come: waiting for the GP")},
+        "appointment": {"proposed": _("Proposed"), "booked": _("Booked"), "cancelled": _("Cancelled"),
+                        "fulfilled": _("Held"), "noshow": _("Patient did not come")},
+        "cancelled_by": {"gp": _("by the GP"), "specialist": _("by you"), "service": _("another time was booked")},
         "status": {"accepted": _("New"), "in-progress": _("In progress"), "on-hold": _("Waiting for the GP"),
                    "completed": _("Answered"), "rejected": _("Declined"), "cancelled": _("Cancelled by the GP")},
         "message": {"request-for-information": _("Question to the GP"),
@@ -422,6 +477,8 @@ def template_globals() -> dict[str, Any]:
             "priority_label": lookup("priority"), "sex_label": lookup("sex"),
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
             "message_label": lookup("message"), "status_label": lookup("status"),
+            "appointment_label": lookup("appointment"), "cancelled_by_label": lookup("cancelled_by"),
+            "translate": _,
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
             "routing_text": routing_text,
             # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting

@@ -1,0 +1,109 @@
+"""Appointments over FHIR: read (also as iCalendar), search, and the GP system's update (book or cancel)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, request
+from sqlalchemy import ColumnElement, func, select
+
+from triage_service.api.context import base_url, clock
+from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _values
+from triage_service.database import get_session
+from triage_service.errors import InvalidInput, NotFound
+from triage_service.fhir.appointment import appointment_ics, appointment_to_fhir
+from triage_service.models import Appointment, AppointmentStatus, AuditAction
+from triage_service.security.audit import record
+from triage_service.security.policy import request_actor, require_scope
+from triage_service.services.appointments import update_by_gp
+
+from triage_service.api.resources import bp  # isort: skip - the blueprint these routes hang on
+
+#: The iCalendar representation of an Appointment, by content negotiation (api/resources.py lets it through).
+CALENDAR = "text/calendar"
+
+
+def _owned(rid: str, organisation_id: str) -> Appointment:
+    found = get_session().scalar(select(Appointment).where(Appointment.id == rid,
+                                                           Appointment.organisation_id == organisation_id))
+    if found is None:
+        raise NotFound(f"Appointment/{rid} is not known to this client's organisation")
+    return found
+
+
+def wants_calendar() -> bool:
+    accept = request.accept_mimetypes
+    return bool(accept) and accept.best_match([CALENDAR, "application/fhir+json", "application/json"]) == CALENDAR
+
+
+@bp.get("/Appointment/<rid>")
+def read_appointment(rid: str) -> Response:
+    access = require_scope("Appointment", "read")
+    appointment = _owned(rid, access.organisation_id)
+    consult = appointment.consult
+    record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Appointment",
+           resource_id=rid, patient_ref=consult.patient_resource_id, at=clock(),
+           detail="format=ics" if wants_calendar() else None)
+    if wants_calendar():
+        # For the GP's agenda, in Dutch (the GP systems are Dutch); never the patient's name.
+        title = ("Videoconsult" if appointment.video else "Eenmalig consult medisch specialist (ECMS)") + \
+            f" met {appointment.practitioner_name}"
+        description = f"Meekijkconsult ServiceRequest/{consult.id}. Patiëntgegevens staan in het HIS."
+        body = appointment_ics(appointment, title, description, urlsplit(base_url()).hostname or "localhost",
+                               clock())
+        return Response(body, 200, mimetype=CALENDAR, headers={
+            "Content-Disposition": f'attachment; filename="afspraak-{appointment.id}.ics"',
+            "ETag": f'W/"{appointment.version_id}"'})
+    return fhir_response(appointment_to_fhir(appointment, consult), 200, appointment.version_id)
+
+
+@bp.put("/Appointment/<rid>")
+def update_appointment(rid: str) -> Response:
+    access = require_scope("Appointment", "update")
+    submitted = read_resource("Appointment")
+    if submitted.get("id") != rid:
+        raise InvalidInput("The Appointment's id must equal the id in the URL", expression="Appointment.id")
+    appointment = _owned(rid, access.organisation_id)
+    update_by_gp(get_session(), request_actor(), appointment, submitted, request.headers.get("If-Match"), clock())
+    return fhir_response(appointment_to_fhir(appointment, appointment.consult), 200, appointment.version_id)
+
+
+@bp.get("/Appointment")
+def search_appointments() -> Response:
+    access = require_scope("Appointment", "search")
+    _check_params({"based-on", "status", "date", "_lastUpdated", "_sort"})
+    where: list[ColumnElement[bool]] = [Appointment.organisation_id == access.organisation_id]
+    args = request.args
+    for raw in args.getlist("based-on"):
+        where.append(Appointment.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
+    for raw in args.getlist("status"):
+        statuses = _values(raw)
+        unknown = [s for s in statuses if s not in {m.value for m in AppointmentStatus}]
+        if unknown:
+            raise InvalidInput(f"Unknown appointment status: {', '.join(unknown)}", expression="status")
+        where.append(Appointment.status.in_(statuses))
+    for raw in args.getlist("date"):
+        where.append(_date_clause(Appointment.start, raw, "date"))
+    for raw in args.getlist("_lastUpdated"):
+        where.append(_date_clause(Appointment.updated_at, raw))
+    query = select(Appointment).where(*where).order_by(*_order(args.get("_sort", "date")), Appointment.id)
+    rows, total, count, offset = _page(query, select(func.count()).select_from(Appointment).where(*where))
+    return _respond("Appointment", [appointment_to_fhir(a, a.consult) for a in rows],
+                    [a.consult.patient_resource_id for a in rows], total, count, offset)
+
+
+_SORTS = {"date": Appointment.start, "_lastUpdated": Appointment.updated_at}
+
+
+def _order(raw: str) -> list[Any]:
+    """``_sort`` by date (the start) or _lastUpdated, ascending or with ``-`` descending."""
+    order = []
+    for key in _values(raw):
+        column = _SORTS.get(key.removeprefix("-"))
+        if column is None:
+            raise InvalidInput(f"_sort supports {', '.join(sorted(_SORTS))} (with '-' for descending), not "
+                               f"'{key}'", expression="_sort")
+        order.append(column.desc() if key.startswith("-") else column.asc())
+    return order
