@@ -370,3 +370,34 @@ def test_searching_appointments_by_status_and_date(dermatologist: FlaskClient, g
     assert gp.get("/fhir/Appointment?status=maybe").status_code == 400
     assert gp.get("/fhir/Appointment?date=soon").status_code == 400
     assert gp.get("/fhir/Appointment?practitioner=03100001").status_code == 400
+
+
+@pytest.fixture
+def specialist_books(app: Flask) -> Any:
+    """The cardiology agreement as some regions have it: the specialist books the video consult directly."""
+    from sqlalchemy import update
+
+    from triage_service.database import session_scope
+    from triage_service.models import Agreement
+
+    with session_scope(app) as session:
+        session.execute(update(Agreement).where(Agreement.code == "MKC-CARD").values(appointment_booking="specialist"))
+    yield
+    with session_scope(app) as session:
+        session.execute(update(Agreement).where(Agreement.code == "MKC-CARD").values(appointment_booking="gp"))
+
+
+def test_where_the_agreement_says_so_the_specialist_books_one_time_directly(
+        cardiologist: FlaskClient, gp: GPSystem, video_id: str, clock: FrozenClock, specialist_books: Any) -> None:
+    link = {"meeting_url": "https://video.ziekenhuis.example/kamer-3"}
+    page = cardiologist.get(f"/consults/{video_id}").get_data(as_text=True)
+    assert "Afspraak inplannen" in page and 'name="start_2"' not in page
+
+    two = propose(cardiologist, video_id, clock, 24, 48, **link)
+    assert two.status_code == 400
+    assert "plant u de afspraak zelf in" in two.get_data(as_text=True)
+    assert propose(cardiologist, video_id, clock, 24, **link).status_code == 302
+
+    booked = appointments(gp, video_id)
+    assert [a["status"] for a in booked] == ["booked"]
+    assert gp_task(gp, video_id)["businessStatus"]["coding"][0]["code"] == "appointment-booked"

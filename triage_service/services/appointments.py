@@ -169,9 +169,11 @@ def propose(session: Session, user: InboxUser, consult_id: str, proposal: Propos
     if consult.appointment_offered_at is None:
         consult.appointment_offered_at = now  # the answer-time norm of these forms is met by the first offer
     session.flush()
-    record(session, _actor(user, source_ip), event="appointment.reschedule" if replaced else "appointment.propose",
-           action=AuditAction.CREATE, resource_type="Appointment", resource_id=",".join(a.id for a in created),
-           patient_ref=consult.patient_resource_id, at=now, detail=f"status={status.value}; times={len(created)}")
+    for appointment in created:  # one entry per resource (NEN 7513 names what was acted on)
+        record(session, _actor(user, source_ip), event="appointment.reschedule" if replaced else "appointment.propose",
+               action=AuditAction.CREATE, resource_type="Appointment", resource_id=appointment.id,
+               patient_ref=consult.patient_resource_id, at=now,
+               detail=f"status={status.value}" + (f"; replaces={replaced.id}" if replaced else ""))
     return created
 
 

@@ -129,6 +129,12 @@ DEMO_REFERRAL_NOTE = ("Verwijzing: psoriasis vulgaris op ellebogen, knieën en b
                       "beoordeling voor lichttherapie of systemische behandeling.")
 
 
+DEMO_ECMS_NOTE = ("Patiënte heeft een pigmentlaesie op de rug die in een half jaar is veranderd; fotograferen lukt "
+                  "niet goed door beharing. Graag eenmalig beoordelen met dermatoscopie; zij blijft bij mij onder "
+                  "behandeling.")
+DEMO_VIDEO_NOTE = ("Bloeddruk blijft rond 165/95 ondanks amlodipine 10 mg en hydrochloorthiazide. Graag een "
+                   "videoconsult met patiënt en mij om de volgende stap te bespreken.")
+
 DEMO_MYCOSIS_NOTE = ("Patiënte heeft sinds zes weken rode, schilferende en jeukende plekken in beide liezen met een "
                      "scherpe rand. Vier weken miconazolcrème zonder verbetering; KOH-preparaat niet gedaan. Vraag: "
                      "is dit nog een dermatomycose (orale therapie?), of moet ik denken aan intertrigo of "
@@ -136,8 +142,9 @@ DEMO_MYCOSIS_NOTE = ("Patiënte heeft sinds zes weken rode, schilferende en jeuk
 
 
 def _demo_consults(session: Session, practice: Organisation) -> None:
-    """Consults for the demo dermatologist, submitted through the normal intake (idempotent): two
-    meekijkconsults to answer and one referral to triage (agreement TRIAGE-DERM)."""
+    """Consults submitted through the normal intake (idempotent): for the demo dermatologist two
+    meekijkconsults to answer, one referral to triage (agreement TRIAGE-DERM) and an ECMS to plan; for the
+    demo cardiologist a video consult to plan."""
     from triage_service.models.base import utcnow
     from triage_service.models.consult import REFERRAL_CATEGORY
     from triage_service.security.audit import CLI_ACTOR
@@ -148,16 +155,28 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
     if client is None:
         return
     now = utcnow()
-    for number, icpc, display, referral in (("DEMO-1", "S82", "Naevus/moedervlek", False),
-                                            ("DEMO-2", "S74", "Dermatomycose", False),
-                                            ("DEMO-3", "S91", "Psoriasis", True)):
+    cardiologist = next(u for u in DEMO_USERS if u[0] == "cardioloog")
+    # (number, ICPC, display, referral, consult form, specialist): the last two show the appointment flow.
+    for number, icpc, display, referral, form, specialist in (
+            ("DEMO-1", "S82", "Naevus/moedervlek", False, None, DEMO_USERS[0]),
+            ("DEMO-2", "S74", "Dermatomycose", False, None, DEMO_USERS[0]),
+            ("DEMO-3", "S91", "Psoriasis", True, None, DEMO_USERS[0]),
+            ("DEMO-4", "S82", "Naevus/moedervlek", False, "ecms", DEMO_USERS[0]),
+            ("DEMO-5", "K86", "Essentiële hypertensie", False, "video-consult", cardiologist)):
         resource = json.loads(DEMO_EXAMPLE.read_text(encoding="utf-8"))
         resource.pop("id")
         resource["identifier"][0]["value"] = f"HIS-{number}"
         resource["authoredOn"] = now.isoformat()
         resource["reasonCode"][0]["coding"][0].update(code=icpc, display=display)
         resource["performer"] = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z",
-                                                 "value": DEMO_USERS[0][2]}, "display": DEMO_USERS[0][1]}]
+                                                 "value": specialist[2]}, "display": specialist[1]}]
+        if form is not None:
+            resource["code"]["coding"][0].update(code=form, display="Video consult" if form == "video-consult"
+                                                 else "One-off physical consult (ECMS)")
+            resource["note"] = [{"text": DEMO_VIDEO_NOTE if form == "video-consult" else DEMO_ECMS_NOTE}]
+            resource["reasonCode"][0]["text"] = display
+        if form == "video-consult":
+            resource["performerType"]["coding"][0].update(code="0320", display="Cardiologie")
         if referral:
             # A normal referral sent for triage: no GP intent or conversion authorisation, which only a
             # meekijkconsult has.
