@@ -114,12 +114,27 @@ def test_every_appointment_served_is_valid_fhir_r4(dermatologist: FlaskClient, g
     from fhir.resources.R4B.appointment import Appointment
 
     from triage_service.fhir.parsing import parse_resource
+    from triage_service.fhir.profiles import PROFILE_CONSULT_APPOINTMENT, registry
 
     propose(dermatologist, ecms_id, clock, 48, 72)
     book(gp, appointments(gp, ecms_id)[0])
     for served in appointments(gp, ecms_id):  # one booked, one withdrawn (with a cancellation reason)
         Appointment.model_validate(served)
         assert not [i for i in parse_resource(served, "Appointment").issues if i.is_error]
+        assert registry().validate(served, PROFILE_CONSULT_APPOINTMENT) == []
+
+
+def test_the_appointment_profile_requires_the_link_of_an_open_video_consult(
+        cardiologist: FlaskClient, gp: GPSystem, video_id: str, clock: FrozenClock) -> None:
+    from triage_service.fhir.profiles import PROFILE_CONSULT_APPOINTMENT, registry
+
+    propose(cardiologist, video_id, clock, 24, meeting_url="https://video.ziekenhuis.example/kamer-1")
+    served = appointments(gp, video_id)[0]
+    assert registry().validate(served, PROFILE_CONSULT_APPOINTMENT) == []
+    without_link = {k: v for k, v in served.items() if k != "extension"}
+    assert [i.diagnostics for i in registry().validate(without_link, PROFILE_CONSULT_APPOINTMENT)] == [
+        "An open video consult appointment carries the link of the specialist's video tool (extension "
+        "triage-ext-meeting-url). (rule tap-1)"]
 
 
 def test_booking_one_time_withdraws_the_others_and_notifies_through_the_task(

@@ -587,3 +587,37 @@ def test_the_worker_command_delivers_the_notifications(
     assert result.exit_code == 0, result.output
     assert "notifications: 1 delivered, 0 failed" in result.output
     assert len(receiver.deliveries) == 1
+
+
+def test_the_gp_system_is_notified_of_every_appointment_change(
+        app: Flask, fhir: SyncFHIRClient, gp: GPSystem, receiver: Receiver, clock: FrozenClock,
+        consult_request: dict) -> None:
+    from datetime import timedelta
+
+    from tests.test_appointments import ecms_request
+    from triage_service.services import appointments
+
+    subscribe(fhir, receiver.url)
+    his = GPInbox(app, clock, fhir, receiver)
+    body = ecms_request(consult_request)
+    body.pop("id")
+    consult = fhir.resource("ServiceRequest", **body)
+    consult.save()
+    his.deliver_and_read()
+    visser = _specialist(app)
+    with session_scope(app) as session:
+        proposal = appointments.Proposal((clock.now + timedelta(days=2), clock.now + timedelta(days=3)), 20, None,
+                                         "Polikliniek dermatologie", False)
+        appointments.propose(session, visser, str(consult.id), proposal, clock.now)
+    his.deliver_and_read()
+    chosen = fhir.resources("Appointment").search(**{"based-on": f"ServiceRequest/{consult.id}"}).first()
+    chosen["status"] = "booked"
+    chosen.save()
+    his.deliver_and_read()
+    his.fhir = later(clock, gp, fhir, days=2, minutes=30)  # the time of the appointment
+    with session_scope(app) as session:
+        appointments.mark(session, visser, str(consult.id), str(chosen.id), "noshow", "", clock.now)
+    his.deliver_and_read()
+
+    assert his.seen[1:] == [("in-progress", "appointment-proposed"), ("in-progress", "appointment-booked"),
+                            ("on-hold", "appointment-no-show")]

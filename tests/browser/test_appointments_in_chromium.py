@@ -128,7 +128,7 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     page.get_by_label("Videolink (uit uw videotool)").fill("https://video.rivierenland.example/kamer-82")
     page.get_by_role("button", name="Tijden voorstellen").click()
     assert page.get_by_text("Opgeslagen.").is_visible()
-    second = [a for a in appointments(fhir, consult_id) if a["status"] == "proposed"][0]
+    second = next(a for a in appointments(fhir, consult_id) if a["status"] == "proposed")
     book(fhir, second)
 
     clock.advance(hours=24, minutes=20)

@@ -54,7 +54,9 @@ def test_a_dermatologist_logs_in_with_totp_and_opens_a_photo_consult(
     assert page.get_by_role("heading", name="Vraag van de huisarts").is_visible()
     thumbnails = page.locator("ul.photos img")
     assert thumbnails.count() == 2
-    assert page.evaluate("img => img.naturalWidth", thumbnails.first.element_handle()) > 0  # the image decoded
+    # The image decoded (waited for: on a busy machine the thumbnail may still be loading).
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnails.first.element_handle(),
+                           timeout=10_000)
     screenshot(page, "consult-view")
     thumbnails.first.click()  # full size
     assert page.evaluate("() => document.contentType") == "image/jpeg"

@@ -45,10 +45,12 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
 
     def submit(self, name: str, at: datetime, icpc: str = "S82", intent: str = "would-refer",
-               priority: str = "routine") -> str:
+               priority: str = "routine", form: str | None = None) -> str:
         self.clock.now = at
         self.gp._tokens.clear()  # time moved: a fresh token
         body = new_request(self.request, performer=VISSER, authoredOn=at.isoformat(), priority=priority)
+        if form:
+            body["code"]["coding"][0]["code"] = form
         body["reasonCode"][0]["coding"][0]["code"] = icpc
         for extension in body["extension"]:
             if extension["url"] == INTENT:

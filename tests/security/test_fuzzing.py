@@ -4,6 +4,7 @@ OperationOutcome, never a 500 and never a stack trace, and a refused request sto
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from typing import Any
 
@@ -38,6 +39,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 PATHS = _paths(EXAMPLE)
+_SLOTS = itertools.count()
 
 
 def _replace(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
@@ -96,3 +98,31 @@ def test_any_search_parameter_value_gets_a_clear_answer(gp: GPSystem, name: str,
     for resource in ("Task", "ServiceRequest", "Communication"):
         response = gp.http.get(f"/fhir/{resource}", query_string={name: value}, headers=gp.headers())
         _check(response)
+
+
+@RUNS
+@given(value=json_values, which=st.integers(0, 10_000))
+def test_any_change_to_an_appointment_gets_a_clear_answer(app: Flask, gp: GPSystem, consult_request: dict,
+                                                          value: Any, which: int) -> None:
+    """A GP system's PUT of a proposed appointment with any element replaced: a 2xx or a 4xx, never a 500."""
+    from datetime import timedelta
+
+    from tests.conftest import START
+    from tests.test_appointments import ecms_request
+    from triage_service.models import User
+    from triage_service.security.web_auth import inbox_user
+    from triage_service.services import appointments
+
+    consult_id = gp.post("/fhir/ServiceRequest", ecms_request(consult_request)).get_json()["id"]
+    with session_scope(app) as session:
+        visser = inbox_user(session, str(session.scalar(select(User.id).where(User.username == "dermatoloog"))))
+        assert visser is not None
+        # Each example gets its own time: the examples share the specialist's agenda.
+        proposal = appointments.Proposal((START + timedelta(days=2, minutes=30 * next(_SLOTS)),), 20, None, None,
+                                         False)
+        appointment_id = appointments.propose(session, visser, consult_id, proposal, START)[0].id
+    served = gp.get(f"/fhir/Appointment/{appointment_id}").get_json()
+    paths = _paths(served)
+    changed = _replace(served, paths[which % len(paths)], value)
+
+    _check(gp.put(f"/fhir/Appointment/{appointment_id}", changed))

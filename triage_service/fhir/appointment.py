@@ -13,7 +13,7 @@ from typing import Any
 
 from triage_service.fhir.dutch import AGB, VEKTIS_SPECIALISM
 from triage_service.fhir.mapping import instant
-from triage_service.fhir.profiles import CANONICAL_BASE, registry
+from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_APPOINTMENT, registry
 from triage_service.models import Appointment, AppointmentStatus, Consult
 
 EXT_MEETING_URL = f"{CANONICAL_BASE}/StructureDefinition/triage-ext-meeting-url"
@@ -55,7 +55,8 @@ def appointment_to_fhir(appointment: Appointment, consult: Consult) -> dict[str,
     body: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": appointment.id,
-        "meta": {"versionId": str(appointment.version_id), "lastUpdated": instant(appointment.updated_at)},
+        "meta": {"versionId": str(appointment.version_id), "lastUpdated": instant(appointment.updated_at),
+                 "profile": [PROFILE_CONSULT_APPOINTMENT]},
         "status": appointment.status.value,
         "serviceType": [{"coding": [{"system": CS_CONSULT_FORM, "code": consult.consult_form,
                                      "display": form_display}]}],

@@ -36,6 +36,7 @@ PROFILE_CONSULT_REQUEST = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-
 PROFILE_CONSULT_TASK = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-task"
 PROFILE_CONSULT_MESSAGE = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-message"
 PROFILE_CONSULT_PHOTO = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-photo"
+PROFILE_CONSULT_APPOINTMENT = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-appointment"
 
 
 @dataclass

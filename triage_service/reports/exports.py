@@ -139,6 +139,10 @@ MONITORING_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
     ("kosten", lambda g: euros(g["business_case"]["cost_cents"])),
     ("besparing", lambda g: euros(g["business_case"]["saving_cents"])),
     ("besparingsratio", lambda g: g["business_case"]["saving_ratio"]),
+    ("videoconsult_gehouden", lambda g: g["appointments"]["video-consult"]["held"]),
+    ("videoconsult_niet_verschenen", lambda g: g["appointments"]["video-consult"]["no_show"]),
+    ("ecms_gehouden", lambda g: g["appointments"]["ecms"]["held"]),
+    ("ecms_niet_verschenen", lambda g: g["appointments"]["ecms"]["no_show"]),
 ]
 
 

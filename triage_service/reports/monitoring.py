@@ -38,7 +38,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from triage_service.fhir.profiles import registry
-from triage_service.models import Agreement, Organisation, Practitioner
+from triage_service.models import (
+    APPOINTMENT_FORMS,
+    Agreement,
+    Appointment,
+    AppointmentStatus,
+    Organisation,
+    Practitioner,
+)
 from triage_service.models.monitoring import ConsultFact
 from triage_service.reports.facts import FIRST_MONDAY
 from triage_service.routing.service import specialism_label
@@ -137,10 +144,11 @@ def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: Gr
             money[row.key]["avoided"] += values["prevented"] * price[2]
             money[row.key]["cost"] += values["completed"] * (price[0] + price[1])
     percentiles = _answer_percentiles(session, key, where)
+    visits = _appointments(session, key, where)
     shown = _names(session, group_by, set(totals))
     ordered = sorted(totals, key=lambda k: _sort_key(k if group_by is GroupBy.WEEK else shown.get(k, (k,))[0]))
-    groups = [_group(*shown.get(k, (k, k)), totals[k], money[k], percentiles.get(k, (None, None)), outcomes)
-              for k in ordered]
+    groups = [{**_group(*shown.get(k, (k, k)), totals[k], money[k], percentiles.get(k, (None, None)), outcomes),
+               "appointments": _appointment_figures(visits.get(k, {}))} for k in ordered]
     return {"period": {"from": window.start.isoformat(), "to": window.end.isoformat()},
             "group_by": group_by.value, "target_saving_ratio": round(TARGET_SAVING_RATIO, 4), "groups": groups}
 
@@ -190,6 +198,29 @@ def _answer_percentiles(session: Session, key: Any, where: list[Any]) -> dict[An
                                              .order_by(key, ConsultFact.answer_minutes)):
         histograms[k].append((minutes, count))
     return {k: (_hours(_nearest_rank(h, 0.5)), _hours(_nearest_rank(h, 0.9))) for k, h in histograms.items()}
+
+
+def _appointments(session: Session, key: Any, where: list[Any]) -> dict[Any, dict[tuple[str, str], int]]:
+    """Appointments of the window's video consults and ECMS visits, per group, consult form and status.
+    Read from the appointments themselves (few beside the consults) through the fact table's window."""
+    rows = session.execute(select(key, ConsultFact.consult_form, Appointment.status, func.count())
+                           .join(Appointment, Appointment.consult_id == ConsultFact.consult_id)
+                           .where(*where).group_by(key, ConsultFact.consult_form, Appointment.status))
+    found: dict[Any, dict[tuple[str, str], int]] = defaultdict(dict)
+    for k, form, status, count in rows:
+        found[k][(form, AppointmentStatus(status).value)] = count
+    return found
+
+
+def _appointment_figures(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """Per appointment form: held, missed and the no-show share (missed of those that were due)."""
+    figures: dict[str, Any] = {}
+    for form in sorted(APPOINTMENT_FORMS):
+        held, missed = counts.get((form, "fulfilled"), 0), counts.get((form, "noshow"), 0)
+        figures[form] = {"held": held, "no_show": missed, "no_show_share": _ratio(missed, held + missed),
+                         "cancelled": counts.get((form, "cancelled"), 0),
+                         "open": counts.get((form, "proposed"), 0) + counts.get((form, "booked"), 0)}
+    return figures
 
 
 def _nearest_rank(histogram: list[tuple[int, int]], p: float) -> int | None:

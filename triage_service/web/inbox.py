@@ -75,6 +75,8 @@ class InboxRow:
     owner_name: str | None
     #: A referral sent for triage rather than a meekijkconsult.
     referral: bool = False
+    #: The Task's business status: the list shows where a video consult or ECMS stands with its appointment.
+    business_status: str = ""
 
 
 @dataclass
@@ -135,7 +137,7 @@ def _row(task: ConsultTask, today: date, language: str) -> InboxRow:
     return InboxRow(consult.id, specialism_label(consult.specialism, language), consult.priority, consult.consult_form,
                     ", ".join(consult.icpc_codes), age_on(consult.patient_birth_date, today), consult.patient_gender,
                     task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name,
-                    consult.is_referral_for_triage)
+                    consult.is_referral_for_triage, task.business_status)
 
 
 @dataclass(frozen=True)
