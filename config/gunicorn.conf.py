@@ -2,7 +2,10 @@
 
 import os
 
-workers = int(os.environ.get("TRIAGE_WORKERS", "2"))
+# SQLite (the demo database) takes one writer at a time and every request writes its audit row: a second
+# worker only waits for the lock (measured: p99 958 ms with two workers, 35 ms with one, same throughput).
+_sqlite = not os.environ.get("TRIAGE_DATABASE_URL", "").startswith("postgres")
+workers = 1 if _sqlite else int(os.environ.get("TRIAGE_WORKERS", "2"))
 worker_class = "sync"
 timeout = 60
 graceful_timeout = 20
@@ -13,3 +16,5 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 logger_class = "triage_service.access_log.SafeAccessLogger"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("TRIAGE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (one fixed path per user) is not used; two instances on one host would share it.
+control_socket_disable = True

@@ -44,6 +44,7 @@ class Appointment(Base):
         Index("ix_appointments_practitioner_start", "practitioner_agb", "start"),
         # The GP system's search: its organisation's appointments by last change.
         Index("ix_appointments_org_updated", "organisation_id", "updated_at"),
+        Index("ix_appointments_org_status", "organisation_id", "status"),
     )
 
     #: Also the FHIR Appointment's logical id.

@@ -78,6 +78,8 @@ class Consult(Base):
         Index("ix_consults_similar", "specialism", "primary_icpc", "status"),
         # Declarations look for consults answered since the last closed month.
         Index("ix_consults_completed_at", "completed_at"),
+        # Task search by requester (the GP's AGB).
+        Index("ix_consults_requester", "requester_agb"),
     )
 
     #: Also the ServiceRequest's logical id.
@@ -164,6 +166,11 @@ class ConsultTask(Base):
         Index("ix_consult_tasks_org_status", "organisation_id", "status"),
         Index("ix_consult_tasks_org_updated", "organisation_id", "updated_at"),
         Index("ix_consult_tasks_status_due", "status", "due_at"),
+        # A specialist's open (or answered) consults: the inbox, its counts (index-only, hence owner_kind),
+        # and routing's load per candidate.
+        Index("ix_consult_tasks_owner_status", "owner_agb", "status", "owner_kind"),
+        # Task search by business-status (FHIR.md).
+        Index("ix_consult_tasks_org_business", "organisation_id", "business_status"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -175,7 +182,7 @@ class ConsultTask(Base):
     status_reason: Mapped[str | None] = mapped_column(EncryptedText("consult_tasks.status_reason"))
     #: The routed specialist ("practitioner") or group queue ("organisation"), by AGB; None until routed.
     owner_kind: Mapped[str | None] = mapped_column(String(16))
-    owner_agb: Mapped[str | None] = mapped_column(String(8), index=True)
+    owner_agb: Mapped[str | None] = mapped_column(String(8))
     owner_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None]
     #: Flagged at intake as a likely referral: the inbox triages these first.

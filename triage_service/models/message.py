@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service.models.base import Base, utcnow, uuid_pk
@@ -24,6 +24,8 @@ class MessageCategory(enum.StrEnum):
 
 class ConsultMessage(Base):
     __tablename__ = "consult_messages"
+    # Communication search by sent (FHIR.md). Not by category: four values, never selective.
+    __table_args__ = (Index("ix_consult_messages_sent_at", "sent_at"),)
 
     #: Also the Communication's logical id.
     id: Mapped[str] = uuid_pk()

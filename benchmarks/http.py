@@ -1,0 +1,615 @@
+"""HTTP benchmarks of the real service under gunicorn, each scenario beside a baseline in the same run (issue 9).
+
+Run: .venv/bin/python benchmarks/http.py [--database-url URL] [--concurrency 20] [--duration 15 | --requests N]
+                                         [--quick] [--consults 100000] [--workers 2] [--output FILE]
+     (no URL: SQLite in a throw-away instance folder; for PostgreSQL e.g.
+      postgresql+psycopg://postgres@127.0.0.1:5432/triage_bench_http, a database this script creates and drops)
+
+What runs: ``triage-service init-db`` and ``load-demo`` on a fresh database and instance folder, then the
+service as ``triage-service serve`` runs it (gunicorn with config/gunicorn.conf.py, ``TRIAGE_WORKERS``
+sync workers) on a loopback port, with the token and login rate limits raised to 100000/minute and a
+one-hour bearer token (so one token lasts a scenario). Load comes from ``--concurrency`` client
+processes (benchmarks/load.py), each sending one request at a time over its own http.client
+connection; the table gives the median and 99th percentile (nearest rank) of the per-request latency
+and the throughput of successful requests. The clients share the machine's cores with the server.
+
+The **baseline** (benchmarks/baseline_app.py) is a minimal Flask app served by gunicorn with the same
+config file, so the same worker count, worker class and access log. Per scenario it does only the
+unavoidable work: parse the same JSON body, strictly decode the same base64, write what must be kept
+to a file with fsync (the service commits durably), read stored records and render the answer; no
+authentication, validation, routing, photo cleaning, encryption or audit. The ratio ours/baseline
+(of the medians, and of the throughputs) is the figure to compare between runs: absolute times on a
+shared 2-core machine vary a lot.
+
+Scenarios: (a) intake of text-only consults (POST /fhir/ServiceRequest, the demo example with a new
+HIS identifier each time); (b) transaction Bundles with 3 JPEG photos of about 1 MB as Binary entries,
+their DocumentReferences and the consult; (c) the GP system's Task search and Task read; (d) the
+specialist's inbox list and consult page with a logged-in session (password, then TOTP); then the
+inbox again after inserting ``--consults`` generated consults for the same specialist (the generator of
+benchmarks/reports.py), at ``--concurrency`` clients and at one client. Finally the peak memory
+(VmHWM) of a gunicorn worker around one 20 MB ``POST /fhir/Binary`` (a PDF, stored as sent, and a
+JPEG, decoded and re-encoded), on a second service instance started with attachment and request
+limits of 64 MiB, and of a baseline worker around the same upload.
+
+Targets checked: text consult p99 under 100 ms at 20 clients; a 20 MB upload raises a worker's peak
+memory by less than 60 MB; inbox median under 50 ms with 100,000 consults in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, this file's folder comes first on sys.path and this module, named ``http``, would
+# hide the standard library's http package from everything imported below. The folder moves to the end,
+# where the helper modules (load, reports) are still found.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.append(_HERE)
+
+import argparse  # noqa: E402
+import atexit  # noqa: E402
+import base64  # noqa: E402
+import http.client  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+from load import (  # noqa: E402
+    UNIQUE,
+    LoadResult,
+    RequestPlan,
+    cookie_header,
+    memory_kib,
+    pid_children,
+    reset_peak,
+    run_load,
+    run_sequential,
+)
+
+ROOT = Path(_HERE).parent
+GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
+EXAMPLE = ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
+HOST = "127.0.0.1"
+BASELINE_APP = "benchmarks.baseline_app:create_app()"
+SCOPES = ("system/ServiceRequest.write system/ServiceRequest.read system/Task.read system/Task.write "
+          "system/Binary.write system/Binary.read system/DocumentReference.write system/DocumentReference.read")
+FHIR_JSON = "application/fhir+json"
+PROTECTED_DATABASES = {"test", "triage_bench", "postgres", "template0", "template1"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Processes: every gunicorn this script starts is stopped on any exit, including Ctrl-C and SIGTERM.
+
+class Server:
+    """A gunicorn master in its own process group; stopping it stops its workers too."""
+
+    running: list[Server] = []
+
+    def __init__(self, name: str, app: str, env: dict[str, str], port: int, log: Path,
+                 extra: tuple[str, ...] = ()) -> None:
+        self.name, self.port, self.log = name, port, log
+        self._log_handle = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"{HOST}:{port}",
+                   *extra, app]
+        self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=self._log_handle,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        Server.running.append(self)
+
+    def wait_ready(self, path: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                status, _, _ = request("GET", self.port, path)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer {path} within {timeout} s:\n{self.tail()}")
+
+    def workers(self) -> list[int]:
+        return pid_children(self.process.pid)
+
+    def tail(self, lines: int = 40) -> str:
+        self._log_handle.flush()
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)  # the master's group: master and workers
+                self.process.wait(timeout=25)  # gunicorn's graceful_timeout is 20 s
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        self._log_handle.close()
+        if self in Server.running:
+            Server.running.remove(self)
+
+
+def stop_all_servers() -> None:
+    for server in list(Server.running):
+        server.stop()
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # runs the finally blocks and atexit, which stop the servers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain HTTP for setup (tokens, login, ids); the measured requests go through benchmarks/load.py.
+
+def request(method: str, port: int, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def gp_token(port: int, instance: Path, practice_agb: str = "03012345") -> str:
+    """A bearer token the SMART Backend Services way, as the demo's GP system of that practice gets it."""
+    from triage_service.services.clients import client_assertion
+
+    client_id = f"demo-his-{practice_agb}"
+    key = (instance / "demo-clients" / f"{client_id}.pem").read_bytes()
+    token_url = f"http://{HOST}:{port}/oauth/token"
+    assertion = client_assertion(client_id, key, token_url, datetime.now(UTC), kid=f"{client_id}-key-1")
+    status, _, body = request("POST", port, "/oauth/token", urlencode({
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion, "scope": SCOPES}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"})
+    if status != 200:
+        raise RuntimeError(f"token request failed: {status} {body[:500]!r}")
+    token: str = json.loads(body)["access_token"]
+    return token
+
+
+_used_totp_steps: set[tuple[str, int]] = set()
+
+
+def log_in(port: int, username: str, password: str, totp_secret: str) -> str:
+    """Password, then TOTP, as a browser does; returns the session cookie. A TOTP code works once, so a
+    second login in the same 30 s step waits for the next code."""
+    import pyotp
+
+    def csrf(page: bytes) -> str:
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        assert match, "no CSRF token on the page"
+        return match.group(1).decode()
+
+    def step(method: str, path: str, cookie: str, form: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+        headers = {"Cookie": cookie} if cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, answer_headers, page = request(method, port, path, body, headers)
+        set_cookie = answer_headers.get("set-cookie")
+        return status, (cookie_header(set_cookie) if set_cookie else cookie), page
+
+    _, cookie, page = step("GET", "/login", "")
+    status, cookie, page = step("POST", "/login", cookie,
+                                {"username": username, "password": password, "csrf_token": csrf(page)})
+    if status != 302:
+        raise RuntimeError(f"login of {username} failed: {status} {page[:300]!r}")
+    totp = pyotp.TOTP(totp_secret)
+    while (username, totp.timecode(datetime.now(UTC))) in _used_totp_steps:
+        time.sleep(1)
+    _used_totp_steps.add((username, totp.timecode(datetime.now(UTC))))
+    _, cookie, page = step("GET", "/login/code", cookie)
+    status, cookie, page = step("POST", "/login/code", cookie, {"code": totp.now(), "csrf_token": csrf(page)})
+    if status != 302:
+        raise RuntimeError(f"TOTP step of {username} failed: {status} {page[:300]!r}")
+    return cookie
+
+
+# --------------------------------------------------------------------------------------------------
+# Request bodies.
+
+def consult_body() -> dict[str, Any]:
+    """The demo example (as tests/conftest.py's consult_request fixture), its HIS identifier made unique
+    per request by load.py."""
+    body: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    body["identifier"][0]["value"] = "HIS-" + UNIQUE.decode()
+    return body
+
+
+def photo_jpeg(target_bytes: int, size: tuple[int, int], seed: int) -> bytes:
+    """A JPEG with noise texture, at the quality that brings it near ``target_bytes`` (phone photos are
+    mostly texture; a flat image would compress to nothing)."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    image = Image.effect_noise(size, 40).convert("RGB")
+    tint = Image.new("RGB", size, (rng.randint(120, 200), 110, 90))
+    image = Image.blend(image, tint, 0.5)
+    best = b""
+    for quality in (98, 96, 94, 92, 90, 88, 85, 80, 75, 70, 60, 50):
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=quality)
+        best = out.getvalue()
+        if len(best) <= target_bytes * 1.05:
+            break
+    return best
+
+
+def photo_transaction(photos: list[bytes]) -> dict[str, Any]:
+    """A transaction Bundle as tests/test_photos.py builds it: Binary entries with base64 data, a
+    DocumentReference for each, and the consult referring to them, all by urn:uuid."""
+    body = consult_body()
+    body.pop("id")
+    body["code"]["coding"][0]["code"] = "e-consult"
+    body["supportingInfo"] = []
+    entries: list[dict[str, Any]] = []
+    for photo in photos:
+        binary, document = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+        entries.append({"fullUrl": binary, "request": {"method": "POST", "url": "Binary"},
+                        "resource": {"resourceType": "Binary", "contentType": "image/jpeg",
+                                     "data": base64.b64encode(photo).decode()}})
+        entries.append({"fullUrl": document, "request": {"method": "POST", "url": "DocumentReference"},
+                        "resource": {"resourceType": "DocumentReference", "status": "current",
+                                     "content": [{"attachment": {"contentType": "image/jpeg", "url": binary}}]}})
+        body["supportingInfo"].append({"reference": document})
+    entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "ServiceRequest"},
+                    "resource": body})
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def big_pdf(size: int) -> bytes:
+    """A valid-looking PDF of ``size`` bytes: the service checks the signature and the end-of-file marker."""
+    head = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n%"
+    tail = b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    return head + os.urandom(size - len(head) - len(tail)).replace(b"\n", b" ").replace(b"\r", b" ") + tail
+
+
+# --------------------------------------------------------------------------------------------------
+# The run.
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    ours: LoadResult
+    baseline: LoadResult
+
+
+@dataclass(frozen=True)
+class Config:
+    concurrency: int
+    duration: float | None
+    requests: int | None
+    sequential: int
+
+
+def measure(config: Config, label: str, ours_port: int, ours: RequestPlan, base_port: int, baseline: RequestPlan,
+            *, heavy: bool = False, clients: int | None = None) -> Row:
+    """One scenario against the service, then against the baseline, with the same load."""
+    clients = clients or config.concurrency
+    count = None if config.requests is None else max(clients, config.requests // (10 if heavy else 1))
+    results = []
+    for name, port, plan in (("ours", ours_port, ours), ("baseline", base_port, baseline)):
+        if clients == 1:
+            result = run_sequential(label, HOST, port, plan, count or config.sequential)
+        else:
+            result = run_load(label, HOST, port, plan, clients, duration=config.duration, requests=count)
+        print(f"  {label:<58} {name:<8} median {result.median_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms  "
+              f"{result.throughput:7.1f} req/s  ({result.requests} ok, {result.errors} errors)", flush=True)
+        if result.errors:
+            print(f"    first error: {result.first_error}", flush=True)
+        results.append(result)
+    return Row(label, results[0], results[1])
+
+
+def prepare_database(url: str, workdir: Path) -> str:
+    if not url:
+        return ""
+    from reports import fresh_database
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    if not name or name in PROTECTED_DATABASES:
+        raise SystemExit(f"refusing to drop and recreate the database {name!r}; use e.g. triage_bench_http")
+    return fresh_database(url, workdir)
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def service_env(instance: Path, url: str, port: int, workers: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+    env.update({
+        "TRIAGE_INSTANCE_PATH": str(instance), "TRIAGE_DATABASE_URL": url, "TRIAGE_WORKERS": str(workers),
+        "TRIAGE_PUBLIC_BASE_URL": f"http://{HOST}:{port}",
+        # One address sends everything here; the limits would refuse most requests.
+        "TRIAGE_RATE_LIMIT_TOKEN": "100000/minute", "TRIAGE_RATE_LIMIT_LOGIN": "100000/minute",
+        # A token for a whole scenario, however long it runs; tokens are checked the same way either way.
+        "TRIAGE_ACCESS_TOKEN_LIFETIME_SECONDS": "3600",
+        **extra})
+    return env
+
+
+def generate_consults(instance: Path, url: str, count: int) -> int:
+    """Insert ``count`` consults for dr. Visser with benchmarks/reports.py's bulk generator (open and
+    answered, over 2026); returns how many consults the database then holds."""
+    from reports import generate
+    from sqlalchemy import func, select, text
+
+    from triage_service import create_app
+    from triage_service.models import Consult
+    from triage_service.settings import load_settings
+
+    app = create_app(load_settings(instance_path=instance, database_url=url))
+    engine = app.extensions["triage.engine"]
+    try:
+        generate(app, count, random.Random(9))
+        with engine.begin() as conn:
+            # As benchmarks/reports.py does after its bulk load; PostgreSQL's autovacuum would do the same soon.
+            conn.execute(text("ANALYZE"))
+            total: int = conn.execute(select(func.count()).select_from(Consult)).scalar_one()
+        return total
+    finally:
+        engine.dispose()
+
+
+def memory_of_upload(server: Server, token: str | None, data: bytes, content_type: str,
+                     warmups: list[tuple[bytes, str]]) -> tuple[float, float]:
+    """(MB the peak RSS of the worker that took the upload grew by, that worker's peak in MB).
+
+    Warm-up uploads go first, several, so both workers have loaded Pillow and the crypto code; then
+    every worker's peak is reset to its current RSS, one upload is sent, and the largest growth of a
+    worker's peak is the upload's cost."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for body, kind in warmups:
+        status, _, answer = request("POST", server.port, "/fhir/Binary", body, {**headers, "Content-Type": kind})
+        assert status == 201, answer[:300]
+    workers = server.workers()
+    before = {}
+    for pid in workers:
+        reset_peak(pid)
+        before[pid] = memory_kib(pid, "VmHWM")
+    status, _, answer = request("POST", server.port, "/fhir/Binary", data, {**headers, "Content-Type": content_type})
+    assert status == 201, answer[:300]
+    growth = {pid: memory_kib(pid, "VmHWM") - before[pid] for pid in workers}
+    pid = max(growth, key=lambda p: growth[p])
+    return growth[pid] / 1024, memory_kib(pid, "VmHWM") / 1024
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| scenario | clients | ours median | ours p99 | ours req/s | baseline median | baseline p99 | "
+             "baseline req/s | median ours/baseline | req/s baseline/ours |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        o, b = row.ours, row.baseline
+        errors = f" ({o.errors} errors)" if o.errors else ""
+        lines.append(f"| {row.scenario}{errors} | {o.clients} | {o.median_ms:.1f} ms | {o.p99_ms:.1f} ms | "
+                     f"{o.throughput:.1f} | {b.median_ms:.1f} ms | {b.p99_ms:.1f} ms | {b.throughput:.1f} | "
+                     f"{o.median_ms / b.median_ms:.1f}x | {b.throughput / o.throughput if o.throughput else 0:.1f}x |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL of a database to create and drop")
+    parser.add_argument("--concurrency", type=int, default=20, help="concurrent client processes")
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument("--duration", type=float, default=None, help="seconds per scenario and server (default 15)")
+    amount.add_argument("--requests", type=int, default=None,
+                        help="requests per scenario and server (a tenth of that for the photo transactions)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 s per scenario, 2,000 consults")
+    parser.add_argument("--consults", type=int, default=None, help="generated consults for the inbox (100,000)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("TRIAGE_WORKERS", "2")),
+                        help="gunicorn workers for the service and the baseline (TRIAGE_WORKERS, 2)")
+    parser.add_argument("--output", type=Path, default=None, help="also write the results (Markdown) to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the instance folder and database afterwards")
+    args = parser.parse_args()
+    duration = args.duration if args.duration is not None else (None if args.requests else (2 if args.quick else 15))
+    config = Config(args.concurrency, duration, args.requests, sequential=10 if args.quick else 100)
+    consults = args.consults if args.consults is not None else (2_000 if args.quick else 100_000)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    atexit.register(stop_all_servers)
+    workdir = Path(tempfile.mkdtemp(prefix="triage-http-bench-"))
+    instance = workdir / "instance"
+    url = prepare_database(args.database_url, workdir)
+    try:
+        output = run(args, config, consults, workdir, instance, url)
+    finally:
+        stop_all_servers()
+        if not args.keep:
+            if url:
+                drop_database(url)
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"kept {workdir}" + (f" and {url}" if url else ""))
+    print("\n" + output)
+    if args.output:
+        args.output.write_text(output + "\n", encoding="utf-8")
+
+
+def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, instance: Path, url: str) -> str:
+    from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
+
+    ours_port, base_port = free_port(), free_port()
+    env = service_env(instance, url, ours_port, args.workers)
+    engine_name = "PostgreSQL" if url else "SQLite"
+    print(f"{engine_name}, {args.workers} gunicorn sync workers, {config.concurrency} clients, "
+          + (f"{config.duration:g} s per scenario" if config.duration else f"{config.requests} requests per scenario")
+          + f"; instance {instance}", flush=True)
+    for command in ("init-db", "load-demo"):
+        subprocess.run([sys.executable, "-m", "triage_service.cli", command], env=env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    ours = Server("service", "triage_service:create_app()", env, ours_port, workdir / "service.log")
+    base_env = {**env, "BASELINE_DATA_DIR": str(workdir / "baseline"), "BASELINE_SECRET_KEY": secrets.token_hex(32)}
+    # Imported as benchmarks.baseline_app from the checkout (gunicorn puts its working folder on sys.path);
+    # with benchmarks/ itself on the path, this file would stand in for the standard library's http.
+    baseline = Server("baseline", BASELINE_APP, base_env, base_port, workdir / "baseline.log")
+    ours.wait_ready("/fhir/metadata")
+    baseline.wait_ready("/healthz")
+
+    token = gp_token(ours_port, instance)
+    fhir = (("Authorization", f"Bearer {token}"), ("Content-Type", FHIR_JSON), ("Accept", FHIR_JSON))
+    rows: list[Row] = []
+
+    def both(label: str, ours_plan: RequestPlan, base_plan: RequestPlan, **kwargs: Any) -> Row:
+        row = measure(config, label, ours_port, ours_plan, base_port, base_plan, **kwargs)
+        rows.append(row)
+        return row
+
+    # (a) text-only consults
+    text = json.dumps(consult_body()).encode()
+    intake = RequestPlan("POST", ("/fhir/ServiceRequest",), fhir, text, expect=(201,))
+    text_row = both("(a) text consult intake, POST /fhir/ServiceRequest", intake, intake)
+    both("(a) text consult intake, one client at a time", intake, intake, clients=1)
+
+    # (b) transactions with three photos of about 1 MB
+    photos = [photo_jpeg(1_000_000, (2016, 1512), seed) for seed in range(3)]
+    bundle = json.dumps(photo_transaction(photos)).encode()
+    photo_plan = RequestPlan("POST", ("/fhir",), fhir, bundle, expect=(200,))
+    both(f"(b) transaction, 3 photos ({sum(map(len, photos)) / 3e6:.2f} MB each), POST /fhir", photo_plan,
+         photo_plan, heavy=True)
+
+    # (c) the GP system's Task search and read
+    search_path = "/fhir/Task?status=accepted&_count=20"
+    status, _, answer = request("GET", ours_port, "/fhir/Task?status=accepted&_count=100", headers=dict(fhir))
+    check(status, 200, "Task search for ids", answer, ours)
+    task_ids = [e["resource"]["id"] for e in json.loads(answer).get("entry", [])]
+    assert task_ids, "no accepted Tasks to read"
+    get_fhir = tuple(h for h in fhir if h[0] != "Content-Type")
+    both("(c) Task search, GET /fhir/Task?status=accepted (20 per page)",
+         RequestPlan("GET", (search_path,), get_fhir), RequestPlan("GET", (search_path,), get_fhir))
+    both("(c) Task read, GET /fhir/Task/{id}",
+         RequestPlan("GET", tuple(f"/fhir/Task/{t}" for t in task_ids), get_fhir),
+         RequestPlan("GET", tuple(f"/fhir/Task/task-{n}" for n in range(20)), get_fhir))
+
+    # (d) the specialist's inbox, logged in
+    username, _, _, secret = DEMO_USERS[0]
+    cookie = log_in(ours_port, username, DEMO_PASSWORD, secret)
+    _, base_headers, _ = request("GET", base_port, "/login")
+    base_cookie = cookie_header(base_headers["set-cookie"])
+    status, _, page = request("GET", ours_port, "/inbox", headers={"Cookie": cookie})
+    check(status, 200, "the first inbox page", page, ours)
+    consult_ids = list(dict.fromkeys(re.findall(rb'/consults/([0-9a-f-]{36})', page)))
+    assert consult_ids, "no consults in the inbox"
+    inbox_ours = RequestPlan("GET", ("/inbox",), cookie=cookie, expect=(200,))
+    inbox_base = RequestPlan("GET", ("/inbox",), cookie=base_cookie, expect=(200,))
+    both("(d) inbox list, GET /inbox", inbox_ours, inbox_base)
+    both("(d) consult view, GET /consults/{id}",
+         RequestPlan("GET", tuple(f"/consults/{c.decode()}" for c in consult_ids), cookie=cookie, expect=(200,)),
+         RequestPlan("GET", tuple(f"/consults/task-{n}" for n in range(20)), cookie=base_cookie, expect=(200,)))
+
+    # The inbox with many consults in the database.
+    started = time.monotonic()
+    total = generate_consults(instance, url, consults)
+    print(f"  generated {consults:,} consults in {time.monotonic() - started:.0f} s; {total:,} in the database",
+          flush=True)
+    status, _, page = request("GET", ours_port, "/inbox", headers={"Cookie": cookie})
+    if status != 200:  # the session may have been idle too long while generating
+        cookie = log_in(ours_port, username, DEMO_PASSWORD, secret)
+    inbox_ours = RequestPlan("GET", ("/inbox",), cookie=cookie, expect=(200,))
+    big_inbox = both(f"(d) inbox list with {total:,} consults in the database", inbox_ours, inbox_base)
+    big_inbox_one = both(f"(d) inbox list with {total:,} consults, one client at a time", inbox_ours, inbox_base,
+                         clients=1)
+    # Routing counts each candidate's open work and how often similar consults became referrals: both
+    # read more rows as the database grows.
+    both(f"(a) text consult intake with {total:,} consults in the database", intake, intake)
+    stop_all_servers()
+
+    # Peak memory around one 20 MB upload, on fresh workers with the limits raised for it.
+    memory_port = free_port()
+    limits = str(64 * 1024 * 1024)
+    memory_env = service_env(instance, url, memory_port, args.workers, TRIAGE_MAX_ATTACHMENT_BYTES=limits,
+                             TRIAGE_MAX_REQUEST_BYTES=limits)
+    ours = Server("service (64 MiB limits)", "triage_service:create_app()", memory_env, memory_port,
+                  workdir / "service-memory.log")
+    baseline = Server("baseline", BASELINE_APP, base_env, free_port(), workdir / "baseline-memory.log")
+    ours.wait_ready("/fhir/metadata")
+    baseline.wait_ready("/healthz")
+    memory_token = gp_token(memory_port, instance)
+    pdf = big_pdf(20 * 1024 * 1024)
+    jpeg = photo_jpeg(20 * 1024 * 1024, (6300, 4725), 11)
+    small_pdf, small_jpeg = big_pdf(200_000), photos[0]
+    warmups = [(small_jpeg, "image/jpeg"), (small_pdf, "application/pdf")] * 3
+    memory_rows = []
+    for label, data, kind in ((f"PDF, {len(pdf) / 1e6:.1f} MB (stored as sent)", pdf, "application/pdf"),
+                              (f"JPEG 6300x4725, {len(jpeg) / 1e6:.1f} MB (decoded, re-encoded)", jpeg, "image/jpeg")):
+        grown, peak = memory_of_upload(ours, memory_token, data, kind, warmups)
+        base_grown, base_peak = memory_of_upload(baseline, None, data, kind, warmups)
+        print(f"  20 MB upload, {label}: ours +{grown:.1f} MB (peak {peak:.0f} MB), "
+              f"baseline +{base_grown:.1f} MB (peak {base_peak:.0f} MB)", flush=True)
+        memory_rows.append((label, grown, peak, base_grown, base_peak))
+    stop_all_servers()
+
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    amount = f"{config.duration:g} s per scenario and server" if config.duration else \
+        f"{config.requests} requests per scenario and server"
+    out = [f"### {engine_name}: {args.workers} gunicorn sync workers, {config.concurrency} client processes, "
+           f"{amount} ({when}, {os.cpu_count()} cores)", "", markdown_table(rows), "",
+           "| POST /fhir/Binary, one upload | ours: worker peak RSS grows by | ours: worker peak | "
+           "baseline grows by | baseline peak |", "|---|---|---|---|---|"]
+    out += [f"| {label} | {grown:.1f} MB | {peak:.0f} MB | {base_grown:.1f} MB | {base_peak:.0f} MB |"
+            for label, grown, peak, base_grown, base_peak in memory_rows]
+    out += ["", "Targets:"]
+    out.append(target_line(f"text consult p99 under 100 ms at {config.concurrency} clients (issue: at 20)",
+                           text_row.ours.p99_ms < 100, f"p99 {text_row.ours.p99_ms:.0f} ms"))
+    for label, grown, *_ in memory_rows:
+        out.append(target_line(f"a 20 MB upload ({label.split(',')[0]}) raises a worker's peak memory by < 60 MB",
+                               grown < 60, f"+{grown:.1f} MB"))
+    out.append(target_line(f"inbox median under 50 ms with {total:,} consults, one client",
+                           big_inbox_one.ours.median_ms < 50, f"median {big_inbox_one.ours.median_ms:.1f} ms"))
+    out.append(target_line(f"(same, at {config.concurrency} clients)", big_inbox.ours.median_ms < 50,
+                           f"median {big_inbox.ours.median_ms:.1f} ms"))
+    return "\n".join(out)
+
+
+def check(status: int, wanted: int, what: str, answer: bytes, server: Server) -> None:
+    """Setup requests must succeed; when one does not, show what the server logged."""
+    if status != wanted:
+        raise RuntimeError(f"{what}: {status} instead of {wanted}: {answer[:300]!r}\n{server.name} log:\n"
+                           f"{server.tail(80)}")
+
+
+def target_line(what: str, met: bool, figure: str) -> str:
+    return f"- {'MET' if met else 'MISSED'}: {what}: {figure}"
+
+
+if __name__ == "__main__":
+    main()
