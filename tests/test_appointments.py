@@ -82,6 +82,7 @@ def appointments(gp: GPSystem, consult_id: str) -> list[dict[str, Any]]:
 
 def propose(client: FlaskClient, consult_id: str, clock: FrozenClock, *hours: float, **form: str) -> Any:
     times = {f"start_{i}": local(clock, hours=h) for i, h in enumerate(hours, start=1)}
+    form.setdefault("instructions", "Polikliniek dermatologie, route 12")
     return post(client, consult_id, "appointments", minutes="20", **times, **form)
 
 
@@ -178,6 +179,41 @@ def test_a_gp_system_cannot_move_a_time_or_mark_it_fulfilled(dermatologist: Flas
     assert fulfilled.status_code == 422
     assert "specialist" in fulfilled.get_json()["issue"][0]["diagnostics"]
     assert appointments(gp, ecms_id)[0]["status"] == "proposed"  # nothing half-stored
+
+
+@pytest.mark.parametrize("change", ["link", "instruction", "participant", "missing element"])
+def test_a_gp_system_cannot_change_anything_but_the_status(dermatologist: FlaskClient, gp: GPSystem, ecms_id: str,
+                                                           clock: FrozenClock, change: str) -> None:
+    propose(dermatologist, ecms_id, clock, 48)
+    appointment = appointments(gp, ecms_id)[0]
+    changed = {**appointment, "status": "booked"}
+    if change == "link":
+        changed["extension"] = [{"url": "https://fhir.triage-service.nl/StructureDefinition/triage-ext-meeting-url",
+                                 "valueUrl": "https://elders.example/kamer"}]
+    elif change == "instruction":
+        changed["patientInstruction"] = "Kom naar de huisartsenpost"
+    elif change == "participant":
+        changed["participant"] = changed["participant"][:1] + [{"actor": {"display": "dr. Elders"},
+                                                                "status": "accepted"}]
+    else:
+        del changed["basedOn"]
+
+    response = gp.put(f"/fhir/Appointment/{appointment['id']}", changed)
+
+    assert response.status_code == 422
+    assert "may change only the status" in response.get_json()["issue"][0]["diagnostics"]
+    assert appointments(gp, ecms_id)[0]["status"] == "proposed"
+
+
+def test_a_plain_read_is_fhir_json_and_only_a_calendar_preference_gives_ics(
+        dermatologist: FlaskClient, gp: GPSystem, ecms_id: str, clock: FrozenClock) -> None:
+    propose(dermatologist, ecms_id, clock, 48)
+    url = f"/fhir/Appointment/{appointments(gp, ecms_id)[0]['id']}"
+    for accept in ("*/*", "text/html,application/xhtml+xml,*/*;q=0.8", "application/fhir+json"):
+        assert gp.get(url, Accept=accept).mimetype == "application/fhir+json", accept
+    assert gp.get(url + "?_format=json", Accept="text/calendar").mimetype == "application/fhir+json"
+    assert gp.get(url, Accept="text/calendar").mimetype == "text/calendar"
+    assert gp.get(url, Accept="text/calendar, application/fhir+json;q=0.5").mimetype == "text/calendar"
 
 
 def test_a_stale_version_is_refused(dermatologist: FlaskClient, gp: GPSystem, ecms_id: str,
@@ -308,12 +344,30 @@ def test_bad_times_are_form_errors_and_store_nothing(dermatologist: FlaskClient,
     assert appointments(gp, ecms_id) == []
 
 
+def test_an_ecms_time_needs_the_place_to_come_to(dermatologist: FlaskClient, gp: GPSystem, ecms_id: str,
+                                                  clock: FrozenClock) -> None:
+    response = propose(dermatologist, ecms_id, clock, 48, instructions="")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Geef aan waar de patiënt moet komen" in page
+    assert 'aria-invalid="true" aria-describedby="instructions-error"' in page  # read out with the field
+    assert appointments(gp, ecms_id) == []
+
+
+def test_the_overlap_is_reported_at_the_time_to_change(dermatologist: FlaskClient, ecms_id: str,
+                                                       clock: FrozenClock) -> None:
+    page = propose(dermatologist, ecms_id, clock, 48, 96, 48.25).get_data(as_text=True)
+    assert '<p class="error" id="start_3-error">De voorgestelde tijden overlappen elkaar</p>' in page
+    assert 'id="start_1-error"' not in page
+
+
 def test_a_time_overlapping_another_consults_appointment_is_refused(
         dermatologist: FlaskClient, gp: GPSystem, consult_request: dict, ecms_id: str, clock: FrozenClock) -> None:
     other = gp.post("/fhir/ServiceRequest", ecms_request(consult_request)).get_json()["id"]
     assert propose(dermatologist, other, clock, 48).status_code == 302
 
-    response = post(dermatologist, ecms_id, "appointments", minutes="30", start_1=local(clock, hours=47.75))
+    response = post(dermatologist, ecms_id, "appointments", minutes="30", start_1=local(clock, hours=47.75),
+                    instructions="Polikliniek")
 
     assert response.status_code == 400
     assert "al een afspraak op dit tijdstip" in response.get_data(as_text=True)

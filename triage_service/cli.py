@@ -577,7 +577,8 @@ triage_service demo
   Second factor:      add the TOTP secret to an authenticator app ({secrets}),
                       or print the current code:
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
-                      Two demo consults and a referral to triage are waiting in {DEMO_USERS[0][0]}'s inbox.
+                      Two demo consults, a referral to triage and an ECMS to plan are waiting in
+                      {DEMO_USERS[0][0]}'s inbox; a video consult to plan in {DEMO_USERS[1][0]}'s.
   Zorggroep reports:  log in as {DEMO_STAFF[0]} ({DEMO_STAFF[1]}), same password, TOTP secret {DEMO_STAFF[3]}:
                       the dashboard at {base}/dashboard (figures, charts, CSV, closing a month).
   Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP

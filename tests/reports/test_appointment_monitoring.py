@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from tests.reports.conftest import ReportClient, World, ams
 from tests.reports.test_monitoring import NOVEMBER
 from triage_service.database import session_scope
+from triage_service.fhir.appointment import appointment_to_fhir
 from triage_service.security.audit import Actor
 from triage_service.services import appointments
 
@@ -26,7 +27,9 @@ def _appointment(world: World, name: str, offered: datetime, visit: datetime, ou
     with session_scope(world.app) as session:
         proposal = appointments.Proposal((visit,), 20, None, "Polikliniek", False)
         [appointment] = appointments.propose(session, visser, world.ids[name], proposal, offered)
-        appointments.update_by_gp(session, HIS, appointment, {"status": "booked"}, None, offered)
+        session.flush()
+        booked = {**appointment_to_fhir(appointment, appointment.consult), "status": "booked"}
+        appointments.update_by_gp(session, HIS, appointment, booked, None, offered)
         appointments.mark(session, visser, world.ids[name], appointment.id, outcome, "",
                           visit + timedelta(minutes=30))
 

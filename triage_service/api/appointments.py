@@ -34,8 +34,12 @@ def _owned(rid: str, organisation_id: str) -> Appointment:
 
 
 def wants_calendar() -> bool:
+    """Only a client that prefers text/calendar gets it: ``*/*`` (curl, browsers) and ``_format`` mean FHIR JSON,
+    because on a tie the first of the offered types wins."""
+    if "_format" in request.args:
+        return False
     accept = request.accept_mimetypes
-    return bool(accept) and accept.best_match([CALENDAR, "application/fhir+json", "application/json"]) == CALENDAR
+    return bool(accept) and accept.best_match(["application/fhir+json", "application/json", CALENDAR]) == CALENDAR
 
 
 @bp.get("/Appointment/<rid>")

@@ -660,7 +660,8 @@ def parse_resource(data: Any, expected_type: str | None = None) -> ParseResult:
         issue = Issue("not-supported", f"Resource type{shown} is not supported: not a FHIR R4 resource type", safe_type)
         return ParseResult(None, [issue], safe_type)
     if expected_type is not None and resource_type != expected_type:
-        issue = Issue("invalid", f"Expected a {expected_type} resource, not {resource_type}", resource_type)
+        article = "an" if expected_type[:1] in "AEIOU" else "a"
+        issue = Issue("invalid", f"Expected {article} {expected_type} resource, not {resource_type}", resource_type)
         return ParseResult(None, [issue], resource_type)
 
     structural = check_structure(data, resource_type)

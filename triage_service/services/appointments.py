@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.errors import Conflict, InvalidInput, NotFound, UnprocessableInput
+from triage_service.fhir.appointment import appointment_to_fhir
 from triage_service.fhir.outcome import Issue
 from triage_service.models import (
     APPOINTMENT_FORMS,
@@ -70,7 +71,7 @@ class Proposal:
 def parse_proposal(form: dict[str, str], video: bool, now: datetime) -> Proposal:
     """The "propose times" form, checked field by field. Times are typed in Dutch time."""
     errors: dict[str, str] = {}
-    starts: list[datetime] = []
+    slots: list[tuple[datetime, int]] = []  # (start, the form field's number)
     for index in range(1, MAX_SLOTS + 1):
         raw = form.get(f"start_{index}", "").strip()
         if not raw:
@@ -85,7 +86,8 @@ def parse_proposal(form: dict[str, str], video: bool, now: datetime) -> Proposal
             errors[f"start_{index}"] = N_("This time has passed: choose a time in the future")
         elif start > now + MAX_AHEAD:
             errors[f"start_{index}"] = N_("Choose a time within six months")
-        starts.append(start.astimezone(now.tzinfo))
+        slots.append((start.astimezone(now.tzinfo), index))
+    starts = [start for start, _ in slots]
     if not starts and not any(k.startswith("start_") for k in errors):
         errors["start_1"] = N_("Propose at least one time")
     raw_minutes = form.get("minutes", "").strip()
@@ -103,8 +105,10 @@ def parse_proposal(form: dict[str, str], video: bool, now: datetime) -> Proposal
     instructions = form.get("instructions", "").strip() or None
     if instructions and len(instructions) > MAX_INSTRUCTIONS:
         errors["instructions"] = N_("This text is too long (at most 1,000 characters)")
-    if not errors and minutes:
-        _check_no_overlap_among(starts, minutes, errors)
+    elif not video and not instructions:
+        errors["instructions"] = N_("Say where the patient should come (and anything to bring)")
+    if MIN_MINUTES <= minutes <= MAX_MINUTES and not any(k.startswith("start_") for k in errors):
+        _check_no_overlap_among(slots, minutes, errors)
     if errors:
         raise FormErrors(errors)
     return Proposal(tuple(starts), minutes, meeting_url, instructions, video and form.get("gp_joins") == "on",
@@ -116,11 +120,11 @@ def _is_https_link(value: str) -> bool:
     return parts.scheme == "https" and bool(parts.netloc) and len(value) <= 500 and not any(c.isspace() for c in value)
 
 
-def _check_no_overlap_among(starts: list[datetime], minutes: int, errors: dict[str, str]) -> None:
-    ordered = sorted(starts)
-    for first, second in itertools.pairwise(ordered):
+def _check_no_overlap_among(slots: list[tuple[datetime, int]], minutes: int, errors: dict[str, str]) -> None:
+    """The error goes to the later of two overlapping times: that is the field to change."""
+    for (first, _), (second, index) in itertools.pairwise(sorted(slots)):
         if second < first + timedelta(minutes=minutes):
-            errors["start_1"] = N_("The proposed times overlap each other")
+            errors[f"start_{index}"] = N_("The proposed times overlap each other")
             return
 
 
@@ -309,6 +313,7 @@ def update_by_gp(session: Session, actor: Actor, appointment: Appointment, submi
     """A GP system's PUT of an Appointment: book a proposed time or cancel; nothing else is the GP's to change."""
     check_version(appointment.version_id, if_match)
     _same_times(appointment, submitted)
+    _nothing_else_changed(appointment, submitted)
     wanted = submitted.get("status")
     if wanted == appointment.status.value:
         return appointment  # FHIR update is idempotent
@@ -353,6 +358,30 @@ def _same_times(appointment: Appointment, submitted: dict[str, Any]) -> None:
             message = ("The times of an appointment are the specialist's: book or cancel it as proposed, and ask "
                        "for other times in a message")
             raise UnprocessableInput(message, issues=[Issue("business-rule", message, f"Appointment.{element}")])
+
+
+#: What a GP system may change in an Appointment it PUTs (times are compared as instants, above).
+_GP_FIELDS = frozenset({"status", "cancelationReason", "meta", "text", "start", "end"})
+
+
+def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in resource.items() if k not in _GP_FIELDS}
+    participants = kept.get("participant")
+    if isinstance(participants, list):  # a participant's own answer (status) is not compared
+        kept["participant"] = [{k: v for k, v in p.items() if k != "status"} if isinstance(p, dict) else p
+                               for p in participants]
+    return kept
+
+
+def _nothing_else_changed(appointment: Appointment, submitted: dict[str, Any]) -> None:
+    """A changed link, instruction or participant must not look saved when it is not: refuse it (422)."""
+    ours, theirs = _comparable(appointment_to_fhir(appointment, appointment.consult)), _comparable(submitted)
+    changed = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    if changed:
+        message = (f"A GP system may change only the status (booked or cancelled) and cancelationReason of an "
+                   f"appointment; this update also changes {', '.join(changed)}. Ask the specialist for other "
+                   "times or details in a message")
+        raise UnprocessableInput(message, issues=[Issue("business-rule", message, f"Appointment.{changed[0]}")])
 
 
 def _book_by_gp(session: Session, appointment: Appointment, now: datetime) -> None:

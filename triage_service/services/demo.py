@@ -145,10 +145,11 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
     """Consults submitted through the normal intake (idempotent): for the demo dermatologist two
     meekijkconsults to answer, one referral to triage (agreement TRIAGE-DERM) and an ECMS to plan; for the
     demo cardiologist a video consult to plan."""
+    from triage_service.fhir.profiles import registry
     from triage_service.models.base import utcnow
     from triage_service.models.consult import REFERRAL_CATEGORY
     from triage_service.security.audit import CLI_ACTOR
-    from triage_service.services.intake import submit_consult
+    from triage_service.services.intake import CS_CONSULT_FORM, submit_consult
     from triage_service.services.resolution import Resolver
 
     client = session.scalar(select(ApiClient).where(ApiClient.organisation_id == practice.id))
@@ -171,8 +172,7 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
         resource["performer"] = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z",
                                                  "value": specialist[2]}, "display": specialist[1]}]
         if form is not None:
-            resource["code"]["coding"][0].update(code=form, display="Video consult" if form == "video-consult"
-                                                 else "One-off physical consult (ECMS)")
+            resource["code"]["coding"][0].update(code=form, display=registry().display(CS_CONSULT_FORM, form))
             resource["note"] = [{"text": DEMO_VIDEO_NOTE if form == "video-consult" else DEMO_ECMS_NOTE}]
             resource["reasonCode"][0]["text"] = display
         if form == "video-consult":
