@@ -193,7 +193,7 @@ def test_a_gp_system_cannot_change_anything_but_the_status(dermatologist: FlaskC
     elif change == "instruction":
         changed["patientInstruction"] = "Kom naar de huisartsenpost"
     elif change == "participant":
-        changed["participant"] = changed["participant"][:1] + [{"actor": {"display": "dr. Elders"},
+        changed["participant"] = [*changed["participant"][:1], {"actor": {"display": "dr. Elders"},
                                                                 "status": "accepted"}]
     else:
         del changed["basedOn"]
