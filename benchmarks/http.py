@@ -366,7 +366,7 @@ def service_env(instance: Path, url: str, port: int, workers: int, **extra: str)
     return env
 
 
-def generate_consults(instance: Path, url: str, count: int) -> int:
+def generate_consults(instance: Path, url: str, count: int, owners: int = 1) -> int:
     """Insert ``count`` consults for dr. Visser with benchmarks/reports.py's bulk generator (open and
     answered, over 2026); returns how many consults the database then holds."""
     from reports import generate
@@ -379,7 +379,7 @@ def generate_consults(instance: Path, url: str, count: int) -> int:
     app = create_app(load_settings(instance_path=instance, database_url=url))
     engine = app.extensions["triage.engine"]
     try:
-        generate(app, count, random.Random(9))
+        generate(app, count, random.Random(9), owners)
         with engine.begin() as conn:
             # As benchmarks/reports.py does after its bulk load; PostgreSQL's autovacuum would do the same soon.
             conn.execute(text("ANALYZE"))
@@ -435,6 +435,8 @@ def main() -> None:
                         help="requests per scenario and server (a tenth of that for the photo transactions)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 s per scenario, 2,000 consults")
     parser.add_argument("--consults", type=int, default=None, help="generated consults for the inbox (100,000)")
+    parser.add_argument("--owners", type=int, default=1,
+                        help="spread the generated consults over this many specialists (1: all dr. Visser's)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TRIAGE_WORKERS", "2")),
                         help="gunicorn workers for the service and the baseline (TRIAGE_WORKERS, 2)")
     parser.add_argument("--output", type=Path, default=None, help="also write the results (Markdown) to this file")
@@ -538,16 +540,17 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
 
     # The inbox with many consults in the database.
     started = time.monotonic()
-    total = generate_consults(instance, url, consults)
+    total = generate_consults(instance, url, consults, args.owners)
     print(f"  generated {consults:,} consults in {time.monotonic() - started:.0f} s; {total:,} in the database",
           flush=True)
     status, _, page = request("GET", ours_port, "/inbox", headers={"Cookie": cookie})
     if status != 200:  # the session may have been idle too long while generating
         cookie = log_in(ours_port, username, DEMO_PASSWORD, secret)
     inbox_ours = RequestPlan("GET", ("/inbox",), cookie=cookie, expect=(200,))
-    big_inbox = both(f"(d) inbox list with {total:,} consults in the database", inbox_ours, inbox_base)
-    big_inbox_one = both(f"(d) inbox list with {total:,} consults, one client at a time", inbox_ours, inbox_base,
-                         clients=1)
+    spread = f", {args.owners} specialists" if args.owners > 1 else ", all dr. Visser's"
+    big_inbox = both(f"(d) inbox list with {total:,} consults in the database{spread}", inbox_ours, inbox_base)
+    big_inbox_one = both(f"(d) inbox list with {total:,} consults{spread}, one client at a time", inbox_ours,
+                         inbox_base, clients=1)
     # Routing counts each candidate's open work and how often similar consults became referrals: both
     # read more rows as the database grows.
     both(f"(a) text consult intake with {total:,} consults in the database", intake, intake)

@@ -55,7 +55,14 @@ def fresh_database(url: str | None, workdir: Path) -> str:
     return url
 
 
-def generate(app: Any, count: int, rng: random.Random) -> None:
+#: dr. Visser, the demo dermatologist: every generated consult is hers unless ``owners`` spreads them.
+VISSER = ("03100001", "dr. L. Visser")
+
+
+def generate(app: Any, count: int, rng: random.Random, owners: int = 1) -> None:
+    """``count`` consults over 2026, 90% answered. With ``owners`` > 1 they are spread evenly over dr. Visser
+    and ``owners - 1`` fictitious specialists, as a region's consults are spread over its specialists."""
+    people = [VISSER, *((f"0399{n:04d}", f"specialist {n}") for n in range(1, owners))]
     with session_scope(app) as session:
         agreements = [(a.id, a.profiles[0].specialism, a.profiles[0].id) for a in session.scalars(
             select(Agreement)) if a.profiles and a.code.startswith("MKC")]
@@ -92,7 +99,8 @@ def generate(app: Any, count: int, rng: random.Random) -> None:
             tasks.append({
                 "id": str(uuid.uuid4()), "consult_id": cid, "organisation_id": organisation_id, "status": status,
                 "business_status": "advice-given" if completed else "assigned", "owner_kind": "practitioner",
-                "owner_agb": "03100001", "owner_name": "dr. L. Visser", "due_at": created + timedelta(hours=48),
+                "owner_agb": (owner := rng.choice(people))[0], "owner_name": owner[1],
+                "due_at": created + timedelta(hours=48),
                 "likely_referral": rng.random() < 0.2, "version_id": 1, "created_at": created,
                 "updated_at": completed or created})
         with engine.begin() as conn:

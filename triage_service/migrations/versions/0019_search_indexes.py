@@ -32,10 +32,19 @@ def upgrade() -> None:
 
     with op.batch_alter_table("consults", schema=None) as batch_op:
         batch_op.create_index("ix_consults_requester", ["requester_agb"], unique=False)
+        # Covering for the referral flags' conversion figure (counted at every flagged intake).
+        batch_op.drop_index("ix_consults_similar")
+        batch_op.create_index(
+            "ix_consults_similar",
+            ["specialism", "primary_icpc", "status", "category", "converted_to_referral"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("consults", schema=None) as batch_op:
+        batch_op.drop_index("ix_consults_similar")
+        batch_op.create_index("ix_consults_similar", ["specialism", "primary_icpc", "status"], unique=False)
         batch_op.drop_index("ix_consults_requester")
 
     with op.batch_alter_table("consult_tasks", schema=None) as batch_op:
