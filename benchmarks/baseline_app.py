@@ -1,6 +1,6 @@
-"""The baseline for benchmarks/http.py: a minimal Flask app doing only the work no implementation can avoid.
+"""The baseline for benchmarks/serving.py: a minimal Flask app doing only the work no implementation can avoid.
 
-Served by benchmarks/http.py under gunicorn with the service's own config/gunicorn.conf.py (same
+Served by benchmarks/serving.py under gunicorn with the service's own config/gunicorn.conf.py (same
 worker count, ``sync`` workers, the same access log), as ``benchmarks.baseline_app:create_app()`` from
 the checkout's root. Data goes to ``$BASELINE_DATA_DIR``; ``$BASELINE_SECRET_KEY`` signs the
 session cookie (the same in every worker, as the service's instance key is).

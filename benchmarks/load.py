@@ -1,4 +1,4 @@
-"""Load generator for benchmarks/http.py: N concurrent HTTP clients, each in its own process.
+"""Load generator for benchmarks/serving.py: N concurrent HTTP clients, each in its own process.
 
 Not run by itself. A scenario is a ``RequestPlan`` (method, paths, headers, a body template); every
 client process sends it over its own ``http.client`` connection, one request at a time, and records

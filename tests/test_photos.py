@@ -270,3 +270,38 @@ def test_after_rotate_keys_a_running_service_still_serves_every_photo(
     # The running app picks up the new key ring (re-read when its file changes) and every photo opens.
     assert [gp.get(f"/fhir/Binary/{i}").data for i in ids] == before
     assert upload(gp, jpeg_with_gps(), "image/jpeg").status_code == 201
+
+
+def upright_jpeg_with_metadata(progressive: bool = False) -> bytes:
+    """An upright phone photo (no turn needed) with GPS, a comment, XMP and bytes hidden after its end."""
+    image = Image.effect_noise((640, 480), 40).convert("RGB")
+    exif = Image.Exif()
+    exif[MAKE_TAG] = "PhoneMaker"
+    exif[GPS_TAG] = {1: "N", 2: (52.0, 22.0, 3.5), 3: "E", 4: (4.0, 54.0, 1.2)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes(), quality=90, comment=b"Jansen, kamer 3", progressive=progressive,
+               xmp=b"<x:xmpmeta>GPSLatitude 52,22</x:xmpmeta>")
+    return out.getvalue() + b"hidden payload after the image"
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_an_upright_photo_keeps_its_pixels_exactly_and_loses_all_metadata(gp: GPSystem, progressive: bool) -> None:
+    sent = upright_jpeg_with_metadata(progressive)
+    created = upload(gp, sent, "image/jpeg")
+    assert created.status_code == 201, created.get_json()
+
+    stored = gp.get(f"/fhir/Binary/{created.get_json()['id']}").data
+
+    assert Image.open(io.BytesIO(stored)).tobytes() == Image.open(io.BytesIO(sent)).tobytes()  # not re-encoded
+    for trace in (b"Exif", b"PhoneMaker", b"Jansen", b"xmpmeta", b"hidden payload"):
+        assert trace not in stored, trace
+    assert stored.endswith(b"\xff\xd9") and len(stored) < len(sent)
+
+
+def test_a_damaged_upright_photo_is_refused(gp: GPSystem) -> None:
+    whole = upright_jpeg_with_metadata()
+    end = whole.index(b"\xff\xd9hidden")
+    for damaged in (whole[: end // 2], whole[:end] + b"\x00" * 10):  # cut off; no end-of-image marker
+        response = upload(gp, damaged, "image/jpeg")
+        assert response.status_code == 422, response.get_json()
+        assert "damaged" in response.get_json()["issue"][0]["diagnostics"]

@@ -1,6 +1,6 @@
 """HTTP benchmarks of the real service under gunicorn, each scenario beside a baseline in the same run (issue 9).
 
-Run: .venv/bin/python benchmarks/http.py [--database-url URL] [--concurrency 20] [--duration 15 | --requests N]
+Run: .venv/bin/python benchmarks/serving.py [--database-url URL] [--concurrency 20] [--duration 15 | --requests N]
                                          [--quick] [--consults 100000] [--workers 2] [--output FILE]
      (no URL: SQLite in a throw-away instance folder; for PostgreSQL e.g.
       postgresql+psycopg://postgres@127.0.0.1:5432/triage_bench_http, a database this script creates and drops)
@@ -37,39 +37,31 @@ memory by less than 60 MB; inbox median under 50 ms with 100,000 consults in the
 
 from __future__ import annotations
 
+import argparse
+import atexit
+import base64
+import http.client
+import io
+import json
 import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-# Run as a script, this file's folder comes first on sys.path and this module, named ``http``, would
-# hide the standard library's http package from everything imported below. The folder moves to the end,
-# where the helper modules (load, reports) are still found.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-sys.path.append(_HERE)
-
-import argparse  # noqa: E402
-import atexit  # noqa: E402
-import base64  # noqa: E402
-import http.client  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
-
-from load import (  # noqa: E402
+from load import (
     UNIQUE,
     LoadResult,
     RequestPlan,
@@ -81,7 +73,7 @@ from load import (  # noqa: E402
     run_sequential,
 )
 
-ROOT = Path(_HERE).parent
+ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 EXAMPLE = ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
 HOST = "127.0.0.1"
