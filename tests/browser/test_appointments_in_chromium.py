@@ -12,6 +12,7 @@ from tests.browser.test_inbox_in_chromium import log_in
 from tests.conftest import FrozenClock, GPSystem
 from tests.test_appointments import CARDIOLOGIST, ecms_request, local, video_request
 from tests.test_thread import _reply
+from triage_service.services.demo import DEMO_USERS
 
 
 def his(live_server: str, gp: GPSystem) -> SyncFHIRClient:
@@ -36,6 +37,16 @@ def appointments(fhir: SyncFHIRClient, consult_id: str) -> list[Any]:
 def book(fhir: SyncFHIRClient, appointment: Any) -> None:
     appointment["status"] = "booked"
     appointment.save()  # a PUT of the whole resource, as a GP system does
+
+
+def at_the_appointment(page: Any, live_server: str, gp: GPSystem, clock: FrozenClock, consult_id: str,
+                       user: tuple[str, ...], **delta: float) -> SyncFHIRClient:
+    """Time passes until the appointment has begun: the specialist logs in again (the session idled out)
+    and opens the consult; the GP system gets a fresh token."""
+    clock.advance(**delta)
+    log_in(page, live_server, clock, username=user[0], secret=user[3])
+    page.goto(f"{live_server}/consults/{consult_id}")
+    return his(live_server, gp)
 
 
 def business_status(fhir: SyncFHIRClient, consult_id: str) -> tuple[str, str]:
@@ -74,10 +85,7 @@ def test_an_ecms_is_proposed_booked_rescheduled_held_and_answered(
     assert [a["status"] for a in after] == ["cancelled", "cancelled", "proposed"]
     book(fhir, after[-1])
 
-    clock.advance(hours=96, minutes=10)
-    fhir = his(live_server, gp)
-    log_in(page, live_server, clock)
-    page.goto(f"{live_server}/consults/{consult_id}")
+    fhir = at_the_appointment(page, live_server, gp, clock, consult_id, DEMO_USERS[0], hours=96, minutes=10)
     page.get_by_role("button", name="Afspraak heeft plaatsgevonden").click()
     assert page.get_by_text("Status: Afspraak gehouden: geef uw advies").is_visible()
     page.get_by_label("Advies aan de huisarts").fill("Seborroïsche keratose; geen behandeling nodig.")
@@ -109,10 +117,7 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     assert first["extension"][0]["valueUrl"] == "https://video.rivierenland.example/kamer-81"
     book(fhir, first)
 
-    clock.advance(hours=26, minutes=15)
-    fhir = his(live_server, gp)
-    log_in(page, live_server, clock, username=CARDIOLOGIST[0], secret=CARDIOLOGIST[3])
-    page.goto(f"{live_server}/consults/{consult_id}")
+    fhir = at_the_appointment(page, live_server, gp, clock, consult_id, CARDIOLOGIST, hours=26, minutes=15)
     page.get_by_role("button", name="Patiënt niet verschenen").click()
     assert page.get_by_text("Status: Patiënt niet verschenen: wacht op de huisarts").is_visible()
     assert business_status(fhir, consult_id) == ("on-hold", "appointment-no-show")
@@ -131,10 +136,7 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     second = next(a for a in appointments(fhir, consult_id) if a["status"] == "proposed")
     book(fhir, second)
 
-    clock.advance(hours=24, minutes=20)
-    fhir = his(live_server, gp)
-    log_in(page, live_server, clock, username=CARDIOLOGIST[0], secret=CARDIOLOGIST[3])
-    page.goto(f"{live_server}/consults/{consult_id}")
+    fhir = at_the_appointment(page, live_server, gp, clock, consult_id, CARDIOLOGIST, hours=24, minutes=20)
     page.get_by_role("button", name="Afspraak heeft plaatsgevonden").click()
     page.get_by_label("Advies aan de huisarts").fill("Start lisinopril 10 mg; controle bij de POH over 4 weken.")
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
