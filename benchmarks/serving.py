@@ -565,7 +565,8 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
     warmups = [(small_jpeg, "image/jpeg"), (small_pdf, "application/pdf")] * 3
     memory_rows = []
     for label, data, kind in ((f"PDF, {len(pdf) / 1e6:.1f} MB (stored as sent)", pdf, "application/pdf"),
-                              (f"JPEG 6300x4725, {len(jpeg) / 1e6:.1f} MB (decoded, re-encoded)", jpeg, "image/jpeg")):
+                              (f"JPEG 6300x4725, {len(jpeg) / 1e6:.1f} MB (upright: cleaned losslessly)", jpeg,
+                               "image/jpeg")):
         grown, peak = memory_of_upload(ours, memory_token, data, kind, warmups)
         base_grown, base_peak = memory_of_upload(baseline, None, data, kind, warmups)
         print(f"  20 MB upload, {label}: ours +{grown:.1f} MB (peak {peak:.0f} MB), "
