@@ -366,11 +366,12 @@ def test_a_time_overlapping_another_consults_appointment_is_refused(
     other = gp.post("/fhir/ServiceRequest", ecms_request(consult_request)).get_json()["id"]
     assert propose(dermatologist, other, clock, 48).status_code == 302
 
-    response = post(dermatologist, ecms_id, "appointments", minutes="30", start_1=local(clock, hours=47.75),
-                    instructions="Polikliniek")
+    response = post(dermatologist, ecms_id, "appointments", minutes="30", start_2=local(clock, hours=47.75),
+                    instructions="Polikliniek")  # the first field left empty
 
     assert response.status_code == 400
-    assert "al een afspraak op dit tijdstip" in response.get_data(as_text=True)
+    assert ('<p class="error" id="start_2-error">U heeft al een afspraak op dit tijdstip</p>'
+            in response.get_data(as_text=True))
 
 
 def test_an_e_consult_has_no_appointments(dermatologist: FlaskClient, gp: GPSystem, consult_request: dict,

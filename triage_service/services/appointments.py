@@ -66,6 +66,8 @@ class Proposal:
     gp_joins: bool
     #: The booked appointment these times replace (a reschedule), if any.
     replaces: str | None = None
+    #: The form's field number of each start (errors are shown at the field); 1, 2, ... when not from a form.
+    fields: tuple[int, ...] = ()
 
 
 def parse_proposal(form: dict[str, str], video: bool, now: datetime) -> Proposal:
@@ -112,7 +114,7 @@ def parse_proposal(form: dict[str, str], video: bool, now: datetime) -> Proposal
     if errors:
         raise FormErrors(errors)
     return Proposal(tuple(starts), minutes, meeting_url, instructions, video and form.get("gp_joins") == "on",
-                    form.get("replaces") or None)
+                    form.get("replaces") or None, tuple(number for _, number in slots))
 
 
 def _is_https_link(value: str) -> bool:
@@ -189,7 +191,8 @@ def specialist_books(session: Session, consult: Consult) -> bool:
 def _check_agenda(session: Session, agb: str, proposal: Proposal, replaced: Appointment | None) -> None:
     """No proposed time may overlap another open appointment of the same specialist (any consult)."""
     length = timedelta(minutes=proposal.minutes)
-    for index, start in enumerate(proposal.starts, start=1):
+    numbers = proposal.fields or tuple(range(1, len(proposal.starts) + 1))
+    for index, start in zip(numbers, proposal.starts, strict=True):
         clash = session.scalar(select(Appointment.id).where(
             Appointment.practitioner_agb == agb, Appointment.status.in_(OPEN_APPOINTMENT),
             Appointment.start < start + length, Appointment.end > start,
