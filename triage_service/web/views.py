@@ -20,7 +20,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import force_locale, format_datetime, get_locale
+from flask_babel import force_locale, format_datetime, get_locale, gettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -466,6 +466,8 @@ def _labels() -> dict[str, dict[str | None, str]]:
 
 def template_globals() -> dict[str, Any]:
     labels = _labels()
+    # Looked up once per page, then formatted per row (each gettext call finds the locale and catalogue again).
+    years = gettext("%(age)d years")
 
     def lookup(kind: str) -> Any:
         return lambda value: labels[kind].get(value, value or "")
@@ -479,7 +481,7 @@ def template_globals() -> dict[str, Any]:
             "appointment_label": lookup("appointment"),
             "translate": _,
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
-            "routing_text": routing_text,
+            "routing_text": routing_text, "age_label": lambda age: years % {"age": age},
             # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting
             # here as well was undone by Babel, which showed UTC.
             "format_datetime": format_datetime}
