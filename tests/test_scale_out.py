@@ -75,10 +75,11 @@ class Deployment:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
-                time.sleep(0.3)
+            except requests.RequestException:  # not listening yet, or its worker still starting (a cold CI start)
+                pass
+            time.sleep(0.3)
         raise AssertionError(f"the instance on port {port} did not start: {self.logs()}")
 
     def logs(self) -> str:
