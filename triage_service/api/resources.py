@@ -20,7 +20,15 @@ from triage_service.fhir.mapping import task_to_fhir
 from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.fhir.parsing import parse_resource
 from triage_service.fhir.referral import REFERRAL_SUFFIX, referral_to_fhir
-from triage_service.models import AuditAction, Consult, ConsultTask, Organisation, StoredResource
+from triage_service.models import (
+    Appointment,
+    AuditAction,
+    Consult,
+    ConsultTask,
+    Organisation,
+    StoredResource,
+    Subscription,
+)
 from triage_service.routing.service import match_or_explain
 from triage_service.security.audit import record
 from triage_service.security.policy import current_access, request_actor, require_scope
@@ -32,7 +40,10 @@ from triage_service.services.tasks import update_task_by_gp
 from triage_service.services.transactions import process_transaction
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
-_M = TypeVar("_M", Consult, ConsultTask)
+_M = TypeVar("_M", Consult, ConsultTask, Appointment, Subscription)
+#: The FHIR resource type each owned model is served as.
+_FHIR_TYPES: dict[type, str] = {Consult: "ServiceRequest", ConsultTask: "Task", Appointment: "Appointment",
+                                Subscription: "Subscription"}
 
 
 #: Media types (and _format values) a client may ask for: we answer FHIR JSON only.
@@ -182,12 +193,11 @@ def read_supporting(rtype: str, rid: str) -> Response:
 
 # -- reads and updates ----------------------------------------------------------------------------
 
-def _owned(model: type[_M], rid: str, organisation_id: str) -> _M:
-    """A consult or Task of the caller's organisation; anything else is "not found"."""
+def owned(model: type[_M], rid: str, organisation_id: str) -> _M:
+    """A resource of the caller's organisation; another's is indistinguishable from none ("not found")."""
     found = get_session().scalar(select(model).where(model.id == rid, model.organisation_id == organisation_id))
     if found is None:
-        rtype = "ServiceRequest" if model is Consult else "Task"
-        raise NotFound(f"{rtype}/{rid} is not known to this client's organisation")
+        raise NotFound(f"{_FHIR_TYPES[model]}/{rid} is not known to this client's organisation")
     return found
 
 
@@ -196,14 +206,14 @@ def read_service_request(rid: str) -> Response:
     access = require_scope("ServiceRequest", "read")
     if rid.endswith(REFERRAL_SUFFIX):
         return _read_referral(rid.removesuffix(REFERRAL_SUFFIX), access.organisation_id)
-    consult = _owned(Consult, rid, access.organisation_id)
+    consult = owned(Consult, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ,
            resource_type="ServiceRequest", resource_id=rid, patient_ref=consult.patient_resource_id, at=clock())
     return fhir_response(consult.resource, 200, consult.version_id)
 
 
 def _read_referral(consult_id: str, organisation_id: str) -> Response:
-    consult = _owned(Consult, consult_id, organisation_id)
+    consult = owned(Consult, consult_id, organisation_id)
     body = referral_to_fhir(consult)
     if body is None:
         raise NotFound(f"ServiceRequest/{consult_id}{REFERRAL_SUFFIX} does not exist: the consult did not become "
@@ -216,7 +226,7 @@ def _read_referral(consult_id: str, organisation_id: str) -> Response:
 @bp.get("/Task/<rid>")
 def read_task(rid: str) -> Response:
     access = require_scope("Task", "read")
-    task = _owned(ConsultTask, rid, access.organisation_id)
+    task = owned(ConsultTask, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Task",
            resource_id=rid, patient_ref=task.consult.patient_resource_id, at=clock())
     return fhir_response(task_to_fhir(task), 200, task.version_id)
@@ -228,7 +238,7 @@ def update_task(rid: str) -> Response:
     submitted = read_resource("Task")
     if submitted.get("id") != rid:
         raise InvalidInput("The Task's id must equal the id in the URL", expression="Task.id")
-    task = _owned(ConsultTask, rid, access.organisation_id)
+    task = owned(ConsultTask, rid, access.organisation_id)
     update_task_by_gp(get_session(), request_actor(), task, submitted, request.headers.get("If-Match"), clock())
     return fhir_response(task_to_fhir(task), 200, task.version_id)
 

@@ -7,10 +7,10 @@ from sqlalchemy import ColumnElement, func, select
 
 from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_resource
-from triage_service.api.resources import bp
+from triage_service.api.resources import bp, owned
 from triage_service.api.search import _check_params, _page, _respond, _values
 from triage_service.database import get_session
-from triage_service.errors import InvalidInput, NotFound
+from triage_service.errors import InvalidInput
 from triage_service.models import AuditAction, Subscription
 from triage_service.security.audit import record
 from triage_service.security.policy import request_actor, require_scope
@@ -22,14 +22,6 @@ from triage_service.services.subscriptions import (
     update_subscription,
 )
 from triage_service.services.tasks import check_version
-
-
-def _owned(rid: str, organisation_id: str) -> Subscription:
-    found = get_session().scalar(select(Subscription).where(Subscription.id == rid,
-                                                            Subscription.organisation_id == organisation_id))
-    if found is None:
-        raise NotFound(f"Subscription/{rid} is not known to this client's organisation")
-    return found
 
 
 def _location(subscription: Subscription) -> str:
@@ -51,7 +43,7 @@ def create() -> Response:
 @bp.get("/Subscription/<rid>", endpoint="read_subscription")
 def read(rid: str) -> Response:
     access = require_scope("Subscription", "read")
-    subscription = _owned(rid, access.organisation_id)
+    subscription = owned(Subscription, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ,
            resource_type="Subscription", resource_id=rid, at=clock())
     return fhir_response(subscription_to_fhir(subscription), 200, subscription.version)
@@ -76,7 +68,7 @@ def update(rid: str) -> Response:
     resource = read_resource("Subscription")
     if resource.get("id") != rid:
         raise InvalidInput("The Subscription's id must equal the id in the URL", expression="Subscription.id")
-    subscription = _owned(rid, access.organisation_id)
+    subscription = owned(Subscription, rid, access.organisation_id)
     check_version(subscription.version, request.headers.get("If-Match"))
     update_subscription(get_session(), request_actor(), subscription, resource, settings(),
                         load_keyring(settings()), clock())
@@ -86,5 +78,5 @@ def update(rid: str) -> Response:
 @bp.delete("/Subscription/<rid>", endpoint="delete_subscription")
 def delete(rid: str) -> Response:
     access = require_scope("Subscription", "delete")
-    delete_subscription(get_session(), request_actor(), _owned(rid, access.organisation_id), clock())
+    delete_subscription(get_session(), request_actor(), owned(Subscription, rid, access.organisation_id), clock())
     return Response(status=204)

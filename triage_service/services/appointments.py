@@ -332,9 +332,7 @@ def update_by_gp(session: Session, actor: Actor, appointment: Appointment, submi
         reason = submitted.get("cancelationReason")
         text = reason.get("text") if isinstance(reason, dict) else None
         _cancel(appointment, "gp", str(text)[:MAX_INSTRUCTIONS] if text else None, now)
-        if not any(a.status in OPEN_APPOINTMENT for a in appointments_of(session, appointment.consult_id)):
-            task.business_status = "appointment-cancelled"
-        _touch_task(session, task, now, keep_business=True)
+        _touch_task(session, task, now)
     else:
         message = ("A GP system books a proposed time (status 'booked') or cancels one (status 'cancelled'); "
                    "'fulfilled' and 'noshow' are for the specialist to record")
@@ -402,9 +400,7 @@ def _book_by_gp(session: Session, appointment: Appointment, now: datetime) -> No
     for other in appointments_of(session, appointment.consult_id):
         if other.id != appointment.id and other.status is AppointmentStatus.PROPOSED:
             _cancel(other, "service", N_("Another proposed time was booked"), now)
-    task = appointment.consult.task
-    task.business_status = "appointment-booked"
-    _touch_task(session, task, now, keep_business=True)
+    _touch_task(session, appointment.consult.task, now)
 
 
 # -- shared ---------------------------------------------------------------------------------------
@@ -425,17 +421,15 @@ def _cancel(appointment: Appointment, by: str, reason: str | None, now: datetime
     _bump(appointment, now)
 
 
-def _touch_task(session: Session, task: ConsultTask, now: datetime, keep_business: bool = False) -> None:
-    """A new Task version, so subscribers hear of the appointment change; its business status follows the
-    appointments unless the caller has set it."""
-    if not keep_business:
-        session.flush()
-        statuses = {a.status for a in appointments_of(session, task.consult_id)}
-        if AppointmentStatus.BOOKED in statuses:
-            task.business_status = "appointment-booked"
-        elif AppointmentStatus.PROPOSED in statuses:
-            task.business_status = "appointment-proposed"
-        else:
-            task.business_status = "appointment-cancelled"
+def _touch_task(session: Session, task: ConsultTask, now: datetime) -> None:
+    """A new Task version, so subscribers hear of the appointment change, with a business status that follows
+    the consult's appointments (the session's own objects: what was just changed counts)."""
+    statuses = {a.status for a in appointments_of(session, task.consult_id)}
+    if AppointmentStatus.BOOKED in statuses:
+        task.business_status = "appointment-booked"
+    elif AppointmentStatus.PROPOSED in statuses:
+        task.business_status = "appointment-proposed"
+    else:
+        task.business_status = "appointment-cancelled"
     task.version_id += 1
     task.updated_at = now
