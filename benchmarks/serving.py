@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -431,6 +432,8 @@ def main() -> None:
                         help="spread the generated consults over this many specialists (1: all dr. Visser's)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TRIAGE_WORKERS", "2")),
                         help="gunicorn workers for the service and the baseline (TRIAGE_WORKERS, 2)")
+    parser.add_argument("--only", choices=("intake", "photos", "search", "inbox", "memory"), action="append",
+                        help="run only these parts (repeatable); all by default")
     parser.add_argument("--output", type=Path, default=None, help="also write the results (Markdown) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder and database afterwards")
     args = parser.parse_args()
@@ -459,8 +462,6 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, instance: Path, url: str) -> str:
-    from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
-
     ours_port, base_port = free_port(), free_port()
     env = service_env(instance, url, ours_port, args.workers)
     engine_name = "PostgreSQL" if url else "SQLite"
@@ -488,31 +489,77 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
         rows.append(row)
         return row
 
+    parts = set(args.only or ("intake", "photos", "search", "inbox", "memory"))
+    text_row = big_inbox = big_inbox_one = None
+
     # (a) text-only consults
     text = json.dumps(consult_body()).encode()
     intake = RequestPlan("POST", ("/fhir/ServiceRequest",), fhir, text, expect=(201,))
-    text_row = both("(a) text consult intake, POST /fhir/ServiceRequest", intake, intake)
-    both("(a) text consult intake, one client at a time", intake, intake, clients=1)
+    if "intake" in parts:
+        text_row = both("(a) text consult intake, POST /fhir/ServiceRequest", intake, intake)
+        both("(a) text consult intake, one client at a time", intake, intake, clients=1)
 
     # (b) transactions with three photos of about 1 MB
     photos = [photo_jpeg(1_000_000, (2016, 1512), seed) for seed in range(3)]
-    bundle = json.dumps(photo_transaction(photos)).encode()
-    photo_plan = RequestPlan("POST", ("/fhir",), fhir, bundle, expect=(200,))
-    both(f"(b) transaction, 3 photos ({sum(map(len, photos)) / 3e6:.2f} MB each), POST /fhir", photo_plan,
-         photo_plan, heavy=True)
+    if "photos" in parts:
+        bundle = json.dumps(photo_transaction(photos)).encode()
+        photo_plan = RequestPlan("POST", ("/fhir",), fhir, bundle, expect=(200,))
+        both(f"(b) transaction, 3 photos ({sum(map(len, photos)) / 3e6:.2f} MB each), POST /fhir", photo_plan,
+             photo_plan, heavy=True)
+    if parts & {"search", "inbox"}:
+        big_inbox, big_inbox_one = scenarios_after_intake(args, config, consults, instance, url, parts, fhir,
+                                                          ours_port, base_port, both, ours, intake)
+    stop_all_servers()
+    memory_rows = memory_scenarios(args, instance, url, base_env, workdir, photos[0]) if "memory" in parts else []
+
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    amount = f"{config.duration:g} s per scenario and server" if config.duration else \
+        f"{config.requests} requests per scenario and server"
+    out = [f"### {engine_name}: {args.workers} gunicorn sync workers, {config.concurrency} client processes, "
+           f"{amount} ({when}, {os.cpu_count()} cores)", "", markdown_table(rows), ""]
+    if memory_rows:
+        out += ["| POST /fhir/Binary, one upload | ours: worker peak RSS grows by | ours: worker peak | "
+                "baseline grows by | baseline peak |", "|---|---|---|---|---|"]
+        out += [f"| {label} | {grown:.1f} MB | {peak:.0f} MB | {base_grown:.1f} MB | {base_peak:.0f} MB |"
+                for label, grown, peak, base_grown, base_peak in memory_rows]
+    out += ["", "Targets:"]
+    if text_row is not None:
+        out.append(target_line(f"text consult p99 under 100 ms at {config.concurrency} clients (issue: at 20)",
+                               text_row.ours.p99_ms < 100, f"p99 {text_row.ours.p99_ms:.0f} ms"))
+    for label, grown, *_ in memory_rows:
+        out.append(target_line(f"a 20 MB upload ({label.split(',')[0]}) raises a worker's peak memory by < 60 MB",
+                               grown < 60, f"+{grown:.1f} MB"))
+    if big_inbox is not None and big_inbox_one is not None:
+        total = big_inbox.scenario.removeprefix("(d) inbox list with ")
+        out.append(target_line(f"inbox median under 50 ms ({total}), one client",
+                               big_inbox_one.ours.median_ms < 50, f"median {big_inbox_one.ours.median_ms:.1f} ms"))
+        out.append(target_line(f"(same, at {config.concurrency} clients)", big_inbox.ours.median_ms < 50,
+                               f"median {big_inbox.ours.median_ms:.1f} ms"))
+    return "\n".join(out)
+
+
+def scenarios_after_intake(args: argparse.Namespace, config: Config, consults: int, instance: Path, url: str,
+                           parts: set[str], fhir: tuple[tuple[str, str], ...], ours_port: int, base_port: int,
+                           both: Callable[..., Row], ours: Server,
+                           intake: RequestPlan) -> tuple[Row | None, Row | None]:
+    """(c) the GP system's searches and (d) the inbox, then both again with many consults in the database."""
+    from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
 
     # (c) the GP system's Task search and read
-    search_path = "/fhir/Task?status=accepted&_count=20"
-    status, _, answer = request("GET", ours_port, "/fhir/Task?status=accepted&_count=100", headers=dict(fhir))
-    check(status, 200, "Task search for ids", answer, ours)
-    task_ids = [e["resource"]["id"] for e in json.loads(answer).get("entry", [])]
-    assert task_ids, "no accepted Tasks to read"
-    get_fhir = tuple(h for h in fhir if h[0] != "Content-Type")
-    both("(c) Task search, GET /fhir/Task?status=accepted (20 per page)",
-         RequestPlan("GET", (search_path,), get_fhir), RequestPlan("GET", (search_path,), get_fhir))
-    both("(c) Task read, GET /fhir/Task/{id}",
-         RequestPlan("GET", tuple(f"/fhir/Task/{t}" for t in task_ids), get_fhir),
-         RequestPlan("GET", tuple(f"/fhir/Task/task-{n}" for n in range(20)), get_fhir))
+    if "search" in parts:
+        search_path = "/fhir/Task?status=accepted&_count=20"
+        status, _, answer = request("GET", ours_port, "/fhir/Task?status=accepted&_count=100", headers=dict(fhir))
+        check(status, 200, "Task search for ids", answer, ours)
+        task_ids = [e["resource"]["id"] for e in json.loads(answer).get("entry", [])]
+        assert task_ids, "no accepted Tasks to read"
+        get_fhir = tuple(h for h in fhir if h[0] != "Content-Type")
+        both("(c) Task search, GET /fhir/Task?status=accepted (20 per page)",
+             RequestPlan("GET", (search_path,), get_fhir), RequestPlan("GET", (search_path,), get_fhir))
+        both("(c) Task read, GET /fhir/Task/{id}",
+             RequestPlan("GET", tuple(f"/fhir/Task/{t}" for t in task_ids), get_fhir),
+             RequestPlan("GET", tuple(f"/fhir/Task/task-{n}" for n in range(20)), get_fhir))
+    if "inbox" not in parts:
+        return None, None
 
     # (d) the specialist's inbox, logged in
     username, _, _, secret = DEMO_USERS[0]
@@ -546,9 +593,15 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
     # Routing counts each candidate's open work and how often similar consults became referrals: both
     # read more rows as the database grows.
     both(f"(a) text consult intake with {total:,} consults in the database", intake, intake)
-    stop_all_servers()
+    return big_inbox, big_inbox_one
 
-    # Peak memory around one 20 MB upload, on fresh workers with the limits raised for it.
+
+MemoryRow = tuple[str, float, float, float, float]
+
+
+def memory_scenarios(args: argparse.Namespace, instance: Path, url: str, base_env: dict[str, str], workdir: Path,
+                     small_jpeg: bytes) -> list[MemoryRow]:
+    """Peak memory around one 20 MB upload, on fresh workers with the limits raised for it."""
     memory_port = free_port()
     limits = str(64 * 1024 * 1024)
     memory_env = service_env(instance, url, memory_port, args.workers, TRIAGE_MAX_ATTACHMENT_BYTES=limits,
@@ -561,9 +614,9 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
     memory_token = gp_token(memory_port, instance)
     pdf = big_pdf(20 * 1024 * 1024)
     jpeg = photo_jpeg(20 * 1024 * 1024, (6300, 4725), 11)
-    small_pdf, small_jpeg = big_pdf(200_000), photos[0]
+    small_pdf = big_pdf(200_000)
     warmups = [(small_jpeg, "image/jpeg"), (small_pdf, "application/pdf")] * 3
-    memory_rows = []
+    memory_rows: list[MemoryRow] = []
     for label, data, kind in ((f"PDF, {len(pdf) / 1e6:.1f} MB (stored as sent)", pdf, "application/pdf"),
                               (f"JPEG 6300x4725, {len(jpeg) / 1e6:.1f} MB (upright: cleaned losslessly)", jpeg,
                                "image/jpeg")):
@@ -573,27 +626,7 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
               f"baseline +{base_grown:.1f} MB (peak {base_peak:.0f} MB)", flush=True)
         memory_rows.append((label, grown, peak, base_grown, base_peak))
     stop_all_servers()
-
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    amount = f"{config.duration:g} s per scenario and server" if config.duration else \
-        f"{config.requests} requests per scenario and server"
-    out = [f"### {engine_name}: {args.workers} gunicorn sync workers, {config.concurrency} client processes, "
-           f"{amount} ({when}, {os.cpu_count()} cores)", "", markdown_table(rows), "",
-           "| POST /fhir/Binary, one upload | ours: worker peak RSS grows by | ours: worker peak | "
-           "baseline grows by | baseline peak |", "|---|---|---|---|---|"]
-    out += [f"| {label} | {grown:.1f} MB | {peak:.0f} MB | {base_grown:.1f} MB | {base_peak:.0f} MB |"
-            for label, grown, peak, base_grown, base_peak in memory_rows]
-    out += ["", "Targets:"]
-    out.append(target_line(f"text consult p99 under 100 ms at {config.concurrency} clients (issue: at 20)",
-                           text_row.ours.p99_ms < 100, f"p99 {text_row.ours.p99_ms:.0f} ms"))
-    for label, grown, *_ in memory_rows:
-        out.append(target_line(f"a 20 MB upload ({label.split(',')[0]}) raises a worker's peak memory by < 60 MB",
-                               grown < 60, f"+{grown:.1f} MB"))
-    out.append(target_line(f"inbox median under 50 ms with {total:,} consults, one client",
-                           big_inbox_one.ours.median_ms < 50, f"median {big_inbox_one.ours.median_ms:.1f} ms"))
-    out.append(target_line(f"(same, at {config.concurrency} clients)", big_inbox.ours.median_ms < 50,
-                           f"median {big_inbox.ours.median_ms:.1f} ms"))
-    return "\n".join(out)
+    return memory_rows
 
 
 def check(status: int, wanted: int, what: str, answer: bytes, server: Server) -> None:

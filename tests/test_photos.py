@@ -298,6 +298,20 @@ def test_an_upright_photo_keeps_its_pixels_exactly_and_loses_all_metadata(gp: GP
     assert stored.endswith(b"\xff\xd9") and len(stored) < len(sent)
 
 
+def test_fill_bytes_and_foreign_app2_segments_are_dropped_without_touching_the_pixels(gp: GPSystem) -> None:
+    sent = upright_jpeg_with_metadata()
+    # Fill bytes (0xFF) before the first marker after SOI are legal; an APP2 segment that is not an ICC
+    # profile (here a 3-byte payload shorter than the ICC identifier) is metadata of some other kind.
+    odd = b"\xff\xd8" + b"\xff\xff\xff" + b"\xff\xe2\x00\x05ICC" + sent[2:]
+    created = upload(gp, odd, "image/jpeg")
+    assert created.status_code == 201, created.get_json()
+
+    stored = gp.get(f"/fhir/Binary/{created.get_json()['id']}").data
+
+    assert Image.open(io.BytesIO(stored)).tobytes() == Image.open(io.BytesIO(sent)).tobytes()
+    assert b"\xff\xff" not in stored[:4] and b"\xff\xe2\x00\x05ICC" not in stored
+
+
 def test_a_damaged_upright_photo_is_refused(gp: GPSystem) -> None:
     whole = upright_jpeg_with_metadata()
     end = whole.index(b"\xff\xd9hidden")

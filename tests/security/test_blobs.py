@@ -16,7 +16,7 @@ from triage_service import cli
 from triage_service.database import session_scope
 from triage_service.models import EncryptedBlob
 from triage_service.security.crypto import SEGMENT, DecryptionError, KeyRing
-from triage_service.services.blobs import load_keyring, read_blob, store_blob
+from triage_service.services.blobs import PiecesReader, load_keyring, read_blob, store_blob
 from triage_service.settings import Settings
 from triage_service.storage.filesystem import FilesystemBlobStore
 
@@ -138,3 +138,14 @@ def test_rotate_keys_without_a_key_ring_asks_for_one_explicitly(tmp_path: Path, 
 def test_the_store_refuses_names_it_did_not_generate(store: FilesystemBlobStore, name: str) -> None:
     with pytest.raises(KeyError):
         store.open(name)
+
+
+def test_a_blob_stored_from_pieces_reads_back_as_their_concatenation(app: Flask, settings: Settings,
+                                                                     store: FilesystemBlobStore) -> None:
+    # A cleaned photo is views into the upload; pieces of every size straddle the 64 KiB segments.
+    data = os.urandom(3 * SEGMENT + 500)
+    view = memoryview(data)
+    pieces = [view[0:2], view[2:SEGMENT - 1], view[SEGMENT - 1:SEGMENT + 7], b"", view[SEGMENT + 7:]]
+    with session_scope(app) as session:
+        blob_id = store_blob(session, store, load_keyring(settings), PiecesReader(pieces)).id
+    assert _read(app, settings, store, blob_id) == data

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from flask import Response, request, stream_with_context
 
 from triage_service.api.context import base_url, clock, settings
-from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.io import fhir_response, read_body, read_resource
 from triage_service.api.resources import _organisation, bp
 from triage_service.database import get_session
-from triage_service.errors import PayloadTooLarge
 from triage_service.fhir.structure import decode_base64_strict
 from triage_service.models import AuditAction
 from triage_service.security.audit import record
@@ -41,10 +40,7 @@ def create_binary() -> Response:
         data = decode_base64_strict(resource.get("data", ""))
         declared = str(resource.get("contentType", ""))
     else:
-        if request.content_length is not None and request.content_length > conf.max_attachment_bytes:
-            raise PayloadTooLarge(f"The file is larger than the limit of {conf.max_attachment_bytes} bytes")
-        # Read at most one byte past the limit: a chunked upload has no Content-Length to check first.
-        data = request.stream.read(conf.max_attachment_bytes + 1)
+        data = read_body(conf.max_attachment_bytes, "file")
         declared = request.mimetype
     attachment = store_attachment(get_session(), request_actor(), conf, access.organisation_id, data, declared,
                                   clock())

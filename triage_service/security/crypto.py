@@ -22,7 +22,7 @@ import secrets
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import jwt
 from cryptography.exceptions import InvalidTag
@@ -34,6 +34,10 @@ SEGMENT = 64 * 1024
 _TAG = 16
 _VERSION = b"\x01"
 _PREFIX = 7  # random nonce prefix; + 4-byte counter + 1-byte last flag = 12-byte GCM nonce
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
 
 
 class DecryptionError(Exception):
@@ -111,7 +115,7 @@ def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
     return prefix + struct.pack(">IB", counter, 1 if last else 0)
 
 
-def encrypt_stream(source: BinaryIO, target: BinaryIO, data_key: bytes, aad: bytes = b"") -> int:
+def encrypt_stream(source: Readable, target: BinaryIO, data_key: bytes, aad: bytes = b"") -> int:
     """Encrypt ``source`` into ``target`` segment by segment; returns the plaintext length.
 
     Holds at most two segments in memory, whatever the size of the blob.

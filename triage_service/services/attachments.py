@@ -21,7 +21,7 @@ from triage_service.models import Attachment, AuditAction, StoredResource
 from triage_service.models.base import new_id
 from triage_service.security.audit import Actor, record
 from triage_service.security.crypto import KeyRing
-from triage_service.services.blobs import load_keyring, read_blob, store_blob
+from triage_service.services.blobs import PiecesReader, load_keyring, read_blob, store_blob
 from triage_service.services.intake import stamp
 from triage_service.services.photos import CheckedFile, check_file
 from triage_service.settings import Settings
@@ -60,7 +60,7 @@ def store_attachment(session: Session, actor: Actor, settings: Settings, organis
 def _store_checked(session: Session, actor: Actor, settings: Settings, organisation_id: str, checked: CheckedFile,
                    now: datetime, attachment_id: str | None = None) -> Attachment:
     store, ring = blob_store(settings), keyring(settings)
-    blob = store_blob(session, store, ring, io.BytesIO(checked.data))
+    blob = store_blob(session, store, ring, PiecesReader(checked.pieces))
     thumbnail = store_blob(session, store, ring, io.BytesIO(checked.thumbnail)) if checked.thumbnail else None
     attachment = Attachment(id=attachment_id or new_id(), organisation_id=organisation_id,
                             content_type=checked.content_type,

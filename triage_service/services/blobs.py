@@ -8,8 +8,8 @@ cannot be swapped for another blob's, even with access to the store.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections import deque
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from triage_service.errors import NotFound
 from triage_service.models import EncryptedBlob
 from triage_service.models.base import new_id
-from triage_service.security.crypto import KeyRing, WrappedKey, decrypt_stream, encrypt_stream, new_data_key
+from triage_service.security.crypto import (
+    KeyRing,
+    Readable,
+    WrappedKey,
+    decrypt_stream,
+    encrypt_stream,
+    new_data_key,
+)
 from triage_service.settings import Settings
 from triage_service.storage import BlobStore
 
@@ -57,7 +64,27 @@ def _remove_written_blobs(session: Session) -> None:
         store.delete(name)
 
 
-def store_blob(session: Session, store: BlobStore, ring: KeyRing, source: BinaryIO) -> EncryptedBlob:
+class PiecesReader:
+    """``read(n)`` over a run of buffers without joining them: a cleaned photo is views into the upload,
+    and joining them would copy the whole file once more."""
+
+    def __init__(self, pieces: Iterable[bytes | memoryview]):
+        self._pieces = deque(memoryview(piece) for piece in pieces)
+
+    def read(self, size: int, /) -> bytes:
+        parts: list[bytes] = []
+        while size > 0 and self._pieces:
+            piece = self._pieces[0]
+            parts.append(bytes(piece[:size]))
+            if len(piece) > size:
+                self._pieces[0] = piece[size:]
+            else:
+                self._pieces.popleft()
+            size -= len(parts[-1])
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def store_blob(session: Session, store: BlobStore, ring: KeyRing, source: Readable) -> EncryptedBlob:
     blob_id, data_key = new_id(), new_data_key()
     name, target = store.create()
     session.info.setdefault(_WRITTEN, []).append((store, name))

@@ -40,7 +40,9 @@ _ORIENTATION = 0x0112
 @dataclass(frozen=True)
 class CheckedFile:
     content_type: str
-    data: bytes  # what is stored: re-encoded for photos, as sent for PDFs
+    #: What is stored, in pieces: the upload's own bytes for PDFs, views into them for a cleaned JPEG,
+    #: a new encoding for turned photos and PNGs.
+    pieces: tuple[bytes | memoryview, ...]
     original_size: int
     original_sha1: bytes
     width: int | None = None
@@ -81,7 +83,7 @@ def check_file(data: bytes, declared: str, max_bytes: int, max_pixels: int) -> C
     if actual == "application/pdf":
         if b"%%EOF" not in data[-1024:]:
             raise UnprocessableInput("The PDF is incomplete (no end-of-file marker)")
-        return CheckedFile(actual, data, len(data), sha1)
+        return CheckedFile(actual, (data,), len(data), sha1)
     return _sanitise_image(data, actual, max_pixels, sha1)
 
 
@@ -106,8 +108,7 @@ def _sanitise_image(data: bytes, content_type: str, max_pixels: int, sha1: bytes
                     probe.load()
                     thumb = probe.copy()
                     thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-                    clean = strip_metadata(data)
-                    return CheckedFile(content_type, clean, len(data), sha1, width, height,
+                    return CheckedFile(content_type, tuple(strip_metadata(data)), len(data), sha1, width, height,
                                        _encode(thumb, "image/jpeg", icc))
                 probe.load()
                 # Apply the orientation EXIF would have applied; an upright photo needs no (costly) copy.
@@ -124,7 +125,7 @@ def _sanitise_image(data: bytes, content_type: str, max_pixels: int, sha1: bytes
     factor = max(1, min(upright.width, upright.height) // (THUMBNAIL_SIDE * 2))
     thumb = upright.reduce(factor) if factor > 1 else upright.copy()
     thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    return CheckedFile(content_type, clean, len(data), sha1, upright.width, upright.height,
+    return CheckedFile(content_type, (clean,), len(data), sha1, upright.width, upright.height,
                        _encode(thumb, "image/jpeg", icc))
 
 
