@@ -19,6 +19,7 @@ from triage_service.models.monitoring import ConsultFact
 from triage_service.routing.working_time import AMSTERDAM
 
 _CHANGED = "triage.changed_consults"
+_CREATED = "triage.created_consults"
 FIRST_MONDAY = date(2001, 1, 1)
 _STATES = {TaskStatus.COMPLETED: "completed", TaskStatus.REJECTED: "rejected", TaskStatus.CANCELLED: "cancelled"}
 
@@ -52,21 +53,25 @@ def _note_changed_consults(session: Session, _context: Any, _instances: Any) -> 
     # Objects, not ids: a new consult gets its id only when it is inserted.
     changed: list[Consult | ConsultTask] = session.info.setdefault(_CHANGED, [])
     changed.extend(obj for obj in (*session.new, *session.dirty) if isinstance(obj, Consult | ConsultTask))
+    # A consult inserted in this transaction has no fact row yet: no need to look for one.
+    created: list[Consult] = session.info.setdefault(_CREATED, [])
+    created.extend(obj for obj in session.new if isinstance(obj, Consult))
 
 
 @event.listens_for(Session, "before_commit")
 def _write_facts(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the facts are written once, when the whole transaction commits
     session.flush()
     changed: list[Consult | ConsultTask] = session.info.pop(_CHANGED, [])
-    ids = {obj.id if isinstance(obj, Consult) else obj.consult_id for obj in changed}
-    if not ids:
+    created = {consult.id for consult in session.info.pop(_CREATED, [])}
+    pairs = _consults_with_tasks(session, changed)
+    if not pairs:
         return
-    # Queried, not followed through relationships: a consult's ``task`` may have been loaded as
-    # empty before its Task was created in this same transaction.
-    pairs = session.execute(select(Consult, ConsultTask).join(ConsultTask, ConsultTask.consult_id == Consult.id)
-                            .where(Consult.id.in_(ids))).all()
     zorggroeps = _zorggroeps(session, {c.agreement_id for c, _ in pairs if c.agreement_id})
-    existing = {f.consult_id: f for f in session.scalars(select(ConsultFact).where(ConsultFact.consult_id.in_(ids)))}
+    known = [c.id for c, _ in pairs if c.id not in created]
+    existing = {f.consult_id: f for f in session.scalars(select(ConsultFact).where(ConsultFact.consult_id.in_(known)))
+                } if known else {}
     for consult, task in pairs:
         values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""))
         fact = existing.get(consult.id)
@@ -76,19 +81,57 @@ def _write_facts(session: Session) -> None:
             for name, value in values.items():
                 setattr(fact, name, value)
     session.flush()
-    session.info.pop(_CHANGED, None)  # the facts' own flush noted nothing worth another round
+    # The facts' own flush noted nothing worth another round.
+    session.info.pop(_CHANGED, None)
+    session.info.pop(_CREATED, None)
+
+
+def _consults_with_tasks(session: Session, changed: list[Consult | ConsultTask]) -> list[tuple[Consult, ConsultTask]]:
+    """Each changed consult with its Task, from the session's identity map where they are there already
+    (an intake has both in hand; reading them back cost a query and a decryption of the resource).
+
+    Not followed through relationships: a consult's ``task`` may have been loaded as empty before its
+    Task was created in this same transaction. A consult without a Task yet has no fact row.
+    """
+    consults: dict[str, Consult] = {}
+    tasks: dict[str, ConsultTask] = {}
+    for obj in changed:
+        if isinstance(obj, Consult):
+            consults[obj.id] = obj
+        else:
+            tasks[obj.consult_id] = obj
+    ids = consults.keys() | tasks.keys()
+    missing_tasks = ids - tasks.keys()
+    if missing_tasks:
+        tasks.update((obj.consult_id, obj) for obj in session.identity_map.values()
+                     if isinstance(obj, ConsultTask) and obj.consult_id in missing_tasks)
+    missing = (ids - consults.keys()) | (ids - tasks.keys())
+    if missing:
+        for consult, task in session.execute(select(Consult, ConsultTask)
+                                              .join(ConsultTask, ConsultTask.consult_id == Consult.id)
+                                              .where(Consult.id.in_(missing))):
+            consults[consult.id], tasks[consult.id] = consult, task
+    return [(consults[i], tasks[i]) for i in sorted(ids) if i in consults and i in tasks]
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changed_consults(session: Session) -> None:
     session.info.pop(_CHANGED, None)
+    session.info.pop(_CREATED, None)
+
+
+#: An agreement's zorggroep never changes (changed terms are a new agreement row), so it is
+#: remembered for the life of the process instead of read on every commit.
+_ZORGGROEP_OF_AGREEMENT: dict[str, str] = {}
 
 
 def _zorggroeps(session: Session, agreement_ids: set[str]) -> dict[str, str]:
-    if not agreement_ids:
-        return {}
-    return dict(session.execute(select(Agreement.id, Agreement.zorggroep_id).where(Agreement.id.in_(agreement_ids)))
-                .all())
+    unknown = agreement_ids - _ZORGGROEP_OF_AGREEMENT.keys()
+    if unknown:
+        for agreement_id, zorggroep_id in session.execute(select(Agreement.id, Agreement.zorggroep_id)
+                                                          .where(Agreement.id.in_(unknown))):
+            _ZORGGROEP_OF_AGREEMENT[agreement_id] = zorggroep_id
+    return {i: _ZORGGROEP_OF_AGREEMENT[i] for i in agreement_ids if i in _ZORGGROEP_OF_AGREEMENT}
 
 
 def rebuild_facts(session: Session, chunk: int = 5_000) -> int:

@@ -32,6 +32,7 @@ from triage_service.models import (
     StoredResource,
     TaskStatus,
 )
+from triage_service.models.base import new_id
 from triage_service.routing.matching import RoutingRequest
 from triage_service.routing.referral_flags import FiredFlag, conversion_rate, describe
 from triage_service.routing.service import age_on, record_decision, route
@@ -296,20 +297,16 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
             return Submission(existing, existing.task, created=False)
 
     fields = validate_consult_request(session, organisation, resource, resolver, now, max_attachments)
-    for system, value in fields.identifiers:
-        duplicate = find_consult_by_identifier(session, organisation.id, system, value)
-        if duplicate is not None:
-            raise Conflict(f"A consult with identifier {system}|{value} already exists "
-                           f"(ServiceRequest/{duplicate.id}); resubmit with If-None-Exist to retry safely",
-                           expression="ServiceRequest.identifier")
 
     # Routing first: a request that no agreement covers is refused before anything is stored.
     outcome = route(session, fields.routing, fields.priority, now)
     chosen = outcome.assignment.chosen
 
     patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
+    # The id is chosen here, so the stored resource carries it from the INSERT (no second UPDATE).
+    consult_id = new_id()
     consult = Consult(
-        organisation_id=organisation.id, client_pk=client_pk, status=RequestStatus.ACTIVE,
+        id=consult_id, organisation_id=organisation.id, client_pk=client_pk, status=RequestStatus.ACTIVE,
         category=fields.category, consult_form=fields.consult_form, specialism=fields.specialism,
         priority=fields.priority, authored_at=fields.authored_at, gp_intent=fields.gp_intent,
         conversion_authorised=fields.conversion_authorised, icpc_codes=fields.icpc_codes,
@@ -318,26 +315,29 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
         insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
         agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id, version_id=1,
-        resource={}, created_at=now, updated_at=now,
+        resource=stamp(resource, consult_id, 1, now, PROFILE_CONSULT_REQUEST), created_at=now, updated_at=now,
     )
     consult.identifiers = [ConsultIdentifier(organisation_id=organisation.id, system=s, value=v)
                            for s, v in fields.identifiers]
     try:
-        # A concurrent submission of the same identifier loses the race at the unique
-        # constraint; the savepoint turns that into the same answer a sequential retry gets.
+        # A second submission of the same identifier (earlier, or at the same moment) fails at the unique
+        # constraint: no query beforehand for the common case, and the savepoint turns the collision into
+        # the same answer whichever way it came about.
         with session.begin_nested():
             session.add(consult)
             session.flush()
     except IntegrityError:
-        winner = next(filter(None, (find_consult_by_identifier(session, organisation.id, *identifier)
-                                    for identifier in fields.identifiers)), None)
+        winner = None
+        for system, value in fields.identifiers:
+            winner = find_consult_by_identifier(session, organisation.id, system, value)
+            if winner is not None:
+                break
         if winner is None:
             raise  # not an identifier collision: a bug, which must not pass for the client's fault
         if if_none_exist is not None:
             return Submission(winner, winner.task, created=False)
-        raise Conflict("A consult with this identifier was submitted at the same moment; resubmit with "
-                       "If-None-Exist to retry safely", expression="ServiceRequest.identifier") from None
-    consult.resource = stamp(resource, consult.id, 1, now, PROFILE_CONSULT_REQUEST)
+        raise Conflict(f"A consult with identifier {system}|{value} already exists (ServiceRequest/{winner.id}); "
+                       "resubmit with If-None-Exist to retry safely", expression="ServiceRequest.identifier") from None
     notes = _record_flags(session, consult, outcome.flags, now)
     # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
@@ -383,12 +383,12 @@ def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any]
         StoredResource.identifier_token == token).limit(1))
     if existing is not None:
         return existing
-    body = {k: v for k, v in copy.deepcopy(patient).items() if k != "id"}
-    stored = StoredResource(resource_type="Patient", organisation_id=organisation_id, identifier_token=token,
-                            version_id=1, resource={}, created_at=now, updated_at=now)
+    body = {k: v for k, v in patient.items() if k != "id"}
+    rid = new_id()
+    stored = StoredResource(id=rid, resource_type="Patient", organisation_id=organisation_id, identifier_token=token,
+                            version_id=1, resource=stamp(body, rid, 1, now), created_at=now, updated_at=now)
     session.add(stored)
-    session.flush()
-    stored.resource = stamp(body, stored.id, 1, now)
+    session.flush()  # before the consult that refers to it
     return stored
 
 
