@@ -100,7 +100,7 @@ def generate(app: Any, count: int, rng: random.Random, owners: int = 1) -> None:
                 "id": str(uuid.uuid4()), "consult_id": cid, "organisation_id": organisation_id, "status": status,
                 "business_status": "advice-given" if completed else "assigned", "owner_kind": "practitioner",
                 "owner_agb": (owner := rng.choice(people))[0], "owner_name": owner[1],
-                "due_at": created + timedelta(hours=48),
+                "due_at": created + timedelta(hours=48), "urgent": consults[-1]["priority"] != "routine",
                 "likely_referral": rng.random() < 0.2, "version_id": 1, "created_at": created,
                 "updated_at": completed or created})
         with engine.begin() as conn:

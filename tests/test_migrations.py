@@ -50,3 +50,28 @@ def test_the_referral_flag_migration_keeps_existing_consults_and_backfills_their
     with engine.connect() as conn:
         assert conn.execute(text("SELECT primary_icpc FROM consults WHERE id = 'c1'")).scalar_one() == "S82"
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_the_urgent_task_migration_marks_the_tasks_of_existing_urgent_consults(tmp_path: object) -> None:
+    from sqlalchemy import text
+
+    engine = create_engine(f"sqlite:///{tmp_path}/existing.sqlite3")
+    upgrade_database(engine, "0019")
+    now = "2026-11-20 09:00:00"
+    with engine.begin() as conn:
+        for cid, priority in (("c1", "routine"), ("c2", "asap")):
+            conn.execute(text(
+                "INSERT INTO consults (id, organisation_id, client_pk, status, category, consult_form, specialism, "
+                "priority, authored_at, icpc_codes, primary_icpc, patient_birth_date, patient_gender, insurer_uzovi, "
+                "requester_agb, photo_count, version_id, resource, created_at, updated_at) VALUES (:id, 'o1', 'k1', "
+                "'active', 'meekijkconsult', 'e-consult', '0310', :priority, :now, '[\"S82\"]', 'S82', '1968-04-12', "
+                "'female', '3311', '01012345', 0, 1, '{}', :now, :now)"), {"id": cid, "priority": priority, "now": now})
+            conn.execute(text(
+                "INSERT INTO consult_tasks (id, consult_id, organisation_id, status, business_status, owner_kind, "
+                "owner_agb, likely_referral, version_id, created_at, updated_at) VALUES (:tid, :id, 'o1', 'ACCEPTED', "
+                "'assigned', 'practitioner', '03034567', 0, 1, :now, :now)"),
+                {"tid": f"t-{cid}", "id": cid, "now": now})
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        urgent = {row[0]: bool(row[1]) for row in conn.execute(text("SELECT consult_id, urgent FROM consult_tasks"))}
+    assert urgent == {"c1": False, "c2": True}

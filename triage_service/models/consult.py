@@ -168,8 +168,8 @@ class ConsultTask(Base):
         Index("ix_consult_tasks_org_updated", "organisation_id", "updated_at"),
         Index("ix_consult_tasks_status_due", "status", "due_at"),
         # A specialist's open (or answered) consults: the inbox, its counts (index-only, hence owner_kind),
-        # and routing's load per candidate.
-        Index("ix_consult_tasks_owner_status", "owner_agb", "status", "owner_kind"),
+        # and routing's load per candidate (index-only, hence urgent).
+        Index("ix_consult_tasks_owner_status", "owner_agb", "status", "owner_kind", "urgent"),
         # Task search by business-status (FHIR.md).
         Index("ix_consult_tasks_org_business", "organisation_id", "business_status"),
     )
@@ -186,6 +186,9 @@ class ConsultTask(Base):
     owner_agb: Mapped[str | None] = mapped_column(String(8))
     owner_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None]
+    #: The consult's priority is urgent, asap or stat: a copy (priority never changes after intake), so
+    #: routing counts a candidate's urgent open work without reading the consults (migration 0020).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Flagged at intake as a likely referral: the inbox triages these first.
     likely_referral: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The flags in words, with the conversion figure as it was at intake (shown as Task.note).

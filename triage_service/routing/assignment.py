@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import case, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from triage_service.models import Absence, Consult, ConsultTask, Practitioner, RoutingDecision, TaskStatus
+from triage_service.models import Absence, ConsultTask, Practitioner, RoutingDecision, TaskStatus
 from triage_service.routing.matching import CompiledProfile
 
 OPEN_STATUSES = (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD)
@@ -55,8 +55,7 @@ def _load_and_last_assigned(session: Session, agbs: list[str]) -> tuple[dict[str
     last = (select(literal("last"), RoutingDecision.owner_agb, literal(0), literal(0),
                    func.max(RoutingDecision.decided_at)).where(RoutingDecision.owner_agb.in_(agbs)).group_by(RoutingDecision.owner_agb))
     load = (select(literal("load"), ConsultTask.owner_agb, func.count(),
-                   func.sum(case((Consult.priority.in_(URGENT_PRIORITIES), 1), else_=0)), null())
-            .join(Consult, Consult.id == ConsultTask.consult_id)
+                   func.sum(case((ConsultTask.urgent, 1), else_=0)), null())
             .where(ConsultTask.owner_agb.in_(agbs), ConsultTask.status.in_(OPEN_STATUSES))
             .group_by(ConsultTask.owner_agb))
     loads: dict[str, tuple[int, int]] = {}

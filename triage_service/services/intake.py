@@ -33,6 +33,7 @@ from triage_service.models import (
     TaskStatus,
 )
 from triage_service.models.base import new_id
+from triage_service.routing.assignment import URGENT_PRIORITIES
 from triage_service.routing.matching import RoutingRequest
 from triage_service.routing.referral_flags import FiredFlag, conversion_rate, describe
 from triage_service.routing.service import age_on, record_decision, route
@@ -343,6 +344,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
                        business_status="likely-referral" if notes else "assigned", owner_kind=chosen.kind,
                        owner_agb=chosen.agb, owner_name=chosen.name, due_at=outcome.due, version_id=1,
+                       urgent=fields.priority in URGENT_PRIORITIES,
                        likely_referral=bool(notes), flag_note="\n".join(notes) or None, created_at=now,
                        updated_at=now)
     session.add(task)
