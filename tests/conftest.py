@@ -79,8 +79,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     instance = tmp_path_factory.mktemp("instance")
     # The suite asks for many tokens and logins from one address; tests/security/test_rate_limits.py
     # builds an app with the real limits.
+    # Conversion figures are counted at every intake: tests complete consults and expect the next figure.
     return load_settings(env="test", instance_path=instance, public_base_url="http://testserver",
-                         rate_limit_token="100000/minute", rate_limit_login="100000/minute")
+                         rate_limit_token="100000/minute", rate_limit_login="100000/minute",
+                         conversion_rate_cache_seconds=0)
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,11 @@ class Settings:
     max_image_pixels: int = 50_000_000
     #: An inbox session ends after this many minutes without activity.
     session_idle_minutes: int = 30
+    #: How long a worker reuses the "N of M similar consults became a referral" figure before counting
+    #: again (0: count at every flagged intake). Counting reads every completed similar consult, which
+    #: with a region's history took intake from 66 to 41 requests/s; a statistic over thousands of
+    #: consults does not change in minutes.
+    conversion_rate_cache_seconds: int = 300
     #: Failed logins before an account is locked, and for how long.
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

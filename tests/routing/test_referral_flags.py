@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import GPSystem, new_request
 from triage_service.database import session_scope
 from triage_service.models import Consult, ReferralFlag, RequestStatus
+from triage_service.routing import referral_flags
 
 
 def _body(request: dict[str, Any], icpc: str = "S82", specialism: str = "0310", form: str | None = None,
@@ -74,6 +76,29 @@ def test_the_gp_sees_how_many_similar_consults_became_a_referral(
         flag = session.scalar(select(ReferralFlag).where(ReferralFlag.consult_id == created["id"]))
         assert flag is not None and (flag.similar_total, flag.similar_converted) == (5, 2)
         assert flag.kind == "red-flag"
+
+
+def test_a_worker_reuses_a_conversion_figure_for_the_configured_seconds_and_then_counts_again(
+        app: Flask, gp: GPSystem, consult_request: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = gp.post("/fhir/ServiceRequest", _body(consult_request)).get_json()
+    _complete(app, first["id"], True)
+    moment = [1000.0]
+    monkeypatch.setattr(referral_flags.time, "monotonic", lambda: moment[0])
+    referral_flags.configure(300)
+    try:
+        with session_scope(app) as session:
+            assert referral_flags.conversion_rate(session, "0310", "S82") == (1, 1)
+        second = gp.post("/fhir/ServiceRequest", _body(consult_request)).get_json()
+        _complete(app, second["id"], False)
+
+        moment[0] += 299  # within the period: the figure counted before is reused
+        with session_scope(app) as session:
+            assert referral_flags.conversion_rate(session, "0310", "S82") == (1, 1)
+        moment[0] += 2  # the period is over: counted again
+        with session_scope(app) as session:
+            assert referral_flags.conversion_rate(session, "0310", "S82") == (2, 1)
+    finally:
+        referral_flags.configure(0)
 
 
 def test_a_complaint_that_needs_physical_examination_is_flagged_for_a_remote_consult(

@@ -45,6 +45,8 @@ class Appointment(Base):
         # The GP system's search: its organisation's appointments by last change.
         Index("ix_appointments_org_updated", "organisation_id", "updated_at"),
         Index("ix_appointments_org_status", "organisation_id", "status"),
+        # The GP system's search by date (Appointment?date=ge...).
+        Index("ix_appointments_org_start", "organisation_id", "start"),
     )
 
     #: Also the FHIR Appointment's logical id.

@@ -8,6 +8,8 @@ referral in this service's own completed consults, with the sample size.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
@@ -46,13 +48,41 @@ def referral_profile_flag(profile: CompiledProfile) -> FiredFlag:
                      f"probably advise a referral")
 
 
+#: Seconds a counted figure is reused (settings.conversion_rate_cache_seconds), and the figures by
+#: (database, specialism, ICPC): (monotonic time counted, total, converted).
+_cache_seconds = 0.0
+_cache: dict[tuple[str, str, str], tuple[float, int, int]] = {}
+_cache_lock = threading.Lock()
+
+
+def configure(cache_seconds: float) -> None:
+    global _cache_seconds
+    _cache_seconds = cache_seconds
+    _cache.clear()
+
+
 def conversion_rate(session: Session, specialism: str, icpc: str) -> tuple[int, int]:
     """(completed similar consults, how many of them became a referral), counted in the database.
 
     Only meekijkconsults count: a referral sent for triage is a referral to begin with, and only the ones
     triage returned are completed (an accepted one stays an active request), so counting them would make
-    meekijkconsults look less likely to become referrals than they are.
+    meekijkconsults look less likely to become referrals than they are. The count reads every completed
+    similar consult (index-only, but tens of thousands for a common code after some years), so each worker
+    reuses a figure for ``configure``'s number of seconds.
     """
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), specialism, icpc)
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and now - cached[0] < _cache_seconds:
+        return cached[1], cached[2]
+    total, converted = _count(session, specialism, icpc)
+    if _cache_seconds > 0:
+        with _cache_lock:
+            _cache[key] = (now, total, converted)
+    return total, converted
+
+
+def _count(session: Session, specialism: str, icpc: str) -> tuple[int, int]:
     total, converted = session.execute(
         select(func.count(), func.coalesce(func.sum(case((Consult.converted_to_referral.is_(True), 1), else_=0)), 0))
         .where(Consult.specialism == specialism, Consult.primary_icpc == icpc,

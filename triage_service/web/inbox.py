@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from triage_service.fhir.dutch import AGB
 from triage_service.models import (
@@ -101,6 +101,25 @@ def _visible(user: InboxUser) -> Any:
     return or_(*conditions) if conditions else ConsultTask.id.is_(None)
 
 
+def _tab_counts(session: Session, user: InboxUser) -> dict[str, int]:
+    """The three tab counts in one round trip, as a sum of counts per owner and status.
+
+    Each count is a range of the (owner_agb, status, owner_kind) index, read index-only. One count over
+    ``owner A OR owner B`` with FILTER clauses was planned on PostgreSQL (after VACUUM, 100,000 consults)
+    as a walk of the whole index with a filter: 13 ms, growing with every consult in the region.
+    """
+    def count(kind: str, agb: str | None, *statuses: TaskStatus) -> Any:
+        if not agb:
+            return literal(0)
+        return select(func.count()).where(ConsultTask.owner_agb == agb, ConsultTask.status.in_(statuses),
+                                          ConsultTask.owner_kind == kind).scalar_subquery()
+
+    own, group = ("practitioner", user.practitioner_agb), ("organisation", user.organisation_agb)
+    row = session.execute(select(count(*own, *OPEN_STATUSES), count(*group, *OPEN_STATUSES),
+                                 count(*own, TaskStatus.COMPLETED) + count(*group, TaskStatus.COMPLETED))).one()
+    return {view: int(value or 0) for view, value in zip(VIEWS, row, strict=True)}
+
+
 def _view_clause(user: InboxUser, view: str) -> Any:
     if view == "answered":
         return and_(_visible(user), ConsultTask.status == TaskStatus.COMPLETED)
@@ -118,14 +137,14 @@ def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: dateti
         where.append(Consult.priority == form.priority)
     if form.specialism:
         where.append(Consult.specialism == form.specialism)
-    # The three tab counts in one round trip (index-only on (owner_agb, status, owner_kind)).
-    tabs = session.execute(select(*(func.count().filter(_view_clause(user, view)) for view in VIEWS))
-                           .where(_visible(user))).one()
-    counts = {view: int(count or 0) for view, count in zip(VIEWS, tabs, strict=True)}
+    counts = _tab_counts(session, user)
     filtered = form.priority or form.specialism
     total = (session.scalar(select(func.count()).select_from(base.where(*where).subquery())) or 0) if filtered \
         else counts[form.view]
-    query = (base.where(*where).options(joinedload(ConsultTask.consult))
+    # Not the consult's resource: the list shows none of it, and reading it meant fetching and decrypting
+    # a few kB per row.
+    # The consult comes from the join the filter needs already (joinedload joined consults a second time).
+    query = (base.where(*where).options(contains_eager(ConsultTask.consult).defer(Consult.resource))
              .order_by(ConsultTask.likely_referral.desc(), ConsultTask.due_at.asc(), ConsultTask.created_at)
              .limit(PAGE_SIZE).offset((form.page - 1) * PAGE_SIZE))
     today = now.date()
