@@ -5,6 +5,13 @@ client process sends it over its own ``http.client`` connection, one request at 
 each request's latency. Separate processes keep the clients' own CPU time (building bodies, reading
 answers) out of the server's GIL and out of each other's way.
 
+By default each client sends its next request as soon as the last is answered (a closed loop: it
+measures how much the server can take). With ``rate``, the clients together send that many requests
+per second at fixed times, whatever the answers do (an open loop: the latency at a given arrival rate,
+such as the Monday-morning peak). Latency is then counted from the time a request was due, not from
+when a client that fell behind got round to sending it, so a slow server cannot hide its queue
+(coordinated omission).
+
 The connection is opened once and reused while the server keeps it open. gunicorn's ``sync``
 workers (the service's configuration) answer every request with ``Connection: close``, so against
 them ``http.client`` reconnects for each request; the connect time is then part of the latency,
@@ -112,11 +119,13 @@ def cookie_header(set_cookie: str) -> str:
 
 
 def _client_main(host: str, port: int, plan: RequestPlan, index: int, stop_at: Any,
-                 remaining: Any, barrier: Any, out: multiprocessing.connection.Connection) -> None:
+                 remaining: Any, barrier: Any, out: multiprocessing.connection.Connection,
+                 interval: float | None = None, phase: float = 0.0) -> None:
     result = ClientResult()
     client = Client(host, port, plan, index)
     try:
         barrier.wait()
+        due = time.monotonic() + phase
         while True:
             if stop_at.value and time.monotonic() >= stop_at.value:
                 break
@@ -126,6 +135,12 @@ def _client_main(host: str, port: int, plan: RequestPlan, index: int, stop_at: A
                         break
                     remaining.value -= 1
             began = time.monotonic()
+            if interval is not None:
+                if due > began:
+                    time.sleep(due - began)
+                began, due = due, due + interval  # counted from when it was due (see the module's docs)
+                if stop_at.value and began >= stop_at.value:
+                    break
             try:
                 status, data = client.send()
             except OSError as exc:
@@ -153,10 +168,11 @@ def nearest_rank(sorted_values: list[float], percentile: float) -> float:
 
 
 def run_load(label: str, host: str, port: int, plan: RequestPlan, clients: int, *, duration: float | None = None,
-             requests: int | None = None, warmup: int = 2) -> LoadResult:
-    """``clients`` processes send ``plan`` as fast as answers come, for ``duration`` seconds or until
-    ``requests`` requests in all have been sent. ``warmup`` requests go first, one at a time and
-    unmeasured, so lazy imports and first connections of each worker are not in the figures."""
+             requests: int | None = None, warmup: int = 2, rate: float | None = None) -> LoadResult:
+    """``clients`` processes send ``plan`` as fast as answers come (or, with ``rate``, that many requests
+    per second in all, evenly spread), for ``duration`` seconds or until ``requests`` requests in all have
+    been sent. ``warmup`` requests go first, one at a time and unmeasured, so lazy imports and first
+    connections of each worker are not in the figures."""
     assert (duration is None) != (requests is None), "give a duration or a number of requests"
     warm = Client(host, port, plan, index=clients)
     try:
@@ -175,8 +191,10 @@ def run_load(label: str, host: str, port: int, plan: RequestPlan, clients: int, 
     processes, pipes = [], []
     for index in range(clients):
         receive, send = context.Pipe(duplex=False)
+        interval = clients / rate if rate else None
+        phase = index * interval / clients if interval else 0.0  # the clients take turns, not all at once
         process = context.Process(target=_client_main, daemon=True,
-                                  args=(host, port, plan, index, stop_at, remaining, barrier, send))
+                                  args=(host, port, plan, index, stop_at, remaining, barrier, send, interval, phase))
         process.start()
         send.close()
         processes.append(process)

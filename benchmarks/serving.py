@@ -79,6 +79,8 @@ GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 EXAMPLE = ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
 HOST = "127.0.0.1"
 BASELINE_APP = "benchmarks.baseline_app:create_app()"
+#: Open-loop arrival rates for intake: the issue's "peaks of tens per second at Monday morning".
+PEAK_RATES = (20.0, 40.0, 60.0)
 SCOPES = ("system/ServiceRequest.write system/ServiceRequest.read system/Task.read system/Task.write "
           "system/Binary.write system/Binary.read system/DocumentReference.write system/DocumentReference.read")
 FHIR_JSON = "application/fhir+json"
@@ -305,7 +307,7 @@ class Config:
 
 
 def measure(config: Config, label: str, ours_port: int, ours: RequestPlan, base_port: int, baseline: RequestPlan,
-            *, heavy: bool = False, clients: int | None = None) -> Row:
+            *, heavy: bool = False, clients: int | None = None, rate: float | None = None) -> Row:
     """One scenario against the service, then against the baseline, with the same load."""
     clients = clients or config.concurrency
     count = None if config.requests is None else max(clients, config.requests // (10 if heavy else 1))
@@ -314,7 +316,7 @@ def measure(config: Config, label: str, ours_port: int, ours: RequestPlan, base_
         if clients == 1:
             result = run_sequential(label, HOST, port, plan, count or config.sequential)
         else:
-            result = run_load(label, HOST, port, plan, clients, duration=config.duration, requests=count)
+            result = run_load(label, HOST, port, plan, clients, duration=config.duration, requests=count, rate=rate)
         print(f"  {label:<58} {name:<8} median {result.median_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms  "
               f"{result.throughput:7.1f} req/s  ({result.requests} ok, {result.errors} errors)", flush=True)
         if result.errors:
@@ -373,9 +375,10 @@ def generate_consults(instance: Path, url: str, count: int, owners: int = 1) -> 
     engine = app.extensions["triage.engine"]
     try:
         generate(app, count, random.Random(9), owners)
-        with engine.begin() as conn:
-            # As benchmarks/reports.py does after its bulk load; PostgreSQL's autovacuum would do the same soon.
-            conn.execute(text("ANALYZE"))
+        # After a bulk load, as autovacuum would soon: statistics, and (PostgreSQL) the visibility map that
+        # index-only scans rely on.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
             total: int = conn.execute(select(func.count()).select_from(Consult)).scalar_one()
         return total
     finally:
@@ -491,6 +494,7 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
 
     parts = set(args.only or ("intake", "photos", "search", "inbox", "memory"))
     text_row = big_inbox = big_inbox_one = None
+    peak_rows: list[Row] = []
 
     # (a) text-only consults
     text = json.dumps(consult_body()).encode()
@@ -498,6 +502,10 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
     if "intake" in parts:
         text_row = both("(a) text consult intake, POST /fhir/ServiceRequest", intake, intake)
         both("(a) text consult intake, one client at a time", intake, intake, clients=1)
+        # The issue's Monday-morning peak ("tens per second"), sent by 20 GP systems at fixed times.
+        for rate in PEAK_RATES:
+            peak_rows.append(both(f"(a) text consult intake, open loop at {rate:g} requests/s", intake, intake,
+                                  rate=rate))
 
     # (b) transactions with three photos of about 1 MB
     photos = [photo_jpeg(1_000_000, (2016, 1512), seed) for seed in range(3)]
@@ -526,6 +534,10 @@ def run(args: argparse.Namespace, config: Config, consults: int, workdir: Path, 
     if text_row is not None:
         out.append(target_line(f"text consult p99 under 100 ms at {config.concurrency} clients (issue: at 20)",
                                text_row.ours.p99_ms < 100, f"p99 {text_row.ours.p99_ms:.0f} ms"))
+    for row in peak_rows:
+        out.append(target_line(f"text consult p99 under 100 ms, {config.concurrency} clients sending "
+                               f"{row.scenario.rsplit(' at ', 1)[1]} together", row.ours.p99_ms < 100,
+                               f"p99 {row.ours.p99_ms:.0f} ms"))
     for label, grown, *_ in memory_rows:
         out.append(target_line(f"a 20 MB upload ({label.split(',')[0]}) raises a worker's peak memory by < 60 MB",
                                grown < 60, f"+{grown:.1f} MB"))
