@@ -151,7 +151,9 @@ def test_a_consult_opens_with_question_reason_and_flag_and_the_view_is_audited(
     assert page.status_code == 200
     assert "gepigmenteerde laesie" in text and "Vrouw, 58 jaar" in text
     assert "Toegewezen aan dr. L. Visser" in text  # why it came here, in Dutch
-    assert "Waarschijnlijk verwijzing" in text and "999990019" not in text
+    assert "Waarschijnlijk verwijzing (Veranderende gepigmenteerde laesie)" in text and "999990019" not in text
+    assert "Er zijn nog geen vergelijkbare consulten afgerond." in text  # the flag in Dutch, not the Task note
+    assert "similar consults" not in text
     with session_scope(app) as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.event == "web.consult.view"))
         assert entry is not None and entry.resource_id == consult_id and entry.patient_ref

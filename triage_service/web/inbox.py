@@ -22,6 +22,7 @@ from triage_service.models import (
     Consult,
     ConsultMessage,
     ConsultTask,
+    ReferralFlag,
     RoutingDecision,
     StoredResource,
     TaskStatus,
@@ -203,7 +204,7 @@ class ConsultDetail:
     referral: bool
     owner_name: str | None
     routing_reason: str | None
-    flags: list[str]
+    flags: list[ReferralFlag]
     photos: list[PhotoRef]
     messages: list[ConsultMessage]
     is_open: bool
@@ -251,7 +252,8 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         received_at=task.created_at, due_at=task.due_at, status=task.status.value,
         business_status=task.business_status, referral=consult.is_referral_for_triage, owner_name=task.owner_name,
         routing_reason=decision.reason if decision else None,
-        flags=task.flag_note.splitlines() if task.flag_note else [],
+        flags=list(session.scalars(select(ReferralFlag).where(ReferralFlag.consult_id == consult.id)
+                                   .order_by(ReferralFlag.flagged_at, ReferralFlag.id))),
         photos=_photos(session, consult, resource, contained),
         messages=list(session.scalars(select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)
                                       .order_by(ConsultMessage.sent_at))),

@@ -49,6 +49,7 @@ from triage_service.services import account, advice, appointments
 from triage_service.services.attachments import get_attachment, read_attachment
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
+from triage_service.web.flag_text import flag_text
 from triage_service.web.routing_text import routing_text
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -481,7 +482,7 @@ def template_globals() -> dict[str, Any]:
             "appointment_label": lookup("appointment"),
             "translate": _,
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
-            "routing_text": routing_text, "age_label": lambda age: years % {"age": age},
+            "routing_text": routing_text, "flag_text": flag_text, "age_label": lambda age: years % {"age": age},
             # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting
             # here as well was undone by Babel, which showed UTC.
             "format_datetime": format_datetime}
