@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, inspect
 
 from triage_service.migrate import alembic_config, downgrade_database, upgrade_database
 from triage_service.models import Base
+
+#: Indexes over expressions (a DESC column) that alembic cannot compare by reflection on SQLite: it reports
+#: them as removed and added again. Their presence is checked by name instead.
+EXPRESSION_INDEXES = {"ix_consult_tasks_open_queue"}
+
+
+def _differences(connection: Connection) -> list[Any]:
+    def compared(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        return not (kind == "index" and name in EXPRESSION_INDEXES)
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": compared})
+    indexes = {i["name"] for table in ("consult_tasks",) for i in inspect(connection).get_indexes(table)}
+    missing = [("missing expression index", name) for name in sorted(EXPRESSION_INDEXES - indexes)]
+    return [*compare_metadata(context, Base.metadata), *missing]
 
 
 def test_there_is_exactly_one_migration_head(app: Flask) -> None:
@@ -20,8 +36,7 @@ def test_there_is_exactly_one_migration_head(app: Flask) -> None:
 def test_the_migrated_schema_equals_the_models(app: Flask) -> None:
     engine: Engine = app.extensions["triage.engine"]
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert _differences(connection) == []
 
 
 def test_migrations_downgrade_and_upgrade_cleanly(tmp_path: object) -> None:
@@ -30,7 +45,7 @@ def test_migrations_downgrade_and_upgrade_cleanly(tmp_path: object) -> None:
     downgrade_database(engine, "base")
     upgrade_database(engine)
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert _differences(connection) == []
 
 
 def test_the_referral_flag_migration_keeps_existing_consults_and_backfills_their_icpc(tmp_path: object) -> None:
@@ -49,7 +64,7 @@ def test_the_referral_flag_migration_keeps_existing_consults_and_backfills_their
     upgrade_database(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT primary_icpc FROM consults WHERE id = 'c1'")).scalar_one() == "S82"
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert _differences(conn) == []
 
 
 def test_the_urgent_task_migration_marks_the_tasks_of_existing_urgent_consults(tmp_path: object) -> None:

@@ -12,7 +12,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, desc, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service.models.base import Base, utcnow, uuid_pk
@@ -53,6 +53,11 @@ class TaskStatus(enum.StrEnum):
     FAILED = "failed"
     COMPLETED = "completed"
     ENTERED_IN_ERROR = "entered-in-error"
+
+
+#: The open Task statuses as SQL, for the partial index of the inbox's queue. PostgreSQL uses a partial index
+#: only when it can see that the query's condition implies the index's, which a bound parameter hides.
+OPEN_PREDICATE = "status IN ('accepted', 'in-progress', 'on-hold')"
 
 
 #: The only transitions FHIR.md allows. Terminal states have no way out.
@@ -172,6 +177,11 @@ class ConsultTask(Base):
         Index("ix_consult_tasks_owner_status", "owner_agb", "status", "owner_kind", "urgent"),
         # Task search by business-status (FHIR.md).
         Index("ix_consult_tasks_org_business", "organisation_id", "business_status"),
+        # A specialist's (or queue's) open consults in the inbox's order, flagged first, then by due time: the
+        # first page is read in index order and stops after one page, however many consults are open. Partial
+        # (open statuses only), so the query must name them as literals (web/inbox.py, OPEN_LITERAL).
+        Index("ix_consult_tasks_open_queue", "owner_agb", "owner_kind", desc("likely_referral"), "due_at",
+              "created_at", postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)),
     )
 
     id: Mapped[str] = uuid_pk()
