@@ -239,3 +239,17 @@ def test_times_are_shown_in_dutch_time(app: Flask, browser: FlaskClient, gp: GPS
     page = browser.get(f"/consults/{consult_id}").get_data(as_text=True)
 
     assert "23 nov 2026 10:00" in page  # 09:00 UTC is 10:00 in Amsterdam (winter time)
+
+
+def test_the_open_queue_index_covers_exactly_the_statuses_the_inbox_calls_open() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from triage_service.models.consult import OPEN_PREDICATE
+    from triage_service.routing.assignment import OPEN_STATUSES
+    from triage_service.web.inbox import OPEN_LITERAL
+
+    # The partial index's condition is written out in SQL; the inbox must name the same statuses, or
+    # PostgreSQL silently stops using the index.
+    listed = ", ".join(f"'{status.value}'" for status in OPEN_STATUSES)
+    assert f"status IN ({listed})" == OPEN_PREDICATE
+    assert str(OPEN_LITERAL.compile(dialect=postgresql.dialect())) == f"consult_tasks.{OPEN_PREDICATE}"
