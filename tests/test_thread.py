@@ -9,7 +9,7 @@ import pytest
 from fhirpy import SyncFHIRClient
 from flask import Flask
 
-from tests.conftest import GPSystem, new_request
+from tests.conftest import FrozenClock, GPSystem, new_request
 from triage_service.database import session_scope
 from triage_service.security.web_auth import inbox_user
 from triage_service.services import advice
@@ -153,11 +153,12 @@ def test_advice_that_was_not_given_cannot_be_acknowledged(gp: GPSystem, asked: t
     assert gp.put(f"/fhir/Task/{task_id}", task).status_code in (409, 422)
 
 
-def test_the_gps_answer_shows_in_the_specialists_thread(app: Flask, gp: GPSystem,
-                                                       asked: tuple[str, str, str]) -> None:
+def test_the_gps_answer_shows_in_the_specialists_thread(app: Flask, gp: GPSystem, asked: tuple[str, str, str],
+                                                       clock: FrozenClock) -> None:
     from triage_service.web.inbox import consult_detail
 
     consult_id, task_id, question = asked
+    clock.advance(seconds=30)  # the thread is in the order things were said; at one frozen moment it has none
     gp.post("/fhir/Communication", _reply(consult_id, task_id, question))
     with session_scope(app) as session:
         detail = consult_detail(session, _specialist(app), consult_id)

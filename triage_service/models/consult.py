@@ -153,7 +153,12 @@ class ConsultIdentifier(Base):
     """The HIS's business identifiers; unique per practice so retries are idempotent."""
 
     __tablename__ = "consult_identifiers"
-    __table_args__ = (UniqueConstraint("organisation_id", "system", "value"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "system", "value"),
+        # The search by identifier without a system (ServiceRequest?identifier=HIS-1): the unique
+        # constraint's index has the system in between.
+        Index("ix_consult_identifiers_org_value", "organisation_id", "value"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id", ondelete="CASCADE"), index=True)

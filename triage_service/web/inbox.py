@@ -273,7 +273,7 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
                                    .order_by(ReferralFlag.flagged_at, ReferralFlag.id))),
         photos=_photos(session, consult, resource, contained),
         messages=list(session.scalars(select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)
-                                      .order_by(ConsultMessage.sent_at))),
+                                      .order_by(ConsultMessage.sent_at, ConsultMessage.id))),
         is_open=task.status in OPEN_STATUSES, outcome=consult.outcome,
         colleagues=sorted((agb, name) for agb, (_, name) in colleagues_of(session, task).items()
                           if agb != task.owner_agb),
