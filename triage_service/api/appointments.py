@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
 from triage_service.api.context import base_url, clock
-from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.io import fhir_response, read_resource_for_update
 from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _values
 from triage_service.database import get_session
 from triage_service.errors import InvalidInput
@@ -59,9 +59,7 @@ def read_appointment(rid: str) -> Response:
 @bp.put("/Appointment/<rid>")
 def update_appointment(rid: str) -> Response:
     access = require_scope("Appointment", "update")
-    submitted = read_resource("Appointment")
-    if submitted.get("id") != rid:
-        raise InvalidInput("The Appointment's id must equal the id in the URL", expression="Appointment.id")
+    submitted = read_resource_for_update("Appointment", rid)
     appointment = owned(Appointment, rid, access.organisation_id)
     update_by_gp(get_session(), request_actor(), appointment, submitted, request.headers.get("If-Match"), clock())
     return fhir_response(appointment_to_fhir(appointment, appointment.consult), 200, appointment.version_id)

@@ -53,6 +53,14 @@ def read_body(limit: int, what: str) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def read_resource_for_update(expected_type: str, rid: str) -> dict[str, Any]:
+    """The body of a PUT: a valid resource of that type whose id is the one in the URL."""
+    resource = read_resource(expected_type)
+    if resource.get("id") != rid:
+        raise InvalidInput(f"The {expected_type}'s id must equal the id in the URL", expression=f"{expected_type}.id")
+    return resource
+
+
 def read_json() -> Any:
     mimetype = request.mimetype
     if mimetype not in _ACCEPTED_TYPES:

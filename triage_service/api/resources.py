@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from triage_service.api.context import base_url, clock, settings
-from triage_service.api.io import fhir_response, read_json, read_resource
+from triage_service.api.io import fhir_response, read_json, read_resource, read_resource_for_update
 from triage_service.database import get_session
 from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotFound
 from triage_service.fhir.mapping import task_to_fhir
@@ -235,9 +235,7 @@ def read_task(rid: str) -> Response:
 @bp.put("/Task/<rid>")
 def update_task(rid: str) -> Response:
     access = require_scope("Task", "update")
-    submitted = read_resource("Task")
-    if submitted.get("id") != rid:
-        raise InvalidInput("The Task's id must equal the id in the URL", expression="Task.id")
+    submitted = read_resource_for_update("Task", rid)
     task = owned(ConsultTask, rid, access.organisation_id)
     update_task_by_gp(get_session(), request_actor(), task, submitted, request.headers.get("If-Match"), clock())
     return fhir_response(task_to_fhir(task), 200, task.version_id)

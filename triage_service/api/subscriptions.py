@@ -6,11 +6,10 @@ from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 
 from triage_service.api.context import base_url, clock, settings
-from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.io import fhir_response, read_resource, read_resource_for_update
 from triage_service.api.resources import bp, owned
 from triage_service.api.search import _check_params, _page, _respond, _values
 from triage_service.database import get_session
-from triage_service.errors import InvalidInput
 from triage_service.models import AuditAction, Subscription
 from triage_service.security.audit import record
 from triage_service.security.policy import request_actor, require_scope
@@ -65,9 +64,7 @@ def search() -> Response:
 @bp.put("/Subscription/<rid>", endpoint="update_subscription")
 def update(rid: str) -> Response:
     access = require_scope("Subscription", "update")
-    resource = read_resource("Subscription")
-    if resource.get("id") != rid:
-        raise InvalidInput("The Subscription's id must equal the id in the URL", expression="Subscription.id")
+    resource = read_resource_for_update("Subscription", rid)
     subscription = owned(Subscription, rid, access.organisation_id)
     check_version(subscription.version, request.headers.get("If-Match"))
     update_subscription(get_session(), request_actor(), subscription, resource, settings(),
