@@ -56,10 +56,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["TRIAGE_INSTANCE_PATH"] = folder
         os.environ["TRIAGE_DATABASE_URL"] = ""
-        from triage_service import create_app
+        from triage_service import clock, create_app
         from triage_service.database import session_scope
         from triage_service.migrate import upgrade_database
-        from triage_service.models.base import utcnow
         from triage_service.services.clients import client_assertion
         from triage_service.services.demo import load_demo
 
@@ -72,7 +71,7 @@ def main() -> None:
             "grant_type": "client_credentials",
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": client_assertion(demo.client_id, demo.key_file.read_bytes(),
-                                                 "http://localhost/oauth/token", utcnow(), kid=demo.kid),
+                                                 "http://localhost/oauth/token", clock.now(), kid=demo.kid),
             "scope": "system/Binary.write"}).get_json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"}
 

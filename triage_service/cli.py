@@ -31,12 +31,12 @@ def _app() -> Flask:
 def _audit(session: Session, event: str, action: str, resource_type: str, resource_id: str | None = None,
            detail: str | None = None) -> None:
     """Administrative commands are audited like the API: who (the operating-system account) did what."""
+    from triage_service import clock
     from triage_service.models import AuditAction
-    from triage_service.models.base import utcnow
     from triage_service.security.audit import CLI_ACTOR, record
 
     record(session, CLI_ACTOR, event=event, action=AuditAction(action), resource_type=resource_type,
-           resource_id=resource_id, detail=detail, at=utcnow())
+           resource_id=resource_id, detail=detail, at=clock.now())
 
 
 def _fail(message: str) -> None:
@@ -173,13 +173,13 @@ def absence_add(agb: str, starts: str, ends: str | None, reason: str | None) -> 
 @absence_group.command("end")
 @click.argument("absence_id")
 def absence_end(absence_id: str) -> None:
-    from triage_service.models.base import utcnow
+    from triage_service import clock
     from triage_service.security.audit import CLI_ACTOR
     from triage_service.services.absences import end_absence
 
     try:
         with session_scope(_app()) as session:
-            end_absence(session, CLI_ACTOR, absence_id, utcnow())
+            end_absence(session, CLI_ACTOR, absence_id, clock.now())
             click.echo(f"Absence {absence_id} ended.")
     except DomainError as exc:
         _fail(exc.message)
@@ -189,12 +189,12 @@ def absence_end(absence_id: str) -> None:
 def absence_list() -> None:
     from sqlalchemy import select
 
+    from triage_service import clock
     from triage_service.models import Absence
-    from triage_service.models.base import utcnow
     from triage_service.routing.working_time import AMSTERDAM
 
     with session_scope(_app()) as session:
-        now = utcnow()
+        now = clock.now()
         rows = session.scalars(select(Absence).where((Absence.ends_at.is_(None)) | (Absence.ends_at > now))
                                .order_by(Absence.starts_at)).all()
         for a in rows:
@@ -243,7 +243,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     import signal
     import time
 
-    from triage_service.models.base import utcnow
+    from triage_service import clock
     from triage_service.notifications.delivery import deliver_due
     from triage_service.notifications.email import send_due
     from triage_service.routing.deadlines import run_deadline_jobs
@@ -263,33 +263,35 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     signal.signal(signal.SIGINT, _stop)
     parent = os.getppid()
     next_deadline_pass = next_anchor = 0.0
-    while not stopping and not (exit_with_parent and os.getppid() != parent):
-        if time.monotonic() >= next_deadline_pass:
-            with session_scope(app) as session:
-                run = run_deadline_jobs(session, utcnow())
-            if run.flagged or run.escalated or run.unassignable:
-                click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated "
-                           f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
-            next_deadline_pass = time.monotonic() + interval
-        if time.monotonic() >= next_anchor:
-            # The chain's head, outside the database: removing the newest entries becomes detectable.
-            with session_scope(app) as session:
-                write_anchor(session, settings.audit_anchor_path, utcnow())
-            next_anchor = time.monotonic() + 3600
-        sent = deliver_due(factory, settings, load_keyring(settings), utcnow())
-        if sent.delivered or sent.failed:
-            click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
-                       f"failed, {sent.errored} subscription(s) set to error")
-        mailed = send_due(factory, settings, utcnow())
-        if mailed.sent or mailed.failed:
-            click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} e-mail notices: {mailed.sent} sent, {mailed.failed} failed, "
-                       f"{mailed.abandoned} given up")
-        if once:
-            break
-        for _ in range(notify_interval):
-            if stopping:
+    # In the app's context, every reading of the time below is the app's clock (triage_service/clock.py).
+    with app.app_context():
+        while not stopping and not (exit_with_parent and os.getppid() != parent):
+            if clock.monotonic() >= next_deadline_pass:
+                with session_scope(app) as session:
+                    run = run_deadline_jobs(session, clock.now())
+                if run.flagged or run.escalated or run.unassignable:
+                    click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated "
+                               f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
+                next_deadline_pass = clock.monotonic() + interval
+            if clock.monotonic() >= next_anchor:
+                # The chain's head, outside the database: removing the newest entries becomes detectable.
+                with session_scope(app) as session:
+                    write_anchor(session, settings.audit_anchor_path, clock.now())
+                next_anchor = clock.monotonic() + 3600
+            sent = deliver_due(factory, settings, load_keyring(settings), clock.now())
+            if sent.delivered or sent.failed:
+                click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
+                           f"failed, {sent.errored} subscription(s) set to error")
+            mailed = send_due(factory, settings, clock.now())
+            if mailed.sent or mailed.failed:
+                click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} e-mail notices: {mailed.sent} sent, "
+                           f"{mailed.failed} failed, {mailed.abandoned} given up")
+            if once:
                 break
-            time.sleep(1)
+            for _ in range(notify_interval):
+                if stopping:
+                    break
+                time.sleep(1)
 
 
 @main.command("rebuild-facts")
@@ -327,12 +329,12 @@ def audit_verify() -> None:
 @audit_group.command("anchor")
 def audit_anchor() -> None:
     """Append the chain's head to the anchor file (the worker does this every hour)."""
-    from triage_service.models.base import utcnow
+    from triage_service import clock
     from triage_service.security.audit_chain import write_anchor
 
     app = _app()
     with session_scope(app) as session:
-        written = write_anchor(session, app.extensions["triage.settings"].audit_anchor_path, utcnow())
+        written = write_anchor(session, app.extensions["triage.settings"].audit_anchor_path, clock.now())
     click.echo(f"Anchored entry {written[0]}." if written else "The audit trail is empty; nothing to anchor.")
 
 
@@ -341,9 +343,9 @@ def audit_anchor() -> None:
 @click.option("--fhir", "as_fhir", is_flag=True, help="Print a FHIR Bundle of AuditEvents instead of a table")
 def audit_patient(bsn: str, as_fhir: bool) -> None:
     """Who saw or changed this patient's data, when, from where, acting for which organisation."""
+    from triage_service import clock
     from triage_service.fhir.dutch import is_valid_bsn
     from triage_service.models import AuditAction
-    from triage_service.models.base import utcnow
     from triage_service.security.audit import CLI_ACTOR, record
     from triage_service.services.audit_queries import action_word, audit_bundle, patient_history, patient_refs
 
@@ -356,7 +358,7 @@ def audit_patient(bsn: str, as_fhir: bool) -> None:
         refs = patient_refs(session, bsn)
         # Looking up a patient's history is itself access to patient data.
         record(session, CLI_ACTOR, event="audit.patient", action=AuditAction.READ,
-               patient_ref=refs[0] if refs else None, detail=f"entries={len(entries)}", at=utcnow())
+               patient_ref=refs[0] if refs else None, detail=f"entries={len(entries)}", at=clock.now())
         if as_fhir:
             click.echo(json.dumps(audit_bundle(entries), indent=2, ensure_ascii=False))
             return
@@ -373,14 +375,14 @@ def audit_patient(bsn: str, as_fhir: bool) -> None:
 @main.command("purge")
 def purge_command() -> None:
     """Remove consults, patient data and photos past their retention period, and old audit entries."""
-    from triage_service.models.base import utcnow
+    from triage_service import clock
     from triage_service.services.attachments import blob_store
     from triage_service.services.retention import purge
 
     app = _app()
     settings = app.extensions["triage.settings"]
     with session_scope(app) as session:
-        result = purge(session, settings, blob_store(settings), utcnow())
+        result = purge(session, settings, blob_store(settings), clock.now())
     click.echo(f"Removed {result.consults} consult(s), {result.resources} patient resource(s), {result.photos} "
                f"photo(s) and {result.audit_entries} audit entr(y/ies) past their retention period.")
 
@@ -522,11 +524,11 @@ def create_user_command(username: str, display_name: str, role: str, practitione
 @click.option("--kid", default=None)
 def client_assertion_command(client_id: str, key_file: Path, token_url: str, kid: str | None) -> None:
     """Print a signed client assertion, as a GP system would make it (for trying the API with curl)."""
-    from triage_service.models.base import utcnow
+    from triage_service import clock
     from triage_service.services.clients import client_assertion
 
     try:
-        click.echo(client_assertion(client_id, key_file.read_bytes(), token_url, utcnow(), kid=kid))
+        click.echo(client_assertion(client_id, key_file.read_bytes(), token_url, clock.now(), kid=kid))
     except (ValueError, TypeError) as exc:  # not a PEM private key, or a password-protected one
         _fail(f"Cannot sign with {key_file}: {exc}")
     except DomainError as exc:

@@ -93,13 +93,17 @@ def get_session() -> Session:
 
 @contextmanager
 def session_scope(app: Flask) -> Iterator[Session]:
-    """A unit of work outside a request (CLI, worker): commit on success, else roll back."""
-    session = session_factory(app)()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    """A unit of work outside a request (CLI, worker): commit on success, else roll back.
+
+    It runs inside the app's context so that the one clock (triage_service/clock.py) is the app's, also for
+    column defaults written at flush."""
+    with app.app_context():
+        session = session_factory(app)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

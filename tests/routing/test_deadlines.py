@@ -129,7 +129,7 @@ def test_two_workers_side_by_side_escalate_each_consult_once(
     assert len(_events(app, "escalated")) == 6
 
 
-def test_the_worker_command_runs_one_pass(app: Flask, gp: GPSystem, consult_request: dict,
+def test_the_worker_command_runs_one_pass(app: Flask, gp: GPSystem, consult_request: dict, clock: FrozenClock,
                                           monkeypatch: Any) -> None:
     from click.testing import CliRunner
 
@@ -137,7 +137,7 @@ def test_the_worker_command_runs_one_pass(app: Flask, gp: GPSystem, consult_requ
 
     _submit(gp, consult_request)
     monkeypatch.setattr(cli, "_app", lambda: app)
-    monkeypatch.setattr("triage_service.models.base.utcnow", lambda: DUE + timedelta(minutes=1))
+    clock.now = DUE + timedelta(minutes=1)
     result = CliRunner().invoke(cli.main, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "escalated 1" in result.output

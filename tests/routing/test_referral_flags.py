@@ -83,7 +83,7 @@ def test_a_worker_reuses_a_conversion_figure_for_the_configured_seconds_and_then
     first = gp.post("/fhir/ServiceRequest", _body(consult_request)).get_json()
     _complete(app, first["id"], True)
     moment = [1000.0]
-    monkeypatch.setattr(referral_flags.time, "monotonic", lambda: moment[0])
+    monkeypatch.setattr(referral_flags.clock, "monotonic", lambda: moment[0])
     referral_flags.configure(300)
     try:
         with session_scope(app) as session:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, request
 
-from triage_service.models.base import utcnow
+from triage_service import clock as time_source
 from triage_service.settings import Settings
 
 
 def clock() -> datetime:
-    """Now, from the app's clock (tests install a frozen one)."""
-    now: Callable[[], datetime] = current_app.extensions.get("triage.clock", utcnow)
-    return now()
+    """Now, from the one clock (triage_service/clock.py)."""
+    return time_source.now()
 
 
 def base_url() -> str:

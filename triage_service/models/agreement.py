@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.models.organisation import Organisation
 
 
@@ -51,7 +52,7 @@ class Agreement(Base):
     source_file: Mapped[str] = mapped_column(Text)
     #: SHA-256 of the validated file content: re-importing an unchanged file changes nothing.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
-    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     subcontractor: Mapped[Organisation] = relationship(foreign_keys=[subcontractor_id])
     profiles: Mapped[list[PatientProfile]] = relationship(

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.models.consult import Consult
 from triage_service.security.field_crypto import EncryptedText
 
@@ -76,8 +77,8 @@ class Appointment(Base):
     #: The booked appointment this one was proposed to replace (a reschedule).
     replaces_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"), index=True)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     consult: Mapped[Consult] = relationship()
 

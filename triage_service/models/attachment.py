@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.models.blob import EncryptedBlob
 
 
@@ -25,6 +26,6 @@ class Attachment(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     blob_id: Mapped[str] = mapped_column(ForeignKey("encrypted_blobs.id"))
     thumbnail_blob_id: Mapped[str | None] = mapped_column(ForeignKey("encrypted_blobs.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     blob: Mapped[EncryptedBlob] = relationship(foreign_keys=[blob_id])

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from triage_service.models.base import Base, utcnow
+from triage_service import clock
+from triage_service.models.base import Base
 
 
 class AuditAction(enum.StrEnum):
@@ -43,7 +44,7 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(default=clock.now)
     #: What happened, e.g. "fhir.create", "fhir.search", "auth.token".
     event: Mapped[str] = mapped_column(String(64))
     action: Mapped[AuditAction] = mapped_column(Enum(AuditAction, native_enum=False, length=1,

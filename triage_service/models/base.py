@@ -20,10 +20,6 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_id() -> str:
     """Public ids are random UUIDs: they reveal neither order nor volume."""
     return str(uuid.uuid4())

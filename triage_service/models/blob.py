@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 
 
 class EncryptedBlob(Base):
@@ -20,4 +21,4 @@ class EncryptedBlob(Base):
     kek_id: Mapped[str] = mapped_column(String(64), index=True)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

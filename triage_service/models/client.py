@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.models.organisation import Organisation
 
 
@@ -26,7 +27,7 @@ class ApiClient(Base):
     #: Space-separated SMART scopes this client may be granted.
     scopes: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -56,6 +57,6 @@ class AccessToken(Base):
     client_pk: Mapped[str] = mapped_column(ForeignKey("api_clients.id"), index=True)
     scopes: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     client: Mapped[ApiClient] = relationship()

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, desc, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.models.message import ConsultMessage
 from triage_service.security.field_crypto import EncryptedJSON, EncryptedText
 
@@ -132,8 +133,8 @@ class Consult(Base):
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     #: Encrypted at rest: the contained patient and the clinical question.
     resource: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("consults.resource"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     identifiers: Mapped[list[ConsultIdentifier]] = relationship(
         back_populates="consult", cascade="all, delete-orphan"
@@ -212,8 +213,8 @@ class ConsultTask(Base):
     near_due_flagged_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     version_id: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     consult: Mapped[Consult] = relationship(back_populates="task")
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.security.field_crypto import EncryptedText
 
 
@@ -42,4 +43,4 @@ class ConsultMessage(Base):
     in_response_to_id: Mapped[str | None] = mapped_column(ForeignKey("consult_messages.id"), index=True)
     #: Extra photos or documents the GP sent with an answer: ids of the practice's DocumentReferences.
     document_ids: Mapped[list[Any]] = mapped_column(default=list)
-    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=clock.now)

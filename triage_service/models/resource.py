@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.security.field_crypto import EncryptedJSON
 
 
@@ -32,5 +33,5 @@ class StoredResource(Base):
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     #: Encrypted at rest: a Patient carries BSN, name and address.
     resource: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("stored_resources.resource"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 from triage_service.models.organisation import Practitioner
 from triage_service.security.field_crypto import EncryptedText
 
@@ -25,7 +26,7 @@ class Absence(Base):
     #: None: open-ended until someone ends it.
     ends_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     practitioner: Mapped[Practitioner] = relationship()
 
@@ -50,7 +51,7 @@ class RoutingDecision(Base):
     candidates: Mapped[list[Any]]
     #: Includes a forwarding specialist's own words: encrypted like other free text.
     reason: Mapped[str] = mapped_column(EncryptedText("routing_decisions.reason"))
-    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
 class DeadlineEvent(Base):
@@ -65,7 +66,7 @@ class DeadlineEvent(Base):
     from_owner_agb: Mapped[str | None] = mapped_column(String(8))
     to_owner_agb: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
 class ReferralFlag(Base):
@@ -82,4 +83,4 @@ class ReferralFlag(Base):
     #: Completed consults of the same specialism and ICPC code when flagged, and how many became referrals.
     similar_total: Mapped[int] = mapped_column(default=0)
     similar_converted: Mapped[int] = mapped_column(default=0)
-    flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    flagged_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from triage_service.models.base import Base, utcnow, uuid_pk
+from triage_service import clock
+from triage_service.models.base import Base, uuid_pk
 
 
 class SubscriptionStatus(enum.StrEnum):
@@ -62,8 +63,8 @@ class Subscription(Base):
     #: Notification events created so far: the backport IG's events-since-subscription-start.
     events_since_start: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
 class Notification(Base):

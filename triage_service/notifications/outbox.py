@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from triage_service import clock
 from triage_service.models import ConsultTask, Notification, Subscription, SubscriptionStatus
-from triage_service.models.base import utcnow
 from triage_service.notifications.criteria import parse_criteria
 from triage_service.notifications.email import queue_assignment_notices
 from triage_service.settings import Settings
@@ -60,10 +60,10 @@ def _write_notifications(session: Session) -> None:
     changed: dict[int, ConsultTask] = session.info.pop(_CHANGED, {})
     reassigned: dict[int, ConsultTask] = session.info.pop(_REASSIGNED, {})
     if changed:
-        record_notifications(session, list(changed.values()), utcnow())
+        record_notifications(session, list(changed.values()), clock.now())
     settings: Settings | None = session.info.get("triage.settings")
     if reassigned and settings is not None:
-        queue_assignment_notices(session, [t for t in reassigned.values() if t.owner_agb], settings, utcnow())
+        queue_assignment_notices(session, [t for t in reassigned.values() if t.owner_agb], settings, clock.now())
 
 
 @event.listens_for(Session, "after_rollback")

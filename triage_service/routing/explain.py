@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service import clock
 from triage_service.errors import DomainError
 from triage_service.fhir.parsing import parse_json_body, parse_resource
 from triage_service.models import Organisation
-from triage_service.models.base import utcnow
 from triage_service.routing.assignment import candidates_for, choose
 from triage_service.routing.service import match_or_explain, routing_table, specialism_label
 from triage_service.routing.working_time import due_at
@@ -30,7 +30,7 @@ def explain_file(session: Session, raw: bytes, practice_agb: str) -> tuple[list[
     organisation = session.scalar(select(Organisation).where(Organisation.agb == practice_agb))
     if organisation is None:
         return [f"No practice with AGB {practice_agb}"], False
-    now = utcnow()
+    now = clock.now()
     try:
         fields = validate_consult_request(session, organisation, resource,
                                           Resolver(session, organisation.id, resource), now)

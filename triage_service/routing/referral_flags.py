@@ -9,12 +9,12 @@ referral in this service's own completed consults, with the sample size.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from triage_service import clock
 from triage_service.models import Consult, RequestStatus
 from triage_service.models.consult import REFERRAL_CATEGORY
 from triage_service.routing.matching import CompiledProfile, RoutingRequest
@@ -71,7 +71,7 @@ def conversion_rate(session: Session, specialism: str, icpc: str) -> tuple[int, 
     reuses a figure for ``configure``'s number of seconds.
     """
     key = (session.get_bind().engine.url.render_as_string(hide_password=True), specialism, icpc)
-    now = time.monotonic()
+    now = clock.monotonic()
     cached = _cache.get(key)
     if cached is not None and now - cached[0] < _cache_seconds:
         return cached[1], cached[2]

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from triage_service import clock
 from triage_service.models import AuditAction, AuditEntry, AuditOutcome
-from triage_service.models.base import utcnow
 from triage_service.security import audit_chain  # noqa: F401 - every entry written is chained
 
 
@@ -41,7 +41,7 @@ def record(session: Session, actor: Actor, *, event: str, action: AuditAction,
            resource_id: str | None = None, patient_ref: str | None = None, detail: str | None = None,
            at: datetime | None = None) -> AuditEntry:
     entry = AuditEntry(
-        occurred_at=at or utcnow(), event=event, action=action, outcome=outcome, actor_kind=actor.kind,
+        occurred_at=at or clock.now(), event=event, action=action, outcome=outcome, actor_kind=actor.kind,
         actor_id=actor.id, organisation_id=actor.organisation_id, resource_type=resource_type,
         resource_id=resource_id, patient_ref=patient_ref, source_ip=actor.source_ip,
         detail=detail[:2000] if detail else None,

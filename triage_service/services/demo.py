@@ -145,8 +145,8 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
     """Consults submitted through the normal intake (idempotent): for the demo dermatologist two
     meekijkconsults to answer, one referral to triage (agreement TRIAGE-DERM) and an ECMS to plan; for the
     demo cardiologist a video consult to plan."""
+    from triage_service import clock
     from triage_service.fhir.profiles import registry
-    from triage_service.models.base import utcnow
     from triage_service.models.consult import REFERRAL_CATEGORY
     from triage_service.security.audit import CLI_ACTOR
     from triage_service.services.intake import CS_CONSULT_FORM, submit_consult
@@ -155,7 +155,7 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
     client = session.scalar(select(ApiClient).where(ApiClient.organisation_id == practice.id))
     if client is None:
         return
-    now = utcnow()
+    now = clock.now()
     cardiologist = next(u for u in DEMO_USERS if u[0] == "cardioloog")
     # (number, ICPC, display, referral, consult form, specialist): the last two show the appointment flow.
     for number, icpc, display, referral, form, specialist in (

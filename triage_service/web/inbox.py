@@ -6,7 +6,6 @@ Ordering follows the work: consults flagged as likely referrals are triaged firs
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from triage_service import clock
 from triage_service.fhir.dutch import AGB
 from triage_service.models import (
     APPOINTMENT_FORMS,
@@ -174,7 +174,7 @@ def _specialisms(session: Session, user: InboxUser) -> set[str]:
             if (user.practitioner_agb and user.practitioner_agb in p.specialist_agbs)
             or (user.organisation_agb and user.organisation_agb == p.subcontractor_agb)}
     key = (session.get_bind().engine.url.render_as_string(), user.practitioner_agb, user.organisation_agb)
-    now = time.monotonic()
+    now = clock.monotonic()
     cached = _open_specialisms.get(key)
     if cached is None or now - cached[0] >= _OPEN_SPECIALISMS_SECONDS:
         cached = (now, frozenset(session.scalars(
