@@ -7,14 +7,13 @@ limited to consults owned by them or their group, and every view is audited.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from triage_service.settings import Settings
 from triage_service.web import views
+from triage_service.web.catalogue import compile_catalogues
 
 LANGUAGES = ("nl", "en")
 csrf = CSRFProtect()
@@ -37,7 +36,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         BABEL_DEFAULT_LOCALE="nl",
         # Dates are shown in Dutch time: Flask-Babel converts every datetime it formats to this zone.
         BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(compile_catalogues(settings.instance_path / "translations")),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
     )
     csrf.init_app(app)
