@@ -1,0 +1,44 @@
+"""The demo works on any day: its agreements do not expire, so a newcomer who starts the service years from
+now still gets a consult accepted (an end date of 31 December once made every demo consult a 422)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask
+
+from tests.conftest import FrozenClock, GPSystem, new_request
+from triage_service import create_app
+from triage_service.database import session_scope
+from triage_service.migrate import upgrade_database
+from triage_service.services.demo import load_demo
+from triage_service.settings import Settings
+
+IN_2031 = datetime(2031, 6, 1, 9, 30, tzinfo=UTC)  # a Sunday, years after the agreements were written
+
+
+def test_the_demo_loaded_in_2031_accepts_a_consult(settings: Settings, app: Flask, consult_request: dict,
+                                                   tmp_path: Path) -> None:
+    # Its own SQLite file and instance folder (the demo writes GP-system keys there), with the suite's keys:
+    # field encryption keys are configured per process.
+    instance = tmp_path / "instance"
+    shutil.copytree(settings.instance_path, instance,
+                    ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
+    later = dataclasses.replace(settings, instance_path=instance, database_url=f"sqlite:///{instance / 'demo.db'}")
+    clock = FrozenClock(IN_2031)
+    demo_app = create_app(later, clock=clock)
+    upgrade_database(demo_app.extensions["triage.engine"])
+    with session_scope(demo_app) as session:
+        clients = load_demo(session, later)
+    gp = GPSystem(demo_app.test_client(), clients[0], clock)
+
+    body = new_request(consult_request, authoredOn=IN_2031.isoformat())
+    response = gp.post("/fhir/ServiceRequest", body)
+
+    assert response.status_code == 201, response.get_json()
+    task = gp.get(f"/fhir/Task?focus=ServiceRequest/{response.get_json()['id']}").get_json()["entry"][0]["resource"]
+    assert task["status"] in ("requested", "received", "accepted")
+    assert task["restriction"]["period"]["end"].startswith("2031-06")
