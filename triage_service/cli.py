@@ -586,14 +586,15 @@ triage_service demo
   Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP
                       systems (POST {base}/fhir/Subscription) and watches the answer norms.
 
-Get a token and post a consult (in a second terminal):
+Get a token and post a consult (in a second terminal; the README's examples use $BASE too):
+  BASE={base}
   A=$(.venv/bin/triage-service client-assertion --client-id {first.client_id} --key {first.key_file} \\
-      --token-url {base}/oauth/token)
-  T=$(curl -s {base}/oauth/token -d grant_type=client_credentials \\
+      --token-url $BASE/oauth/token)
+  T=$(curl -s $BASE/oauth/token -d grant_type=client_credentials \\
       -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
       -d client_assertion=$A -d scope="{scopes}" \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -s -X POST {base}/fhir/ServiceRequest -H "Authorization: Bearer $T" \\
+  curl -s -X POST $BASE/fhir/ServiceRequest -H "Authorization: Bearer $T" \\
       -H 'Content-Type: application/fhir+json' --data @{example}
 """)
     # Webhooks and answer norms need the worker; in the demo it runs beside the server and

@@ -97,6 +97,15 @@ def _conformance_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 
 
+def _missing(path: Path) -> None:
+    """CI sets TRIAGE_REQUIRE_CONFORMANCE: there a missing corpus fails, as a missing Chromium does, instead of
+    skipping six tests without anyone noticing."""
+    message = f"conformance corpus not found at {path} (set TRIAGE_CONFORMANCE_DIR to the conformance directory)"
+    if os.environ.get("TRIAGE_REQUIRE_CONFORMANCE"):
+        pytest.fail(f"TRIAGE_REQUIRE_CONFORMANCE is set but the {message}")
+    pytest.skip(message)
+
+
 def _corpus_dir() -> Path:
     return _conformance_dir() / "fhir-test-cases" / "validator-r4-simple"
 
@@ -105,9 +114,7 @@ def _corpus_dir() -> Path:
 def cases() -> list[Case]:
     index = _corpus_dir() / "INDEX.json"
     if not index.is_file():
-        pytest.skip(
-            f"conformance corpus not found at {index} (set TRIAGE_CONFORMANCE_DIR to the conformance directory)"
-        )
+        _missing(index)
     entries = json.loads(index.read_text(encoding="utf-8"))
     return [
         Case(
@@ -211,7 +218,7 @@ def test_diagnostics_never_echo_values_from_the_input(cases: list[Case]) -> None
 def test_the_caredove_referral_bundle_is_refused_with_every_problem_located() -> None:
     path = _conformance_dir() / "fhir-test-cases" / "r4-caredove-referral-transaction-bundle.json"
     if not path.is_file():
-        pytest.skip(f"{path} not found (set TRIAGE_CONFORMANCE_DIR to the conformance directory)")
+        _missing(path)
     data, json_issues = parse_json_body(path.read_bytes())
     assert json_issues == []
 
