@@ -21,12 +21,20 @@ def chromium() -> Iterator[object]:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does this)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    # CI also runs the suite with the machine's clock moved by libfaketime (LD_PRELOAD). That is about the
+    # service's time; Chromium and Playwright's driver hang or crash under it, so they start without it and
+    # keep the real time (the pages shown come from the service, whose clock the tests control).
+    shifted = {name: os.environ.pop(name) for name in ("LD_PRELOAD", "FAKETIME") if name in os.environ}
+    try:
+        playwright = sync_playwright().start()
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
+    finally:
+        os.environ.update(shifted)
+    yield browser
+    browser.close()
+    playwright.stop()
 
 
 @pytest.fixture
