@@ -86,19 +86,25 @@ def _attempt(step: Callable[[], object]) -> None:
         log.error("writing an audit anchor failed: %s", type(exc).__name__)
 
 
+_COMMAND = [sys.executable, "-m", "triage_service.cli", "audit", "anchor"]
+
+
 def start_companion() -> subprocess.Popen[bytes]:
     """From gunicorn's arbiter (``when_ready``): the anchoring process, in its own session so a Ctrl-C on the
     server's terminal does not stop it before the workers have finished."""
-    return subprocess.Popen([sys.executable, "-m", "triage_service.cli", "audit", "anchor", "--keep-running",
-                             "--exit-with-parent"], start_new_session=True)
+    return subprocess.Popen([*_COMMAND, "--keep-running", "--exit-with-parent"],  # noqa: S603 - fixed arguments
+                            start_new_session=True)
 
 
 def stop_companion(process: subprocess.Popen[bytes] | None, timeout: float = 15) -> None:
-    """From gunicorn's arbiter (``on_exit``, after the workers stopped): the companion writes its last anchor."""
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    """From gunicorn's arbiter (``on_exit``, after the workers stopped): the companion writes its last anchor.
+    If it did not get to (stopped while still starting, or gone), the arbiter anchors once itself."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process is None or process.returncode != 0:
+        subprocess.run(_COMMAND, timeout=timeout, check=False, stdout=subprocess.DEVNULL)  # noqa: S603 - fixed
