@@ -232,3 +232,46 @@ def test_verify_passes_an_untouched_trail_and_says_when_there_is_no_anchor_yet(a
     assert "intact" in output and "no anchors" in output
     with session_scope(app) as session:
         assert verify(session).intact
+
+
+def _production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    from tests.test_settings import GOOD_KEY
+
+    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+                   "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"),
+                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}"}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return environment
+
+
+def test_production_creates_its_audit_key_with_the_key_ring_and_refuses_one_made_for_development(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage_service.errors import ConfigurationError
+    from triage_service.settings import load_settings
+
+    environment = _production(tmp_path, monkeypatch)
+    assert CliRunner().invoke(cli.main, ["rotate-keys", "--new-keyring"]).exit_code == 0
+    settings = load_settings(environment)
+    assert json.loads(settings.audit_key_path.read_text())["made_for"] == "production"
+
+    settings.audit_key_path.write_text(audit_keys.AuditKeys.generate("development").to_json())
+    with pytest.raises(ConfigurationError, match="TRIAGE_AUDIT_KEY_PATH names keys generated for 'development'"):
+        load_settings(environment)
+
+
+def test_an_installation_from_before_keyed_hashes_gets_its_audit_key_from_rotate_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage_service.errors import ConfigurationError
+    from triage_service.settings import load_settings
+
+    environment = _production(tmp_path, monkeypatch)
+    assert CliRunner().invoke(cli.main, ["rotate-keys", "--new-keyring"]).exit_code == 0
+    load_settings(environment).audit_key_path.unlink()
+    with pytest.raises(ConfigurationError, match="TRIAGE_AUDIT_KEY_PATH must name an existing key file"):
+        load_settings(environment)
+
+    result = CliRunner().invoke(cli.main, ["rotate-keys", "--new-keyring"])
+    assert result.exit_code == 0, result.output
+    assert "Created the audit key" in result.output
+    assert load_settings(environment).audit_key_path.exists()

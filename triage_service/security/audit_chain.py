@@ -10,8 +10,9 @@ in with BEGIN IMMEDIATE), so the chain has no forks.
 Entries written before keyed hashes (``hash_key`` NULL) keep their plain SHA-256 hash and are
 verified as such. Rehashing them would need the old content to be trusted at migration time, which
 is what we cannot prove; instead the first keyed entry chains onto the last plain one, so an edit
-of an old entry changes a hash that a keyed entry covers. A plain entry *after* a keyed one is a
-downgrade and reported.
+of an old entry changes a hash that a keyed entry covers. A plain entry *after* a keyed one, or after
+the entry a signed anchor names as the first keyed one (``keyed_from``), is a downgrade and reported:
+otherwise someone without the key could rewrite the whole chain in the old form.
 
 What a chain cannot show by itself - its newest entries cut off, or its oldest - the anchors show
 (security/audit_anchors.py): ``serve`` and ``worker`` append the first and last entry to a file
