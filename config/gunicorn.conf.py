@@ -19,3 +19,17 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("TRIAGE_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket (one fixed path per user) is not used; two instances on one host would share it.
 control_socket_disable = True
+
+
+# The audit chain is anchored outside the database while the server runs and once more when it has stopped,
+# by a companion process the arbiter starts and stops (triage_service/security/anchoring.py).
+def when_ready(server):
+    from triage_service.security.anchoring import start_companion
+
+    server.triage_audit_anchorer = start_companion()
+
+
+def on_exit(server):
+    from triage_service.security.anchoring import stop_companion
+
+    stop_companion(getattr(server, "triage_audit_anchorer", None))

@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from triage_service.reports import facts  # noqa: F401 - keeps the monitoring's fact rows in step
     from triage_service.reports import views as report_views
     from triage_service.routing import referral_flags
-    from triage_service.security import field_crypto, headers, policy, rate_limits
+    from triage_service.security import audit_keys, field_crypto, headers, policy, rate_limits
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     # Column types encrypt personal data with these keys; they must be known before any query.
     field_crypto.configure(field_crypto.load_field_keys(settings.field_keys_path, create=not settings.is_production,
                                                        made_for=settings.env))
+    # Every audit entry is hashed with this key as it is flushed (security/audit_chain.py).
+    audit_keys.configure(audit_keys.load_audit_keys(settings.audit_key_path, create=not settings.is_production,
+                                                    made_for=settings.env))
     referral_flags.configure(settings.conversion_rate_cache_seconds)
     database.init_app(app, settings)
     policy.init_app(app)

@@ -247,7 +247,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     from triage_service.notifications.delivery import deliver_due
     from triage_service.notifications.email import send_due
     from triage_service.routing.deadlines import run_deadline_jobs
-    from triage_service.security.audit_chain import write_anchor
+    from triage_service.security.anchoring import Anchorer
     from triage_service.services.blobs import load_keyring
 
     app = _app()
@@ -262,7 +262,9 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     parent = os.getppid()
-    next_deadline_pass = next_anchor = 0.0
+    next_deadline_pass = 0.0
+    # The chain's head, outside the database, on TRIAGE_AUDIT_ANCHOR_SECONDS and when the worker stops.
+    anchorer = Anchorer(app)
     # In the app's context, every reading of the time below is the app's clock (triage_service/clock.py).
     with app.app_context():
         while not stopping and not (exit_with_parent and os.getppid() != parent):
@@ -273,11 +275,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
                     click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} flagged {run.flagged} near due, escalated "
                                f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
                 next_deadline_pass = clock.monotonic() + interval
-            if clock.monotonic() >= next_anchor:
-                # The chain's head, outside the database: removing the newest entries becomes detectable.
-                with session_scope(app) as session:
-                    write_anchor(session, settings.audit_anchor_path, clock.now())
-                next_anchor = clock.monotonic() + 3600
+            anchorer.tick()
             sent = deliver_due(factory, settings, load_keyring(settings), clock.now())
             if sent.delivered or sent.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
@@ -292,6 +290,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
                 if stopping:
                     break
                 time.sleep(1)
+        anchorer.anchor()
 
 
 @main.command("rebuild-facts")
@@ -318,6 +317,8 @@ def audit_verify() -> None:
     app = _app()
     with session_scope(app) as session:
         result = verify(session, app.extensions["triage.settings"].audit_anchor_path)
+    for warning in result.warnings:
+        click.echo(f"NOTE: {warning}")
     if result.intact:
         click.echo(f"The audit trail is intact: {result.checked} entries checked.")
         return
@@ -327,12 +328,21 @@ def audit_verify() -> None:
 
 
 @audit_group.command("anchor")
-def audit_anchor() -> None:
-    """Append the chain's head to the anchor file (the worker does this every hour)."""
+@click.option("--keep-running", is_flag=True,
+              help="Anchor every TRIAGE_AUDIT_ANCHOR_SECONDS until stopped, and once more on SIGTERM "
+                   "(how `serve` anchors: config/gunicorn.conf.py starts it)")
+@click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it ends")
+def audit_anchor(keep_running: bool, exit_with_parent: bool) -> None:
+    """Append the chain's first and last entry to the anchor file (`serve` and `worker` do this on their own)."""
     from triage_service import clock
     from triage_service.security.audit_chain import write_anchor
 
     app = _app()
+    if keep_running:
+        from triage_service.security.anchoring import keep_anchoring
+
+        keep_anchoring(app, exit_with_parent)
+        return
     with session_scope(app) as session:
         written = write_anchor(session, app.extensions["triage.settings"].audit_anchor_path, clock.now())
     click.echo(f"Anchored entry {written[0]}." if written else "The audit trail is empty; nothing to anchor.")
@@ -425,12 +435,21 @@ def rotate_keys(new_keyring: bool, field_key: bool, index_key: bool) -> None:
     except ConfigurationError:
         # A new installation: the service cannot start yet (production refuses to run without keys).
         app, settings = None, load_settings(require_keys=False)
+    from triage_service.security.audit_keys import load_audit_keys
+
+    if new_keyring and settings.keyring_path.exists() and not settings.audit_key_path.exists():
+        # An installation from before keyed audit hashes: only the audit key is missing.
+        load_audit_keys(settings.audit_key_path, create=True, made_for=settings.env)
+        click.echo(f"Created the audit key at {settings.audit_key_path}")
+        return
     if not settings.keyring_path.exists():
         if not new_keyring:
             _fail(f"No key ring at {settings.keyring_path}; pass --new-keyring to create one")
         save_keyring(settings, KeyRing.generate(settings.env))
         load_field_keys(settings.field_keys_path, create=True, made_for=settings.env)
-        click.echo(f"Created a key ring at {settings.keyring_path} and field keys at {settings.field_keys_path}")
+        load_audit_keys(settings.audit_key_path, create=True, made_for=settings.env)
+        click.echo(f"Created a key ring at {settings.keyring_path}, field keys at {settings.field_keys_path} "
+                   f"and the audit key at {settings.audit_key_path}")
         return
     app = app or _app()
     ring = KeyRing.from_json(settings.keyring_path.read_text(encoding="utf-8")).with_new_active_key()

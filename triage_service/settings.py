@@ -86,6 +86,12 @@ class Settings:
     field_keys_path: Path = Path()
     #: Where the audit chain's head is anchored (append-only file; ship it off the database server).
     audit_anchor_path: Path = Path()
+    #: Seconds between anchors written by `serve` and `worker` (each also anchors when it stops): the most
+    #: recent entries that someone with database access could remove unnoticed are at most this old.
+    audit_anchor_seconds: int = 300
+    #: Key of the audit trail's keyed hashes and signed anchors (JSON); generated in the instance folder
+    #: outside production, never in the database.
+    audit_key_path: Path = Path()
     #: Outgoing mail for assignment notices to specialists who ask for them; no host: no e-mail.
     smtp_host: str = ""
     smtp_port: int = 25
@@ -185,7 +191,11 @@ def _refuse_development_keys(settings: Settings) -> None:
     import json
 
     for variable, path in (("TRIAGE_KEYRING_PATH", settings.keyring_path),
-                           ("TRIAGE_FIELD_KEYS_PATH", settings.field_keys_path)):
+                           ("TRIAGE_FIELD_KEYS_PATH", settings.field_keys_path),
+                           ("TRIAGE_AUDIT_KEY_PATH", settings.audit_key_path)):
+        if not path.exists():  # only the audit key can get here: the other two were checked above
+            raise ConfigurationError(f"{variable} must name an existing key file in production (created with "
+                                     "the key ring by `triage-service rotate-keys --new-keyring`)")
         try:
             made_for = json.loads(path.read_text(encoding="utf-8")).get("made_for", "unknown")
         except (OSError, ValueError, AttributeError) as exc:
@@ -207,6 +217,8 @@ def _with_paths(settings: Settings) -> Settings:
         changes["field_keys_path"] = settings.instance_path / "field-keys.json"
     if settings.audit_anchor_path == Path():
         changes["audit_anchor_path"] = settings.instance_path / "audit-anchors.log"
+    if settings.audit_key_path == Path():
+        changes["audit_key_path"] = settings.instance_path / "audit-key.json"
     return _replace(settings, **changes) if changes else settings
 
 

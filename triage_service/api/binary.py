@@ -55,7 +55,7 @@ def read_binary(rid: str) -> Response:
     session = get_session()
     attachment = get_attachment(session, access.organisation_id, rid)
     record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Binary",
-           resource_id=rid, at=clock())
+           resource_id=rid, patient_ref=attachment.patient_ref, at=clock())
     session.commit()  # the audit row is kept even if the client stops reading half-way
     chunks = read_attachment(session, settings(), attachment)
     first = next(chunks, b"")  # authenticate the first segment before the status line goes out

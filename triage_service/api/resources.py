@@ -187,7 +187,7 @@ def read_supporting(rtype: str, rid: str) -> Response:
     if stored is None:
         raise NotFound(f"{rtype}/{rid} is not known to this client's organisation")
     record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type=rtype,
-           resource_id=rid, patient_ref=rid if rtype == "Patient" else None, at=clock())
+           resource_id=rid, patient_ref=stored.patient_ref, at=clock())
     return fhir_response(stored.resource, 200, stored.version_id)
 
 

@@ -27,5 +27,8 @@ class Attachment(Base):
     blob_id: Mapped[str] = mapped_column(ForeignKey("encrypted_blobs.id"))
     thumbnail_blob_id: Mapped[str | None] = mapped_column(ForeignKey("encrypted_blobs.id"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    #: The Patient (stored resource id) the file is about, once a DocumentReference or consult ties it to one:
+    #: every later read of the file is audited under that patient (NEN 7513).
+    patient_ref: Mapped[str | None] = mapped_column(String(36), index=True)
 
     blob: Mapped[EncryptedBlob] = relationship(foreign_keys=[blob_id])

@@ -51,11 +51,14 @@ class AuditEntry(Base):
                                                      values_callable=lambda e: [m.value for m in e]))
     outcome: Mapped[AuditOutcome] = mapped_column(Enum(AuditOutcome, native_enum=False, length=1,
                                                        values_callable=lambda e: [m.value for m in e]))
-    #: "client", "user", "cli" or "anonymous", and that actor's id.
+    #: "client", "user", "cli", "worker" or "anonymous", and that actor's id.
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(64))
     #: The organisation the actor acted for.
     organisation_id: Mapped[str | None] = mapped_column(String(36))
+    #: On whose behalf (NEN 7513 "namens"): the party responsible for the act, e.g. "Organization/{id}" for a
+    #: GP system acting for its practice, "Practitioner/{id}" for a specialist (security/audit.py).
+    on_behalf_of: Mapped[str | None] = mapped_column(String(80))
     resource_type: Mapped[str | None] = mapped_column(String(40))
     resource_id: Mapped[str | None] = mapped_column(String(64))
     #: Internal id of the Patient resource concerned (never the BSN).
@@ -68,3 +71,6 @@ class AuditEntry(Base):
     chain_index: Mapped[int] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    #: The id of the audit key the hash is an HMAC under; None for entries written before keyed hashes
+    #: (plain SHA-256, still verified as such).
+    hash_key: Mapped[str | None] = mapped_column(String(32))

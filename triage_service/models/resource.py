@@ -23,13 +23,17 @@ class StoredResource(Base):
     __tablename__ = "stored_resources"
     # Not unique: FHIR lets a plain create duplicate a patient; conditional create then
     # reports the ambiguity (412) instead of the database refusing with a 500.
-    __table_args__ = (Index("ix_stored_resources_identity", "organisation_id", "resource_type", "identifier_token"),)
+    __table_args__ = (Index("ix_stored_resources_identity", "organisation_id", "resource_type", "identifier_token"),
+                      Index("ix_stored_resources_patient_ref", "patient_ref"))
 
     id: Mapped[str] = uuid_pk()
     resource_type: Mapped[str] = mapped_column(String(40))
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     #: Blind index (security/field_crypto.py) of the identifier used for matching and conditional create.
     identifier_token: Mapped[str | None] = mapped_column(String(300))
+    #: The Patient (an id in this table) a DocumentReference or Coverage concerns, a Patient its own id:
+    #: the audit trail names the patient in every entry about the resource (NEN 7513).
+    patient_ref: Mapped[str | None] = mapped_column(String(36))
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     #: Encrypted at rest: a Patient carries BSN, name and address.
     resource: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("stored_resources.resource"))

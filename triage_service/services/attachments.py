@@ -23,6 +23,7 @@ from triage_service.security.audit import Actor, record
 from triage_service.security.crypto import KeyRing
 from triage_service.services.blobs import PiecesReader, load_keyring, read_blob, store_blob
 from triage_service.services.intake import stamp
+from triage_service.services.patient_links import patient_of
 from triage_service.services.photos import CheckedFile, check_file
 from triage_service.settings import Settings
 from triage_service.storage import BlobStore
@@ -51,14 +52,16 @@ def blob_store(settings: Settings) -> BlobStore:
 
 
 def store_attachment(session: Session, actor: Actor, settings: Settings, organisation_id: str, data: bytes,
-                     declared_type: str, now: datetime, attachment_id: str | None = None) -> Attachment:
-    """Check, sanitise, encrypt and store a file; ``attachment_id`` pre-assigns the Binary id (transactions)."""
+                     declared_type: str, now: datetime, attachment_id: str | None = None,
+                     patient_ref: str | None = None) -> Attachment:
+    """Check, sanitise, encrypt and store a file; ``attachment_id`` pre-assigns the Binary id (transactions);
+    ``patient_ref`` is the patient it concerns when the upload says (inline in a DocumentReference)."""
     checked = check_file(data, declared_type, settings.max_attachment_bytes, settings.max_image_pixels)
-    return _store_checked(session, actor, settings, organisation_id, checked, now, attachment_id)
+    return _store_checked(session, actor, settings, organisation_id, checked, now, attachment_id, patient_ref)
 
 
 def _store_checked(session: Session, actor: Actor, settings: Settings, organisation_id: str, checked: CheckedFile,
-                   now: datetime, attachment_id: str | None = None) -> Attachment:
+                   now: datetime, attachment_id: str | None = None, patient_ref: str | None = None) -> Attachment:
     store, ring = blob_store(settings), keyring(settings)
     blob = store_blob(session, store, ring, PiecesReader(checked.pieces))
     thumbnail = store_blob(session, store, ring, io.BytesIO(checked.thumbnail)) if checked.thumbnail else None
@@ -66,11 +69,15 @@ def _store_checked(session: Session, actor: Actor, settings: Settings, organisat
                             content_type=checked.content_type,
                             original_size=checked.original_size, original_sha1=checked.original_sha1,
                             width=checked.width, height=checked.height, blob_id=blob.id,
-                            thumbnail_blob_id=thumbnail.id if thumbnail else None, created_at=now)
+                            thumbnail_blob_id=thumbnail.id if thumbnail else None, created_at=now,
+                            patient_ref=patient_ref)
     session.add(attachment)
     session.flush()
+    # A plain upload does not say whose photo it is yet; the DocumentReference or consult that names it will
+    # (services/patient_links.py), and `audit patient` then finds this entry through the file.
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Binary",
-           resource_id=attachment.id, at=now, detail=f"type={checked.content_type}; bytes={checked.original_size}")
+           resource_id=attachment.id, patient_ref=patient_ref, at=now,
+           detail=f"type={checked.content_type}; bytes={checked.original_size}")
     return attachment
 
 
@@ -97,13 +104,14 @@ def create_document_reference(session: Session, actor: Actor, settings: Settings
         raise UnprocessableInput("The DocumentReference does not meet the consult-photo profile",
                                  issues=[i for i in issues if i.is_error])
     body = copy.deepcopy(resource)
+    patient_ref = patient_of(session, organisation_id, resource)
     for index, content in enumerate(body.get("content", [])):
         expr = f"DocumentReference.content[{index}].attachment"
         attachment = content["attachment"]
         if "data" in attachment:
             data = decode_base64_strict(attachment.pop("data"))
             stored = store_attachment(session, actor, settings, organisation_id, data,
-                                      attachment.get("contentType", ""), now)
+                                      attachment.get("contentType", ""), now, patient_ref=patient_ref)
             attachment["url"] = f"Binary/{stored.id}"
         else:
             url = str(attachment.get("url", ""))
@@ -111,17 +119,18 @@ def create_document_reference(session: Session, actor: Actor, settings: Settings
                 raise UnprocessableInput("An attachment url must be Binary/{id} of a photo uploaded to this "
                                          "service", expression=f"{expr}.url")
             stored = get_attachment(session, organisation_id, url.removeprefix("Binary/"))
+            if patient_ref is not None and stored.patient_ref is None:
+                stored.patient_ref = patient_ref
         _check_matches(stored, attachment, expr)
         attachment["size"] = stored.original_size
         attachment["hash"] = base64.b64encode(stored.original_sha1).decode()
     row = StoredResource(id=rid or new_id(), resource_type="DocumentReference", organisation_id=organisation_id,
-                         version_id=1,
-                         resource={}, created_at=now, updated_at=now)
+                         version_id=1, patient_ref=patient_ref, resource={}, created_at=now, updated_at=now)
     session.add(row)
     session.flush()
     row.resource = stamp(body, row.id, 1, now, PROFILE_CONSULT_PHOTO)
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="DocumentReference",
-           resource_id=row.id, at=now)
+           resource_id=row.id, patient_ref=patient_ref, at=now)
     return row
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from triage_service.fhir import dutch
 from triage_service.fhir.mapping import instant
-from triage_service.models import AuditEntry, StoredResource
+from triage_service.models import Attachment, AuditEntry, StoredResource
 from triage_service.security.field_crypto import blind_index
 
 _DICOM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -24,11 +24,18 @@ def patient_refs(session: Session, bsn: str) -> list[str]:
 
 
 def patient_history(session: Session, bsn: str) -> list[AuditEntry]:
+    """Every entry naming the patient, and the entries about their photos and documents from before anything
+    said whose they were (a photo is uploaded before the DocumentReference or consult that names its patient)."""
     refs = patient_refs(session, bsn)
     if not refs:
         return []
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.patient_ref.in_(refs))
-                                .order_by(AuditEntry.chain_index)))
+    files = select(Attachment.id).where(Attachment.patient_ref.in_(refs))
+    documents = select(StoredResource.id).where(StoredResource.patient_ref.in_(refs))
+    return list(session.scalars(select(AuditEntry).where(or_(
+        AuditEntry.patient_ref.in_(refs),
+        (AuditEntry.resource_type == "Binary") & AuditEntry.resource_id.in_(files),
+        AuditEntry.resource_type.in_(("DocumentReference", "Coverage")) & AuditEntry.resource_id.in_(documents),
+    )).order_by(AuditEntry.chain_index)))
 
 
 def audit_event(entry: AuditEntry) -> dict[str, Any]:
@@ -40,6 +47,11 @@ def audit_event(entry: AuditEntry) -> dict[str, Any]:
                                       "value": entry.organisation_id}
     if entry.source_ip:
         agent["network"] = {"address": entry.source_ip, "type": "2"}
+    agents = [agent]
+    if entry.on_behalf_of:  # NEN 7513 "namens": who the requestor acted for
+        kind, _, _ = entry.on_behalf_of.partition("/")
+        agents.append({"requestor": False, "type": {"text": "on behalf of"},
+                       "who": {"type": kind, "display": entry.on_behalf_of}})
     body: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "id": str(entry.id),
@@ -48,7 +60,7 @@ def audit_event(entry: AuditEntry) -> dict[str, Any]:
         "action": entry.action.value,
         "recorded": instant(entry.occurred_at),
         "outcome": entry.outcome.value,
-        "agent": [agent],
+        "agent": agents,
         "source": {"observer": {"display": "triage_service"}},
     }
     entities: list[dict[str, Any]] = []

@@ -39,6 +39,7 @@ from triage_service.routing.referral_flags import FiredFlag, conversion_rate, de
 from triage_service.routing.service import age_on, record_decision, route
 from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.audit import Actor, record
+from triage_service.services.patient_links import link_documents
 from triage_service.services.resolution import Resolver
 from triage_service.services.supporting import (
     birth_date,
@@ -349,6 +350,9 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
                        updated_at=now)
     session.add(task)
     record_decision(session, consult.id, outcome, now)
+    # The photos it lists are this patient's from now on: later reads of them are audited under the patient.
+    link_documents(session, organisation.id, patient.id, resource.get("supportingInfo", []),
+                   {c["id"]: c for c in resource.get("contained", []) if isinstance(c, dict) and "id" in c})
     session.flush()
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="ServiceRequest",
            resource_id=consult.id, patient_ref=patient.id, at=now)

@@ -4,8 +4,10 @@
   is removed once neither it nor its Task changed for ``retention_medical_years`` (WGBO: 20 years
   after the last change). Its patient, coverage and documents go with it once no remaining consult
   refers to them; a photo goes, ciphertext and all, once no remaining document points at it.
-- Audit entries are removed after ``retention_audit_years`` (NEN 7513: at least five). The chain stays
-  verifiable from the first entry that is left (each entry keeps its predecessor's hash).
+- Audit entries are removed after ``retention_audit_years`` (NEN 7513: at least five), as a prefix of the
+  chain. The chain stays verifiable from the first entry that is left (each entry keeps its predecessor's
+  hash), and the cut is recorded - signed in the anchor file and in the purge's keyed entry - so that
+  ``audit verify`` can tell it from someone deleting the oldest entries.
 - The purge audits itself, with counts only.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from triage_service.models import (
@@ -35,7 +37,9 @@ from triage_service.models import (
     RoutingDecision,
     StoredResource,
 )
+from triage_service.security import audit_keys
 from triage_service.security.audit import CLI_ACTOR, record
+from triage_service.security.audit_anchors import append_cut
 from triage_service.settings import Settings
 from triage_service.storage import BlobStore
 
@@ -68,14 +72,38 @@ def purge(session: Session, settings: Settings, store: BlobStore, now: datetime)
     result.consults = len(expired)
     result.resources = _remove_unreferenced_resources(session, medical)
     result.photos = _remove_unreferenced_photos(session, store, medical)
-    audit_cutoff = years_before(now, settings.retention_audit_years)
-    old_entries = select(AuditEntry.id).where(AuditEntry.occurred_at < audit_cutoff)
-    result.audit_entries = len(session.scalars(old_entries).all())
-    session.execute(delete(AuditEntry).where(AuditEntry.occurred_at < audit_cutoff))
+    result.audit_entries, cut = _cut_audit_trail(session, settings, years_before(now, settings.retention_audit_years),
+                                                 now)
     session.flush()
+    # The cut goes into the purge's own (keyed) entry too: `audit verify` accepts a chain that starts later
+    # than entry 1 only where a purge recorded it.
     record(session, CLI_ACTOR, event="retention.purge", action=AuditAction.DELETE, at=now,
-           detail="; ".join(f"{k}={v}" for k, v in asdict(result).items()))
+           detail="; ".join(f"{k}={v}" for k, v in asdict(result).items())
+           + (f"; audit_cut={cut[0]}:{cut[1]}" if cut else ""))
     return result
+
+
+def _cut_audit_trail(session: Session, settings: Settings, cutoff: datetime,
+                     now: datetime) -> tuple[int, tuple[int, str] | None]:
+    """Remove the audit entries older than ``cutoff`` as a prefix of the chain, so what stays is one unbroken
+    chain: up to the first entry that must stay (an older one after it stays too, for a while longer), and
+    never the newest, which the next entry chains onto. Returns the count and the cut (first entry kept,
+    its predecessor's hash)."""
+    newest = session.scalar(select(func.max(AuditEntry.chain_index)))
+    if newest is None:
+        return 0, None
+    keep_from = session.scalar(select(func.min(AuditEntry.chain_index)).where(AuditEntry.occurred_at >= cutoff))
+    keep_from = min(newest if keep_from is None else keep_from, newest)
+    removed = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.chain_index < keep_from))
+    if not removed:
+        return 0, None
+    previous = session.scalar(select(AuditEntry.prev_hash).where(AuditEntry.chain_index == keep_from))
+    assert previous is not None  # keep_from is an existing entry's index
+    # Signed and outside the database, before anything goes: a purge that then rolls back leaves a permission
+    # nobody uses, never a removal without one.
+    append_cut(settings.audit_anchor_path, audit_keys.current(), now, (keep_from, previous))
+    session.execute(delete(AuditEntry).where(AuditEntry.chain_index < keep_from))
+    return int(removed), (keep_from, previous)
 
 
 def _remove_consults(session: Session, ids: list[str]) -> None:

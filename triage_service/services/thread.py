@@ -29,6 +29,7 @@ from triage_service.models import (
     TaskStatus,
 )
 from triage_service.security.audit import Actor, record
+from triage_service.services.patient_links import link_documents
 from triage_service.services.tasks import transition
 
 _GP_CATEGORIES = (MessageCategory.INFORMATION_PROVIDED, MessageCategory.GENERAL)
@@ -81,6 +82,9 @@ def post_gp_message(session: Session, actor: Actor, organisation: Organisation, 
     task.version_id += 1
     task.updated_at = now
     session.flush()
+    if consult.patient_resource_id:  # the extra photos are the consult's patient's from now on
+        link_documents(session, organisation.id, consult.patient_resource_id,
+                       [f"DocumentReference/{d}" for d in documents])
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Communication",
            resource_id=message.id, patient_ref=consult.patient_resource_id, at=now)
     return message
