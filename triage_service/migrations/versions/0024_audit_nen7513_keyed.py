@@ -6,7 +6,7 @@ first keyed entry chains onto the last of them, so editing an old entry still br
 A Patient concerns itself; documents and photos stored earlier get their patient when a consult next links
 them (their content is encrypted, so this migration cannot read it).
 
-Revision ID: 0026
+Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-04
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
+revision = "0024"
 down_revision = "0023"
 branch_labels = None
 depends_on = None
