@@ -131,3 +131,9 @@ def test_production_refuses_key_files_made_before_they_were_stamped(tmp_path: Pa
     with pytest.raises(ConfigurationError, match="generated for 'unknown'"):
         load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
                        "TRIAGE_KEYRING_PATH": str(keyring), "TRIAGE_FIELD_KEYS_PATH": str(field_keys)})
+
+
+def test_a_webhook_claim_shorter_than_a_delivery_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TRIAGE_NOTIFICATION_CLAIM_SECONDS"):
+        load_settings({"TRIAGE_INSTANCE_PATH": str(tmp_path), "TRIAGE_NOTIFICATION_TIMEOUT_SECONDS": "10",
+                       "TRIAGE_NOTIFICATION_CLAIM_SECONDS": "20"})

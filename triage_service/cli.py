@@ -278,7 +278,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
                 with session_scope(app) as session:
                     write_anchor(session, settings.audit_anchor_path, clock.now())
                 next_anchor = clock.monotonic() + 3600
-            sent = deliver_due(factory, settings, load_keyring(settings), clock.now())
+            sent = deliver_due(factory, settings, load_keyring(settings), clock.now)
             if sent.delivered or sent.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
                            f"failed, {sent.errored} subscription(s) set to error")

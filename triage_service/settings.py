@@ -73,6 +73,10 @@ class Settings:
     notification_max_failures: int = 8
     notification_retry_seconds: int = 10
     notification_timeout_seconds: int = 10
+    #: How long a worker's claim on a subscription holds without being renewed. The claim is renewed before
+    #: every POST, so it only has to outlast one delivery (at least 3 timeouts: connect, send, answer), not
+    #: a whole pass; when a worker dies, its subscriptions wait this long before another worker goes on.
+    notification_claim_seconds: int = 300
     #: Requests per client address on the token endpoint and the inbox login (Flask-Limiter syntax),
     #: and where the counts are kept (memory: per worker process).
     rate_limit_token: str = "30/minute"  # noqa: S105 - a rate, not a secret
@@ -165,6 +169,10 @@ def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     if settings.is_production and os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes", "on"):
         # The debugger runs code from the browser: never where patient data is.
         raise ConfigurationError("FLASK_DEBUG must be off in production")
+    if settings.notification_claim_seconds < 3 * settings.notification_timeout_seconds:
+        raise ConfigurationError("TRIAGE_NOTIFICATION_CLAIM_SECONDS must be at least three times "
+                                 "TRIAGE_NOTIFICATION_TIMEOUT_SECONDS: a claim must outlast one delivery "
+                                 "(connect, send, answer), or a second worker may send the same event")
     if not require_keys:
         return settings
     if settings.is_production and not settings.keyring_path.exists():
