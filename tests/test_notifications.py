@@ -134,7 +134,7 @@ def subscribe(fhir: SyncFHIRClient, endpoint: str, criteria: str = "Task") -> tu
 
 def deliver(app: Flask, clock: FrozenClock) -> DeliveryRun:
     settings = app.extensions["triage.settings"]
-    return deliver_due(app.extensions["triage.sessionmaker"], settings, load_keyring(settings), clock.now)
+    return deliver_due(app.extensions["triage.sessionmaker"], settings, load_keyring(settings), clock)
 
 
 def _specialist(app: Flask) -> Any:

@@ -113,7 +113,8 @@ def test_production_starts_with_keys_created_for_production(tmp_path: Path, monk
 
     environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
                    "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"),
-                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}"}
+                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+                   "TRIAGE_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/0"}  # loading settings does not connect
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(main, ["rotate-keys", "--new-keyring"])
@@ -131,3 +132,28 @@ def test_production_refuses_key_files_made_before_they_were_stamped(tmp_path: Pa
     with pytest.raises(ConfigurationError, match="generated for 'unknown'"):
         load_settings({"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
                        "TRIAGE_KEYRING_PATH": str(keyring), "TRIAGE_FIELD_KEYS_PATH": str(field_keys)})
+
+
+def test_production_refuses_rate_limits_counted_per_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from triage_service.cli import main
+
+    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+                   "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"), "TRIAGE_WORKERS": "2",
+                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+                   "TRIAGE_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/0"}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert CliRunner().invoke(main, ["rotate-keys", "--new-keyring"]).exit_code == 0
+    load_settings(environment)  # production keys and a shared store: starts
+
+    with pytest.raises(ConfigurationError, match=r"TRIAGE_RATE_LIMIT_STORAGE is memory:// with 2 workers.*redis://"):
+        load_settings({**environment, "TRIAGE_RATE_LIMIT_STORAGE": "memory://"})
+    load_settings({**environment, "TRIAGE_RATE_LIMIT_STORAGE": "memory://", "TRIAGE_WORKERS": "1"})  # one counts right
+
+
+def test_a_webhook_claim_shorter_than_a_delivery_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TRIAGE_NOTIFICATION_CLAIM_SECONDS"):
+        load_settings({"TRIAGE_INSTANCE_PATH": str(tmp_path), "TRIAGE_NOTIFICATION_TIMEOUT_SECONDS": "10",
+                       "TRIAGE_NOTIFICATION_CLAIM_SECONDS": "20"})

@@ -276,7 +276,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
                                f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
                 next_deadline_pass = clock.monotonic() + interval
             anchorer.tick()
-            sent = deliver_due(factory, settings, load_keyring(settings), clock.now())
+            sent = deliver_due(factory, settings, load_keyring(settings), clock.now)
             if sent.delivered or sent.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
                            f"failed, {sent.errored} subscription(s) set to error")

@@ -73,8 +73,13 @@ class Settings:
     notification_max_failures: int = 8
     notification_retry_seconds: int = 10
     notification_timeout_seconds: int = 10
+    #: How long a worker's claim on a subscription holds without being renewed. The claim is renewed before
+    #: every POST, so it only has to outlast one delivery (at least 3 timeouts: connect, send, answer), not
+    #: a whole pass; when a worker dies, its subscriptions wait this long before another worker goes on.
+    notification_claim_seconds: int = 300
     #: Requests per client address on the token endpoint and the inbox login (Flask-Limiter syntax),
-    #: and where the counts are kept (memory: per worker process).
+    #: and where the counts are kept: memory:// counts per worker process, so production with more than
+    #: one worker must use a store all workers and instances share (redis://host:6379/0).
     rate_limit_token: str = "30/minute"  # noqa: S105 - a rate, not a secret
     rate_limit_login: str = "10/minute"
     rate_limit_storage: str = "memory://"
@@ -171,6 +176,10 @@ def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     if settings.is_production and os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes", "on"):
         # The debugger runs code from the browser: never where patient data is.
         raise ConfigurationError("FLASK_DEBUG must be off in production")
+    if settings.notification_claim_seconds < 3 * settings.notification_timeout_seconds:
+        raise ConfigurationError("TRIAGE_NOTIFICATION_CLAIM_SECONDS must be at least three times "
+                                 "TRIAGE_NOTIFICATION_TIMEOUT_SECONDS: a claim must outlast one delivery "
+                                 "(connect, send, answer), or a second worker may send the same event")
     if not require_keys:
         return settings
     if settings.is_production and not settings.keyring_path.exists():
@@ -181,7 +190,19 @@ def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
                                  "(created with the key ring by `triage-service rotate-keys --new-keyring`)")
     if settings.is_production:
         _refuse_development_keys(settings)
+        _refuse_per_worker_rate_limits(settings)
     return settings
+
+
+def _refuse_per_worker_rate_limits(settings: Settings) -> None:
+    """Refused, not a warning: a warning in the log is what production had, and with 2 workers 59 of 80
+    token requests a minute got through where 30 are allowed. The limits are a security control
+    (password and client-assertion guessing), so they must hold as configured."""
+    if settings.rate_limit_storage.startswith("memory") and settings.workers > 1:
+        raise ConfigurationError(
+            f"TRIAGE_RATE_LIMIT_STORAGE is {settings.rate_limit_storage} with {settings.workers} workers: each "
+            "worker would count on its own, multiplying the rate limits. Point it at a store every worker and "
+            "instance shares, e.g. redis://127.0.0.1:6379/0 (or run one worker: TRIAGE_WORKERS=1)")
 
 
 def _refuse_development_keys(settings: Settings) -> None:

@@ -72,3 +72,19 @@ def test_every_throttled_request_is_audited_with_its_address(limited: FlaskClien
     assert len(refusals) == 2
     assert all(r.outcome == "4" and r.source_ip == "127.0.0.1" and "oauth.token" in (r.detail or "")
                for r in refusals)
+
+
+def test_with_the_shared_store_down_each_worker_still_counts_and_nothing_fails(
+        app: Flask, clock: FrozenClock, gp: GPSystem) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings = dataclasses.replace(app.extensions["triage.settings"], rate_limit_token="3/minute",
+                                   rate_limit_storage=f"redis://127.0.0.1:{closed}/0")
+    http = create_app(settings, clock=clock).test_client()
+
+    answers = [_token_request(http, gp) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]  # in this worker's memory until it is back

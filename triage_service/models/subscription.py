@@ -58,7 +58,9 @@ class Subscription(Base):
     #: Consecutive failed deliveries; backoff grows with it, and at the limit the status becomes error.
     failures: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
-    #: A worker delivering this subscription's notifications holds it until then (no two at once).
+    #: The worker delivering this subscription's notifications (a random token per pass) and until when
+    #: its claim holds; renewed before every POST, released only by the worker whose token it is.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
     claimed_until: Mapped[datetime | None]
     #: Notification events created so far: the backport IG's events-since-subscription-start.
     events_since_start: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,22 +1,30 @@
 """Delivering queued notifications to the GP systems' endpoints (run by ``triage-service worker``).
 
-- A subscription is *claimed* (a lease, taken with SKIP LOCKED on PostgreSQL and under
-  SQLite's write lock) before its notifications are sent, so two workers never send the
-  same one; each delivered notification is marked in its own commit, so a worker that
-  stops half-way does not resend what already arrived.
+- Each event is POSTed once, with any number of workers. A worker *claims* one subscription at a time
+  (SKIP LOCKED on PostgreSQL, SQLite's write lock) with a token of its own and an expiry
+  (``notification_claim_seconds``), and renews the claim before every POST. So a pass may last longer than
+  a claim (a slow receiver, a long queue) without another worker taking the subscription over; a worker
+  that finds its claim gone stops there, and a worker releases only a claim that carries its own token.
+  Each delivered notification is marked in its own commit, so a worker that stops half-way does not resend
+  what already arrived.
+- The signature's timestamp (and the Bundle's) is read just before the POST, not at the start of the pass:
+  a receiver's replay window (300 s) holds however long the pass takes.
 - Notifications of one subscription go out in event order; the first failure stops the
   run for that subscription and schedules a retry with exponential backoff. After
   ``notification_max_failures`` failures in a row the subscription is set to ``error``
   (R4 ``Subscription.error`` says why); its events keep being queued, and once the GP
   system sets it back to ``requested`` everything owed is delivered.
 - Delivery is at least once: if the worker dies between the receiver's 2xx and its own
-  commit, that one notification is sent again after the lease ends. The Bundle id and
-  event number let a receiver recognise it.
+  commit, that one notification is sent again after the claim ends. The Bundle id and
+  event number let a receiver recognise it. (So it would if a worker stalled, e.g. a suspended machine,
+  for longer than a whole claim in the middle of one POST; that is logged when the worker wakes.)
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -27,6 +35,7 @@ from typing import Any
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage_service.clock import Clock
 from triage_service.fhir.mapping import instant
 from triage_service.models import Notification, Subscription, SubscriptionStatus
 from triage_service.notifications.signature import HEADER, sign
@@ -34,10 +43,10 @@ from triage_service.security.crypto import KeyRing
 from triage_service.services.subscriptions import BACKPORT_NOTIFICATION, BACKPORT_STATUS, TOPIC, open_secrets
 from triage_service.settings import Settings
 
-#: How long a claim on a subscription holds; longer than a batch of timed-out POSTs takes.
-LEASE = timedelta(minutes=5)
 #: Notifications sent per subscription per pass (the rest follow in the next pass).
 BATCH = 50
+#: Subscriptions one pass takes on, one after another (the rest wait for the next pass).
+SUBSCRIPTIONS_PER_PASS = 100
 MAX_BACKOFF = timedelta(hours=1)
 
 #: (url, body, headers, timeout seconds) -> HTTP status; raises OSError when nothing answers.
@@ -51,6 +60,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirects())
+logger = logging.getLogger(__name__)
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -77,76 +87,139 @@ def backoff(failures: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
 
 
-def deliver_due(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, now: datetime,
+def deliver_due(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, clock: Clock,
                 transport: Transport = http_post) -> DeliveryRun:
+    """One pass: claim a due subscription, deliver what it is owed, release it, claim the next.
+
+    ``clock`` is read at every step (claim, renewal, signature, outcome), not once: a pass can take minutes.
+    """
     run = DeliveryRun()
-    for subscription_id in _claim(factory, now):
-        _deliver(factory, settings, ring, subscription_id, now, transport, run)
+    owner = secrets.token_hex(16)  # this pass's claims; 128 random bits, so no two workers share one
+    _stop_ended(factory, clock())
+    taken: list[str] = []
+    while len(taken) < SUBSCRIPTIONS_PER_PASS:
+        subscription_id = _claim_next(factory, settings, owner, clock(), taken)
+        if subscription_id is None:
+            break
+        taken.append(subscription_id)  # once per pass: what is left of its queue waits for the next pass
+        try:
+            _deliver(factory, settings, ring, subscription_id, owner, clock, transport, run)
+        finally:
+            _release(factory, subscription_id, owner)
     return run
 
 
-def _claim(factory: sessionmaker[Session], now: datetime) -> list[str]:
+def _stop_ended(factory: sessionmaker[Session], now: datetime) -> None:
+    # Subscriptions past their end stop (R4: the server sets them off).
     with factory() as session, session.begin():
-        # Subscriptions past their end stop (R4: the server sets them off).
         session.execute(update(Subscription).where(Subscription.end_at <= now, Subscription.status.in_(
             (SubscriptionStatus.ACTIVE, SubscriptionStatus.ERROR))).values(status=SubscriptionStatus.OFF))
-        pending = exists().where(Notification.subscription_id == Subscription.id, Notification.delivered_at.is_(None))
-        ids = list(session.scalars(
-            select(Subscription.id).where(
-                Subscription.status == SubscriptionStatus.ACTIVE, pending,
-                or_(Subscription.next_attempt_at.is_(None), Subscription.next_attempt_at <= now),
-                or_(Subscription.claimed_until.is_(None), Subscription.claimed_until < now))
-            .order_by(Subscription.next_attempt_at, Subscription.id).limit(100)
-            .with_for_update(skip_locked=True)))
-        if ids:
-            session.execute(update(Subscription).where(Subscription.id.in_(ids)).values(claimed_until=now + LEASE))
-    return ids
 
 
-def _deliver(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, subscription_id: str,
-             now: datetime, transport: Transport, run: DeliveryRun) -> None:
-    with factory() as session:
-        subscription = session.get(Subscription, subscription_id)
-        if subscription is None:
+def _claim_next(factory: sessionmaker[Session], settings: Settings, owner: str, now: datetime,
+                taken: list[str]) -> str | None:
+    pending = exists().where(Notification.subscription_id == Subscription.id, Notification.delivered_at.is_(None))
+    query = select(Subscription.id).where(
+        Subscription.status == SubscriptionStatus.ACTIVE, pending,
+        or_(Subscription.next_attempt_at.is_(None), Subscription.next_attempt_at <= now),
+        or_(Subscription.claimed_until.is_(None), Subscription.claimed_until < now))
+    if taken:
+        query = query.where(Subscription.id.not_in(taken))
+    with factory() as session, session.begin():
+        subscription_id = session.scalar(query.order_by(Subscription.next_attempt_at, Subscription.id).limit(1)
+                                         .with_for_update(skip_locked=True))
+        if subscription_id is not None:
+            session.execute(update(Subscription).where(Subscription.id == subscription_id).values(
+                claimed_by=owner, claimed_until=now + timedelta(seconds=settings.notification_claim_seconds)))
+    return subscription_id
+
+
+def _renew(session: Session, settings: Settings, subscription_id: str, owner: str, now: datetime) -> bool:
+    """Extend this worker's claim; False when it is no longer ours (expired and perhaps taken) or the
+    subscription stopped meanwhile (set off, deleted)."""
+    renewed = session.execute(
+        update(Subscription).where(
+            Subscription.id == subscription_id, Subscription.claimed_by == owner, Subscription.claimed_until >= now,
+            Subscription.status == SubscriptionStatus.ACTIVE)
+        .values(claimed_until=now + timedelta(seconds=settings.notification_claim_seconds))
+        .returning(Subscription.id), execution_options={"synchronize_session": False}).scalar_one_or_none()
+    return renewed is not None
+
+
+def _release(factory: sessionmaker[Session], subscription_id: str, owner: str) -> None:
+    # Only our own claim: if ours ran out and another worker holds it now, clearing it would let a third in.
+    with factory() as session, session.begin():
+        session.execute(update(Subscription).where(Subscription.id == subscription_id,
+                                                   Subscription.claimed_by == owner)
+                        .values(claimed_by=None, claimed_until=None), execution_options={"synchronize_session": False})
+
+
+def _deliver(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, subscription_id: str, owner: str,
+             clock: Clock, transport: Transport, run: DeliveryRun) -> None:
+    for _ in range(BATCH):
+        # The claim is renewed and the next event read in a short transaction; none is open during the POST
+        # (a receiver taking its time must not hold a connection or a lock the API needs).
+        with factory() as session, session.begin():
+            if not _renew(session, settings, subscription_id, owner, clock()):
+                return
+            subscription = session.get(Subscription, subscription_id)
+            notification = session.scalars(select(Notification).where(
+                Notification.subscription_id == subscription_id, Notification.delivered_at.is_(None))
+                .order_by(Notification.event_number).limit(1)).first()
+            if subscription is None or notification is None:
+                return
+            secret, extra_headers = open_secrets(ring, subscription)
+        sent_at = clock()  # the moment of sending, for the signature a receiver checks against its own clock
+        body = notification_body(subscription, notification, sent_at) \
+            if subscription.payload_content == "id-only" else b""
+        headers = {**extra_headers, "Content-Type": "application/fhir+json; charset=utf-8",
+                   HEADER: sign(secret, body, int(sent_at.timestamp())),
+                   "X-Triage-Subscription": subscription.id,
+                   "X-Triage-Event-Number": str(notification.event_number)}
+        failure = _send(transport, subscription.endpoint, body, headers, settings)
+        if not _record(factory, settings, notification.id, owner, failure, clock(), run):
             return
-        secret, extra_headers = open_secrets(ring, subscription)
-        pending = session.scalars(select(Notification).where(
-            Notification.subscription_id == subscription_id, Notification.delivered_at.is_(None))
-            .order_by(Notification.event_number).limit(BATCH)).all()
-        for notification in pending:
-            body = notification_body(subscription, notification, now) \
-                if subscription.payload_content == "id-only" else b""
-            headers = {**extra_headers, "Content-Type": "application/fhir+json; charset=utf-8",
-                       HEADER: sign(secret, body, int(now.timestamp())),
-                       "X-Triage-Subscription": subscription.id,
-                       "X-Triage-Event-Number": str(notification.event_number)}
-            failure = _send(transport, subscription.endpoint, body, headers, settings)
-            notification.attempts += 1
-            if failure is None:
+
+
+def _record(factory: sessionmaker[Session], settings: Settings, notification_id: str, owner: str,
+            failure: str | None, now: datetime, run: DeliveryRun) -> bool:
+    """Write a delivery's outcome in its own commit; True when the next notification may follow."""
+    with factory() as session, session.begin():
+        notification = session.get(Notification, notification_id)
+        if notification is None:  # the subscription was deleted meanwhile, with what it was owed
+            return False
+        # Locked: the GP system may change the subscription's status at the same moment.
+        subscription = session.get(Subscription, notification.subscription_id, with_for_update=True)
+        if subscription is None:
+            return False
+        if subscription.claimed_by != owner:
+            # Our claim ran out during this one POST (a stall longer than the claim) and another worker may
+            # have sent the event as well: the receiver sees its event number twice.
+            logger.warning("the claim on subscription %s ran out while event %d was being delivered; it may "
+                           "arrive twice", subscription.id, notification.event_number)
+        notification.attempts += 1
+        if failure is None:
+            if notification.delivered_at is None:
                 notification.delivered_at = now
-                notification.last_error = None
-                subscription.failures = 0
-                subscription.next_attempt_at = None
                 run.delivered += 1
-                session.commit()
-                continue
-            notification.last_error = failure
-            subscription.failures += 1
-            run.failed += 1
-            if subscription.failures >= settings.notification_max_failures:
-                subscription.status = SubscriptionStatus.ERROR
-                subscription.error = (f"{subscription.failures} deliveries failed in a row, the last at "
-                                      f"{instant(now)}: {failure}. Repair the endpoint, then update this "
-                                      "Subscription with status 'requested' to resume; no event is lost.")
-                subscription.version += 1
-                subscription.updated_at = now
-                run.errored += 1
-            else:
-                subscription.next_attempt_at = now + backoff(subscription.failures,
-                                                             settings.notification_retry_seconds)
-            break
-        subscription.claimed_until = None
-        session.commit()
+            notification.last_error = None
+            subscription.failures = 0
+            subscription.next_attempt_at = None
+            return True
+        notification.last_error = failure
+        subscription.failures += 1
+        run.failed += 1
+        if subscription.failures >= settings.notification_max_failures:
+            subscription.status = SubscriptionStatus.ERROR
+            subscription.error = (f"{subscription.failures} deliveries failed in a row, the last at "
+                                  f"{instant(now)}: {failure}. Repair the endpoint, then update this "
+                                  "Subscription with status 'requested' to resume; no event is lost.")
+            subscription.version += 1
+            subscription.updated_at = now
+            run.errored += 1
+        else:
+            subscription.next_attempt_at = now + backoff(subscription.failures, settings.notification_retry_seconds)
+        return False
 
 
 def _send(transport: Transport, url: str, body: bytes, headers: dict[str, str], settings: Settings) -> str | None:

@@ -1,15 +1,20 @@
 """Rate limits on the doors an attacker knocks on: the token endpoint and the inbox login.
 
-Flask-Limiter (well kept) counts per client address. Its default storage is the worker's
-memory, so with N gunicorn workers an address may get up to N times the limit; point
-``TRIAGE_RATE_LIMIT_STORAGE`` at a shared store (e.g. ``redis://``) to count across workers.
-Per-account lockout after failed logins (security/web_auth.py) is in the database and does
-not depend on this. Every refusal is audited: a burst of 429s is what an information-security
-officer looks for after a password-guessing night.
+Flask-Limiter (well kept) counts per client address, in ``TRIAGE_RATE_LIMIT_STORAGE``. The limits must hold
+across every gunicorn worker and every instance behind the load balancer, so production keeps the counts in
+a shared store (Redis: ``redis://host:6379/0``); ``memory://`` counts per worker process (with 2 workers, 59
+of 80 token requests in a minute got through where 30 are allowed), and production refuses it with more
+than one worker (settings.py). Windows are *moving*: at most N requests in any minute, so a burst across a
+minute boundary cannot get 2N. Should the store become unreachable, each worker counts in its own memory
+until it is back (logged) rather than refusing every login. Per-account lockout after failed logins
+(security/web_auth.py) is in the database and does not depend on this. Every refusal is audited: a burst of
+429s is what an information-security officer looks for after a password-guessing night.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from typing import Any, cast
 
@@ -28,14 +33,13 @@ LIMITED_ENDPOINTS = {"oauth.token": "rate_limit_token", "web.login": "rate_limit
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter:
-    if settings.is_production and settings.rate_limit_storage.startswith("memory") and settings.workers > 1:
-        # Not refused: the per-account lockout still holds. But the officer should know the real ceiling.
+    if settings.is_production and settings.rate_limit_storage.startswith("memory"):
+        # One worker (more are refused at start-up): exact for this instance, but not across instances.
         logging.getLogger(__name__).warning(
-            "rate limits are counted per worker (TRIAGE_RATE_LIMIT_STORAGE=memory://): with %d workers an "
-            "address gets up to %d times the limit; use a shared store such as redis://", settings.workers,
-            settings.workers)
+            "rate limits are counted in this process only (TRIAGE_RATE_LIMIT_STORAGE=memory://): behind a load "
+            "balancer with several instances an address gets the limit once per instance; use redis://")
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage, headers_enabled=True,
-                      key_prefix=f"triage-{id(app)}")
+                      strategy="moving-window", in_memory_fallback_enabled=True, key_prefix=key_prefix(settings))
     for endpoint, setting in LIMITED_ENDPOINTS.items():
         view = app.view_functions[endpoint]
         # The limiter checks in a wrapper around the view, so the wrapper replaces the registered view.
@@ -43,6 +47,18 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
                                                                    on_breach=_audit_breach)(view))
     app.extensions["triage.limiter"] = limiter
     return limiter
+
+
+def key_prefix(settings: Settings) -> str:
+    """The same in every worker and instance of one deployment, different for another deployment.
+
+    Derived from the secret key, which all workers and instances share (sessions depend on it) and two
+    deployments never do, so a test, an acceptance and a production installation can share one Redis
+    without counting each other's requests. (Not ``id(app)``, which differs per process and so split the
+    counts again.) A keyed hash: the key itself never leaves the process.
+    """
+    label = hmac.new(settings.secret_key.encode(), b"triage rate limits", hashlib.sha256).hexdigest()[:16]
+    return f"triage-{label}"
 
 
 def _audit_breach(limit: RequestLimit) -> Response | None:
