@@ -37,6 +37,7 @@ from triage_service.reports.periods import local_date
 from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
 from triage_service.security.audit import Actor, record
 from triage_service.security.headers import allow_own_scripts
+from triage_service.security.redirects import local_path
 from triage_service.security.web_auth import (
     PENDING_SECONDS,
     InboxUser,
@@ -163,9 +164,8 @@ def language() -> WerkzeugResponse:
     chosen = request.form.get("lang")
     if chosen in ("nl", "en"):
         session["lang"] = chosen
-    target = request.form.get("next", "")
-    # Only local paths: an open redirect would be a phishing aid.
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.inbox"))
+    # Only paths on this site: an open redirect would be a phishing aid (security/redirects.py).
+    return redirect(local_path(request.form.get("next"), url_for("web.inbox")))
 
 
 @bp.get("/inbox")
