@@ -46,6 +46,7 @@ from triage_service.models import (
     Subscription,
     UsedAssertion,
     User,
+    WebSession,
 )
 from triage_service.services.clients import client_assertion
 from triage_service.services.demo import DemoClient, load_demo
@@ -54,7 +55,7 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
+TRANSACTIONAL_TABLES = [WebSession, DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
                         ConsultMessage, ConsultIdentifier, ConsultFact, Appointment, ConsultTask, Consult,
