@@ -46,7 +46,9 @@ from triage_service.models import (
     Subscription,
     UsedAssertion,
     User,
+    WebSession,
 )
+from triage_service.security import field_crypto
 from triage_service.services.clients import client_assertion
 from triage_service.services.demo import DemoClient, load_demo
 from triage_service.settings import Settings, load_settings
@@ -54,7 +56,9 @@ from triage_service.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-TRANSACTIONAL_TABLES = [DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
+#: The field keys of the session's app (set when it is built).
+SESSION_FIELD_KEYS: list[field_crypto.FieldKeys] = []
+TRANSACTIONAL_TABLES = [WebSession, DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
                         ConsultMessage, ConsultIdentifier, ConsultFact, Appointment, ConsultTask, Consult,
@@ -93,6 +97,8 @@ def clock() -> FrozenClock:
 @pytest.fixture(scope="session")
 def app(settings: Settings, clock: FrozenClock) -> Flask:
     app = create_app(settings, clock=clock)
+    assert field_crypto._Keys.current is not None
+    SESSION_FIELD_KEYS.append(field_crypto._Keys.current)
     engine: Engine = app.extensions["triage.engine"]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:  # a clean schema, so the run tests the migrations from scratch
@@ -117,6 +123,10 @@ def _reset(app: Flask) -> None:
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator[None]:
     clock.now = START
+    if SESSION_FIELD_KEYS:
+        # Field keys are per process, and a test that builds an app on a fresh instance folder (test_settings.py)
+        # leaves its own configured; the demo users' TOTP secrets stay sealed under the session's keys.
+        field_crypto.configure(SESSION_FIELD_KEYS[0])
     yield
     if "app" in request.fixturenames:
         _reset(request.getfixturevalue("app"))

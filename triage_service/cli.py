@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from triage_service import create_app
+from triage_service.cli_users import user_group
 from triage_service.database import session_scope
 from triage_service.errors import ConfigurationError, DomainError
 from triage_service.models import UserRole
@@ -58,6 +59,9 @@ class _Commands(click.Group):
 @click.group(cls=_Commands)
 def main() -> None:
     """triage_service: meekijkconsult and referral triage over FHIR."""
+
+
+main.add_command(user_group)
 
 
 @main.command("init-db")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -126,9 +127,7 @@ def test_a_new_field_key_reseals_every_field_and_the_old_data_still_reads(
         assert gp.get(f"/fhir/ServiceRequest/{consult_id}").get_json()["subject"]  # and it still reads
     finally:
         if original is not None:
-            field_crypto.configure(original.__class__(
-                {**original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys},
-                original.active, original.index_key))
+            _back_to_the_session_keys(app, original, keys_copy)
 
 
 def test_a_new_blind_index_key_rehashes_every_bsn_and_lookup_by_bsn_still_works(
@@ -163,6 +162,20 @@ def test_a_new_blind_index_key_rehashes_every_bsn_and_lookup_by_bsn_still_works(
         assert old_token not in tokens
         with session_scope(app) as session:
             assert patient_refs(session, BSN)  # the officer's look-up by BSN finds the patient again
-    finally:  # the session's keys again, able to open what the rotation sealed
-        field_crypto.configure(dataclasses.replace(original, data_keys={
-            **original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys}))
+    finally:
+        _back_to_the_session_keys(app, original, keys_copy)
+
+
+def _back_to_the_session_keys(app: Flask, original: Any, keys_copy: Path) -> None:
+    """The session's keys again, able to open what the rotation sealed; then every field sealed again under
+    the session's own key. The users (with their sealed TOTP secrets) outlive the test, and a later test
+    that reads the key file from disk must be able to open them."""
+    import dataclasses
+
+    from triage_service.database import session_scope
+    from triage_service.security import field_crypto
+
+    field_crypto.configure(dataclasses.replace(original, data_keys={
+        **original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys}))
+    with session_scope(app) as session:
+        field_crypto.encrypt_existing(session)

@@ -27,6 +27,7 @@ from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
 from triage_service.models.user import EmailNotice, User, UserRole
+from triage_service.models.web_session import WebSession
 
 __all__ = [
     "APPOINTMENT_FORMS",
@@ -69,4 +70,5 @@ __all__ = [
     "UsedAssertion",
     "User",
     "UserRole",
+    "WebSession",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service import clock
 from triage_service.models.base import Base, uuid_pk
+from triage_service.security.field_crypto import EncryptedText
 
 
 class UserRole(enum.StrEnum):
@@ -27,8 +28,10 @@ class User(Base):
     role: Mapped[UserRole] = mapped_column(Enum(UserRole, native_enum=False, length=32))
     #: argon2id hash; never the password.
     password_hash: Mapped[str] = mapped_column(String(255))
-    #: Base32 TOTP secret (second factor, NEN 7510).
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    #: Base32 TOTP secret (second factor, NEN 7510), sealed like the other secrets: whoever reads the
+    #: database must not be able to make anyone's codes. Rows of older releases are plain until
+    #: ``triage-service encrypt-existing``; both read.
+    totp_secret: Mapped[str] = mapped_column(EncryptedText("users.totp_secret"))
     practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("practitioners.id"))
     organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     language: Mapped[str] = mapped_column(String(5), default="nl")

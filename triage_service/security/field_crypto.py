@@ -1,10 +1,11 @@
 """Personal data encrypted at rest, field by field, and a keyed blind index for exact-match lookups.
 
 What is encrypted: the stored FHIR resources (Patient with BSN, name and address; the consult
-request with its contained patient and the clinical question), the thread's messages, and the
-free texts specialists type (reasons). Each value is sealed with AES-256-GCM under a *field key*
-(the key id travels in the token, so keys can be added without re-encrypting at once), with the
-column's name as associated data so a ciphertext cannot be moved to another column.
+request with its contained patient and the clinical question), the thread's messages, the
+free texts specialists type (reasons), and the inbox users' TOTP secrets. Each value is sealed
+with AES-256-GCM under a *field key* (the key id travels in the token, so keys can be added
+without re-encrypting at once), with the column's name as associated data so a ciphertext cannot
+be moved to another column.
 
 Identifiers (BSN, AGB, a HIS's own ids) are found by exact match through a *blind index*:
 HMAC-SHA256 of ``system|value`` under a separate index key. The database holds neither a BSN nor a
@@ -186,12 +187,12 @@ def encrypt_existing(session: Any) -> dict[str, int]:
     from sqlalchemy import select
     from sqlalchemy.orm.attributes import flag_modified
 
-    from triage_service.models import Consult, ConsultMessage, ConsultTask, RoutingDecision, StoredResource
+    from triage_service.models import Consult, ConsultMessage, ConsultTask, RoutingDecision, StoredResource, User
     from triage_service.services.supporting import primary_identifier_token
 
     counts: dict[str, int] = {}
     for model, column in ((StoredResource, "resource"), (Consult, "resource"), (ConsultMessage, "text"),
-                          (ConsultTask, "status_reason"), (RoutingDecision, "reason")):
+                          (ConsultTask, "status_reason"), (RoutingDecision, "reason"), (User, "totp_secret")):
         count = 0
         for row in session.scalars(select(model).execution_options(yield_per=500)):
             flag_modified(row, column)  # written again through the encrypting column type

@@ -9,7 +9,7 @@ always filter on ``AccessContext.organisation_id``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -69,18 +69,25 @@ def _refuse_control_characters() -> None:
 
 
 def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Response | None:
-    """Inbox pages need a logged-in (password + TOTP) session that has not been idle too long."""
+    """Inbox pages need a logged-in (password + TOTP) session that is still on in the database: not ended
+    by logout or a change of password or second factor, and not idle too long (security/web_sessions.py).
+    The cookie's signature alone is not enough: a copy of it would outlive the logout."""
     from triage_service.security.web_auth import inbox_user
+    from triage_service.security.web_sessions import audit_refused, resume_session
 
-    user_id, seen = session.get("user_id"), session.get("seen_at", 0)
-    idle = current_app.extensions["triage.settings"].session_idle_minutes * 60
-    user = inbox_user(get_session(), user_id) if user_id and now.timestamp() - seen <= idle else None
+    db = get_session()
+    token = session.get("sid")
+    idle = timedelta(minutes=current_app.extensions["triage.settings"].session_idle_minutes)
+    found = resume_session(db, token, now, idle) if isinstance(token, str) else None
+    user = inbox_user(db, found.user_id) if found is not None and found.ended_at is None else None
     if user is None:
+        if found is not None:
+            audit_refused(db, found, request.remote_addr, now)
+            db.commit()  # nothing else of this request is written: the refusal and an idle end are kept
         session.clear()
         if request.method == "GET" and redirect_to_login:
             return redirect(url_for("web.login"))
         raise Unauthorized("Your session has ended; log in again")
-    session["seen_at"] = now.timestamp()
     g.inbox_user = user
     return None
 

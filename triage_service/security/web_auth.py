@@ -3,7 +3,7 @@
 Two steps: the password step only remembers *who* is logging in (for five minutes);
 the session is authenticated after the TOTP code. Wrong passwords and wrong codes
 both count towards a lockout; a TOTP code is accepted once. Messages never say
-whether the username exists.
+whether the username exists. In production the demo's published credentials never log in.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.models import AuditAction, AuditOutcome, Organisation, Practitioner, User
 from triage_service.security.audit import Actor, record
+from triage_service.security.demo_credentials import uses_published_credentials
 from triage_service.security.passwords import hash_password, verify_password
 from triage_service.settings import Settings
 
@@ -81,6 +82,14 @@ def _fail(session: Session, user: User | None, settings: Settings, now: datetime
     return LoginRefused("The username, password or code is not right.")
 
 
+def _published(session: Session, user: User, now: datetime, source_ip: str | None) -> LoginRefused:
+    """A demo account, or the README's password or TOTP secret, in production: refused with the usual
+    message (it says nothing about the account), and audited under its own event so the operator finds it."""
+    record(session, _actor(user, source_ip), event="web.login.demo-account", action=AuditAction.EXECUTE,
+           outcome=AuditOutcome.SERIOUS_FAILURE, at=now)
+    return LoginRefused("The username, password or code is not right.")
+
+
 def _locked(user: User | None, now: datetime) -> bool:
     return user is not None and user.locked_until is not None and user.locked_until > now
 
@@ -96,6 +105,8 @@ def check_password(session: Session, settings: Settings, username: str, password
     stored = user.password_hash if user else _dummy_hash()
     if not verify_password(stored, password) or user is None:
         raise _fail(session, user, settings, now, source_ip, "password")
+    if settings.is_production and uses_published_credentials(user.username, password=password):
+        raise _published(session, user, now, source_ip)
     return user
 
 
@@ -104,6 +115,8 @@ def check_totp(session: Session, settings: Settings, user_id: str, code: str, no
     user = session.get(User, user_id)
     if user is None or _locked(user, now):
         raise LoginRefused("Please log in again.")
+    if settings.is_production and uses_published_credentials(user.username, totp_secret=user.totp_secret):
+        raise _published(session, user, now, source_ip)
     totp = pyotp.TOTP(user.totp_secret)
     step = int(now.timestamp()) // totp.interval
     accepted = None

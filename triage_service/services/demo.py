@@ -12,9 +12,15 @@ from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.errors import Forbidden
 from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, PractitionerRoleKind, User
 from triage_service.models.user import UserRole
 from triage_service.security.crypto import generate_client_keypair
+
+# The published demo credentials live beside the rule that refuses them in production; named here as before.
+from triage_service.security.demo_credentials import DEMO_PASSWORD as DEMO_PASSWORD
+from triage_service.security.demo_credentials import DEMO_STAFF as DEMO_STAFF
+from triage_service.security.demo_credentials import DEMO_USERS as DEMO_USERS
 from triage_service.services.agreements import InsurerSchema, PartySchema, StrictSchema, import_agreements
 from triage_service.services.clients import create_user, register_client
 from triage_service.settings import PROJECT_ROOT, Settings, ensure_private_dir
@@ -27,14 +33,6 @@ DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "sys
                "system/DocumentReference.write", "system/DocumentReference.read", "system/Communication.write",
                "system/Communication.read", "system/Subscription.write", "system/Subscription.read",
                "system/Appointment.read", "system/Appointment.write"]
-#: Demo accounts; the TOTP secrets are fixed so a newcomer can add them to an authenticator app.
-DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
-DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
-              ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB"),
-              # Visser's colleague: a consult without a requested specialist may go to either of them.
-              ("dermatoloog2", "dr. K. Smit", "03100002", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U")]
-#: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
-DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
 
 
 class _Practice(PartySchema):
@@ -69,6 +67,12 @@ def _org(session: Session, kind: OrganisationKind, name: str, agb: str | None = 
 
 def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     import yaml
+
+    if settings.is_production:
+        # The demo accounts' passwords and TOTP secrets are published: in production they would be a way in.
+        raise Forbidden("The demo is never loaded in production (TRIAGE_ENV=production): its accounts' passwords "
+                        "and TOTP secrets are published in the README. Create real accounts with "
+                        "`triage-service create-user`.")
 
     data = _DemoOrganisations().load(yaml.safe_load(DEMO_ORGANISATIONS.read_text(encoding="utf-8")))
     _org(session, OrganisationKind.ZORGGROEP, data["zorggroep"]["name"], agb=data["zorggroep"]["agb"])

@@ -37,14 +37,7 @@ from triage_service.reports.periods import local_date
 from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
 from triage_service.security.audit import Actor, record
 from triage_service.security.headers import allow_own_scripts
-from triage_service.security.web_auth import (
-    PENDING_SECONDS,
-    InboxUser,
-    LoginRefused,
-    check_password,
-    check_totp,
-    inbox_user,
-)
+from triage_service.security.web_auth import InboxUser
 from triage_service.services import account, advice, appointments
 from triage_service.services.attachments import get_attachment, read_attachment
 from triage_service.web import dashboard as reports_page
@@ -64,15 +57,6 @@ def _actor() -> Actor:
     user = g.get("inbox_user")
     return Actor(kind="user", id=user.username if user else None, organisation_id=None,
                  source_ip=request.remote_addr)
-
-
-def _refusal(refused: LoginRefused) -> str:
-    # Literal gettext calls, so the extractor finds these messages (they come from security/web_auth.py).
-    texts = {"The username, password or code is not right.": _("The username, password or code is not right."),
-             "This account is locked for a while after too many failed attempts. Try again later.":
-                 _("This account is locked for a while after too many failed attempts. Try again later."),
-             "Please log in again.": _("Please log in again.")}
-    return str(texts.get(refused.message, refused.message))
 
 
 @bp.after_request
@@ -106,66 +90,6 @@ def _landing() -> str:
 @bp.get("/")
 def home() -> WerkzeugResponse:
     return redirect(_landing())
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> str | WerkzeugResponse:
-    error = None
-    if request.method == "POST":
-        try:
-            user = check_password(get_session(), settings(), request.form.get("username", ""),
-                                  request.form.get("password", ""), clock(), request.remote_addr)
-        except LoginRefused as refused:
-            get_session().commit()  # failed attempts count even though the login fails
-            error = _refusal(refused)
-        else:
-            session.clear()
-            session["pending_user"] = user.id
-            session["pending_at"] = clock().timestamp()
-            return redirect(url_for("web.login_totp"))
-    return render_template("login.html", error=error), (401 if error else 200)  # type: ignore[return-value]
-
-
-@bp.route("/login/code", methods=["GET", "POST"])
-def login_totp() -> str | WerkzeugResponse:
-    pending, since = session.get("pending_user"), session.get("pending_at", 0)
-    if not pending or clock().timestamp() - since > PENDING_SECONDS:
-        session.clear()
-        return redirect(url_for("web.login"))
-    error = None
-    if request.method == "POST":
-        try:
-            user = check_totp(get_session(), settings(), pending, request.form.get("code", ""), clock(),
-                              request.remote_addr)
-        except LoginRefused as refused:
-            get_session().commit()
-            error = _refusal(refused)
-        else:
-            session.clear()  # a fresh session after login: no fixation
-            session["user_id"] = user.id
-            session["lang"] = user.language
-            session["seen_at"] = clock().timestamp()
-            g.inbox_user = inbox_user(get_session(), user.id)
-            g.sees_reports = _may_see_reports()
-            return redirect(_landing())
-    return render_template("totp.html", error=error), (401 if error else 200)  # type: ignore[return-value]
-
-
-@bp.post("/logout")
-def logout() -> WerkzeugResponse:
-    record(get_session(), _actor(), event="web.logout", action=AuditAction.EXECUTE, at=clock())
-    session.clear()
-    return redirect(url_for("web.login"))
-
-
-@bp.post("/language")
-def language() -> WerkzeugResponse:
-    chosen = request.form.get("lang")
-    if chosen in ("nl", "en"):
-        session["lang"] = chosen
-    target = request.form.get("next", "")
-    # Only local paths: an open redirect would be a phishing aid.
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.inbox"))
 
 
 @bp.get("/inbox")

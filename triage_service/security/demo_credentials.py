@@ -1,0 +1,25 @@
+"""The demo's credentials. They are published (README, ``scripts/demo``), so they are no secret anywhere:
+the demo loads them outside production only, and production refuses every login that uses one of them
+(security/web_auth.py), even for an account that a copied database or an old release left behind.
+"""
+
+from __future__ import annotations
+
+DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credential, never production
+#: Demo specialists: (username, name, practitioner AGB, TOTP secret). The TOTP secrets are fixed so a
+#: newcomer can add them to an authenticator app.
+DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+              ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB"),
+              # Visser's colleague: a consult without a requested specialist may go to either of them.
+              ("dermatoloog2", "dr. K. Smit", "03100002", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U")]
+#: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
+DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
+
+DEMO_USERNAMES = frozenset(user[0] for user in [*DEMO_USERS, DEMO_STAFF])
+DEMO_TOTP_SECRETS = frozenset(user[3] for user in [*DEMO_USERS, DEMO_STAFF])
+
+
+def uses_published_credentials(username: str, password: str | None = None, totp_secret: str | None = None) -> bool:
+    """Whether a login is a demo account's or uses a published password or TOTP secret."""
+    return (username in DEMO_USERNAMES or (password is not None and password == DEMO_PASSWORD)
+            or (totp_secret is not None and totp_secret.upper() in DEMO_TOTP_SECRETS))
