@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,12 @@ def _create_private_sqlite_file(url: str) -> None:
     if not path or path == ":memory:":
         return
     ensure_private_dir(Path(path).parent)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    # Only a file that does not exist yet is opened here: closing any descriptor of a database file releases
+    # every POSIX lock this process holds on it, so opening an existing file while another engine of this
+    # process has it open let a second process checkpoint and shrink the WAL under that engine
+    # (SQLITE_IOERR_SHORT_READ, seen when a test built a second app beside a running gunicorn).
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -239,7 +239,9 @@ def _production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 
     environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
                    "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"),
-                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}"}
+                   "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+                   # production refuses rate limits counted per worker; loading settings does not connect
+                   "TRIAGE_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/0"}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     return environment
