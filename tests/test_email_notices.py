@@ -66,7 +66,7 @@ def _wants_mail(app: Flask, username: str = "dermatoloog", address: str | None =
 
 
 def _send(app: Flask, settings: Settings, clock: FrozenClock, **kwargs: Any) -> MailRun:
-    return send_due(app.extensions["triage.sessionmaker"], settings, clock.now, **kwargs)
+    return send_due(app.extensions["triage.sessionmaker"], settings, clock, **kwargs)
 
 
 def _submit(gp: GPSystem, consult_request: dict) -> str:

@@ -241,8 +241,8 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     """Background jobs: webhook notifications (deliver, retry with backoff), e-mail notices of
     new assignments, and answer-norm monitoring (flag near-due, escalate overdue consults).
 
-    Any number of workers may run side by side against PostgreSQL: consults and subscriptions
-    are claimed with SKIP LOCKED, so none is handled twice.
+    Any number of workers may run side by side against PostgreSQL: consults, subscriptions and
+    e-mail notices are claimed with SKIP LOCKED, so none is handled twice.
     """
     import signal
     import time
@@ -284,7 +284,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
             if sent.delivered or sent.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
                            f"failed, {sent.errored} subscription(s) set to error")
-            mailed = send_due(factory, settings, clock.now())
+            mailed = send_due(factory, settings, clock.now)
             if mailed.sent or mailed.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} e-mail notices: {mailed.sent} sent, "
                            f"{mailed.failed} failed, {mailed.abandoned} given up")

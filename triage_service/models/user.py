@@ -62,7 +62,9 @@ class EmailNotice(Base):
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
-    #: A worker sending it holds it until then, so two workers never send the same notice.
+    #: The worker sending it (its random token) holds it until then, so two workers never send the same
+    #: notice; only that worker clears the claim (notifications/claims.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     #: Set when the notice is given up on (it is a convenience, not the record: the inbox is).

@@ -1,8 +1,8 @@
 """Delivering queued notifications to the GP systems' endpoints (run by ``triage-service worker``).
 
 - Each event is POSTed once, with any number of workers. A worker *claims* one subscription at a time
-  (SKIP LOCKED on PostgreSQL, SQLite's write lock) with a token of its own and an expiry
-  (``notification_claim_seconds``), and renews the claim before every POST. So a pass may last longer than
+  (``claims.py``: a token of its own and an expiry, ``notification_claim_seconds``), and renews the claim
+  before every POST. So a pass may last longer than
   a claim (a slow receiver, a long queue) without another worker taking the subscription over; a worker
   that finds its claim gone stops there, and a worker releases only a claim that carries its own token.
   Each delivered notification is marked in its own commit, so a worker that stops half-way does not resend
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage_service.clock import Clock
 from triage_service.fhir.mapping import instant
 from triage_service.models import Notification, Subscription, SubscriptionStatus
+from triage_service.notifications import claims
 from triage_service.notifications.signature import HEADER, sign
 from triage_service.security.crypto import KeyRing
 from triage_service.services.subscriptions import BACKPORT_NOTIFICATION, BACKPORT_STATUS, TOPIC, open_secrets
@@ -94,7 +94,7 @@ def deliver_due(factory: sessionmaker[Session], settings: Settings, ring: KeyRin
     ``clock`` is read at every step (claim, renewal, signature, outcome), not once: a pass can take minutes.
     """
     run = DeliveryRun()
-    owner = secrets.token_hex(16)  # this pass's claims; 128 random bits, so no two workers share one
+    owner = claims.new_owner()  # this pass's claims
     _stop_ended(factory, clock())
     taken: list[str] = []
     while len(taken) < SUBSCRIPTIONS_PER_PASS:
@@ -105,7 +105,8 @@ def deliver_due(factory: sessionmaker[Session], settings: Settings, ring: KeyRin
         try:
             _deliver(factory, settings, ring, subscription_id, owner, clock, transport, run)
         finally:
-            _release(factory, subscription_id, owner)
+            with factory() as session, session.begin():
+                claims.release(session, Subscription, subscription_id, owner)
     return run
 
 
@@ -121,37 +122,12 @@ def _claim_next(factory: sessionmaker[Session], settings: Settings, owner: str, 
     pending = exists().where(Notification.subscription_id == Subscription.id, Notification.delivered_at.is_(None))
     query = select(Subscription.id).where(
         Subscription.status == SubscriptionStatus.ACTIVE, pending,
-        or_(Subscription.next_attempt_at.is_(None), Subscription.next_attempt_at <= now),
-        or_(Subscription.claimed_until.is_(None), Subscription.claimed_until < now))
+        or_(Subscription.next_attempt_at.is_(None), Subscription.next_attempt_at <= now))
     if taken:
         query = query.where(Subscription.id.not_in(taken))
     with factory() as session, session.begin():
-        subscription_id = session.scalar(query.order_by(Subscription.next_attempt_at, Subscription.id).limit(1)
-                                         .with_for_update(skip_locked=True))
-        if subscription_id is not None:
-            session.execute(update(Subscription).where(Subscription.id == subscription_id).values(
-                claimed_by=owner, claimed_until=now + timedelta(seconds=settings.notification_claim_seconds)))
-    return subscription_id
-
-
-def _renew(session: Session, settings: Settings, subscription_id: str, owner: str, now: datetime) -> bool:
-    """Extend this worker's claim; False when it is no longer ours (expired and perhaps taken) or the
-    subscription stopped meanwhile (set off, deleted)."""
-    renewed = session.execute(
-        update(Subscription).where(
-            Subscription.id == subscription_id, Subscription.claimed_by == owner, Subscription.claimed_until >= now,
-            Subscription.status == SubscriptionStatus.ACTIVE)
-        .values(claimed_until=now + timedelta(seconds=settings.notification_claim_seconds))
-        .returning(Subscription.id), execution_options={"synchronize_session": False}).scalar_one_or_none()
-    return renewed is not None
-
-
-def _release(factory: sessionmaker[Session], subscription_id: str, owner: str) -> None:
-    # Only our own claim: if ours ran out and another worker holds it now, clearing it would let a third in.
-    with factory() as session, session.begin():
-        session.execute(update(Subscription).where(Subscription.id == subscription_id,
-                                                   Subscription.claimed_by == owner)
-                        .values(claimed_by=None, claimed_until=None), execution_options={"synchronize_session": False})
+        return claims.take(session, Subscription, query.order_by(Subscription.next_attempt_at, Subscription.id),
+                           settings, owner, now)
 
 
 def _deliver(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, subscription_id: str, owner: str,
@@ -160,7 +136,9 @@ def _deliver(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, 
         # The claim is renewed and the next event read in a short transaction; none is open during the POST
         # (a receiver taking its time must not hold a connection or a lock the API needs).
         with factory() as session, session.begin():
-            if not _renew(session, settings, subscription_id, owner, clock()):
+            # False when the claim ran out (another worker may hold it) or the subscription stopped meanwhile.
+            if not claims.renew(session, Subscription, subscription_id, settings, owner, clock(),
+                                Subscription.status == SubscriptionStatus.ACTIVE):
                 return
             subscription = session.get(Subscription, subscription_id)
             notification = session.scalars(select(Notification).where(

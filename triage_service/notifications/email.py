@@ -4,10 +4,20 @@ The notice says *that* there is work and by when, never about whom or what: spec
 consult form, urgency, due time and a link that needs a login. E-mail is not a secure
 channel, and a subject line is read on lock screens. The notice is queued in the same
 transaction as the assignment (like webhook notifications) and sent by the worker.
+
+Each notice is sent once, with any number of workers: a worker claims one notice at a time, just before
+sending it (``claims.py``: a token of its own and an expiry, ``notification_claim_seconds``), and records the
+outcome and clears the claim in one commit, clearing only a claim that is still its own. A claim thus covers
+one message, not a pass, however slow the mail server and however many notices are due. Sending is at least
+once in one case: a worker that dies between the server's acceptance and its own commit (or stalls longer
+than a whole claim in the middle of one message) leaves the notice unsent in the database, and another
+worker sends it again once the claim has run out. Its ``Message-ID`` is the same both times, and mail
+programs show one message per Message-ID.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import smtplib
 import ssl
@@ -16,19 +26,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage_service.clock import Clock
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import ConsultTask, EmailNotice, Organisation, Practitioner, User
+from triage_service.notifications import claims
 from triage_service.routing.service import specialism_label
 from triage_service.routing.working_time import AMSTERDAM
 from triage_service.settings import Settings
 
 #: A notice that cannot be sent after this many tries is dropped: the inbox shows the work anyway.
 MAX_ATTEMPTS = 5
-LEASE = timedelta(minutes=5)
+#: Notices one pass sends, one claim each (the rest follow in the next pass).
+BATCH = 50
 VS_CONSULT_FORM = f"{CANONICAL_BASE}/ValueSet/triage-consult-form"
+logger = logging.getLogger(__name__)
 
 #: (settings, message) -> None; raises OSError or smtplib.SMTPException when the mail is not accepted.
 MailTransport = Callable[[Settings, EmailMessage], None]
@@ -136,46 +150,87 @@ class MailRun:
     abandoned: int = 0
 
 
-def send_due(factory: sessionmaker[Session], settings: Settings, now: datetime,
+def send_due(factory: sessionmaker[Session], settings: Settings, clock: Clock,
              transport: MailTransport = smtp_send) -> MailRun:
+    """One pass: claim a due notice, send it, record the outcome and release it, then claim the next.
+
+    ``clock`` is read at every step (claim, outcome), not once: with a slow mail server a pass takes minutes.
+    """
     run = MailRun()
     if not settings.smtp_host:
         return run
-    for notice_id in _claim(factory, now):
-        with factory() as session:
-            notice = session.get(EmailNotice, notice_id)
-            if notice is None:
-                continue
-            message = EmailMessage()
-            message["From"], message["To"], message["Subject"] = settings.mail_from, notice.recipient, notice.subject
-            message.set_content(notice.body)
-            notice.attempts += 1
-            notice.claimed_until = None
-            try:
-                transport(settings, message)
-            except (OSError, smtplib.SMTPException) as exc:
-                notice.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
-                run.failed += 1
-                if notice.attempts >= MAX_ATTEMPTS:
-                    notice.abandoned_at = now
-                    run.abandoned += 1
-                else:
-                    notice.next_attempt_at = now + timedelta(minutes=2 ** notice.attempts)
-            else:
-                notice.sent_at, notice.last_error = now, None
-                run.sent += 1
-            session.commit()
+    owner = claims.new_owner()  # this pass's claims
+    for _ in range(BATCH):
+        claimed = _claim_next(factory, settings, owner, clock())
+        if claimed is None:
+            break
+        notice_id, message = claimed
+        # No transaction is open while the server takes its time: it must not hold a connection or a lock.
+        failure = _send(transport, settings, message)
+        _record(factory, notice_id, owner, failure, clock(), run)
     return run
 
 
-def _claim(factory: sessionmaker[Session], now: datetime) -> list[str]:
+def _claim_next(factory: sessionmaker[Session], settings: Settings, owner: str,
+                now: datetime) -> tuple[str, EmailMessage] | None:
+    # Claimed immediately before it is sent, so the claim is fresh when the message goes out, whatever the
+    # notices before it took; a notice that failed waits for its retry time and is not taken again this pass.
+    due = select(EmailNotice.id).where(
+        EmailNotice.sent_at.is_(None), EmailNotice.abandoned_at.is_(None),
+        or_(EmailNotice.next_attempt_at.is_(None), EmailNotice.next_attempt_at <= now),
+    ).order_by(EmailNotice.created_at, EmailNotice.id)
     with factory() as session, session.begin():
-        ids = list(session.scalars(
-            select(EmailNotice.id).where(
-                EmailNotice.sent_at.is_(None), EmailNotice.abandoned_at.is_(None),
-                or_(EmailNotice.next_attempt_at.is_(None), EmailNotice.next_attempt_at <= now),
-                or_(EmailNotice.claimed_until.is_(None), EmailNotice.claimed_until < now))
-            .order_by(EmailNotice.created_at).limit(50).with_for_update(skip_locked=True)))
-        if ids:
-            session.execute(update(EmailNotice).where(EmailNotice.id.in_(ids)).values(claimed_until=now + LEASE))
-    return ids
+        notice_id = claims.take(session, EmailNotice, due, settings, owner, now)
+        notice = session.get(EmailNotice, notice_id) if notice_id is not None else None
+        if notice is None:
+            return None
+        return notice.id, _message(settings, notice)
+
+
+def _message(settings: Settings, notice: EmailNotice) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.mail_from, notice.recipient, notice.subject
+    # The same for every try of this notice: a message that does arrive twice (a worker died before its
+    # commit) is shown once by mail programs that recognise the Message-ID.
+    message["Message-ID"] = f"<{notice.id}@{settings.mail_from.rpartition('@')[2] or 'localhost'}>"
+    message.set_content(notice.body)
+    return message
+
+
+def _send(transport: MailTransport, settings: Settings, message: EmailMessage) -> str | None:
+    """None when the server accepted the message, else why not (no addresses, no text)."""
+    try:
+        transport(settings, message)
+    except (OSError, smtplib.SMTPException) as exc:  # refused, unreachable, timed out, TLS or login failure
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return None
+
+
+def _record(factory: sessionmaker[Session], notice_id: str, owner: str, failure: str | None, now: datetime,
+            run: MailRun) -> None:
+    """Write a send's outcome and release the claim in one commit."""
+    with factory() as session, session.begin():
+        # Locked: a worker that took over (our claim ran out) may be recording the same notice.
+        notice = session.get(EmailNotice, notice_id, with_for_update=True)
+        if notice is None:  # the user was deleted meanwhile, with their notices
+            return
+        if notice.claimed_by != owner:
+            # Our claim ran out during this one message (a stall longer than the claim), and another worker
+            # may have sent it as well.
+            logger.warning("the claim on e-mail notice %s ran out while it was being sent; it may arrive twice",
+                           notice.id)
+        if failure is None:
+            run.sent += 1
+            notice.attempts += 1
+            if notice.sent_at is None:
+                notice.sent_at, notice.last_error = now, None
+        elif notice.sent_at is None:  # else another worker sent it meanwhile: nothing left to retry
+            notice.attempts += 1
+            notice.last_error = failure
+            run.failed += 1
+            if notice.attempts >= MAX_ATTEMPTS:
+                notice.abandoned_at = now
+                run.abandoned += 1
+            else:
+                notice.next_attempt_at = now + timedelta(minutes=2 ** notice.attempts)
+        claims.release(session, EmailNotice, notice.id, owner)
