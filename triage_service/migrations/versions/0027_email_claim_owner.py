@@ -3,7 +3,7 @@
 Before, a worker claimed up to 50 notices for a fixed 5 minutes and cleared each notice's claim whoever held
 it; with a slow mail server another worker took over the notices not sent yet, and both sent them.
 
-Revision ID: 0026m
+Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-04
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026m"
+revision = "0027"
 # After 0026 (server-side sessions), the head when this was written: one head, or nothing migrates.
 down_revision = "0026"
 branch_labels = None
