@@ -28,6 +28,23 @@ def identifier_values(resource: dict[str, Any], system: str) -> list[str]:
             if isinstance(i, dict) and i.get("system") == system and isinstance(i.get("value"), str)]
 
 
+def repeated_identifiers(resource: dict[str, Any], expr: str) -> list[Issue]:
+    """An identifier listed twice names one business id twice: the second copy would collide with the
+    first in the identifier index, so it is refused with its position rather than stored."""
+    seen: set[tuple[object, object]] = set()
+    issues = []
+    identifiers = resource.get("identifier")
+    for index, ident in enumerate(identifiers if isinstance(identifiers, list) else []):
+        if not isinstance(ident, dict):
+            continue
+        key = (ident.get("system"), ident.get("value"))
+        if key in seen:
+            issues.append(Issue("business-rule", "This identifier (system and value) is listed twice; list each "
+                                                 "identifier once", f"{expr}.identifier[{index}]"))
+        seen.add(key)
+    return issues
+
+
 def check_patient(patient: dict[str, Any], expr: str) -> list[Issue]:
     issues: list[Issue] = []
     bsns = identifier_values(patient, dutch.BSN)

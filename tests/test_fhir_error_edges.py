@@ -1,0 +1,98 @@
+"""Inputs that once got a 500 from the FHIR API get a clear 4xx OperationOutcome, and the refusal is audited."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import GPSystem, new_request
+from triage_service.database import session_scope
+from triage_service.models import Consult
+
+
+def _issues(response: Any, status: int) -> list[dict[str, Any]]:
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    body = response.get_json()
+    assert body["resourceType"] == "OperationOutcome", body
+    return list(body["issue"])
+
+
+def _consults(app: Flask) -> int:
+    with session_scope(app) as session:
+        return int(session.scalar(select(func.count()).select_from(Consult)) or 0)
+
+
+def _twice(consult_request: dict[str, Any]) -> dict[str, Any]:
+    body = new_request(consult_request)
+    body["identifier"] = [body["identifier"][0], copy.deepcopy(body["identifier"][0])]
+    return body
+
+
+def test_a_binary_resource_without_data_is_a_400(gp: GPSystem) -> None:
+    response = gp.post("/fhir/Binary", {"resourceType": "Binary", "contentType": "image/jpeg"})
+
+    issues = _issues(response, 400)
+    assert issues[0]["expression"] == ["Binary.data"]
+
+
+def test_a_binary_resource_with_data_that_is_not_base64_is_a_400(gp: GPSystem) -> None:
+    response = gp.post("/fhir/Binary", {"resourceType": "Binary", "contentType": "image/jpeg", "data": "QUJD%%%%"})
+
+    assert _issues(response, 400)[0]["expression"] == ["Binary.data"]
+
+
+def test_a_consult_listing_its_identifier_twice_is_refused(app: Flask, gp: GPSystem,
+                                                           consult_request: dict[str, Any]) -> None:
+    response = gp.post("/fhir/ServiceRequest", _twice(consult_request))
+
+    issues = _issues(response, 422)
+    assert any(i.get("expression") == ["ServiceRequest.identifier[1]"] for i in issues), issues
+    assert _consults(app) == 0
+
+
+def test_a_consult_listing_its_identifier_twice_with_if_none_exist_is_refused(
+        app: Flask, gp: GPSystem, consult_request: dict[str, Any]) -> None:
+    body = _twice(consult_request)
+    ident = body["identifier"][0]
+
+    response = gp.post("/fhir/ServiceRequest", body, **{"If-None-Exist": f"identifier={ident['system']}|"
+                                                                         f"{ident['value']}"})
+
+    _issues(response, 422)
+    assert _consults(app) == 0
+
+
+def test_a_consult_listing_its_identifier_twice_is_refused_in_a_transaction(
+        app: Flask, gp: GPSystem, transaction_bundle: dict[str, Any]) -> None:
+    entry = next(e for e in transaction_bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest")
+    entry["resource"]["identifier"] = [entry["resource"]["identifier"][0]] * 2
+
+    response = gp.post("/fhir", transaction_bundle)
+
+    issues = _issues(response, 422)
+    assert any("identifier[1]" in (i.get("expression") or [""])[0] for i in issues), issues
+    assert _consults(app) == 0
+
+
+def test_the_same_identifier_twice_is_named_by_validate_without_storing(gp: GPSystem,
+                                                                        consult_request: dict[str, Any]) -> None:
+    response = gp.post("/fhir/ServiceRequest/$validate", _twice(consult_request))
+
+    assert response.status_code == 200
+    assert any(i.get("expression") == ["ServiceRequest.identifier[1]"] for i in response.get_json()["issue"])
+
+
+def test_a_binary_without_data_in_a_transaction_is_a_400_naming_the_entry(app: Flask, gp: GPSystem,
+                                                                           transaction_bundle: dict[str, Any]) -> None:
+    transaction_bundle["entry"].insert(0, {"fullUrl": "urn:uuid:0a7b1c2d-0000-4000-8000-000000000001",
+                                           "resource": {"resourceType": "Binary", "contentType": "image/png"},
+                                           "request": {"method": "POST", "url": "Binary"}})
+
+    response = gp.post("/fhir", transaction_bundle)
+
+    assert _issues(response, 400)[0]["expression"] == ["Bundle.entry[0].resource.data"]
+    assert _consults(app) == 0
