@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import GPSystem, new_request
 from triage_service.database import session_scope
-from triage_service.models import Consult
+from triage_service.models import AuditEntry, Consult
 
 
 def _issues(response: Any, status: int) -> list[dict[str, Any]]:
@@ -84,6 +85,38 @@ def test_the_same_identifier_twice_is_named_by_validate_without_storing(gp: GPSy
 
     assert response.status_code == 200
     assert any(i.get("expression") == ["ServiceRequest.identifier[1]"] for i in response.get_json()["issue"])
+
+
+@pytest.mark.parametrize("path", ["/fhir/Task/ab%00c", "/fhir/ServiceRequest/ab%00c", "/fhir/Patient/ab%00c",
+                                  "/fhir/Binary/ab%00c", "/fhir/Subscription/ab%00c", "/fhir/Appointment/ab%00c",
+                                  "/fhir/Communication/ab%00c", "/fhir/DocumentReference/ab%00c"])
+def test_a_nul_character_in_a_path_id_is_a_400(gp: GPSystem, path: str) -> None:
+    issues = _issues(gp.get(path), 400)
+    assert "id" in issues[0]["diagnostics"]
+
+
+@pytest.mark.parametrize("rid", ["a" * 65, "a" * 5000, "ab_c", "ab%20c", "%C3%A9t%C3%A9"])
+def test_a_path_id_that_is_no_fhir_id_is_a_400(gp: GPSystem, rid: str) -> None:
+    for path in (f"/fhir/Task/{rid}", f"/fhir/ServiceRequest/{rid}", f"/fhir/Coverage/{rid}"):
+        issues = _issues(gp.get(path), 400)
+        assert issues[0]["code"] == "value"
+    assert _issues(gp.put(f"/fhir/Task/{rid}", {"resourceType": "Task"}), 400)
+    assert _issues(gp.http.delete(f"/fhir/Subscription/{rid}", headers=gp.headers()), 400)
+
+
+def test_the_refusal_of_an_overlong_path_id_is_audited(app: Flask, gp: GPSystem) -> None:
+    _issues(gp.get("/fhir/Task/" + "a" * 5000), 400)
+
+    with session_scope(app) as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.event.like("fhir.refused.%"))).one()
+    assert entry.resource_type == "Task"
+    assert entry.resource_id is None or len(entry.resource_id) <= 64
+    assert entry.detail is not None and len(entry.detail) <= 200
+
+
+def test_a_longest_valid_id_is_still_looked_up(gp: GPSystem) -> None:
+    issues = _issues(gp.get("/fhir/Task/" + "A-." * 21 + "z"), 404)
+    assert issues[0]["code"] == "not-found"
 
 
 def test_a_binary_without_data_in_a_transaction_is_a_400_naming_the_entry(app: Flask, gp: GPSystem,
