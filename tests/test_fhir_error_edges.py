@@ -119,6 +119,19 @@ def test_a_longest_valid_id_is_still_looked_up(gp: GPSystem) -> None:
     assert issues[0]["code"] == "not-found"
 
 
+def test_deleting_a_subscription_answers_204_without_a_content_type(gp: GPSystem) -> None:
+    from tests.test_notifications import subscription
+
+    created = gp.post("/fhir/Subscription", subscription("https://his.example.nl/hook"))
+    assert created.status_code == 201, created.get_json()
+
+    response = gp.http.delete(f"/fhir/Subscription/{created.get_json()['id']}", headers=gp.headers())
+
+    assert response.status_code == 204
+    assert response.data == b""
+    assert "text/html" not in response.headers.get("Content-Type", "")
+
+
 def test_a_binary_without_data_in_a_transaction_is_a_400_naming_the_entry(app: Flask, gp: GPSystem,
                                                                            transaction_bundle: dict[str, Any]) -> None:
     transaction_bundle["entry"].insert(0, {"fullUrl": "urn:uuid:0a7b1c2d-0000-4000-8000-000000000001",
