@@ -19,7 +19,7 @@ from triage_service.api.ids import RESOURCE_TYPE, is_fhir_id
 from triage_service.api.io import fhir_response
 from triage_service.database import get_session
 from triage_service.diagnostics import log_unexpected
-from triage_service.errors import DomainError, InvalidId, PreconditionFailed, Unauthorized
+from triage_service.errors import DomainError, InvalidId, InvalidInput, PreconditionFailed, Unauthorized
 from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.models import AuditAction, AuditOutcome
 from triage_service.security.api_auth import OAuthError
@@ -68,6 +68,13 @@ def _printable(text: str) -> str:
 
 _ACTIONS = {"GET": AuditAction.READ, "POST": AuditAction.CREATE, "PUT": AuditAction.UPDATE,
             "DELETE": AuditAction.DELETE}
+
+
+def _is_broken_body(exc: Exception) -> bool:
+    """gunicorn raises its parse errors from ``wsgi.input`` when a view reads a malformed chunked body or a
+    body cut short: the client's fault, found only when the body is read. Matched by module, so the app
+    does not depend on the server it runs under; a server-side ConfigurationProblem (code 500) is a 500."""
+    return type(exc).__module__ == "gunicorn.http.errors" and getattr(exc, "code", 400) < 500
 
 
 def _web_error(status: int, message: str) -> Response:
@@ -156,6 +163,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if _is_broken_body(exc):
+            return _domain_error(InvalidInput("The request body could not be read: its chunked encoding is "
+                                              "malformed, or it ended before its announced length"))
         # A 500 is a bug: its traceback (without messages, which may hold patient data) and request id
         # go to the log, and the client gets the request id to quote.
         rid = log_unexpected(exc)
