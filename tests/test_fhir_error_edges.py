@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -142,3 +143,26 @@ def test_a_binary_without_data_in_a_transaction_is_a_400_naming_the_entry(app: F
 
     assert _issues(response, 400)[0]["expression"] == ["Bundle.entry[0].resource.data"]
     assert _consults(app) == 0
+
+
+@pytest.mark.parametrize(("path", "text"), [
+    ("/fhir/ServiceRequest", '"patientInstruction": "\\ud800"'),
+    ("/fhir/ServiceRequest", '"\\udfffx": 1'),
+    ("/fhir/ServiceRequest/$validate", '"\\ud83d": true'),
+    ("/fhir/Patient", '"name": [{"family": "a\\udc00b"}]')])
+def test_an_unpaired_surrogate_escape_is_a_400_not_a_500(gp: GPSystem, consult_request: dict[str, Any], path: str,
+                                                         text: str) -> None:
+    body = new_request(consult_request) if "ServiceRequest" in path else {"resourceType": "Patient"}
+    raw = json.dumps(body)[:-1] + ", " + text + "}"
+
+    issues = _issues(gp.post(path, raw), 400)
+    assert "surrogate" in issues[0]["diagnostics"]
+
+
+def test_an_escaped_surrogate_pair_is_ordinary_unicode(gp: GPSystem, consult_request: dict[str, Any]) -> None:
+    body = new_request(consult_request)
+    body["note"] = [{"text": "Plekje op de rug \U0001F600, groeit."}]
+
+    response = gp.post("/fhir/ServiceRequest", json.dumps(body, ensure_ascii=True))
+
+    assert response.status_code == 201, response.get_json()
