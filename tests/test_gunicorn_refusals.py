@@ -66,6 +66,8 @@ SECRET = "999999990"  # as a search value in the URL: it must not be echoed back
     ("a request line that is not HTTP", f"HELLO {SECRET}\r\n\r\n".encode(), 400),
     ("an unsupported transfer coding",
      b"POST /fhir/ServiceRequest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    ("a transfer coding gunicorn does not implement",
+     b"POST /fhir/ServiceRequest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
 ])
 def test_a_request_gunicorn_refuses_gets_an_operation_outcome_with_security_headers(
         served: Served, name: str, raw: bytes, status: int) -> None:

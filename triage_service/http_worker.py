@@ -6,7 +6,7 @@ header name or value, a malformed chunked body) with its own small HTML page: no
 OperationOutcome, and quoting the offending input back. This worker writes an OperationOutcome instead
 (FHIR.md "Errors": every error body is one), with the security headers of security/headers.py and a
 request id, and logs only the kind of refusal (the raw line may hold search values). The HTTP status is
-the one gunicorn chooses. Used by ``config/gunicorn.conf.py``.
+the one gunicorn chooses, except 400 rather than 501 for an unknown transfer coding. Used by ``config/gunicorn.conf.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ _REFUSALS: list[tuple[tuple[type[BaseException], ...], int, str, str]] = [
      "The request line is not valid HTTP/1.1: send METHOD /path HTTP/1.1"),
     ((errors.InvalidChunkSize, errors.ChunkMissingTerminator, errors.InvalidChunkExtension), 400, "structure",
      "The chunked request body is malformed"),
-    ((errors.UnsupportedTransferCoding,), 501, "not-supported",
+    # RFC 9112 section 6.1 suggests 501, but the coding is the client's to fix and a 5xx reads as our
+    # fault to monitoring (and the issue's bar is no answer of 500 or more): a 400 that says what to send.
+    ((errors.UnsupportedTransferCoding,), 400, "not-supported",
      "Only the chunked Transfer-Encoding is supported"),
     ((errors.ExpectationFailed,), 417, "not-supported", "Only 'Expect: 100-continue' is supported"),
     ((errors.ForbiddenProxyRequest,), 403, "forbidden", "This address may not send PROXY protocol headers"),
