@@ -93,6 +93,7 @@ def test_a_failure_inside_an_error_handler_is_logged_the_same_way(gp: GPSystem, 
 
     assert response.status_code == 500
     assert response.get_json()["resourceType"] == "OperationOutcome"
+    assert response.headers["X-Request-ID"] in response.get_json()["issue"][0]["diagnostics"]
     logged = _logged(caplog)
     assert "Traceback (most recent call last)" in logged and response.headers["X-Request-ID"] in logged
     assert "Jansen" not in logged and "999999990" not in logged

@@ -6,7 +6,8 @@ header name or value, a malformed chunked body) with its own small HTML page: no
 OperationOutcome, and quoting the offending input back. This worker writes an OperationOutcome instead
 (FHIR.md "Errors": every error body is one), with the security headers of security/headers.py and a
 request id, and logs only the kind of refusal (the raw line may hold search values). The HTTP status is
-the one gunicorn chooses, except 400 rather than 501 for an unknown transfer coding. Used by ``config/gunicorn.conf.py``.
+the one gunicorn chooses, except 400 rather than 501 for an unknown transfer coding. Used by
+``config/gunicorn.conf.py``.
 """
 
 from __future__ import annotations

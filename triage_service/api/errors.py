@@ -18,7 +18,7 @@ from triage_service.api.context import clock
 from triage_service.api.ids import RESOURCE_TYPE, is_fhir_id
 from triage_service.api.io import fhir_response
 from triage_service.database import get_session
-from triage_service.diagnostics import log_unexpected
+from triage_service.diagnostics import log_unexpected, request_id
 from triage_service.errors import DomainError, InvalidId, InvalidInput, PreconditionFailed, Unauthorized
 from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.models import AuditAction, AuditOutcome
@@ -147,7 +147,11 @@ def init_app(app: Flask) -> None:
             return _web_error(status, exc.description or exc.name)
         if request.blueprint == "reports":
             return _report_error(status, exc.description or exc.name)
-        if isinstance(exc, RequestEntityTooLarge):
+        if status >= 500:
+            # Flask's answer when an error handler itself failed (logged by diagnostics.TriageFlask).
+            message = (f"An internal error occurred; it has been logged under request id {request_id()}. "
+                       "Nothing was stored.")
+        elif isinstance(exc, RequestEntityTooLarge):
             message = "The body is larger than the service accepts"
         elif status == 404:
             message = f"No such endpoint or resource type: {request.method} {request.path}"
