@@ -166,3 +166,38 @@ def test_an_escaped_surrogate_pair_is_ordinary_unicode(gp: GPSystem, consult_req
     response = gp.post("/fhir/ServiceRequest", json.dumps(body, ensure_ascii=True))
 
     assert response.status_code == 201, response.get_json()
+
+
+@pytest.mark.parametrize("part", ["system", "value"])
+def test_an_identifier_longer_than_the_index_holds_is_a_422(app: Flask, gp: GPSystem, consult_request: dict[str, Any],
+                                                            part: str) -> None:
+    body = new_request(consult_request)
+    body["identifier"][0][part] = ("urn:x:" if part == "system" else "") + "a" * 300
+
+    issues = _issues(gp.post("/fhir/ServiceRequest", body), 422)
+
+    assert any(i.get("expression") == [f"ServiceRequest.identifier[0].{part}"] for i in issues), issues
+    assert _consults(app) == 0
+
+
+def test_subscription_criteria_longer_than_stored_are_a_422(gp: GPSystem) -> None:
+    from tests.test_notifications import subscription
+
+    body = subscription("https://his.example.nl/hook", criteria="Task?status=" + ",".join(["completed"] * 120))
+
+    assert _issues(gp.post("/fhir/Subscription", body), 422)[0]["expression"] == ["Subscription.criteria"]
+
+
+@pytest.mark.parametrize("host", [".".join(["h" * 60] * 10), "evil.example/path", "a b"])
+def test_a_host_header_that_is_no_host_is_a_400_when_no_base_url_is_configured(
+        app: Flask, gp: GPSystem, clock: Any, host: str) -> None:
+    import dataclasses
+
+    from tests.test_notifications import subscription
+    from triage_service import create_app
+
+    unconfigured = create_app(dataclasses.replace(app.extensions["triage.settings"], public_base_url=""), clock=clock)
+    response = unconfigured.test_client().post("/fhir/Subscription", data=json.dumps(
+        subscription("https://his.example.nl/hook")), headers={**gp.headers(), "Host": host})
+
+    assert _issues(response, 400)
