@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import requests
 from flask import Flask
+from sqlalchemy import make_url
 
 from triage_service import clock
 from triage_service.services.clients import client_assertion
@@ -35,11 +37,20 @@ class Served:
 
     def __init__(self, app: Flask, log: Path, **env: str):
         settings = app.extensions["triage.settings"]
+        database_url = settings.database_url
+        if app.extensions["triage.engine"].dialect.name == "sqlite":
+            # Its own copy of the SQLite file: a server process on the test process's file left it locked
+            # for the next test's new connections ("database is locked" in PRAGMA journal_mode).
+            copy = log.parent / "served.sqlite3"
+            with sqlite3.connect(make_url(settings.sqlalchemy_url).database or "") as source, \
+                    sqlite3.connect(copy) as target:
+                source.backup(target)
+            database_url = f"sqlite:///{copy}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.env = {**os.environ, "TRIAGE_ENV": "test", "TRIAGE_INSTANCE_PATH": str(settings.instance_path),
-                    "TRIAGE_DATABASE_URL": settings.database_url, "TRIAGE_PUBLIC_BASE_URL": "http://testserver",
+                    "TRIAGE_DATABASE_URL": database_url, "TRIAGE_PUBLIC_BASE_URL": "http://testserver",
                     "TRIAGE_RATE_LIMIT_TOKEN": "100000/minute", "TRIAGE_RATE_LIMIT_LOGIN": "100000/minute",
                     "TRIAGE_WORKERS": "1", **env}
         self.process: subprocess.Popen[bytes] | None = None

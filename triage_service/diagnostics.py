@@ -28,8 +28,9 @@ log = logging.getLogger("triage_service.errors")
 REQUEST_ID_HEADER = "X-Request-ID"
 #: A client's own id is kept when it could not carry anything but an id (and cannot forge a log line).
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._\-]{8,64}")
-#: SQLite's constraint messages name columns, never values; these are safe to keep.
-_SAFE_SQLITE_MESSAGE = re.compile(r"(UNIQUE|NOT NULL|FOREIGN KEY|CHECK) constraint failed[\w\s.,]*")
+#: SQLite's constraint and locking messages name columns or nothing, never values; these are safe to keep.
+_SAFE_SQLITE_MESSAGE = re.compile(r"(UNIQUE|NOT NULL|FOREIGN KEY|CHECK) constraint failed[\w\s.,]*|"
+                                  r"database (table )?is locked|disk I/O error|unable to open database file")
 
 
 def new_request_id() -> str:
