@@ -7,12 +7,15 @@ import os
 # So on SQLite the default is one worker; TRIAGE_WORKERS, when set, always wins (the benchmarks set it).
 _sqlite = not os.environ.get("TRIAGE_DATABASE_URL", "").startswith("postgres")
 workers = int(os.environ.get("TRIAGE_WORKERS") or ("1" if _sqlite else "2"))
-worker_class = "sync"
+# gunicorn's sync worker, but the requests gunicorn refuses itself (over-long request line, too large or
+# invalid headers) are answered with an OperationOutcome and our security headers, not gunicorn's HTML page.
+worker_class = "triage_service.http_worker.OutcomeSyncWorker"
 timeout = 60
 graceful_timeout = 20
 # Access logs carry the path only; no query strings (search values) and no bodies.
 accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# The request id (X-Request-ID) ties a line to the error log's traceback of a 500.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms %({x-request-id}o)s'
 # Escapes control characters in every logged value, so a crafted path cannot forge log lines.
 logger_class = "triage_service.access_log.SafeAccessLogger"
 errorlog = "-"

@@ -16,7 +16,7 @@ from triage_service.settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
-    from triage_service import api, database, web
+    from triage_service import api, database, diagnostics, web
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
     from triage_service.reports import facts  # noqa: F401 - keeps the monitoring's fact rows in step
     from triage_service.reports import views as report_views
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from triage_service.security import audit_keys, field_crypto, headers, policy, rate_limits
 
     settings = settings or load_settings()
-    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app = diagnostics.TriageFlask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # Werkzeug refuses larger declared bodies before a view reads them. One byte more than our
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     audit_keys.configure(audit_keys.load_audit_keys(settings.audit_key_path, create=not settings.is_production,
                                                     made_for=settings.env))
     referral_flags.configure(settings.conversion_rate_cache_seconds)
+    diagnostics.init_app(app)
     database.init_app(app, settings)
     policy.init_app(app)
     headers.init_app(app, settings)

@@ -37,6 +37,12 @@ class InvalidInput(DomainError):
     """Unparseable or structurally wrong input (HTTP 400)."""
 
 
+class InvalidId(InvalidInput):
+    """A URL whose id cannot be a FHIR id (HTTP 400): refused before any query, and audited like a 404."""
+
+    issue_code = "value"
+
+
 class UnprocessableInput(DomainError):
     """Valid FHIR that breaks a profile or agreement rule (HTTP 422)."""
 

@@ -10,6 +10,7 @@ from triage_service.api import (  # noqa: F401
     binary,
     conformance,
     errors,
+    ids,
     oauth,
     openapi,
     resources,

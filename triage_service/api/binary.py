@@ -16,11 +16,11 @@ from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_body, read_resource
 from triage_service.api.resources import _organisation, bp
 from triage_service.database import get_session
-from triage_service.fhir.structure import decode_base64_strict
 from triage_service.models import AuditAction
 from triage_service.security.audit import record
 from triage_service.security.policy import request_actor, require_scope
 from triage_service.services.attachments import (
+    binary_content,
     create_document_reference,
     get_attachment,
     read_attachment,
@@ -36,9 +36,7 @@ def create_binary() -> Response:
     access = require_scope("Binary", "create")
     conf = settings()
     if request.mimetype in _FHIR_TYPES:
-        resource = read_resource("Binary")
-        data = decode_base64_strict(resource.get("data", ""))
-        declared = str(resource.get("contentType", ""))
+        data, declared = binary_content(read_resource("Binary"))
     else:
         data = read_body(conf.max_attachment_bytes, "file")
         declared = request.mimetype

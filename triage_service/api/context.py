@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import current_app, request
 
 from triage_service import clock as time_source
+from triage_service.errors import InvalidInput
 from triage_service.settings import Settings
 
 
@@ -15,11 +17,21 @@ def clock() -> datetime:
     return time_source.now()
 
 
+#: A host name or address with an optional port: what a Host header may be before we build URLs from it.
+_HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
+
+
 def base_url() -> str:
-    """The FHIR base URL as clients see it (settings win over the Host header, which a client controls)."""
+    """The FHIR base URL as clients see it (settings win over the Host header, which a client controls).
+
+    Without a configured base URL, an odd or huge Host header is refused: it would end up in Location
+    headers and in a Subscription's stored base (whose column it overflowed on PostgreSQL, a 500)."""
     configured: str = current_app.extensions["triage.settings"].public_base_url
-    root = configured.rstrip("/") if configured else request.host_url.rstrip("/")
-    return f"{root}/fhir"
+    if configured:
+        return f"{configured.rstrip('/')}/fhir"
+    if not _HOST.fullmatch(request.host):
+        raise InvalidInput("The Host header is not a host name with an optional port")
+    return f"{request.host_url.rstrip('/')}/fhir"
 
 
 def token_url() -> str:

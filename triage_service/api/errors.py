@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from triage_service.api.context import clock
+from triage_service.api.ids import RESOURCE_TYPE, is_fhir_id
 from triage_service.api.io import fhir_response
 from triage_service.database import get_session
-from triage_service.errors import DomainError, PreconditionFailed, Unauthorized
+from triage_service.diagnostics import log_unexpected, request_id
+from triage_service.errors import DomainError, InvalidId, InvalidInput, PreconditionFailed, Unauthorized
 from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.models import AuditAction, AuditOutcome
 from triage_service.security.api_auth import OAuthError
@@ -35,20 +38,43 @@ _REFUSALS = frozenset({401, 403, 404})
 
 
 def _audit_refusal(exc: DomainError) -> None:
-    """Record a refused request in its own transaction: the request's own work is rolled back."""
+    """Record a refused request in its own transaction: the request's own work is rolled back.
+
+    The path is the client's: only a well-formed type and id are recorded as such, and the rest only
+    escaped and cut to size in ``detail``, so no URL can make the audit row itself fail (PostgreSQL
+    refuses NUL and over-long values) and lose the record of the refusal.
+    """
     session = get_session()
     session.rollback()
     parts = request.path.removeprefix("/fhir/").split("/")
-    resource_type = parts[0] if parts and parts[0][:1].isupper() else None
-    resource_id = parts[1] if len(parts) > 1 and not parts[1].startswith("$") else None
-    record(session, request_actor(), event=f"fhir.refused.{exc.status_code}", action=_ACTIONS.get(request.method,
-           AuditAction.EXECUTE), outcome=AuditOutcome.MINOR_FAILURE, resource_type=resource_type,
-           resource_id=resource_id, detail=f"{request.method} {request.path}"[:200], at=clock())
-    session.commit()
+    resource_type = parts[0] if parts and RESOURCE_TYPE.fullmatch(parts[0]) else None
+    resource_id = parts[1] if len(parts) > 1 and is_fhir_id(parts[1]) else None
+    try:
+        record(session, request_actor(), event=f"fhir.refused.{exc.status_code}", action=_ACTIONS.get(
+               request.method, AuditAction.EXECUTE), outcome=AuditOutcome.MINOR_FAILURE,
+               resource_type=resource_type, resource_id=resource_id,
+               detail=_printable(f"{request.method} {request.path}")[:200], at=clock())
+        session.commit()
+    except SQLAlchemyError as failure:
+        # The refusal still reaches the client; the lost audit row is an error an operator must see.
+        session.rollback()
+        log_unexpected(failure, "audit entry of a refused request not written:")
+
+
+def _printable(text: str) -> str:
+    """Control characters (NUL above all) as visible escapes: a Text column must not receive them."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 _ACTIONS = {"GET": AuditAction.READ, "POST": AuditAction.CREATE, "PUT": AuditAction.UPDATE,
             "DELETE": AuditAction.DELETE}
+
+
+def _is_broken_body(exc: Exception) -> bool:
+    """gunicorn raises its parse errors from ``wsgi.input`` when a view reads a malformed chunked body or a
+    body cut short: the client's fault, found only when the body is read. Matched by module, so the app
+    does not depend on the server it runs under; a server-side ConfigurationProblem (code 500) is a 500."""
+    return type(exc).__module__ == "gunicorn.http.errors" and getattr(exc, "code", 400) < 500
 
 
 def _web_error(status: int, message: str) -> Response:
@@ -78,7 +104,7 @@ def init_app(app: Flask) -> None:
             if exc.status_code in _REFUSALS:
                 _audit_refusal(exc)
             return _report_error(exc.status_code, exc.message, exc.expression)
-        if exc.status_code in _REFUSALS:
+        if exc.status_code in _REFUSALS or isinstance(exc, InvalidId):
             _audit_refusal(exc)
         response = fhir_response(operation_outcome(exc.issues), exc.status_code)
         if isinstance(exc, Unauthorized):
@@ -96,8 +122,9 @@ def init_app(app: Flask) -> None:
         # Not the client's fault and not an ordinary bug: stored data was altered or its key is
         # missing. Logged as such (without content) for the security officer.
         log.critical("integrity failure of stored data on %s %s: %s", request.method, request.path, exc)
+        rid = log_unexpected(exc, "integrity failure:")
         issue = Issue(code="exception", diagnostics="The stored file failed its integrity check; the incident "
-                                                     "has been logged")
+                                                     f"has been logged under request id {rid}")
         return fhir_response(operation_outcome([issue]), 500)
 
     @app.errorhandler(OAuthError)
@@ -120,7 +147,11 @@ def init_app(app: Flask) -> None:
             return _web_error(status, exc.description or exc.name)
         if request.blueprint == "reports":
             return _report_error(status, exc.description or exc.name)
-        if isinstance(exc, RequestEntityTooLarge):
+        if status >= 500:
+            # Flask's answer when an error handler itself failed (logged by diagnostics.TriageFlask).
+            message = (f"An internal error occurred; it has been logged under request id {request_id()}. "
+                       "Nothing was stored.")
+        elif isinstance(exc, RequestEntityTooLarge):
             message = "The body is larger than the service accepts"
         elif status == 404:
             message = f"No such endpoint or resource type: {request.method} {request.path}"
@@ -136,12 +167,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.endpoint)
-        log.debug("traceback", exc_info=exc)
+        if _is_broken_body(exc):
+            return _domain_error(InvalidInput("The request body could not be read: its chunked encoding is "
+                                              "malformed, or it ended before its announced length"))
+        # A 500 is a bug: its traceback (without messages, which may hold patient data) and request id
+        # go to the log, and the client gets the request id to quote.
+        rid = log_unexpected(exc)
+        message = f"An internal error occurred; it has been logged under request id {rid}. Nothing was stored."
         if request.blueprint == "web":
             return _web_error(500, "")
         if request.blueprint == "reports":
-            return _report_error(500, "An internal error occurred; it has been logged. Nothing was stored.")
-        issue = Issue(code="exception", diagnostics="An internal error occurred; it has been logged. "
-                                                     "Nothing was stored.")
-        return fhir_response(operation_outcome([issue]), 500)
+            return _report_error(500, message)
+        return fhir_response(operation_outcome([Issue(code="exception", diagnostics=message)]), 500)

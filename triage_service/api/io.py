@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from werkzeug.http import http_date
 
 from triage_service.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from triage_service.fhir.mapping import etag
+from triage_service.fhir.outcome import Issue
 from triage_service.fhir.parsing import parse_json_body, parse_resource
 
 FHIR_JSON = "application/fhir+json"
@@ -71,6 +73,9 @@ def read_json() -> Any:
     limit = current_app.extensions["triage.settings"].max_request_bytes
     raw = read_body(limit, "body")
     data, issues = parse_json_body(raw)
+    if not issues and _SURROGATE_ESCAPE.search(raw) and _has_unpaired_surrogate(data):
+        issues = [Issue("structure", "The body contains an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF): "
+                                     "JSON strings must be valid Unicode (http://hl7.org/fhir/R4/json.html)")]
     errors = [i for i in issues if i.is_error]
     if any(i.code == "too-costly" for i in errors):
         raise PayloadTooLarge("The body is too large to process", issues=errors)
@@ -79,10 +84,34 @@ def read_json() -> Any:
     return data
 
 
+#: Only a \\u escape can put a lone surrogate into parsed JSON (UTF-8 bytes cannot encode one).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_unpaired_surrogate(value: Any) -> bool:
+    """Whether a string (or key) anywhere holds half a surrogate pair: it cannot be stored or sent as UTF-8,
+    and a 500 followed when an OperationOutcome quoted it (found by benchmarks/fuzz_api.py)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_unpaired_surrogate(k) or _has_unpaired_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unpaired_surrogate(v) for v in value)
+    return False
+
+
 def fhir_response(body: dict[str, Any], status: int = 200, version: int | None = None,
                   location: str | None = None) -> Response:
-    response = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status=status,
-                        mimetype=FHIR_JSON, content_type=f"{FHIR_JSON}; charset=utf-8")
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from somewhere: escaped, the answer is still valid JSON
+        data = json.dumps(body, separators=(",", ":")).encode("ascii")
+    response = Response(data, status=status, mimetype=FHIR_JSON, content_type=f"{FHIR_JSON}; charset=utf-8")
     if version is not None:
         response.headers["ETag"] = etag(version)
     last_updated = body.get("meta", {}).get("lastUpdated")

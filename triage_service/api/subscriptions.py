@@ -76,4 +76,7 @@ def update(rid: str) -> Response:
 def delete(rid: str) -> Response:
     access = require_scope("Subscription", "delete")
     delete_subscription(get_session(), request_actor(), owned(Subscription, rid, access.organisation_id), clock())
-    return Response(status=204)
+    response = Response(status=204)
+    # werkzeug labels every response text/html by default; an empty FHIR answer has no content type at all.
+    del response.headers["Content-Type"]
+    return response

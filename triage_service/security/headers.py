@@ -13,6 +13,22 @@ PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-actio
 PAGE_WITH_SCRIPTS_POLICY = PAGE_POLICY + "; script-src 'self'"
 
 
+#: Anything that is not a page (FHIR JSON, files, empty answers): nothing may be loaded or framed.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+def security_headers(is_production: bool, policy: str = API_POLICY) -> dict[str, str]:
+    """The headers every response carries; also written by the gunicorn worker (http_worker.py) for the
+    requests it answers itself, which never reach the app."""
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+               "Content-Security-Policy": policy, "X-Frame-Options": "DENY",
+               # Patient data must not be kept by browsers or intermediaries.
+               "Cache-Control": "no-store"}
+    if is_production:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return headers
+
+
 def allow_own_scripts() -> None:
     """Called by a view whose page loads script files from ``web/static`` (the dashboard's charts)."""
     g.page_scripts = True
@@ -21,16 +37,9 @@ def allow_own_scripts() -> None:
 def init_app(app: Flask, settings: Settings) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        policy = API_POLICY
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy",
-                                        PAGE_WITH_SCRIPTS_POLICY if g.get("page_scripts") else PAGE_POLICY)
-        else:
-            response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        # Patient data must not be kept by browsers or intermediaries.
-        response.headers.setdefault("Cache-Control", "no-store")
-        if settings.is_production:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+            policy = PAGE_WITH_SCRIPTS_POLICY if g.get("page_scripts") else PAGE_POLICY
+        for name, value in security_headers(settings.is_production, policy).items():
+            response.headers.setdefault(name, value)
         return response

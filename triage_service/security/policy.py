@@ -15,7 +15,7 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from triage_service.database import get_session
-from triage_service.errors import Forbidden, InvalidInput, Unauthorized
+from triage_service.errors import Forbidden, InvalidId, InvalidInput, Unauthorized
 from triage_service.security.api_auth import AccessContext, authenticate_bearer
 from triage_service.security.audit import Actor
 
@@ -59,7 +59,10 @@ def init_app(app: Flask) -> None:
 
 def _refuse_control_characters() -> None:
     """No NUL in a parameter or form field: PostgreSQL cannot store it, and no Dutch name or question
-    needs one. Refused before anything else looks at the request (found by the fuzzing tests)."""
+    needs one. Refused before anything else looks at the request (found by the fuzzing tests); in the
+    path it is refused as an id that cannot exist, which the FHIR API audits (api/ids.py)."""
+    if "\x00" in request.path:
+        raise InvalidId("The URL may not contain NUL characters: no id has one")
     fields = list(request.args.items(multi=True))
     if request.mimetype == "application/x-www-form-urlencoded":
         fields += request.form.items(multi=True)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_service.errors import NotFound, UnprocessableInput
+from triage_service.errors import InvalidInput, NotFound, UnprocessableInput
 from triage_service.fhir.outcome import Issue
 from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO, registry
 from triage_service.fhir.structure import decode_base64_strict
@@ -49,6 +49,23 @@ def keyring(settings: Settings) -> KeyRing:
 
 def blob_store(settings: Settings) -> BlobStore:
     return FilesystemBlobStore(settings.blob_path)
+
+
+def binary_content(resource: dict[str, Any], where: str = "Binary") -> tuple[bytes, str]:
+    """The bytes and declared type of a posted Binary resource, or a 400 naming ``where.data``.
+
+    FHIR R4 makes Binary.data optional (a Binary may be only a pointer elsewhere), so the parser lets
+    a Binary without it through; here the content is what is being uploaded, so it is required.
+    """
+    data = resource.get("data")
+    if not isinstance(data, str) or not data.strip():
+        raise InvalidInput("A Binary resource must carry its content as base64 in data (or POST the raw bytes "
+                           "with their own Content-Type)", expression=f"{where}.data")
+    try:
+        decoded = decode_base64_strict(data)
+    except ValueError as exc:
+        raise InvalidInput(f"Binary.data is not valid base64: {exc}", expression=f"{where}.data") from None
+    return decoded, str(resource.get("contentType", ""))
 
 
 def store_attachment(session: Session, actor: Actor, settings: Settings, organisation_id: str, data: bytes,

@@ -45,6 +45,7 @@ from triage_service.services.supporting import (
     birth_date,
     check_organization_agb,
     check_patient,
+    identifier_issues,
     identifier_values,
     parse_instant,
     primary_identifier_token,
@@ -118,6 +119,7 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
                              max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> ConsultFields:
     """Every profile and business rule of a consult request; raises with all issues at once."""
     issues = registry().validate(resource, PROFILE_CONSULT_REQUEST, resolver.reference_type)
+    issues.extend(identifier_issues(resource, "ServiceRequest"))
     if resource.get("status") != RequestStatus.ACTIVE.value:
         issues.append(Issue("value", "A consult request is submitted with status 'active'",
                             "ServiceRequest.status"))

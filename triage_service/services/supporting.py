@@ -28,6 +28,32 @@ def identifier_values(resource: dict[str, Any], system: str) -> list[str]:
             if isinstance(i, dict) and i.get("system") == system and isinstance(i.get("value"), str)]
 
 
+#: The identifier index's columns (models/consult.py ConsultIdentifier) hold this many characters.
+MAX_IDENTIFIER_LENGTH = 255
+
+
+def identifier_issues(resource: dict[str, Any], expr: str) -> list[Issue]:
+    """Identifiers the identifier index cannot hold: one listed twice names one business id twice (the copy
+    would collide with the first), and a system or value longer than the index's columns (PostgreSQL refuses
+    it, a 500 before this check; found by benchmarks/fuzz_api.py)."""
+    seen: set[tuple[object, object]] = set()
+    issues = []
+    identifiers = resource.get("identifier")
+    for index, ident in enumerate(identifiers if isinstance(identifiers, list) else []):
+        if not isinstance(ident, dict):
+            continue
+        for part in ("system", "value"):
+            if isinstance(ident.get(part), str) and len(ident[part]) > MAX_IDENTIFIER_LENGTH:
+                issues.append(Issue("value", f"An identifier's {part} may be at most {MAX_IDENTIFIER_LENGTH} "
+                                             "characters long", f"{expr}.identifier[{index}].{part}"))
+        key = (ident.get("system"), ident.get("value"))
+        if key in seen:
+            issues.append(Issue("business-rule", "This identifier (system and value) is listed twice; list each "
+                                                 "identifier once", f"{expr}.identifier[{index}]"))
+        seen.add(key)
+    return issues
+
+
 def check_patient(patient: dict[str, Any], expr: str) -> list[Issue]:
     issues: list[Issue] = []
     bsns = identifier_values(patient, dutch.BSN)

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from triage_service.errors import InvalidInput, NotSupported, UnprocessableInput
 from triage_service.fhir.outcome import Issue
-from triage_service.fhir.structure import decode_base64_strict
 from triage_service.models import Organisation
 from triage_service.models.base import new_id
 from triage_service.security.audit import Actor
-from triage_service.services.attachments import create_document_reference, store_attachment
+from triage_service.services.attachments import binary_content, create_document_reference, store_attachment
 from triage_service.services.intake import submit_consult
 from triage_service.services.resolution import Resolver
 from triage_service.services.resources import create_resource
@@ -119,9 +118,9 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
                 rid = ids.get(str(entries[index].get("fullUrl")), "/").split("/")[1] or new_id()
                 if rtype == "Binary":
                     # Photos in a Bundle take the same path as POST /fhir/Binary: checked, cleaned, encrypted.
-                    store_attachment(session, actor, settings, organisation.id,
-                                     decode_base64_strict(str(resource.get("data", ""))),
-                                     str(resource.get("contentType", "")), now, attachment_id=rid)
+                    data, declared = binary_content(resource, f"Bundle.entry[{index}].resource")
+                    store_attachment(session, actor, settings, organisation.id, data, declared, now,
+                                     attachment_id=rid)
                 elif rtype == "DocumentReference":
                     create_document_reference(session, actor, settings, organisation.id, resource, now, rid=rid)
                 else:
