@@ -18,12 +18,12 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from triage_service.errors import ConfigurationError
+from triage_service.private_files import create_private_file, replace_private_file
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,7 @@ class AuditKeys:
 
 def save_audit_keys(path: Path, keys: AuditKeys) -> None:
     """Written atomically and readable by the owner only, like the key ring."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(keys.to_json())
-    os.replace(temporary, path)
+    replace_private_file(path, keys.to_json())
 
 
 def load_audit_keys(path: Path, create: bool, made_for: str = "development") -> AuditKeys:
@@ -79,21 +74,7 @@ def load_audit_keys(path: Path, create: bool, made_for: str = "development") -> 
     if not create:
         raise ConfigurationError(f"No audit key at {path}; create it with `triage-service rotate-keys "
                                  "--new-keyring` on first installation")
-    keys = AuditKeys.generate(made_for)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under a private name, then linked into place: a second process of the same instance
-    # starting at the same moment either wins the link or reads the complete file the first one made.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(keys.to_json())
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        return AuditKeys.from_json(path.read_text(encoding="utf-8"))
-    finally:
-        temporary.unlink()
-    return keys
+    return AuditKeys.from_json(create_private_file(path, AuditKeys.generate(made_for).to_json()))
 
 
 class _Keys:

@@ -35,6 +35,7 @@ from sqlalchemy import JSON, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 from triage_service.errors import ConfigurationError
+from triage_service.private_files import create_private_file, replace_private_file
 from triage_service.security.crypto import DecryptionError
 
 PREFIX = "enc:v1:"
@@ -81,11 +82,7 @@ class FieldKeys:
 
 def save_field_keys(path: Path, keys: FieldKeys) -> None:
     """Written atomically and readable by the owner only, like the key ring."""
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(keys.to_json())
-    os.replace(temporary, path)
+    replace_private_file(path, keys.to_json())
 
 
 def load_field_keys(path: Path, create: bool, made_for: str = "development") -> FieldKeys:
@@ -94,12 +91,7 @@ def load_field_keys(path: Path, create: bool, made_for: str = "development") -> 
     if not create:
         raise ConfigurationError(f"No field keys at {path}; create them with `triage-service rotate-keys "
                                  "--new-keyring` on first installation")
-    keys = FieldKeys.generate(made_for)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(keys.to_json())
-    return keys
+    return FieldKeys.from_json(create_private_file(path, FieldKeys.generate(made_for).to_json()))
 
 
 class _Keys:

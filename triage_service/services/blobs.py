@@ -7,7 +7,6 @@ cannot be swapped for another blob's, even with access to the store.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from triage_service.errors import NotFound
 from triage_service.models import EncryptedBlob
 from triage_service.models.base import new_id
+from triage_service.private_files import replace_private_file
 from triage_service.security.crypto import (
     KeyRing,
     Readable,
@@ -40,13 +40,7 @@ def load_keyring(settings: Settings) -> KeyRing:
 
 def save_keyring(settings: Settings, ring: KeyRing) -> None:
     """Write atomically (temporary file + rename), readable by the owner only."""
-    path = settings.keyring_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(ring.to_json())
-    os.replace(temporary, path)
+    replace_private_file(settings.keyring_path, ring.to_json())
 
 
 _WRITTEN = "triage.blobs_written"
