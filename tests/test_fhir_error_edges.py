@@ -34,10 +34,10 @@ def _twice(consult_request: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def test_a_binary_resource_without_data_is_a_400(gp: GPSystem) -> None:
+def test_a_binary_resource_without_data_is_a_422_as_valid_fhir_that_breaks_a_rule(gp: GPSystem) -> None:
     response = gp.post("/fhir/Binary", {"resourceType": "Binary", "contentType": "image/jpeg"})
 
-    issues = _issues(response, 400)
+    issues = _issues(response, 422)
     assert issues[0]["expression"] == ["Binary.data"]
 
 
@@ -115,6 +115,14 @@ def test_the_refusal_of_an_overlong_path_id_is_audited(app: Flask, gp: GPSystem)
     assert entry.detail is not None and len(entry.detail) <= 200
 
 
+def test_the_refusal_of_a_nul_in_a_path_id_names_the_gp_system_that_asked(app: Flask, gp: GPSystem) -> None:
+    _issues(gp.get("/fhir/Task/ab%00c"), 400)
+
+    with session_scope(app) as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.event.like("fhir.refused.%"))).one()
+    assert entry.actor_kind == "client" and entry.actor_id == gp.demo.client_id
+
+
 def test_a_longest_valid_id_is_still_looked_up(gp: GPSystem) -> None:
     issues = _issues(gp.get("/fhir/Task/" + "A-." * 21 + "z"), 404)
     assert issues[0]["code"] == "not-found"
@@ -133,7 +141,7 @@ def test_deleting_a_subscription_answers_204_without_a_content_type(gp: GPSystem
     assert "text/html" not in response.headers.get("Content-Type", "")
 
 
-def test_a_binary_without_data_in_a_transaction_is_a_400_naming_the_entry(app: Flask, gp: GPSystem,
+def test_a_binary_without_data_in_a_transaction_is_a_422_naming_the_entry(app: Flask, gp: GPSystem,
                                                                            transaction_bundle: dict[str, Any]) -> None:
     transaction_bundle["entry"].insert(0, {"fullUrl": "urn:uuid:0a7b1c2d-0000-4000-8000-000000000001",
                                            "resource": {"resourceType": "Binary", "contentType": "image/png"},
@@ -141,7 +149,7 @@ def test_a_binary_without_data_in_a_transaction_is_a_400_naming_the_entry(app: F
 
     response = gp.post("/fhir", transaction_bundle)
 
-    assert _issues(response, 400)[0]["expression"] == ["Bundle.entry[0].resource.data"]
+    assert _issues(response, 422)[0]["expression"] == ["Bundle.entry[0].resource.data"]
     assert _consults(app) == 0
 
 
@@ -201,3 +209,16 @@ def test_a_host_header_that_is_no_host_is_a_400_when_no_base_url_is_configured(
         subscription("https://his.example.nl/hook")), headers={**gp.headers(), "Host": host})
 
     assert _issues(response, 400)
+
+
+def test_a_binary_whose_data_is_not_base64_in_a_transaction_is_a_400_naming_the_entry(
+        app: Flask, gp: GPSystem, transaction_bundle: dict[str, Any]) -> None:
+    transaction_bundle["entry"].insert(0, {"fullUrl": "urn:uuid:0a7b1c2d-0000-4000-8000-000000000002",
+                                           "resource": {"resourceType": "Binary", "contentType": "image/png",
+                                                        "data": "QUJD%%%%"},
+                                           "request": {"method": "POST", "url": "Binary"}})
+
+    response = gp.post("/fhir", transaction_bundle)
+
+    assert _issues(response, 400)[0]["expression"] == ["Bundle.entry[0].resource.data"]
+    assert _consults(app) == 0

@@ -52,14 +52,15 @@ def blob_store(settings: Settings) -> BlobStore:
 
 
 def binary_content(resource: dict[str, Any], where: str = "Binary") -> tuple[bytes, str]:
-    """The bytes and declared type of a posted Binary resource, or a 400 naming ``where.data``.
+    """The bytes and declared type of a posted Binary resource, or a 4xx naming ``where.data``.
 
-    FHIR R4 makes Binary.data optional (a Binary may be only a pointer elsewhere), so the parser lets
-    a Binary without it through; here the content is what is being uploaded, so it is required.
+    FHIR R4 makes Binary.data optional (a Binary may be only a pointer elsewhere), so a Binary without it is
+    valid FHIR that breaks our rule, a 422 like an empty raw upload; here the content is what is being
+    uploaded, so it is required. Data that is not base64 is not valid FHIR: a 400.
     """
     data = resource.get("data")
     if not isinstance(data, str) or not data.strip():
-        raise InvalidInput("A Binary resource must carry its content as base64 in data (or POST the raw bytes "
+        raise UnprocessableInput("A Binary resource must carry its content as base64 in data (or POST the raw bytes "
                            "with their own Content-Type)", expression=f"{where}.data")
     try:
         decoded = decode_base64_strict(data)

@@ -118,7 +118,10 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
                 rid = ids.get(str(entries[index].get("fullUrl")), "/").split("/")[1] or new_id()
                 if rtype == "Binary":
                     # Photos in a Bundle take the same path as POST /fhir/Binary: checked, cleaned, encrypted.
-                    data, declared = binary_content(resource, f"Bundle.entry[{index}].resource")
+                    try:
+                        data, declared = binary_content(resource)  # a 422 gets the entry's place below
+                    except InvalidInput as exc:  # content that is not base64: a 400, at the same place
+                        raise InvalidInput(exc.message, expression=_prefix(exc.expression, index)) from exc
                     store_attachment(session, actor, settings, organisation.id, data, declared, now,
                                      attachment_id=rid)
                 elif rtype == "DocumentReference":
