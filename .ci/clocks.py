@@ -1,4 +1,7 @@
-"""The shifted system clocks CI runs the suite at, as libfaketime start times in UTC ("@YYYY-MM-DD hh:mm:ss").
+"""The shifted system clocks CI runs the suite at, as libfaketime offsets in seconds from now ("+N").
+
+An offset, not a start time ("@..."): a start time restarts the clock in every process that loads
+libfaketime, so a server started minutes into the run would be minutes behind the tests that call it.
 
 Computed from today, so they are always ahead of the real date: a Friday at 17:30 Dutch time (the end of a
 working week, when working-day norms jump over the weekend), 31 December at 23:59 (a year and a holiday
@@ -14,27 +17,28 @@ from zoneinfo import ZoneInfo
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def _utc(local: datetime) -> str:
-    return "@" + local.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+def _utc(local: datetime) -> datetime:
+    return local.astimezone(UTC)
 
 
-def friday_evening(today: datetime) -> str:
+def friday_evening(today: datetime) -> datetime:
     day = today.date() + timedelta(days=(4 - today.weekday()) % 7 or 7)
     return _utc(datetime(day.year, day.month, day.day, 17, 30, tzinfo=AMSTERDAM))
 
 
-def new_years_eve(today: datetime) -> str:
+def new_years_eve(today: datetime) -> datetime:
     return _utc(datetime(today.year, 12, 31, 23, 59, tzinfo=AMSTERDAM))
 
 
-def winter_time_switch(today: datetime) -> str:
+def winter_time_switch(today: datetime) -> datetime:
     year = today.year if today.month < 10 else today.year + 1
     last_sunday = max(datetime(year, 10, day, tzinfo=UTC) for day in range(25, 32)
                       if datetime(year, 10, day).weekday() == 6)
-    return "@" + (last_sunday + timedelta(minutes=58)).strftime("%Y-%m-%d %H:%M:%S")  # the switch is 01:00 UTC
+    return last_sunday + timedelta(minutes=58)  # the switch is 01:00 UTC
 
 
 if __name__ == "__main__":
     today = datetime.now(AMSTERDAM)  # noqa: DTZ005 - CI's own tool, not the service: the real date is the point
     clocks = {"friday": friday_evening, "newyear": new_years_eve, "wintertime": winter_time_switch}
-    print(clocks[sys.argv[1]](today))
+    target = clocks[sys.argv[1]](today)
+    print(f"+{int((target - today).total_seconds())}" if len(sys.argv) < 3 else target.isoformat())

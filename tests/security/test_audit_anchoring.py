@@ -159,7 +159,9 @@ def test_serve_anchors_once_more_when_it_stops(serve_factory: Any) -> None:
     server = serve_factory(3600)  # no interval anchor can come in between: only the one at shutdown
     for _ in range(3):
         server.audited_request()
-    assert server.heads() == []
+    # The companion's first tick may fall after the first request (it starts beside the workers), but with a
+    # one-hour interval it cannot have anchored the last entry yet: only the anchor at shutdown does.
+    assert 3 not in server.heads()
     server.stop()
 
-    assert server.heads() == [3], server.log.read_text(errors="replace")[-3000:]
+    assert server.heads()[-1:] == [3], server.log.read_text(errors="replace")[-3000:]
