@@ -38,7 +38,7 @@ def winter_time_switch(today: datetime) -> datetime:
 
 
 if __name__ == "__main__":
-    today = datetime.now(AMSTERDAM)  # noqa: DTZ005 - CI's own tool, not the service: the real date is the point
+    today = datetime.now(AMSTERDAM)  # CI's own tool, not the service: the real date is the point
     clocks = {"friday": friday_evening, "newyear": new_years_eve, "wintertime": winter_time_switch}
     target = clocks[sys.argv[1]](today)
     print(f"+{int((target - today).total_seconds())}" if len(sys.argv) < 3 else target.isoformat())
