@@ -244,10 +244,10 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     Any number of workers may run side by side against PostgreSQL: consults, subscriptions and
     e-mail notices are claimed with SKIP LOCKED, so none is handled twice.
     """
-    import signal
     import time
 
     from triage_service import clock
+    from triage_service.lifetime import Lifetime
     from triage_service.notifications.delivery import deliver_due
     from triage_service.notifications.email import send_due
     from triage_service.routing.deadlines import run_deadline_jobs
@@ -257,21 +257,13 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     app = _app()
     settings = app.extensions["triage.settings"]
     factory = app.extensions["triage.sessionmaker"]
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    parent = os.getppid()
+    lifetime = Lifetime(exit_with_parent)
     next_deadline_pass = 0.0
     # The chain's head, outside the database, on TRIAGE_AUDIT_ANCHOR_SECONDS and when the worker stops.
     anchorer = Anchorer(app)
     # In the app's context, every reading of the time below is the app's clock (triage_service/clock.py).
     with app.app_context():
-        while not stopping and not (exit_with_parent and os.getppid() != parent):
+        while lifetime.running:
             if clock.monotonic() >= next_deadline_pass:
                 with session_scope(app) as session:
                     run = run_deadline_jobs(session, clock.now())
@@ -291,7 +283,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
             if once:
                 break
             for _ in range(notify_interval):
-                if stopping:
+                if lifetime.stopping:
                     break
                 time.sleep(1)
         anchorer.anchor()

@@ -17,8 +17,6 @@ does not grow the file.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ from flask import Flask
 
 from triage_service import clock
 from triage_service.database import session_scope
+from triage_service.lifetime import Lifetime
 from triage_service.security.audit_chain import head, write_anchor
 
 log = logging.getLogger(__name__)
@@ -63,17 +62,9 @@ def keep_anchoring(app: Flask, exit_with_parent: bool = False) -> None:
     """The gunicorn companion's loop: anchor on the interval until SIGTERM (or the parent is gone), then
     once more. A failed attempt (the database restarting) is logged and retried at the next tick: a
     companion that died would stop anchoring without anyone noticing."""
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    parent = os.getppid()
+    lifetime = Lifetime(exit_with_parent)
     anchorer = Anchorer(app)
-    while not stopping and not (exit_with_parent and os.getppid() != parent):
+    while lifetime.running:
         _attempt(anchorer.tick)
         time.sleep(1)
     _attempt(anchorer.anchor)
