@@ -194,7 +194,7 @@ def main() -> None:
     from serving import ROOT, Server, drop_database, free_port, prepare_database, request, service_env
 
     from triage_service import clock
-    from triage_service.services.clients import client_assertion
+    from triage_service.accounts.registration import client_assertion
 
     def token(port: int, agb: str) -> str:
         """Every scope a GP system can have, the SMART Backend Services way (as the demo's clients)."""

@@ -27,7 +27,9 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from triage_service import create_app
+from triage_service.audit.trail import CLI_ACTOR
 from triage_service.database import session_scope
+from triage_service.demo import load_demo
 from triage_service.migrate import upgrade_database
 from triage_service.models import Agreement, Consult, ConsultTask, Organisation, OrganisationKind
 from triage_service.reports.declarations import close_month
@@ -35,8 +37,6 @@ from triage_service.reports.exports import batch_csv
 from triage_service.reports.facts import rebuild_facts
 from triage_service.reports.monitoring import GroupBy, Window, monitoring
 from triage_service.reports.periods import Month, local_midnight
-from triage_service.security.audit import CLI_ACTOR
-from triage_service.services.demo import load_demo
 from triage_service.settings import load_settings
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)

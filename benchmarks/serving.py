@@ -173,7 +173,7 @@ def request(method: str, port: int, path: str, body: bytes | None = None,
 
 def gp_token(port: int, instance: Path, practice_agb: str = "03012345") -> str:
     """A bearer token the SMART Backend Services way, as the demo's GP system of that practice gets it."""
-    from triage_service.services.clients import client_assertion
+    from triage_service.accounts.registration import client_assertion
 
     client_id = f"demo-his-{practice_agb}"
     key = (instance / "demo-clients" / f"{client_id}.pem").read_bytes()
@@ -555,7 +555,7 @@ def scenarios_after_intake(args: argparse.Namespace, config: Config, consults: i
                            both: Callable[..., Row], ours: Server,
                            intake: RequestPlan) -> tuple[Row | None, Row | None]:
     """(c) the GP system's searches and (d) the inbox, then both again with many consults in the database."""
-    from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
+    from triage_service.demo import DEMO_PASSWORD, DEMO_USERS
 
     # (c) the GP system's Task search and read
     if "search" in parts:

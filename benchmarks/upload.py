@@ -57,10 +57,10 @@ def main() -> None:
         os.environ["TRIAGE_INSTANCE_PATH"] = folder
         os.environ["TRIAGE_DATABASE_URL"] = ""
         from triage_service import clock, create_app
+        from triage_service.accounts.registration import client_assertion
         from triage_service.database import session_scope
+        from triage_service.demo import load_demo
         from triage_service.migrate import upgrade_database
-        from triage_service.services.clients import client_assertion
-        from triage_service.services.demo import load_demo
 
         app = create_app()
         upgrade_database(app.extensions["triage.engine"])

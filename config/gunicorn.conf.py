@@ -27,12 +27,12 @@ control_socket_disable = True
 # The audit chain is anchored outside the database while the server runs and once more when it has stopped,
 # by a companion process the arbiter starts and stops (triage_service/security/anchoring.py).
 def when_ready(server):
-    from triage_service.security.anchoring import start_companion
+    from triage_service.audit.anchoring import start_companion
 
     server.triage_audit_anchorer = start_companion()
 
 
 def on_exit(server):
-    from triage_service.security.anchoring import stop_companion
+    from triage_service.audit.anchoring import stop_companion
 
     stop_companion(getattr(server, "triage_audit_anchorer", None))

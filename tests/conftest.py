@@ -21,7 +21,10 @@ from sqlalchemy import Engine, delete, text, update
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from triage_service import create_app
+from triage_service.accounts.registration import client_assertion
 from triage_service.database import session_scope
+from triage_service.demo import DemoClient, load_demo
+from triage_service.encryption import fields as field_crypto
 from triage_service.migrate import upgrade_database
 from triage_service.models import (
     Absence,
@@ -48,9 +51,6 @@ from triage_service.models import (
     User,
     WebSession,
 )
-from triage_service.security import field_crypto
-from triage_service.services.clients import client_assertion
-from triage_service.services.demo import DemoClient, load_demo
 from triage_service.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import make_url
 
 from triage_service import clock
-from triage_service.services.clients import client_assertion
+from triage_service.accounts.registration import client_assertion
 
 ALL_SCOPES = ("system/ServiceRequest.write system/ServiceRequest.read system/Task.read system/Task.write "
               "system/Patient.write system/Patient.read system/Organization.write system/PractitionerRole.write "

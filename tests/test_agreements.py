@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from triage_service.agreements.importer import AgreementImportError, import_agreements
 from triage_service.database import session_scope
 from triage_service.models import Agreement
-from triage_service.services.agreements import AgreementImportError, import_agreements
 
 AGREEMENTS = Path(__file__).resolve().parent.parent / "config" / "agreements"
 DERMATOLOGY = (AGREEMENTS / "dermatologie.yaml").read_text(encoding="utf-8")

@@ -14,8 +14,8 @@ from tests.conftest import FrozenClock, GPSystem, new_request
 from tests.test_thread import _reply
 from tests.web.test_actions import gp_task, post
 from tests.web.test_inbox import log_in
+from triage_service.demo import DEMO_USERS
 from triage_service.routing.working_time import AMSTERDAM
-from triage_service.services.demo import DEMO_USERS
 
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 CARDIOLOGIST = next(u for u in DEMO_USERS if u[0] == "cardioloog")

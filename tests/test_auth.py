@@ -8,8 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import FrozenClock, GPSystem
-from triage_service.security.crypto import generate_client_keypair
-from triage_service.services.clients import client_assertion
+from triage_service.accounts.registration import client_assertion
+from triage_service.encryption.envelope import generate_client_keypair
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from triage_service import cli
-from triage_service.security.crypto import generate_client_keypair
+from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.settings import Settings
 
 EXAMPLE = Path(cli.PROJECT_ROOT) / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
@@ -166,7 +166,7 @@ def test_a_client_with_an_rsa_key_signs_rs384_and_gets_a_token(app: Flask, runne
     assert signed.exit_code == 0, signed.output
     # The command signs at the real time; the tests' clock is frozen, so the token is asked with one signed now.
     from tests.conftest import START
-    from triage_service.services.clients import client_assertion
+    from triage_service.accounts.registration import client_assertion
 
     assertion = client_assertion(client_id, (tmp_path / "key.pem").read_bytes(), "http://testserver/oauth/token",
                                  START, kid="r1")

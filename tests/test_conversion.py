@@ -10,9 +10,9 @@ from flask import Flask
 
 from tests.conftest import START, GPSystem, new_request
 from tests.test_thread import VISSER, _specialist
+from triage_service.consults import advice
 from triage_service.database import session_scope
 from triage_service.fhir.parsing import parse_resource
-from triage_service.services import advice
 
 CONVERSION = "https://fhir.triage-service.nl/StructureDefinition/triage-ext-conversion-authorised"
 

@@ -25,14 +25,14 @@ from sqlalchemy import func, select
 from tests.conftest import START, FrozenClock, GPSystem, new_request
 from tests.test_notifications import VISSER, subscription
 from triage_service import clock as triage_clock
+from triage_service.attachments.blobs import load_keyring
 from triage_service.clock import Clock
 from triage_service.database import session_scope
 from triage_service.models import ConsultTask, Notification
 from triage_service.notifications.delivery import deliver_due
 from triage_service.notifications.outbox import record_notifications
 from triage_service.notifications.signature import HEADER, verify
-from triage_service.services.blobs import load_keyring
-from triage_service.services.subscriptions import SECRET_EXTENSION
+from triage_service.notifications.subscriptions import SECRET_EXTENSION
 
 
 @dataclasses.dataclass

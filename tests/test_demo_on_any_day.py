@@ -13,8 +13,8 @@ from flask import Flask
 from tests.conftest import FrozenClock, GPSystem, new_request
 from triage_service import create_app
 from triage_service.database import session_scope
+from triage_service.demo import load_demo
 from triage_service.migrate import upgrade_database
-from triage_service.services.demo import load_demo
 from triage_service.settings import Settings
 
 IN_2031 = datetime(2031, 6, 1, 9, 30, tzinfo=UTC)  # a Sunday, years after the agreements were written

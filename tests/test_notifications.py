@@ -18,15 +18,15 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import FrozenClock, GPSystem, new_request
+from triage_service.attachments.blobs import load_keyring
+from triage_service.consults import advice
 from triage_service.database import session_scope
 from triage_service.fhir.parsing import parse_resource
 from triage_service.models import Notification, Subscription, SubscriptionStatus, User
 from triage_service.notifications.delivery import DeliveryRun, backoff, deliver_due
 from triage_service.notifications.signature import HEADER, verify
+from triage_service.notifications.subscriptions import SECRET_EXTENSION
 from triage_service.security.web_auth import inbox_user
-from triage_service.services import advice
-from triage_service.services.blobs import load_keyring
-from triage_service.services.subscriptions import SECRET_EXTENSION
 
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 CATEGORY = "https://fhir.triage-service.nl/CodeSystem/triage-message-category"
@@ -595,7 +595,7 @@ def test_the_gp_system_is_notified_of_every_appointment_change(
     from datetime import timedelta
 
     from tests.test_appointments import ecms_request
-    from triage_service.services import appointments
+    from triage_service.consults import appointments
 
     subscribe(fhir, receiver.url)
     his = GPInbox(app, clock, fhir, receiver)

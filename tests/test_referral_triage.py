@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from tests.conftest import START, GPSystem, new_request
 from tests.test_thread import VISSER, _specialist
+from triage_service.consults import advice
 from triage_service.database import session_scope
 from triage_service.errors import Conflict
 from triage_service.fhir.profiles import PROFILE_CONSULT_TASK, registry
 from triage_service.models import Consult, RoutingDecision
 from triage_service.routing.referral_flags import conversion_rate
-from triage_service.services import advice
 
 CATEGORY = "https://fhir.triage-service.nl/CodeSystem/triage-request-category"
 

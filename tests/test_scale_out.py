@@ -28,10 +28,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import new_request
 from tests.test_notifications import Receiver, subscription
+from triage_service.accounts.registration import client_assertion
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_USERS
 from triage_service.models import Notification
-from triage_service.services.clients import client_assertion
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
 
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 CONSULTS = 8

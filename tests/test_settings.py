@@ -92,7 +92,7 @@ def _keys_made_by_a_development_instance(tmp_path: Path) -> tuple[Path, Path]:
 
     instance = tmp_path / "laptop"
     create_app(load_settings({"TRIAGE_INSTANCE_PATH": str(instance), "TRIAGE_DATABASE_URL": ""}))
-    from triage_service.services.blobs import load_keyring
+    from triage_service.attachments.blobs import load_keyring
 
     load_keyring(load_settings({"TRIAGE_INSTANCE_PATH": str(instance)}))
     return instance / "keyring.json", instance / "field-keys.json"

@@ -10,9 +10,9 @@ from fhirpy import SyncFHIRClient
 from flask import Flask
 
 from tests.conftest import FrozenClock, GPSystem, new_request
+from triage_service.consults import advice
 from triage_service.database import session_scope
 from triage_service.security.web_auth import inbox_user
-from triage_service.services import advice
 
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 CATEGORY = "https://fhir.triage-service.nl/CodeSystem/triage-message-category"

@@ -16,12 +16,13 @@ from triage_service.settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
-    from triage_service import api, database, diagnostics, web
+    from triage_service import api, database, diagnostics, report_api, web
+    from triage_service.audit import keys as audit_keys
+    from triage_service.encryption import fields as field_crypto
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
     from triage_service.reports import facts  # noqa: F401 - keeps the monitoring's fact rows in step
-    from triage_service.reports import views as report_views
     from triage_service.routing import referral_flags
-    from triage_service.security import audit_keys, field_crypto, headers, policy, rate_limits
+    from triage_service.security import headers, policy, rate_limits
 
     settings = settings or load_settings()
     app = diagnostics.TriageFlask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     policy.init_app(app)
     headers.init_app(app, settings)
     api.init_app(app)
-    app.register_blueprint(report_views.bp)
+    app.register_blueprint(report_api.bp)
     web.init_app(app, settings)
     rate_limits.init_app(app, settings)  # after the blueprints: it wraps their views
 

@@ -7,7 +7,7 @@ fix the request and never contain patient data.
 
 from __future__ import annotations
 
-from triage_service.fhir.outcome import Issue
+from triage_service.outcome import Issue
 
 
 class ConfigurationError(RuntimeError):
@@ -101,3 +101,18 @@ class NotAcceptable(DomainError):
 class UnsupportedMediaType(DomainError):
     status_code = 415
     issue_code = "not-supported"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Marks a message for translation (the inbox translates it when showing it); returns it unchanged."""
+    return message
+
+
+
+class FormErrors(UnprocessableInput):
+    """Field-level errors a form can show next to its fields."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()),
+                         issues=[Issue("required", message, field) for field, message in errors.items()])
+        self.errors = errors

@@ -12,7 +12,7 @@ from tests.browser.test_inbox_in_chromium import log_in
 from tests.conftest import FrozenClock, GPSystem
 from tests.test_appointments import CARDIOLOGIST, ecms_request, local, video_request
 from tests.test_thread import _reply
-from triage_service.services.demo import DEMO_USERS
+from triage_service.demo import DEMO_USERS
 
 
 def his(live_server: str, gp: GPSystem) -> SyncFHIRClient:

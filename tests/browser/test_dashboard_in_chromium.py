@@ -11,7 +11,7 @@ from tests.browser.conftest import screenshot
 from tests.conftest import FrozenClock
 from tests.reports.conftest import World, world  # noqa: F401 - the reports' world fixture
 from tests.reports.test_monitoring import month  # noqa: F401 - November 2026, computed by hand
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_STAFF
+from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF
 
 CHARTS = ["chart-volumes", "chart-answer-times", "chart-outcomes", "chart-referrals"]
 

@@ -11,7 +11,7 @@ from tests.browser.conftest import screenshot
 from tests.conftest import FrozenClock, GPSystem, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
 from tests.web.test_inbox import smit  # noqa: F401 - the second dermatologist's account fixture
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
+from triage_service.demo import DEMO_PASSWORD, DEMO_USERS
 
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 

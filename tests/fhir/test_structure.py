@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from triage_service.fhir.outcome import Issue
 from triage_service.fhir.parsing import parse_json_body, parse_resource
 from triage_service.fhir.structure import check_structure, decode_base64_strict
+from triage_service.outcome import Issue
 
 UUID_1 = "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"
 UUID_2 = "urn:uuid:1e9d5f4a-3b2c-4a8e-9f7d-2c6b5a4e3d21"

@@ -16,12 +16,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
 from tests.conftest import FrozenClock, GPSystem, new_request
+from triage_service.accounts.registration import client_assertion, register_client
+from triage_service.consults import advice
 from triage_service.database import session_scope
+from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.models import AccessToken, ApiClient, UsedAssertion, User
-from triage_service.security.crypto import generate_client_keypair
 from triage_service.security.web_auth import inbox_user
-from triage_service.services import advice
-from triage_service.services.clients import client_assertion, register_client
 
 AMS = ZoneInfo("Europe/Amsterdam")
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]

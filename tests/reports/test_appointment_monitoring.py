@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from tests.reports.conftest import ReportClient, World, ams
 from tests.reports.test_monitoring import NOVEMBER
+from triage_service.audit.trail import Actor
+from triage_service.consults import appointments
 from triage_service.database import session_scope
 from triage_service.fhir.appointment import appointment_to_fhir
-from triage_service.security.audit import Actor
-from triage_service.services import appointments
 
 HIS = Actor(kind="client", id="test-his", organisation_id=None, source_ip="127.0.0.1")
 

@@ -26,10 +26,10 @@ from sqlalchemy import delete
 
 from tests.reports.conftest import ZORGGROEP_AGB, ReportClient, World, ams
 from tests.web.test_inbox import log_in
+from triage_service.accounts.registration import create_user
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD
 from triage_service.models import User, UserRole
-from triage_service.services.clients import create_user
-from triage_service.services.demo import DEMO_PASSWORD
 
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
 

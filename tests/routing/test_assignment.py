@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import START, FrozenClock, GPSystem, new_request
+from triage_service.agreements.absences import add_absence
+from triage_service.audit.trail import CLI_ACTOR
 from triage_service.database import session_scope
 from triage_service.models import AuditEntry, RoutingDecision
-from triage_service.security.audit import CLI_ACTOR
-from triage_service.services.absences import add_absence
 
 VISSER, SMIT = "03100001", "03100002"
 

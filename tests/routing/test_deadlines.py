@@ -11,11 +11,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import START, FrozenClock, GPSystem, new_request
+from triage_service.agreements.absences import add_absence
+from triage_service.audit.trail import CLI_ACTOR
 from triage_service.database import session_factory, session_scope
 from triage_service.models import AuditEntry, ConsultTask, DeadlineEvent, RoutingDecision, TaskStatus
 from triage_service.routing.deadlines import MonitorRun, run_deadline_jobs
-from triage_service.security.audit import CLI_ACTOR
-from triage_service.services.absences import add_absence
 
 # Dermatology routine norm is 2 working days: submitted Monday 09:00 UTC (10:00 local), due Wednesday 09:00 UTC.
 DUE = START + timedelta(days=2)

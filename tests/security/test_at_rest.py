@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from tests.conftest import GPSystem, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
 from triage_service.database import session_scope
+from triage_service.encryption.fields import PREFIX, blind_index
 from triage_service.models import Base, StoredResource
-from triage_service.security.field_crypto import PREFIX, blind_index
 
 BSN, NAME, QUESTION = "999990019", "Fictief", "linker onderrug"
 
@@ -117,7 +117,7 @@ def test_a_new_field_key_reseals_every_field_and_the_old_data_still_reads(
     from click.testing import CliRunner
 
     from triage_service import cli
-    from triage_service.security import field_crypto
+    from triage_service.encryption import fields as field_crypto
 
     consult_id = _world(gp, consult_request)
     settings = app.extensions["triage.settings"]
@@ -148,9 +148,9 @@ def test_a_new_blind_index_key_rehashes_every_bsn_and_lookup_by_bsn_still_works(
     from click.testing import CliRunner
 
     from triage_service import cli
+    from triage_service.audit.queries import patient_refs
     from triage_service.database import session_scope
-    from triage_service.security import field_crypto
-    from triage_service.services.audit_queries import patient_refs
+    from triage_service.encryption import fields as field_crypto
 
     _world(gp, consult_request)
     settings = app.extensions["triage.settings"]
@@ -183,9 +183,10 @@ def _back_to_the_session_keys(app: Flask, original: Any, keys_copy: Path) -> Non
     import dataclasses
 
     from triage_service.database import session_scope
-    from triage_service.security import field_crypto
+    from triage_service.encryption import fields as field_crypto
+    from triage_service.records import sealing
 
     field_crypto.configure(dataclasses.replace(original, data_keys={
         **original.data_keys, **field_crypto.FieldKeys.from_json(keys_copy.read_text()).data_keys}))
     with session_scope(app) as session:
-        field_crypto.encrypt_existing(session)
+        sealing.encrypt_existing(session)

@@ -23,9 +23,9 @@ from flask import Flask
 from tests.conftest import GPSystem, new_request
 from triage_service import cli
 from triage_service import clock as clock_module
+from triage_service.audit.anchoring import Anchorer
+from triage_service.audit.chain import head
 from triage_service.database import session_scope
-from triage_service.security.anchoring import Anchorer
-from triage_service.security.audit_chain import head
 
 
 def _anchors(path: Path) -> list[dict[str, Any]]:

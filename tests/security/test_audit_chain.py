@@ -15,10 +15,10 @@ from sqlalchemy import select, text
 
 from tests.conftest import GPSystem, new_request
 from triage_service import cli
+from triage_service.audit.chain import GENESIS, verify
 from triage_service.database import session_scope
 from triage_service.fhir.parsing import parse_resource
 from triage_service.models import AuditEntry
-from triage_service.security.audit_chain import GENESIS, verify
 
 BSN = "999990019"  # the example patient
 
@@ -92,7 +92,7 @@ def test_verify_detects_removed_newest_entries_through_the_anchor(app: Flask, ru
 def test_a_rewritten_chain_does_not_match_its_anchor(app: Flask, runner: CliRunner, trail: str) -> None:
     runner.invoke(cli.main, ["audit", "anchor"])
     with session_scope(app) as session:  # an attacker who recomputes every hash after an edit
-        from triage_service.security.audit_chain import entry_digest
+        from triage_service.audit.chain import entry_digest
 
         previous = GENESIS
         for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.chain_index)):
@@ -146,8 +146,8 @@ def test_an_invalid_bsn_is_refused(runner: CliRunner, bsn: str) -> None:
 def test_writers_at_the_same_moment_make_one_chain_without_forks(app: Flask) -> None:
     import threading
 
+    from triage_service.audit.trail import CLI_ACTOR, record
     from triage_service.models import AuditAction
-    from triage_service.security.audit import CLI_ACTOR, record
 
     errors: list[BaseException] = []
 
@@ -175,8 +175,8 @@ def test_writers_at_the_same_moment_make_one_chain_without_forks(app: Flask) -> 
 
 def test_administrative_commands_are_audited_with_the_operating_system_account(app: Flask, runner: CliRunner,
                                                                                 tmp_path: Path) -> None:
-    from triage_service.security.audit import CLI_ACTOR
-    from triage_service.security.crypto import generate_client_keypair
+    from triage_service.audit.trail import CLI_ACTOR
+    from triage_service.encryption.envelope import generate_client_keypair
 
     _, jwks = generate_client_keypair("k9")
     (tmp_path / "jwks.json").write_text(json.dumps(jwks))

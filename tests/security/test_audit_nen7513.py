@@ -19,10 +19,10 @@ from tests.test_photos import jpeg_with_gps, photo_document, upload
 from tests.test_thread import _reply as gp_message
 from tests.web.test_inbox import csrf, log_in
 from triage_service import cli
+from triage_service.audit.queries import patient_history
+from triage_service.audit.trail import SERVICE
 from triage_service.database import session_scope
 from triage_service.models import AuditEntry, Organisation, Practitioner, StoredResource
-from triage_service.security.audit import SERVICE
-from triage_service.services.audit_queries import patient_history
 
 BSN = "999990019"  # the example patient
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]

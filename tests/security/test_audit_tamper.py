@@ -18,10 +18,10 @@ from sqlalchemy import select, text
 
 from tests.conftest import GPSystem, new_request
 from triage_service import cli
+from triage_service.audit import keys as audit_keys
+from triage_service.audit.chain import GENESIS, _canonical, _content, verify
 from triage_service.database import session_scope
 from triage_service.models import AuditEntry
-from triage_service.security import audit_keys
-from triage_service.security.audit_chain import GENESIS, _canonical, _content, verify
 
 LONG_AGO = "2005-01-01 00:00:00"
 

@@ -26,7 +26,12 @@ from sqlalchemy import delete, select
 from tests.conftest import START, FrozenClock, GPSystem, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
 from tests.web.test_inbox import csrf, log_in
+from triage_service.accounts.registration import client_assertion, create_user, register_client
+from triage_service.audit.trail import CLI_ACTOR
+from triage_service.consults import advice, appointments
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_USERS
+from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.models import (
     AccessToken,
     ApiClient,
@@ -38,12 +43,7 @@ from triage_service.models import (
 )
 from triage_service.reports.declarations import close_month
 from triage_service.reports.periods import Month
-from triage_service.security.audit import CLI_ACTOR
-from triage_service.security.crypto import generate_client_keypair
 from triage_service.security.web_auth import inbox_user
-from triage_service.services import advice, appointments
-from triage_service.services.clients import client_assertion, create_user, register_client
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
 
 ROLES = ("anonymous", "gp_a", "gp_b", "specialist", "colleague", "staff", "reports")
 PUBLIC = set(ROLES)

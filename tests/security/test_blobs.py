@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from triage_service import cli
+from triage_service.attachments.blobs import PiecesReader, load_keyring, read_blob, store_blob
 from triage_service.database import session_scope
+from triage_service.encryption.envelope import SEGMENT, DecryptionError, KeyRing
 from triage_service.models import EncryptedBlob
-from triage_service.security.crypto import SEGMENT, DecryptionError, KeyRing
-from triage_service.services.blobs import PiecesReader, load_keyring, read_blob, store_blob
 from triage_service.settings import Settings
 from triage_service.storage.filesystem import FilesystemBlobStore
 

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from tests.conftest import FrozenClock
 from tests.web.test_inbox import log_in
 from triage_service import cli
+from triage_service.accounts.registration import create_user
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
 from triage_service.models import ApiClient, AuditEntry, UserRole
-from triage_service.services.clients import create_user
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
 from triage_service.settings import Settings
 
 OWN_PASSWORD = "een-eigen-wachtwoord-2026"

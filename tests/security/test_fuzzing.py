@@ -109,9 +109,9 @@ def test_any_change_to_an_appointment_gets_a_clear_answer(app: Flask, gp: GPSyst
 
     from tests.conftest import START
     from tests.test_appointments import ecms_request
+    from triage_service.consults import appointments
     from triage_service.models import User
     from triage_service.security.web_auth import inbox_user
-    from triage_service.services import appointments
 
     consult_id = gp.post("/fhir/ServiceRequest", ecms_request(consult_request)).get_json()["id"]
     with session_scope(app) as session:

@@ -28,9 +28,9 @@ import redis
 import requests
 from flask import Flask
 
+from triage_service.accounts.registration import client_assertion
 from triage_service.clock import system_clock
 from triage_service.security.rate_limits import key_prefix
-from triage_service.services.clients import client_assertion
 
 REDIS_URL = os.environ.get("TRIAGE_TEST_REDIS_URL") or "redis://127.0.0.1:6379/3"
 REQUESTS = 80

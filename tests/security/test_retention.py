@@ -15,12 +15,12 @@ from sqlalchemy import select, text
 from tests.conftest import START, GPSystem, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
 from triage_service import cli
+from triage_service.attachments.documents import blob_store
+from triage_service.audit.chain import verify
 from triage_service.database import session_scope
 from triage_service.errors import ConfigurationError
 from triage_service.models import Attachment, AuditEntry, Consult, EncryptedBlob, StoredResource
-from triage_service.security.audit_chain import verify
-from triage_service.services.attachments import blob_store
-from triage_service.services.retention import purge
+from triage_service.records.retention import purge
 from triage_service.settings import load_settings
 
 LONG_AGO = "2005-01-01 00:00:00"

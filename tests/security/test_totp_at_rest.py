@@ -15,12 +15,12 @@ from sqlalchemy import create_engine, select, text
 from tests.conftest import FrozenClock
 from tests.web.test_inbox import VISSER, log_in
 from triage_service import cli
+from triage_service.accounts.registration import create_user
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
+from triage_service.encryption.fields import PREFIX
 from triage_service.migrate import downgrade_database, upgrade_database
 from triage_service.models import User, UserRole
-from triage_service.security.field_crypto import PREFIX
-from triage_service.services.clients import create_user
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
 
 
 def _raw_secret(app: Flask, username: str) -> str:
@@ -89,7 +89,7 @@ def test_the_migration_keeps_plaintext_secrets_readable_and_its_downgrade_opens_
     upgrade_database(engine)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT totp_secret FROM users")).scalar() == secret
-        from triage_service.security.field_crypto import seal
+        from triage_service.encryption.fields import seal
 
         conn.execute(text("UPDATE users SET totp_secret = :s"), {"s": seal(secret, "users.totp_secret")})
     downgrade_database(engine, "0023")

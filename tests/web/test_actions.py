@@ -166,9 +166,9 @@ def temporary_agreement(app: Flask, tmp_path: Any, text: str, code: str) -> Any:
     from sqlalchemy import select
 
     from tests.conftest import _reset
+    from triage_service.agreements.importer import import_agreements
     from triage_service.database import session_scope
     from triage_service.models import Agreement
-    from triage_service.services.agreements import import_agreements
 
     (tmp_path / f"{code}.yaml").write_text(text)
     with session_scope(app) as session:

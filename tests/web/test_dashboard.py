@@ -22,8 +22,8 @@ from tests.reports.conftest import World, ams, world  # noqa: F401 - the reports
 from tests.reports.test_monitoring import month  # noqa: F401 - November, computed by hand
 from tests.web.test_inbox import csrf, log_in
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF
 from triage_service.models import AuditEntry, DeclarationBatch
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_STAFF
 
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
 EURO = "€\xa0"  # Dutch money: "€ 1.234,56" with a no-break space

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from tests.conftest import FrozenClock, GPSystem, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
+from triage_service.accounts.registration import create_user
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_USERS
 from triage_service.models import AuditEntry, User, UserRole
-from triage_service.services.clients import create_user
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_USERS
 
 VISSER = DEMO_USERS[0]  # ("dermatoloog", "dr. L. Visser", "03100001", secret)
 

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from tests.conftest import FrozenClock
 from tests.web.test_inbox import VISSER, csrf, log_in
 from triage_service import cli, create_app
+from triage_service.accounts.registration import create_user
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD
 from triage_service.models import AuditEntry, User, UserRole, WebSession
-from triage_service.services.clients import create_user
-from triage_service.services.demo import DEMO_PASSWORD
 from triage_service.settings import Settings
 
 COOKIE = "triage_session"

@@ -16,8 +16,8 @@ from tests.conftest import FrozenClock, GPSystem
 from tests.test_email_notices import Mailbox, _send, _submit, mail_settings, mailbox  # noqa: F401
 from tests.web.test_inbox import VISSER, csrf, log_in
 from triage_service.database import session_scope
+from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF
 from triage_service.models import AuditEntry, User
-from triage_service.services.demo import DEMO_PASSWORD, DEMO_STAFF
 from triage_service.settings import Settings
 
 ADDRESS = "l.visser@ziekenhuis.example.nl"

@@ -9,16 +9,16 @@ from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
-from triage_service.api.context import base_url, clock
 from triage_service.api.io import fhir_response, read_resource_for_update
 from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _values
+from triage_service.audit.trail import record
+from triage_service.consults.appointments import update_by_gp
 from triage_service.database import get_session
 from triage_service.errors import InvalidInput
 from triage_service.fhir.appointment import appointment_ics, appointment_to_fhir
 from triage_service.models import Appointment, AppointmentStatus, AuditAction
-from triage_service.security.audit import record
+from triage_service.request_context import base_url, clock
 from triage_service.security.policy import request_actor, require_scope
-from triage_service.services.appointments import update_by_gp
 
 from triage_service.api.resources import bp, owned  # isort: skip - the blueprint these routes hang on
 

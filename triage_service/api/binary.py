@@ -12,20 +12,20 @@ from collections.abc import Iterator
 
 from flask import Response, request, stream_with_context
 
-from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_body, read_resource
 from triage_service.api.resources import _organisation, bp
-from triage_service.database import get_session
-from triage_service.models import AuditAction
-from triage_service.security.audit import record
-from triage_service.security.policy import request_actor, require_scope
-from triage_service.services.attachments import (
+from triage_service.attachments.documents import (
     binary_content,
     create_document_reference,
     get_attachment,
     read_attachment,
     store_attachment,
 )
+from triage_service.audit.trail import record
+from triage_service.database import get_session
+from triage_service.models import AuditAction
+from triage_service.request_context import base_url, clock, settings
+from triage_service.security.policy import request_actor, require_scope
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 _FHIR_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")

@@ -7,12 +7,12 @@ import copy
 
 from flask import Response, request
 
-from triage_service.api.context import base_url
 from triage_service.api.io import fhir_response
 from triage_service.api.resources import bp
 from triage_service.errors import NotFound
 from triage_service.fhir.mapping import searchset
 from triage_service.fhir.profiles import registry
+from triage_service.request_context import base_url
 
 _KINDS = "StructureDefinition, CodeSystem, ValueSet"
 

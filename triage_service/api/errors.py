@@ -14,17 +14,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from triage_service.api.context import clock
 from triage_service.api.ids import RESOURCE_TYPE, is_fhir_id
 from triage_service.api.io import fhir_response
+from triage_service.audit.trail import record
 from triage_service.database import get_session
 from triage_service.diagnostics import log_unexpected, request_id
+from triage_service.encryption.envelope import DecryptionError
 from triage_service.errors import DomainError, InvalidId, InvalidInput, PreconditionFailed, Unauthorized
-from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.models import AuditAction, AuditOutcome
+from triage_service.outcome import Issue, operation_outcome
+from triage_service.request_context import clock
 from triage_service.security.api_auth import OAuthError
-from triage_service.security.audit import record
-from triage_service.security.crypto import DecryptionError
 from triage_service.security.policy import request_actor
 
 log = logging.getLogger(__name__)

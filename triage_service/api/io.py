@@ -12,8 +12,8 @@ from werkzeug.http import http_date
 
 from triage_service.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from triage_service.fhir.mapping import etag
-from triage_service.fhir.outcome import Issue
 from triage_service.fhir.parsing import parse_json_body, parse_resource
+from triage_service.outcome import Issue
 
 FHIR_JSON = "application/fhir+json"
 _ACCEPTED_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")

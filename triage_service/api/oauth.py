@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from triage_service.api.context import base_url, clock, settings, token_url
+from triage_service.audit.trail import Actor, record
 from triage_service.database import get_session
 from triage_service.models import AuditAction, AuditOutcome
+from triage_service.request_context import base_url, clock, settings, token_url
 from triage_service.security.api_auth import SCOPED_RESOURCE_TYPES, OAuthError, issue_token
-from triage_service.security.audit import Actor, record
 
 bp = Blueprint("oauth", __name__)
 

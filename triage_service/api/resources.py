@@ -12,12 +12,15 @@ from typing import TypeVar
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
-from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_json, read_resource, read_resource_for_update
+from triage_service.audit.trail import record
+from triage_service.consults.intake import submit_consult
+from triage_service.consults.tasks import update_task_by_gp
+from triage_service.consults.transactions import process_transaction
+from triage_service.consults.validation import validate_consult_request
 from triage_service.database import get_session
 from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotFound
 from triage_service.fhir.mapping import task_to_fhir
-from triage_service.fhir.outcome import Issue, operation_outcome
 from triage_service.fhir.parsing import parse_resource
 from triage_service.fhir.referral import REFERRAL_SUFFIX, referral_to_fhir
 from triage_service.models import (
@@ -29,15 +32,13 @@ from triage_service.models import (
     StoredResource,
     Subscription,
 )
+from triage_service.outcome import Issue, operation_outcome
+from triage_service.records.resolution import Resolver
+from triage_service.records.resources import create_resource
+from triage_service.records.supporting import SUPPORTING_TYPES, parse_if_none_exist
+from triage_service.request_context import base_url, clock, settings
 from triage_service.routing.service import match_or_explain
-from triage_service.security.audit import record
 from triage_service.security.policy import current_access, request_actor, require_scope
-from triage_service.services.intake import submit_consult, validate_consult_request
-from triage_service.services.resolution import Resolver
-from triage_service.services.resources import create_resource
-from triage_service.services.supporting import SUPPORTING_TYPES, parse_if_none_exist
-from triage_service.services.tasks import update_task_by_gp
-from triage_service.services.transactions import process_transaction
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 _M = TypeVar("_M", Consult, ConsultTask, Appointment, Subscription)

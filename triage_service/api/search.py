@@ -16,15 +16,15 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
-from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response
 from triage_service.api.resources import bp
+from triage_service.audit.trail import record
 from triage_service.database import get_session
 from triage_service.errors import InvalidInput
 from triage_service.fhir.dutch import AGB
 from triage_service.fhir.mapping import searchset, task_to_fhir
 from triage_service.models import AuditAction, Consult, ConsultIdentifier, ConsultTask
-from triage_service.security.audit import record
+from triage_service.request_context import base_url, clock, settings
 from triage_service.security.policy import request_actor, require_scope
 
 _ = Blueprint  # the routes below hang on the FHIR blueprint

@@ -5,22 +5,22 @@ from __future__ import annotations
 from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 
-from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_resource, read_resource_for_update
 from triage_service.api.resources import bp, owned
 from triage_service.api.search import _check_params, _page, _respond, _values
+from triage_service.attachments.blobs import load_keyring
+from triage_service.audit.trail import record
+from triage_service.consults.task_states import check_version
 from triage_service.database import get_session
 from triage_service.models import AuditAction, Subscription
-from triage_service.security.audit import record
-from triage_service.security.policy import request_actor, require_scope
-from triage_service.services.blobs import load_keyring
-from triage_service.services.subscriptions import (
+from triage_service.notifications.subscriptions import (
     create_subscription,
     delete_subscription,
     subscription_to_fhir,
     update_subscription,
 )
-from triage_service.services.tasks import check_version
+from triage_service.request_context import base_url, clock, settings
+from triage_service.security.policy import request_actor, require_scope
 
 
 def _location(subscription: Subscription) -> str:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 
-from triage_service.api.context import base_url, clock, settings
 from triage_service.api.io import fhir_response, read_resource
 from triage_service.api.resources import _organisation, bp
 from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _token, _values
+from triage_service.audit.trail import record
+from triage_service.consults.thread import post_gp_message
 from triage_service.database import get_session
 from triage_service.errors import NotFound
 from triage_service.fhir.mapping import message_to_fhir
 from triage_service.models import AuditAction, Consult, ConsultMessage, ConsultTask
-from triage_service.security.audit import record
+from triage_service.request_context import base_url, clock, settings
 from triage_service.security.policy import request_actor, require_scope
-from triage_service.services.thread import post_gp_message
 
 
 def _task_id(consult_id: str) -> str:

@@ -26,7 +26,7 @@ Every request body goes through this layer *before* profile validation:
    Issues of the three layers are merged so one problem is reported once,
    by the layer that explains it best.
 
-All problems come back as :class:`~triage_service.fhir.outcome.Issue` objects with
+All problems come back as :class:`~triage_service.outcome.Issue` objects with
 a FHIRPath-style ``expression`` (``ServiceRequest.reasonCode[0].coding[1].system``);
 nothing here raises for bad input. Diagnostics say what is wrong, never the
 offending value, because values may be patient data.
@@ -51,7 +51,6 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase
 from pydantic import ValidationError
 
-from triage_service.fhir.outcome import Issue
 from triage_service.fhir.structure import (
     ABSOLUTE_URI,
     MAX_DEPTH,
@@ -63,6 +62,7 @@ from triage_service.fhir.structure import (
     is_resource_type,
     json_type,
 )
+from triage_service.outcome import Issue
 
 __all__ = ["ParseResult", "parse_json_body", "parse_resource"]
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from fhirpathpy import compile as fhirpath_compile
 
-from triage_service.fhir.outcome import Issue
+from triage_service.outcome import Issue
 from triage_service.settings import PROJECT_ROOT
 
 PROFILES_DIR = PROJECT_ROOT / "fhir_profiles"
@@ -215,7 +215,7 @@ class ProfileRegistry:
                             expression=expr + (issue.expression or "")[len("Extension"):])
         if element.target_types and isinstance(value, dict) and isinstance(value.get("reference"), str):
             ref = value["reference"]
-            target = reference_type(ref, value) if reference_type else _literal_type(ref)
+            target = reference_type(ref, value) if reference_type else literal_type(ref)
             if target is None:
                 yield Issue(code="not-found", expression=f"{expr}.reference",
                             diagnostics=f"{label}: reference '{ref}' cannot be resolved")
@@ -238,7 +238,7 @@ def _label(root: str, element: _Element) -> str:
 _LITERAL = re.compile(r"^(?:https?://[^ ]+/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^ ]+)?$")
 
 
-def _literal_type(reference: str) -> str | None:
+def literal_type(reference: str) -> str | None:
     match = _LITERAL.match(reference)
     return match.group(1) if match else None
 

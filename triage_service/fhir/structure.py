@@ -5,7 +5,7 @@ values, empty arrays and objects, whitespace-only strings, leniently decoded
 base64, Attachments whose ``size``/``hash`` contradict their ``data``,
 relative ``fullUrl``\\ s and more. :func:`check_structure` walks the plain JSON
 dict (as produced by :func:`triage_service.fhir.parsing.parse_json_body`) and
-reports every such problem as an :class:`~triage_service.fhir.outcome.Issue`
+reports every such problem as an :class:`~triage_service.outcome.Issue`
 with a FHIRPath-style ``expression``.
 
 The checks are *generic*: they need no StructureDefinition, no terminology
@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fhir.resources.R4B import get_fhir_model_class
 
-from triage_service.fhir.outcome import Issue, Severity
+from triage_service.outcome import Issue, Severity
 
 __all__ = [
     "ABSOLUTE_URI",

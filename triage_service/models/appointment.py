@@ -16,9 +16,9 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service import clock
+from triage_service.encryption.fields import EncryptedText
 from triage_service.models.base import Base, uuid_pk
 from triage_service.models.consult import Consult
-from triage_service.security.field_crypto import EncryptedText
 
 #: The consult forms whose answer starts with an appointment.
 APPOINTMENT_FORMS = frozenset({"video-consult", "ecms"})

@@ -16,9 +16,9 @@ from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service import clock
+from triage_service.encryption.fields import EncryptedJSON, EncryptedText
 from triage_service.models.base import Base, uuid_pk
 from triage_service.models.message import ConsultMessage
-from triage_service.security.field_crypto import EncryptedJSON, EncryptedText
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:

@@ -10,8 +10,8 @@ from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service import clock
+from triage_service.encryption.fields import EncryptedText
 from triage_service.models.base import Base, uuid_pk
-from triage_service.security.field_crypto import EncryptedText
 
 
 class MessageCategory(enum.StrEnum):

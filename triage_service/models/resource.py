@@ -15,8 +15,8 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service import clock
+from triage_service.encryption.fields import EncryptedJSON
 from triage_service.models.base import Base, uuid_pk
-from triage_service.security.field_crypto import EncryptedJSON
 
 
 class StoredResource(Base):

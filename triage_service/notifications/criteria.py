@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 
 from triage_service.errors import UnprocessableInput
 from triage_service.fhir.dutch import AGB
-from triage_service.fhir.outcome import Issue
 from triage_service.models import ConsultTask, TaskStatus
+from triage_service.outcome import Issue
 
 #: Parameters a criteria string may use (a subset of the Task search parameters).
 PARAMETERS = ("status", "business-status", "focus", "owner", "owner:identifier", "requester",

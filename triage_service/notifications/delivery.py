@@ -35,12 +35,12 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage_service.clock import Clock
+from triage_service.encryption.envelope import KeyRing
 from triage_service.fhir.mapping import instant
 from triage_service.models import Notification, Subscription, SubscriptionStatus
 from triage_service.notifications import claims
 from triage_service.notifications.signature import HEADER, sign
-from triage_service.security.crypto import KeyRing
-from triage_service.services.subscriptions import BACKPORT_NOTIFICATION, BACKPORT_STATUS, TOPIC, open_secrets
+from triage_service.notifications.subscriptions import BACKPORT_NOTIFICATION, BACKPORT_STATUS, TOPIC, open_secrets
 from triage_service.settings import Settings
 
 #: Notifications sent per subscription per pass (the rest follow in the next pass).

@@ -13,10 +13,10 @@ from flask import g, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from triage_service.audit.trail import Actor
 from triage_service.database import get_session
 from triage_service.errors import Forbidden
 from triage_service.models import Organisation, OrganisationKind, User, UserRole
-from triage_service.security.audit import Actor
 
 
 @dataclass(frozen=True)

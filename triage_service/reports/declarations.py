@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
+from triage_service.audit.trail import Actor, record
 from triage_service.errors import Conflict, NotFound, UnprocessableInput
 from triage_service.models import (
     Agreement,
@@ -29,7 +30,6 @@ from triage_service.models import (
 )
 from triage_service.models.base import new_id
 from triage_service.reports.periods import Month, local_date
-from triage_service.security.audit import Actor, record
 
 
 class ImmutableDeclaration(Conflict):

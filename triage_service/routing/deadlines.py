@@ -19,10 +19,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.audit.trail import Actor, record
 from triage_service.models import AuditAction, Consult, ConsultTask, DeadlineEvent, RoutingDecision, TaskStatus
 from triage_service.routing.assignment import Candidate, candidates_for
 from triage_service.routing.service import routing_table
-from triage_service.security.audit import Actor, record
 
 WORKER_ACTOR = Actor(kind="worker", id="deadline-monitor", organisation_id=None, source_ip="local")
 WATCHED = (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS)

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from triage_service.errors import UnprocessableInput
-from triage_service.fhir.outcome import Issue
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, PatientProfile, RoutingDecision
 from triage_service.models.consult import REFERRAL_CATEGORY
+from triage_service.outcome import Issue
 from triage_service.routing.assignment import Assignment, candidates_for, choose
 from triage_service.routing.matching import MatchResult, RoutingRequest, RoutingTable, compile_profiles
 from triage_service.routing.referral_flags import FiredFlag, fired_flags, referral_profile_flag

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from triage_service.audit.trail import Actor
 from triage_service.database import get_session
 from triage_service.errors import Forbidden, InvalidId, InvalidInput, Unauthorized
 from triage_service.security.api_auth import AccessContext, authenticate_bearer
-from triage_service.security.audit import Actor
 
 #: Endpoints anyone may call: the capability statement and our published conformance resources
 #: (FHIR clients need them before they have a token), the SMART discovery document, the token
@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
             return None
         if request.endpoint is None:
             return None  # unknown URL: let routing answer 404/405 without revealing anything
-        from triage_service.api.context import clock
+        from triage_service.request_context import clock
 
         if request.blueprint == "web":
             return _authenticate_session(clock())

@@ -22,9 +22,9 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
+from triage_service.audit.trail import Actor, record
 from triage_service.database import get_session
 from triage_service.models import AuditAction, AuditOutcome
-from triage_service.security.audit import Actor, record
 from triage_service.settings import Settings
 
 #: Endpoint -> the setting with its limit; only POST counts (showing the login page is free).

@@ -17,8 +17,8 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.audit.trail import Actor, record
 from triage_service.models import AuditAction, AuditOutcome, Organisation, Practitioner, User
-from triage_service.security.audit import Actor, record
 from triage_service.security.demo_credentials import uses_published_credentials
 from triage_service.security.passwords import hash_password, verify_password
 from triage_service.settings import Settings

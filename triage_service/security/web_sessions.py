@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from triage_service.audit.trail import Actor, record
 from triage_service.models import AuditAction, AuditOutcome, User, WebSession
-from triage_service.security.audit import Actor, record
 
 #: last_seen_at is written at most this often: every page view writing a row would only add load, and
 #: the idle limit (minutes) does not need second precision.

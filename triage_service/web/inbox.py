@@ -15,6 +15,8 @@ from sqlalchemy import Select, and_, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from triage_service import clock
+from triage_service.consults.appointments import appointments_of, specialist_books
+from triage_service.consults.forwarding import SPECIALISM_PREFIX, colleagues_of, other_specialisms
 from triage_service.fhir.dutch import AGB
 from triage_service.models import (
     APPOINTMENT_FORMS,
@@ -32,8 +34,6 @@ from triage_service.models.appointment import OPEN_APPOINTMENT
 from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.routing.service import age_on, routing_table, specialism_label
 from triage_service.security.web_auth import InboxUser
-from triage_service.services.advice import SPECIALISM_PREFIX, colleagues_of, other_specialisms
-from triage_service.services.appointments import appointments_of, specialist_books
 
 PAGE_SIZE = 25
 VIEWS = ("mine", "group", "answered")

@@ -13,10 +13,10 @@ from flask import g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from triage_service.api.context import clock, settings
+from triage_service.audit.trail import record
 from triage_service.database import get_session
 from triage_service.models import AuditAction
-from triage_service.security.audit import record
+from triage_service.request_context import clock, settings
 from triage_service.security.redirects import local_path
 from triage_service.security.web_auth import PENDING_SECONDS, LoginRefused, check_password, check_totp, inbox_user
 from triage_service.security.web_sessions import end_session, start_session

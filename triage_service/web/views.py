@@ -24,9 +24,12 @@ from flask_babel import force_locale, format_datetime, get_locale, gettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from triage_service.api.context import clock, settings
+from triage_service.accounts import preferences as account
+from triage_service.attachments.documents import get_attachment, read_attachment
+from triage_service.audit.trail import Actor, record
+from triage_service.consults import advice, appointments, forwarding, specialist
 from triage_service.database import get_session
-from triage_service.errors import Conflict, Forbidden, UnprocessableInput
+from triage_service.errors import Conflict, Forbidden, FormErrors, UnprocessableInput
 from triage_service.fhir.appointment import appointment_ics
 from triage_service.fhir.profiles import registry
 from triage_service.models import AuditAction, User
@@ -34,12 +37,10 @@ from triage_service.reports import declarations
 from triage_service.reports.access import report_access
 from triage_service.reports.monitoring import GroupBy
 from triage_service.reports.periods import local_date
+from triage_service.request_context import clock, settings
 from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
-from triage_service.security.audit import Actor, record
 from triage_service.security.headers import allow_own_scripts
 from triage_service.security.web_auth import InboxUser
-from triage_service.services import account, advice, appointments
-from triage_service.services.attachments import get_attachment, read_attachment
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
 from triage_service.web.flag_text import flag_text
@@ -127,7 +128,7 @@ def _act(consult_id: str, form: str, action: Callable[[], object]) -> Any:
     """Run an action; field errors re-show the page with the errors next to the fields (400)."""
     try:
         action()
-    except advice.FormErrors as refused:
+    except FormErrors as refused:
         get_session().rollback()
         return _consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, form, 400)
     flash(_("Saved."))
@@ -145,7 +146,7 @@ def answer(consult_id: str) -> Any:
     known = {code for _, code in registry().value_set_codes(VS_REQUESTED_SPECIALISM)}
 
     def act() -> object:
-        advice.open_task_of_kind(get_session(), current_user(), consult_id, referral=False)
+        specialist.open_task_of_kind(get_session(), current_user(), consult_id, referral=False)
         return advice.record_advice(get_session(), current_user(), consult_id,
                                     advice.parse_advice(dict(request.form), known), clock(), request.remote_addr)
 
@@ -155,7 +156,7 @@ def answer(consult_id: str) -> Any:
 @bp.post("/consults/<consult_id>/accept-referral")
 def accept_referral(consult_id: str) -> Any:
     def act() -> object:
-        advice.open_task_of_kind(get_session(), current_user(), consult_id, referral=True)
+        specialist.open_task_of_kind(get_session(), current_user(), consult_id, referral=True)
         return advice.accept_referral(get_session(), current_user(), consult_id,
                                       advice.parse_acceptance(dict(request.form)), clock(), request.remote_addr)
 
@@ -165,7 +166,7 @@ def accept_referral(consult_id: str) -> Any:
 @bp.post("/consults/<consult_id>/return-referral")
 def return_referral(consult_id: str) -> Any:
     def act() -> object:
-        advice.open_task_of_kind(get_session(), current_user(), consult_id, referral=True)
+        specialist.open_task_of_kind(get_session(), current_user(), consult_id, referral=True)
         return advice.return_referral(get_session(), current_user(), consult_id,
                                       advice.parse_return(dict(request.form)), clock(), request.remote_addr)
 
@@ -220,7 +221,7 @@ def appointment_calendar(consult_id: str, appointment_id: str) -> Response:
 
 @bp.post("/consults/<consult_id>/forward")
 def forward(consult_id: str) -> Any:
-    return _act(consult_id, "forward", lambda: advice.forward(
+    return _act(consult_id, "forward", lambda: forwarding.forward(
         get_session(), current_user(), consult_id, request.form.get("to", ""), request.form.get("reason", ""), clock(),
         request.remote_addr))
 
@@ -271,7 +272,7 @@ def user_settings() -> Any:
     if request.method == "POST":
         try:
             wanted = account.parse_account_settings(request.form, with_notices=with_notices)
-        except advice.FormErrors as refused:
+        except FormErrors as refused:
             errors = {field: _(message) for field, message in refused.errors.items()}
         else:
             account.save_account_settings(get_session(), _actor(), user.id, wanted, clock())

@@ -46,7 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from triage_service.security.field_crypto import PREFIX, unseal
+    from triage_service.encryption.fields import PREFIX, unseal
 
     connection = op.get_bind()
     users = sa.table("users", sa.column("id", sa.String()), sa.column("totp_secret", sa.Text()))

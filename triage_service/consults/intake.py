@@ -1,0 +1,175 @@
+"""Intake: validating and accepting a consult request (FHIR.md "Interactions").
+
+``validate_consult_request`` runs every check of the profile and the business
+rules and returns the extracted domain fields; ``submit_consult`` stores the
+request and creates the Task that tracks it. Both raise domain errors carrying
+OperationOutcome issues, and neither commits: the request boundary does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from triage_service.audit.trail import Actor, record
+from triage_service.consults.validation import DEFAULT_MAX_ATTACHMENTS, validate_consult_request
+from triage_service.errors import Conflict
+from triage_service.fhir.meta import stamp
+from triage_service.fhir.profiles import PROFILE_CONSULT_REQUEST
+from triage_service.models import (
+    AuditAction,
+    Consult,
+    ConsultIdentifier,
+    ConsultTask,
+    Organisation,
+    ReferralFlag,
+    RequestStatus,
+    StoredResource,
+    TaskStatus,
+)
+from triage_service.models.base import new_id
+from triage_service.outcome import Issue
+from triage_service.records.patient_links import link_documents
+from triage_service.records.resolution import Resolver
+from triage_service.records.supporting import (
+    primary_identifier_token,
+)
+from triage_service.routing.assignment import URGENT_PRIORITIES
+from triage_service.routing.referral_flags import FiredFlag, conversion_rate, describe
+from triage_service.routing.service import record_decision, route
+
+
+@dataclass(frozen=True)
+class Submission:
+    consult: Consult
+    task: ConsultTask
+    created: bool  # False when an If-None-Exist retry matched an existing consult
+    #: "Likely referral" flags, returned to the GP as OperationOutcome warnings.
+    warnings: tuple[Issue, ...] = ()
+
+
+def find_consult_by_identifier(session: Session, organisation_id: str, system: str, value: str) -> Consult | None:
+    return session.scalar(
+        select(Consult).join(ConsultIdentifier).where(ConsultIdentifier.organisation_id == organisation_id,
+                                                      ConsultIdentifier.system == system,
+                                                      ConsultIdentifier.value == value))
+
+
+def submit_consult(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
+                   resource: dict[str, Any], resolver: Resolver, now: datetime,
+                   if_none_exist: tuple[str, str] | None = None,
+                   max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> Submission:
+    """Store a valid consult request and create its Task (status ``received``)."""
+    if if_none_exist is not None:
+        existing = find_consult_by_identifier(session, organisation.id, *if_none_exist)
+        if existing is not None:
+            record(session, actor, event="fhir.create.matched", action=AuditAction.READ,
+                   resource_type="ServiceRequest", resource_id=existing.id,
+                   patient_ref=existing.patient_resource_id, at=now)
+            return Submission(existing, existing.task, created=False)
+
+    fields = validate_consult_request(session, organisation, resource, resolver, now, max_attachments)
+
+    # Routing first: a request that no agreement covers is refused before anything is stored.
+    outcome = route(session, fields.routing, fields.priority, now)
+    chosen = outcome.assignment.chosen
+
+    patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
+    # The id is chosen here, so the stored resource carries it from the INSERT (no second UPDATE).
+    consult_id = new_id()
+    consult = Consult(
+        id=consult_id, organisation_id=organisation.id, client_pk=client_pk, status=RequestStatus.ACTIVE,
+        category=fields.category, consult_form=fields.consult_form, specialism=fields.specialism,
+        priority=fields.priority, authored_at=fields.authored_at, gp_intent=fields.gp_intent,
+        conversion_authorised=fields.conversion_authorised, icpc_codes=fields.icpc_codes,
+        primary_icpc=fields.icpc_codes[0],
+        patient_resource_id=patient.id, patient_birth_date=fields.patient_birth_date,
+        patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
+        insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
+        agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id, version_id=1,
+        resource=stamp(resource, consult_id, 1, now, PROFILE_CONSULT_REQUEST), created_at=now, updated_at=now,
+    )
+    consult.identifiers = [ConsultIdentifier(organisation_id=organisation.id, system=s, value=v)
+                           for s, v in fields.identifiers]
+    try:
+        # A second submission of the same identifier (earlier, or at the same moment) fails at the unique
+        # constraint: no query beforehand for the common case, and the savepoint turns the collision into
+        # the same answer whichever way it came about.
+        with session.begin_nested():
+            session.add(consult)
+            session.flush()
+    except IntegrityError:
+        winner = None
+        for system, value in fields.identifiers:
+            winner = find_consult_by_identifier(session, organisation.id, system, value)
+            if winner is not None:
+                break
+        if winner is None:
+            raise  # not an identifier collision: a bug, which must not pass for the client's fault
+        if if_none_exist is not None:
+            return Submission(winner, winner.task, created=False)
+        raise Conflict(f"A consult with identifier {system}|{value} already exists (ServiceRequest/{winner.id}); "
+                       "resubmit with If-None-Exist to retry safely", expression="ServiceRequest.identifier") from None
+    notes = _record_flags(session, consult, outcome.flags, now)
+    # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
+    task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
+                       business_status="likely-referral" if notes else "assigned", owner_kind=chosen.kind,
+                       owner_agb=chosen.agb, owner_name=chosen.name, due_at=outcome.due, version_id=1,
+                       urgent=fields.priority in URGENT_PRIORITIES,
+                       likely_referral=bool(notes), flag_note="\n".join(notes) or None, created_at=now,
+                       updated_at=now)
+    session.add(task)
+    record_decision(session, consult.id, outcome, now)
+    # The photos it lists are this patient's from now on: later reads of them are audited under the patient.
+    link_documents(session, organisation.id, patient.id, resource.get("supportingInfo", []),
+                   {c["id"]: c for c in resource.get("contained", []) if isinstance(c, dict) and "id" in c})
+    session.flush()
+    record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="ServiceRequest",
+           resource_id=consult.id, patient_ref=patient.id, at=now)
+    record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Task",
+           resource_id=task.id, patient_ref=patient.id, at=now)
+    record(session, actor, event="routing.assign", action=AuditAction.EXECUTE, resource_type="Task",
+           resource_id=task.id, patient_ref=patient.id, at=now,
+           detail=f"agreement={chosen.profile.agreement_code}; owner={chosen.kind}:{chosen.agb}")
+    warnings = tuple(Issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)
+    return Submission(consult, task, created=True, warnings=warnings)
+
+
+def _record_flags(session: Session, consult: Consult, flags: list[FiredFlag], now: datetime) -> list[str]:
+    """Store every fired flag with the conversion figure of similar consults; return them in words."""
+    if not flags:
+        return []
+    total, converted = conversion_rate(session, consult.specialism, consult.primary_icpc)
+    for flag in flags:
+        session.add(ReferralFlag(consult_id=consult.id, kind=flag.kind, rule=flag.rule, reason=flag.reason,
+                                 similar_total=total, similar_converted=converted, flagged_at=now))
+    return [describe(flag, total, converted) for flag in flags]
+
+
+def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any], now: datetime) -> StoredResource:
+    """The practice's Patient resource for a contained patient (matched on BSN, created if new).
+
+    Giving every consult a server-side Patient makes ``Task.for``, the ``patient``
+    search parameter and the audit trail's patient reference work the same for
+    contained and referenced patients.
+    """
+    token = primary_identifier_token(patient)
+    existing = session.scalar(select(StoredResource).where(
+        StoredResource.organisation_id == organisation_id, StoredResource.resource_type == "Patient",
+        StoredResource.identifier_token == token).limit(1))
+    if existing is not None:
+        return existing
+    body = {k: v for k, v in patient.items() if k != "id"}
+    rid = new_id()
+    stored = StoredResource(id=rid, resource_type="Patient", organisation_id=organisation_id, identifier_token=token,
+                            version_id=1, resource=stamp(body, rid, 1, now), created_at=now, updated_at=now)
+    session.add(stored)
+    session.flush()  # before the consult that refers to it
+    return stored
+
+

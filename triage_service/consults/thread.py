@@ -1,0 +1,141 @@
+"""The GP's side of the thread over FHIR: answering the specialist's question, acknowledging the advice.
+
+Rules from FHIR.md and issue 6: a message belongs to an open consult of the GP's
+own practice; an answer must answer a question that exists in that consult; the
+answer takes the Task from on-hold back to in-progress. The GP stays
+hoofdbehandelaar: acknowledging the advice records receipt, nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.audit.trail import Actor, record
+from triage_service.consults.task_states import transition
+from triage_service.errors import Conflict, NotFound, UnprocessableInput
+from triage_service.fhir import dutch
+from triage_service.fhir.profiles import PROFILE_CONSULT_MESSAGE, registry
+from triage_service.models import (
+    AuditAction,
+    Consult,
+    ConsultMessage,
+    ConsultTask,
+    MessageCategory,
+    Organisation,
+    StoredResource,
+    TaskStatus,
+)
+from triage_service.outcome import Issue
+from triage_service.records.patient_links import link_documents
+
+_GP_CATEGORIES = (MessageCategory.INFORMATION_PROVIDED, MessageCategory.GENERAL)
+
+
+def _ref_id(reference: Any, rtype: str) -> str | None:
+    ref = reference.get("reference", "") if isinstance(reference, dict) else ""
+    return ref.removeprefix(f"{rtype}/") if ref.startswith(f"{rtype}/") else None
+
+
+def post_gp_message(session: Session, actor: Actor, organisation: Organisation, resource: dict[str, Any],
+                    now: datetime, max_attachments: int = 10) -> ConsultMessage:
+    issues = [i for i in registry().validate(resource, PROFILE_CONSULT_MESSAGE) if i.is_error]
+    if issues:
+        raise UnprocessableInput("The Communication does not meet the consult-message profile", issues=issues)
+    consult_id = _ref_id(resource["basedOn"][0], "ServiceRequest")
+    consult = session.scalar(select(Consult).where(Consult.id == consult_id,
+                                                   Consult.organisation_id == organisation.id)) if consult_id else None
+    if consult is None:
+        raise NotFound("basedOn must reference a consult (ServiceRequest) of this client's practice",
+                       expression="Communication.basedOn[0]")
+    task: ConsultTask = consult.task
+    if _ref_id(resource["partOf"][0], "Task") != task.id:
+        raise UnprocessableInput("partOf must reference the Task of that consult", expression="Communication.partOf[0]")
+    category = MessageCategory(resource["category"][0]["coding"][0]["code"])
+    if category not in _GP_CATEGORIES:
+        raise UnprocessableInput("A GP system sends information-provided (an answer) or general messages",
+                                 expression="Communication.category[0]")
+    if task.status not in (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD):
+        raise Conflict(f"The consult is {task.status.value}: no more messages can be added",
+                       expression="Communication.basedOn[0]")
+    question = _question(session, consult, resource, category)
+    texts = [p["contentString"] for p in resource["payload"] if isinstance(p.get("contentString"), str)]
+    documents = _documents(session, consult, resource, max_attachments)
+    if not documents and (not texts or not "".join(texts).strip()):
+        raise UnprocessableInput("The message needs text in payload.contentString",
+                                 issues=[Issue("required", "The message needs text in payload.contentString",
+                                               "Communication.payload")])
+    sender = resource.get("sender", {})
+    identifier = sender.get("identifier", {}) if isinstance(sender, dict) else {}
+    message = ConsultMessage(
+        consult_id=consult.id, category=category, sender_role="gp",
+        sender_agb=identifier.get("value") if identifier.get("system") == dutch.AGB else None,
+        sender_name=str(sender.get("display") or organisation.name), text="\n\n".join(texts),
+        in_response_to_id=question.id if question else None, document_ids=documents, sent_at=now)
+    session.add(message)
+    if category is MessageCategory.INFORMATION_PROVIDED and task.status is TaskStatus.ON_HOLD:
+        transition(task, TaskStatus.IN_PROGRESS)
+        task.business_status = "information-received"
+    task.version_id += 1
+    task.updated_at = now
+    session.flush()
+    if consult.patient_resource_id:  # the extra photos are the consult's patient's from now on
+        link_documents(session, organisation.id, consult.patient_resource_id,
+                       [f"DocumentReference/{d}" for d in documents])
+    record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Communication",
+           resource_id=message.id, patient_ref=consult.patient_resource_id, at=now)
+    return message
+
+
+def _documents(session: Session, consult: Consult, resource: dict[str, Any], max_attachments: int) -> list[str]:
+    """Extra photos sent with the answer: DocumentReferences of the practice, uploaded beforehand (as for
+    intake: POST the Binary, then the DocumentReference), within the consult's limit of attachments."""
+    ids: list[str] = []
+    for index, payload in enumerate(resource["payload"]):
+        expression = f"Communication.payload[{index}]"
+        if "contentAttachment" in payload:
+            raise UnprocessableInput("Send a photo as a DocumentReference (POST /fhir/Binary, then "
+                                     "/fhir/DocumentReference) and reference it with contentReference",
+                                     expression=expression)
+        if "contentReference" not in payload:
+            continue
+        document_id = _ref_id(payload["contentReference"], "DocumentReference")
+        stored = session.scalar(select(StoredResource).where(
+            StoredResource.id == document_id, StoredResource.resource_type == "DocumentReference",
+            StoredResource.organisation_id == consult.organisation_id)) if document_id else None
+        if stored is None:
+            raise UnprocessableInput("contentReference must reference a DocumentReference this practice "
+                                     "uploaded", issues=[Issue("not-found", "contentReference must reference a "
+                                                               "DocumentReference this practice uploaded",
+                                                               f"{expression}.contentReference")])
+        ids.append(stored.id)
+    if ids:
+        earlier = sum(len(m.document_ids or []) for m in session.scalars(
+            select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)))
+        if consult.photo_count + earlier + len(ids) > max_attachments:
+            raise UnprocessableInput(f"A consult carries at most {max_attachments} photos and documents",
+                                     expression="Communication.payload")
+    return ids
+
+
+def _question(session: Session, consult: Consult, resource: dict[str, Any],
+              category: MessageCategory) -> ConsultMessage | None:
+    answered = resource.get("inResponseTo", [])
+    if not answered:
+        if category is MessageCategory.INFORMATION_PROVIDED:
+            raise UnprocessableInput("An answer must say which question it answers (inResponseTo)",
+                                     issues=[Issue("required", "An answer must say which question it answers "
+                                                   "(inResponseTo)", "Communication.inResponseTo")])
+        return None
+    question_id = _ref_id(answered[0], "Communication")
+    question = session.scalar(select(ConsultMessage).where(
+        ConsultMessage.id == question_id, ConsultMessage.consult_id == consult.id,
+        ConsultMessage.category == MessageCategory.REQUEST_FOR_INFORMATION)) if question_id else None
+    if question is None:
+        raise UnprocessableInput("inResponseTo does not name a question of this consult",
+                                 issues=[Issue("not-found", "inResponseTo does not name a question of this consult",
+                                               "Communication.inResponseTo[0]")])
+    return question
