@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from triage_service.fhir.parsing import parse_json_body, parse_resource
+from triage_service.fhir.json_body import parse_json_body
+from triage_service.fhir.parsing import parse_resource
 from triage_service.outcome import Issue
 
 # Valid according to the reference validator, refused by us on purpose.

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from triage_service.fhir.parsing import parse_json_body, parse_resource
-from triage_service.fhir.structure import check_structure, decode_base64_strict
+from triage_service.fhir.json_body import parse_json_body
+from triage_service.fhir.json_rules import decode_base64_strict
+from triage_service.fhir.parsing import parse_resource
+from triage_service.fhir.structure import check_structure
 from triage_service.outcome import Issue
 
 UUID_1 = "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
 from triage_service.api.io import fhir_response, read_resource_for_update
-from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _values
+from triage_service.api.search import check_params, date_clause, page_of, reference_id, search_bundle, split_values
 from triage_service.audit.trail import record
 from triage_service.consults.appointments import update_by_gp
 from triage_service.database import get_session
@@ -68,26 +68,26 @@ def update_appointment(rid: str) -> Response:
 @bp.get("/Appointment")
 def search_appointments() -> Response:
     access = require_scope("Appointment", "search")
-    _check_params({"based-on", "status", "date", "_lastUpdated", "_sort"})
+    check_params({"based-on", "status", "date", "_lastUpdated", "_sort"})
     where: list[ColumnElement[bool]] = [Appointment.organisation_id == access.organisation_id]
     args = request.args
     for raw in args.getlist("based-on"):
-        where.append(Appointment.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
+        where.append(Appointment.consult_id.in_([reference_id(v, "ServiceRequest") for v in split_values(raw)]))
     for raw in args.getlist("status"):
-        statuses = _values(raw)
+        statuses = split_values(raw)
         unknown = [s for s in statuses if s not in {m.value for m in AppointmentStatus}]
         if unknown:
             raise InvalidInput(f"Unknown appointment status: {', '.join(unknown)}", expression="status")
         where.append(Appointment.status.in_(statuses))
     for raw in args.getlist("date"):
-        where.append(_date_clause(Appointment.start, raw, "date"))
+        where.append(date_clause(Appointment.start, raw, "date"))
     for raw in args.getlist("_lastUpdated"):
-        where.append(_date_clause(Appointment.updated_at, raw))
+        where.append(date_clause(Appointment.updated_at, raw))
     # Each row needs its consult (basedOn, form, patient): loaded in one more query, not one per row.
     query = (select(Appointment).options(selectinload(Appointment.consult)).where(*where)
              .order_by(*_order(args.get("_sort", "date")), Appointment.id))
-    rows, total, count, offset = _page(query, select(func.count()).select_from(Appointment).where(*where))
-    return _respond("Appointment", [appointment_to_fhir(a, a.consult) for a in rows],
+    rows, total, count, offset = page_of(query, select(func.count()).select_from(Appointment).where(*where))
+    return search_bundle("Appointment", [appointment_to_fhir(a, a.consult) for a in rows],
                     [a.consult.patient_resource_id for a in rows], total, count, offset)
 
 
@@ -97,7 +97,7 @@ _SORTS = {"date": Appointment.start, "_lastUpdated": Appointment.updated_at}
 def _order(raw: str) -> list[Any]:
     """``_sort`` by date (the start) or _lastUpdated, ascending or with ``-`` descending."""
     order = []
-    for key in _values(raw):
+    for key in split_values(raw):
         column = _SORTS.get(key.removeprefix("-"))
         if column is None:
             raise InvalidInput(f"_sort supports {', '.join(sorted(_SORTS))} (with '-' for descending), not "

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from flask import Response, request, stream_with_context
 
 from triage_service.api.io import fhir_response, read_body, read_resource
-from triage_service.api.resources import _organisation, bp
+from triage_service.api.resources import bp, caller_organisation
 from triage_service.attachments.documents import (
     binary_content,
     create_document_reference,
@@ -75,6 +75,6 @@ def read_binary(rid: str) -> Response:
 def create_document() -> Response:
     require_scope("DocumentReference", "create")
     resource = read_resource("DocumentReference")
-    stored = create_document_reference(get_session(), request_actor(), settings(), _organisation().id, resource,
+    stored = create_document_reference(get_session(), request_actor(), settings(), caller_organisation().id, resource,
                                        clock())
     return fhir_response(stored.resource, 201, 1, f"{base_url()}/DocumentReference/{stored.id}/_history/1")

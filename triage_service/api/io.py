@@ -11,8 +11,9 @@ from flask import Response, current_app, request
 from werkzeug.http import http_date
 
 from triage_service.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from triage_service.fhir.json_body import parse_json_body
 from triage_service.fhir.mapping import etag
-from triage_service.fhir.parsing import parse_json_body, parse_resource
+from triage_service.fhir.parsing import parse_resource
 from triage_service.outcome import Issue
 
 FHIR_JSON = "application/fhir+json"

@@ -75,7 +75,7 @@ def _commit_on_success(response: Response) -> Response:
     return response
 
 
-def _organisation() -> Organisation:
+def caller_organisation() -> Organisation:
     org = get_session().get(Organisation, current_access().organisation_id)
     if org is None:
         raise NotFound("The organisation this client is registered for no longer exists")
@@ -98,7 +98,7 @@ def create_service_request() -> Response:
     access = require_scope("ServiceRequest", "create")
     resource = read_resource("ServiceRequest")
     session, now = get_session(), clock()
-    submission = submit_consult(session, request_actor(), _organisation(), access.client_pk, resource,
+    submission = submit_consult(session, request_actor(), caller_organisation(), access.client_pk, resource,
                                 Resolver(session, access.organisation_id, resource), now, _if_none_exist(),
                                 settings().max_attachments_per_consult)
     consult = submission.consult
@@ -127,7 +127,7 @@ def validate_service_request() -> Response:
     if not any(i.is_error for i in issues):
         session = get_session()
         try:
-            fields = validate_consult_request(session, _organisation(), data,
+            fields = validate_consult_request(session, caller_organisation(), data,
                                               Resolver(session, access.organisation_id, data), clock(),
                                               settings().max_attachments_per_consult)
             _, flag = match_or_explain(session, fields.routing)
@@ -153,7 +153,7 @@ def transaction() -> Response:
             require_scope(rtype, "create")
     session, now = get_session(), clock()
     base = base_url()
-    results = process_transaction(session, request_actor(), _organisation(), access.client_pk, resource, now,
+    results = process_transaction(session, request_actor(), caller_organisation(), access.client_pk, resource, now,
                                   settings())
     entries = [{
         "fullUrl": f"{base}/{r.resource_type}/{r.id}",
@@ -171,7 +171,7 @@ def transaction() -> Response:
 def create_supporting(rtype: str) -> Response:
     require_scope(rtype, "create")
     resource = read_resource(rtype)
-    access_org = _organisation()
+    access_org = caller_organisation()
     created = create_resource(get_session(), request_actor(), access_org.id, resource, clock(), _if_none_exist())
     stored = created.stored
     return fhir_response(stored.resource, 201 if created.created else 200, stored.version_id,

@@ -34,20 +34,20 @@ _MAX_OFFSET = 1_000_000_000
 _PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
 
 
-def _values(raw: str) -> list[str]:
+def split_values(raw: str) -> list[str]:
     return [v for v in raw.split(",") if v]
 
 
-def _ref_id(value: str, rtype: str) -> str:
+def reference_id(value: str, rtype: str) -> str:
     return value.removeprefix(f"{rtype}/").split("/")[0]
 
 
-def _token(value: str) -> tuple[str | None, str]:
+def split_token(value: str) -> tuple[str | None, str]:
     system, sep, code = value.rpartition("|")
     return (system or None, code) if sep else (None, value)
 
 
-def _date_clause(column: Any, raw: str, parameter: str = "_lastUpdated") -> ColumnElement[bool]:
+def date_clause(column: Any, raw: str, parameter: str = "_lastUpdated") -> ColumnElement[bool]:
     prefix = raw[:2] if raw[:2] in _PREFIXES else "eq"
     text = raw[2:] if raw[:2] in _PREFIXES else raw
     try:
@@ -65,7 +65,7 @@ def _date_clause(column: Any, raw: str, parameter: str = "_lastUpdated") -> Colu
     return clauses[prefix]()
 
 
-def _page(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], int, int, int]:
+def page_of(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], int, int, int]:
     conf = settings()
     try:
         count = int(request.args.get("_count", conf.default_page_size))
@@ -94,15 +94,15 @@ def _links(rtype: str, count: int, offset: int, total: int) -> tuple[str, str | 
 def _agb_codes(raw: str, parameter: str) -> list[str]:
     """Practitioners and groups are searched by AGB code: ``<code>`` or ``{AGB system}|<code>``."""
     codes = []
-    for value in _values(raw):
-        system, code = _token(value)
+    for value in split_values(raw):
+        system, code = split_token(value)
         if system not in (None, AGB):
             raise InvalidInput(f"{parameter} is searched by AGB code ({AGB}|<code>)", expression=parameter)
         codes.append(code)
     return codes
 
 
-def _check_params(allowed: set[str]) -> None:
+def check_params(allowed: set[str]) -> None:
     unknown = sorted({k for k in request.args if k not in allowed | _PAGING})
     if unknown:
         raise InvalidInput(f"Unsupported search parameter(s): {', '.join(unknown)}; supported: "
@@ -112,52 +112,52 @@ def _check_params(allowed: set[str]) -> None:
 @bp.get("/Task")
 def search_tasks() -> Response:
     access = require_scope("Task", "search")
-    _check_params({"status", "business-status", "requester", "requester:identifier", "owner", "owner:identifier",
+    check_params({"status", "business-status", "requester", "requester:identifier", "owner", "owner:identifier",
                    "focus", "_lastUpdated"})
     where: list[ColumnElement[bool]] = [ConsultTask.organisation_id == access.organisation_id]
     args = request.args
     for raw in args.getlist("status"):
-        where.append(ConsultTask.status.in_(_values(raw)))
+        where.append(ConsultTask.status.in_(split_values(raw)))
     for raw in args.getlist("business-status"):
-        where.append(ConsultTask.business_status.in_([_token(v)[1] for v in _values(raw)]))
+        where.append(ConsultTask.business_status.in_([split_token(v)[1] for v in split_values(raw)]))
     for raw in args.getlist("focus"):
-        where.append(ConsultTask.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
+        where.append(ConsultTask.consult_id.in_([reference_id(v, "ServiceRequest") for v in split_values(raw)]))
     for raw in args.getlist("owner:identifier") + args.getlist("owner"):
         where.append(ConsultTask.owner_agb.in_(_agb_codes(raw, "owner")))
     for raw in args.getlist("requester:identifier") + args.getlist("requester"):
         where.append(ConsultTask.consult.has(Consult.requester_agb.in_(_agb_codes(raw, "requester"))))
     for raw in args.getlist("_lastUpdated"):
-        where.append(_date_clause(ConsultTask.updated_at, raw))
+        where.append(date_clause(ConsultTask.updated_at, raw))
     query = select(ConsultTask).where(*where).order_by(ConsultTask.updated_at.desc(), ConsultTask.id)
-    rows, total, count, offset = _page(query, select(func.count()).select_from(ConsultTask).where(*where))
-    return _respond("Task", [task_to_fhir(t) for t in rows], [t.consult.patient_resource_id for t in rows],
+    rows, total, count, offset = page_of(query, select(func.count()).select_from(ConsultTask).where(*where))
+    return search_bundle("Task", [task_to_fhir(t) for t in rows], [t.consult.patient_resource_id for t in rows],
                     total, count, offset)
 
 
 @bp.get("/ServiceRequest")
 def search_service_requests() -> Response:
     access = require_scope("ServiceRequest", "search")
-    _check_params({"identifier", "patient", "status"})
+    check_params({"identifier", "patient", "status"})
     where: list[ColumnElement[bool]] = [Consult.organisation_id == access.organisation_id]
     for raw in request.args.getlist("status"):
-        where.append(Consult.status.in_(_values(raw)))
+        where.append(Consult.status.in_(split_values(raw)))
     for raw in request.args.getlist("patient"):
-        where.append(Consult.patient_resource_id.in_([_ref_id(v, "Patient") for v in _values(raw)]))
+        where.append(Consult.patient_resource_id.in_([reference_id(v, "Patient") for v in split_values(raw)]))
     for raw in request.args.getlist("identifier"):
         options = []
-        for value in _values(raw):
-            system, code = _token(value)
+        for value in split_values(raw):
+            system, code = split_token(value)
             options.append(ConsultIdentifier.value == code if system is None else
                            (ConsultIdentifier.system == system) & (ConsultIdentifier.value == code))
         if options:  # an empty value is ignored, as FHIR search says for empty parameters
             where.append(Consult.identifiers.any(or_(*options)))
     query = select(Consult).where(*where).order_by(Consult.updated_at.desc(), Consult.id)
-    rows, total, count, offset = _page(query, select(func.count()).select_from(Consult).where(*where))
-    return _respond("ServiceRequest", [c.resource for c in rows], [c.patient_resource_id for c in rows],
+    rows, total, count, offset = page_of(query, select(func.count()).select_from(Consult).where(*where))
+    return search_bundle("ServiceRequest", [c.resource for c in rows], [c.patient_resource_id for c in rows],
                     total, count, offset)
 
 
-def _respond(rtype: str, resources: list[dict[str, Any]], patients: list[str | None], total: int, count: int,
+def search_bundle(rtype: str, resources: list[dict[str, Any]], patients: list[str | None], total: int, count: int,
              offset: int) -> Response:
     session, now, actor = get_session(), clock(), request_actor()
     names = ",".join(sorted(set(request.args)))  # parameter names only: values may identify patients

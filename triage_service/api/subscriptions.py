@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from triage_service.api.io import fhir_response, read_resource, read_resource_for_update
 from triage_service.api.resources import bp, owned
-from triage_service.api.search import _check_params, _page, _respond, _values
+from triage_service.api.search import check_params, page_of, search_bundle, split_values
 from triage_service.attachments.blobs import load_keyring
 from triage_service.audit.trail import record
 from triage_service.consults.task_states import check_version
@@ -51,13 +51,13 @@ def read(rid: str) -> Response:
 @bp.get("/Subscription", endpoint="search_subscriptions")
 def search() -> Response:
     access = require_scope("Subscription", "search")
-    _check_params({"status"})
+    check_params({"status"})
     where: list[ColumnElement[bool]] = [Subscription.organisation_id == access.organisation_id]
     for raw in request.args.getlist("status"):
-        where.append(Subscription.status.in_(_values(raw)))
+        where.append(Subscription.status.in_(split_values(raw)))
     query = select(Subscription).where(*where).order_by(Subscription.created_at, Subscription.id)
-    rows, total, count, offset = _page(query, select(func.count()).select_from(Subscription).where(*where))
-    return _respond("Subscription", [subscription_to_fhir(s) for s in rows], [None for _ in rows],
+    rows, total, count, offset = page_of(query, select(func.count()).select_from(Subscription).where(*where))
+    return search_bundle("Subscription", [subscription_to_fhir(s) for s in rows], [None for _ in rows],
                     total, count, offset)
 
 

@@ -6,8 +6,16 @@ from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 
 from triage_service.api.io import fhir_response, read_resource
-from triage_service.api.resources import _organisation, bp
-from triage_service.api.search import _check_params, _date_clause, _page, _ref_id, _respond, _token, _values
+from triage_service.api.resources import bp, caller_organisation
+from triage_service.api.search import (
+    check_params,
+    date_clause,
+    page_of,
+    reference_id,
+    search_bundle,
+    split_token,
+    split_values,
+)
 from triage_service.audit.trail import record
 from triage_service.consults.thread import post_gp_message
 from triage_service.database import get_session
@@ -27,7 +35,7 @@ def _task_id(consult_id: str) -> str:
 def create_communication() -> Response:
     require_scope("Communication", "create")
     resource = read_resource("Communication")
-    message = post_gp_message(get_session(), request_actor(), _organisation(), resource, clock(),
+    message = post_gp_message(get_session(), request_actor(), caller_organisation(), resource, clock(),
                               settings().max_attachments_per_consult)
     body = message_to_fhir(message, _task_id(message.consult_id))
     return fhir_response(body, 201, 1, f"{base_url()}/Communication/{message.id}/_history/1")
@@ -50,26 +58,26 @@ def read_communication(rid: str) -> Response:
 @bp.get("/Communication")
 def search_communications() -> Response:
     access = require_scope("Communication", "search")
-    _check_params({"based-on", "part-of", "category", "sent"})
+    check_params({"based-on", "part-of", "category", "sent"})
     where: list[ColumnElement[bool]] = [Consult.organisation_id == access.organisation_id]
     args = request.args
     for raw in args.getlist("based-on"):
-        where.append(ConsultMessage.consult_id.in_([_ref_id(v, "ServiceRequest") for v in _values(raw)]))
+        where.append(ConsultMessage.consult_id.in_([reference_id(v, "ServiceRequest") for v in split_values(raw)]))
     for raw in args.getlist("part-of"):
-        where.append(ConsultTask.id.in_([_ref_id(v, "Task") for v in _values(raw)]))
+        where.append(ConsultTask.id.in_([reference_id(v, "Task") for v in split_values(raw)]))
     for raw in args.getlist("category"):
-        where.append(ConsultMessage.category.in_([_token(v)[1] for v in _values(raw)]))
+        where.append(ConsultMessage.category.in_([split_token(v)[1] for v in split_values(raw)]))
     for raw in args.getlist("sent"):
-        where.append(_date_clause(ConsultMessage.sent_at, raw, "sent"))
+        where.append(date_clause(ConsultMessage.sent_at, raw, "sent"))
     base = (select(ConsultMessage).join(Consult, Consult.id == ConsultMessage.consult_id)
             .join(ConsultTask, ConsultTask.consult_id == Consult.id))
     query = base.where(*where).order_by(ConsultMessage.sent_at, ConsultMessage.id)
     count = select(func.count()).select_from(base.where(*where).subquery())
-    rows, total, page_size, offset = _page(query, count)
+    rows, total, page_size, offset = page_of(query, count)
     consult_ids = {m.consult_id for m in rows}
     tasks = {c: t for c, t in get_session().execute(
         select(ConsultTask.consult_id, ConsultTask.id).where(ConsultTask.consult_id.in_(consult_ids)))}
     patients = {c: p for c, p in get_session().execute(
         select(Consult.id, Consult.patient_resource_id).where(Consult.id.in_(consult_ids)))}
-    return _respond("Communication", [message_to_fhir(m, tasks[m.consult_id]) for m in rows],
+    return search_bundle("Communication", [message_to_fhir(m, tasks[m.consult_id]) for m in rows],
                     [patients[m.consult_id] for m in rows], total, page_size, offset)

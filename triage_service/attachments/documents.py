@@ -18,9 +18,9 @@ from triage_service.attachments.photos import CheckedFile, check_file
 from triage_service.audit.trail import Actor, record
 from triage_service.encryption.envelope import KeyRing
 from triage_service.errors import InvalidInput, NotFound, UnprocessableInput
+from triage_service.fhir.json_rules import decode_base64_strict
 from triage_service.fhir.meta import stamp
 from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO, registry
-from triage_service.fhir.structure import decode_base64_strict
 from triage_service.models import Attachment, AuditAction, StoredResource
 from triage_service.models.base import new_id
 from triage_service.outcome import Issue

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from triage_service import clock
 from triage_service.consults.validation import validate_consult_request
 from triage_service.errors import DomainError
-from triage_service.fhir.parsing import parse_json_body, parse_resource
+from triage_service.fhir.json_body import parse_json_body
+from triage_service.fhir.parsing import parse_resource
 from triage_service.models import Organisation
 from triage_service.records.resolution import Resolver
 from triage_service.routing.assignment import candidates_for, choose

@@ -2,7 +2,7 @@
 
 Every request body goes through this layer *before* profile validation:
 
-1. :func:`parse_json_body` turns raw bytes into a JSON value, refusing what
+1. :func:`~triage_service.fhir.json_body.parse_json_body` turns raw bytes into a JSON value, refusing what
    ``json.loads`` would quietly accept: non-UTF-8 bytes, duplicate object keys
    (the last one would silently win), ``NaN``/``Infinity`` and numbers that
    overflow to infinity, and a top level that is not a resource object.
@@ -34,47 +34,27 @@ offending value, because values may be patient data.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import re
-import types
-import typing
-import uuid
-from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
-from fhir_core.types import FhirBase
 from pydantic import ValidationError
 
-from triage_service.fhir.structure import (
-    ABSOLUTE_URI,
-    MAX_DEPTH,
-    OID_URN,
-    UUID_URN,
-    check_structure,
-    decode_base64_strict,
+from triage_service.fhir.json_body import SAFE_NAME
+from triage_service.fhir.json_rules import (
     display_name,
-    is_resource_type,
     json_type,
 )
+from triage_service.fhir.structure import check_structure
+from triage_service.fhir.typed_walk import TypedWalk, resource_class
 from triage_service.outcome import Issue
 
-__all__ = ["ParseResult", "parse_json_body", "parse_resource"]
+__all__ = ["ParseResult", "parse_resource"]
 
 logger = logging.getLogger(__name__)
 
-_SAFE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
-# FHIR primitive type -> the JSON type json.html prescribes for it.
-_JSON_BOOLEAN = frozenset({"boolean"})
-_JSON_INTEGER = frozenset({"integer", "unsignedInt", "positiveInt"})
-_JSON_NUMBER = frozenset({"decimal"})
-_URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
 
 # pydantic error types that mean "wrong JSON shape" rather than "bad value".
 _STRUCTURE_ERRORS = frozenset(
@@ -116,15 +96,6 @@ _MISSING_ERRORS = frozenset({"missing", "model_field_validation.missing"})
 # Parts of a pydantic error location that are validator internals, not elements.
 _INTERNAL_LOC_PARTS = frozenset({"root", "str", "int", "float", "bool", "bytes", "list", "dict", "none"})
 _LOC_RENAMES = {"resource_type": "resourceType"}
-# fhir.resources derives enum_values from the element's short description. For
-# these the description is not a required value set, so the list must not be
-# used to refuse codes: CapabilityStatement.format is any MIME type
-# ("xml | json | ttl | mime type"), Expression.language is an extensible binding.
-_NOT_REQUIRED_BINDINGS = frozenset({("CapabilityStatement", "format"), ("Expression", "language")})
-# base64Binary elements that check_structure reliably decodes already (Binary by
-# its resourceType, a model-valid Attachment by its shape, with the size/hash
-# rules): decoding a large photo twice is wasted time.
-_BASE64_CHECKED_BY_STRUCTURE = frozenset({("Attachment", "data"), ("Attachment", "hash"), ("Binary", "data")})
 
 
 @dataclass
@@ -149,378 +120,14 @@ class ParseResult:
 # ---------------------------------------------------------------------------------------
 
 
-class _DuplicateKeys(dict[str, Any]):
-    """A JSON object in which some key occurred more than once."""
-
-    duplicates: tuple[str, ...] = ()
-
-
-class _NonFiniteNumber(ValueError):
-    pass
-
-
-def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) == len(pairs):
-        return result
-    # RFC 8259 only says names SHOULD be unique; json.loads keeps the last one.
-    # For clinical data silently dropping a value is unacceptable: refuse.
-    marked = _DuplicateKeys(result)
-    marked.duplicates = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
-    return marked
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NonFiniteNumber(name)
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses to inf without complaint
-        raise _NonFiniteNumber(text)
-    return value
-
-
-def _duplicate_key_issues(value: Any, path: str, depth: int = 0) -> list[Issue]:
-    issues: list[Issue] = []
-    if depth > 200:
-        return issues
-    if isinstance(value, _DuplicateKeys):
-        for key in value.duplicates:
-            issues.append(
-                Issue(
-                    "structure",
-                    f"Duplicate JSON property {display_name(key)} (each property may occur only once)",
-                    f"{path}.{key}",
-                )
-            )
-    if isinstance(value, dict):
-        for key, child in value.items():
-            issues.extend(_duplicate_key_issues(child, f"{path}.{key}", depth + 1))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            issues.extend(_duplicate_key_issues(child, f"{path}[{index}]", depth + 1))
-    return issues
-
-
-#: Far above any real request (the transaction example has about 150 elements).
-MAX_JSON_ELEMENTS = 5000
-
-
-def _more_elements_than(value: Any, limit: int) -> bool:
-    """Count JSON values iteratively, stopping as soon as the limit is passed."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        limit -= 1
-        if limit < 0:
-            return True
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
-def parse_json_body(raw: bytes) -> tuple[Any, list[Issue]]:
-    """Parse a request body as strict FHIR JSON.
-
-    Returns ``(value, [])`` on success, ``(None, issues)`` otherwise; never raises.
-    http://hl7.org/fhir/R4/json.html: UTF-8, one JSON object with a
-    ``resourceType``. A UTF-8 byte order mark is tolerated (some .NET
-    clients send one); any other encoding is refused.
-    """
-    if not isinstance(raw, (bytes, bytearray, memoryview)):
-        return None, [Issue("structure", "Request body must be bytes")]
-    data = bytes(raw)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Issue("structure", f"Request body is not valid UTF-8 (invalid byte at offset {exc.start})")]
-    try:
-        value = json.loads(
-            text, object_pairs_hook=_object_hook, parse_constant=_reject_constant, parse_float=_parse_float
-        )
-    except _NonFiniteNumber:
-        return None, [
-            Issue("structure", "JSON numbers must be finite: NaN, Infinity and overflowing numbers are not allowed")
-        ]
-    except json.JSONDecodeError as exc:
-        return None, [
-            Issue("structure", f"Request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
-        ]
-    except RecursionError:
-        return None, [Issue("structure", "Request body JSON is nested too deeply")]
-    except ValueError:  # e.g. an integer literal longer than Python allows
-        return None, [Issue("structure", "Request body contains a number that cannot be represented")]
-    if _more_elements_than(value, MAX_JSON_ELEMENTS):
-        # Validation cost grows with the number of elements, not bytes: a 15 MB body of 200,000
-        # reason codes held a worker for a minute. Checked first, before any recursive walk.
-        return None, [Issue("too-costly", f"The resource has more than {MAX_JSON_ELEMENTS} JSON elements; a consult "
-                                          "request needs a few hundred (photos count as one element each)")]
-    resource_type = value.get("resourceType") if isinstance(value, dict) else None
-    root = resource_type if isinstance(resource_type, str) and _SAFE_NAME.fullmatch(resource_type) else "$"
-    duplicates = _duplicate_key_issues(value, root)
-    if duplicates:
-        return None, duplicates
-    if not isinstance(value, dict):
-        return None, [Issue("invalid", "Request body must be a JSON object (a FHIR resource)")]
-    if not isinstance(resource_type, str) or not resource_type.strip():
-        return None, [Issue("invalid", "The resource has no 'resourceType' string property", "resourceType")]
-    return value, []
-
-
 # ---------------------------------------------------------------------------------------
 # Model field metadata (computed once per model class)
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
-    attr: str  # python attribute on the model
-    name: str  # JSON element name
-    is_list: bool  # the element repeats (a JSON array)
-    primitive: str | None  # FHIR primitive type name; None for complex elements and resources
-    element_class: type[FHIRAbstractModel] | None  # model of a complex element
-    resource_position: bool  # holds any resource (contained, entry.resource): class from resourceType
-    allowed: frozenset[str] | None  # required binding codes, when complete
-    allowed_text: str
-    decode_base64: bool  # a base64Binary that check_structure does not decode already
-
-
-def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
-    """Strip Optional/List/Annotated from a field annotation: (base type, metadata, is_list)."""
-    metadata: tuple[Any, ...] = ()
-    is_list = False
-    current = annotation
-    while True:
-        origin = get_origin(current)
-        if origin in (typing.Union, types.UnionType):
-            args = [arg for arg in get_args(current) if arg is not type(None)]
-            if len(args) != 1:
-                return current, metadata, is_list  # e.g. Union[AnyUrl, str] under Url()
-            current = args[0]
-        elif origin is list:
-            is_list = True
-            current = get_args(current)[0]
-        elif origin is Annotated:
-            metadata += tuple(current.__metadata__)
-            current = get_args(current)[0]
-        else:
-            return current, metadata, is_list
-
-
-def _primitive_type(base: Any, metadata: tuple[Any, ...]) -> str | None:
-    for item in metadata:
-        visit_name = getattr(item, "__visit_name__", None)
-        if isinstance(visit_name, str):
-            return visit_name
-    if isinstance(base, type):
-        if issubclass(base, FhirBase):
-            return None
-        if base is bool:
-            return "boolean"
-        if base is uuid.UUID:
-            return "uuid"
-        if base is int:
-            return "integer"
-        if base is str:
-            return "string"
-    return None
-
-
-@cache
-def _is_resource_class(klass: type[FHIRAbstractModel]) -> bool:
-    return bool(klass.has_resource_base())
-
-
-@cache
-def _fields(klass: type[FHIRAbstractModel]) -> dict[str, _Field]:
-    """JSON name -> field metadata of a model class; reflection happens once per class."""
-    fields: dict[str, _Field] = {}
-    for attr, info in klass.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        name = info.alias or attr
-        if attr == "fhir_comments":
-            continue
-        base, metadata, is_list = _unwrap(info.annotation)
-        primitive = None if attr.endswith("__ext") else _primitive_type(base, metadata)
-        element_class: type[FHIRAbstractModel] | None = None
-        resource_position = False
-        if primitive is None and isinstance(base, type) and issubclass(base, FhirBase):
-            model_class = base.get_model_klass()
-            if _is_resource_class(model_class):
-                resource_position = True  # abstract Resource: the value's resourceType decides
-            else:
-                element_class = model_class
-        raw_enum = extra.get("enum_values")
-        enum_values = [str(code) for code in raw_enum] if isinstance(raw_enum, list) else []
-        allowed: frozenset[str] | None = None
-        # fhir.resources truncates long value sets with a trailing "+": such a
-        # list is incomplete and cannot be used to refuse a code.
-        if (
-            enum_values
-            and primitive == "code"
-            and (klass.__name__, name) not in _NOT_REQUIRED_BINDINGS
-            and not any(code in ("+", "etc.") or not code.strip() or " " in code for code in enum_values)
-        ):
-            allowed = frozenset(enum_values)
-        fields[name] = _Field(
-            attr=attr,
-            name=name,
-            is_list=is_list,
-            primitive=primitive,
-            element_class=element_class,
-            resource_position=resource_position,
-            allowed=allowed,
-            allowed_text=", ".join(enum_values) if allowed else "",
-            decode_base64=primitive == "base64Binary" and (klass.__name__, name) not in _BASE64_CHECKED_BY_STRUCTURE,
-        )
-    return fields
-
-
-def _resource_class(resource_type: str) -> type[FHIRAbstractModel] | None:
-    if not is_resource_type(resource_type):
-        return None
-    return get_fhir_model_class(resource_type)
-
-
 # ---------------------------------------------------------------------------------------
 # Typed walk: raw JSON alongside the model field metadata
 # ---------------------------------------------------------------------------------------
-
-
-class _TypedWalk:
-    """Walk the raw JSON alongside the (cached) model field metadata.
-
-    Runs before pydantic so that every JSON-type problem is reported at its
-    element, in words a developer understands, and so that fhir.resources
-    never sees a number or array where its url validator expects a string
-    (it raises TypeError there instead of a validation error).
-    """
-
-    def __init__(self) -> None:
-        self.issues: list[Issue] = []
-
-    def resource(self, raw: dict[str, Any], path: str, depth: int) -> None:
-        resource_type = raw.get("resourceType")
-        if isinstance(resource_type, str) and is_resource_type(resource_type):
-            self.element(get_fhir_model_class(resource_type), raw, path, depth, in_resource=True)
-        # anything else is a fatal structure issue reported by check_structure
-
-    def element(
-        self, klass: type[FHIRAbstractModel], raw: dict[str, Any], path: str, depth: int, in_resource: bool = False
-    ) -> None:
-        if depth > MAX_DEPTH:
-            return
-        fields = _fields(klass)
-        for key, value in raw.items():
-            meta = fields.get(key) if isinstance(key, str) else None
-            if meta is None or value is None:
-                continue  # unknown elements and nulls are reported by the other layers
-            child_path = f"{path}.{key}"
-            if isinstance(value, list):
-                if not meta.is_list:
-                    self.add(
-                        "structure", f"Element {display_name(key)} does not repeat: it must not be an array", child_path
-                    )
-                    continue
-                for index, item in enumerate(value):
-                    self.item(meta, item, f"{child_path}[{index}]", in_resource, depth)
-            elif meta.is_list:
-                self.add(
-                    "structure",
-                    f"Element {display_name(key)} must be a JSON array, not a {json_type(value)}",
-                    child_path,
-                )
-            else:
-                self.item(meta, value, child_path, in_resource, depth)
-
-    def item(self, meta: _Field, value: Any, path: str, in_resource: bool, depth: int) -> None:
-        if value is None or isinstance(value, list):
-            return  # null placeholders and arrays of arrays: check_structure
-        if meta.primitive is None:
-            if not isinstance(value, dict):
-                # fhir.resources would even json-parse a *string* here into the object.
-                self.add(
-                    "structure",
-                    f"Element {display_name(meta.name)} must be a JSON object, not a {json_type(value)}",
-                    path,
-                )
-            elif meta.resource_position:
-                self.resource(value, path, depth + 1)
-            elif meta.element_class is not None:
-                self.element(meta.element_class, value, path, depth + 1)
-            return
-        self.primitive(meta, value, path, in_resource)
-
-    def primitive(self, meta: _Field, value: Any, path: str, in_resource: bool) -> None:
-        kind = meta.primitive
-        if kind in _JSON_BOOLEAN:
-            expected_ok, expected = isinstance(value, bool), "boolean (true/false)"
-        elif kind in _JSON_INTEGER:
-            expected_ok, expected = isinstance(value, int) and not isinstance(value, bool), "integer number"
-        elif kind in _JSON_NUMBER:
-            expected_ok, expected = isinstance(value, (int, float)) and not isinstance(value, bool), "number"
-        else:
-            expected_ok, expected = isinstance(value, str), "string"
-        if not expected_ok:
-            # json.html#primitive: the JSON type of each primitive is fixed.
-            self.add(
-                "structure",
-                f"Element {display_name(meta.name)} must be a JSON {expected}, not a {json_type(value)}",
-                path,
-            )
-            return
-        if not isinstance(value, str):
-            return
-        if meta.allowed is not None and value not in meta.allowed:
-            self.add(
-                "code-invalid",
-                f"Code for {display_name(meta.name)} is not in the required value set; "
-                f"allowed codes: {meta.allowed_text}",
-                path,
-            )
-        if kind in _URI_TYPES:
-            self.uri(meta, value, path, in_resource)
-        elif kind == "base64Binary" and meta.decode_base64:
-            try:
-                decode_base64_strict(value)
-            except ValueError as exc:
-                self.add("value", f"Invalid base64Binary content: {exc}", path)
-
-    def uri(self, meta: _Field, value: str, path: str, in_resource: bool) -> None:
-        kind = meta.primitive
-        if any(ch.isspace() for ch in value):
-            # datatypes.html#uri: regex \S* - URIs contain no whitespace.
-            self.add("value", f"{display_name(meta.name)} must not contain whitespace", path)
-            return
-        lowered = value.lower()
-        if lowered.startswith("urn:uuid:") and not UUID_URN.fullmatch(value):
-            self.add("value", "A 'urn:uuid:' URI must be followed by a valid lowercase UUID", path)
-            return
-        if lowered.startswith("urn:oid:") and not OID_URN.fullmatch(value):
-            self.add("value", "A 'urn:oid:' URI must be followed by a valid OID", path)
-            return
-        absolute = bool(ABSOLUTE_URI.fullmatch(value))
-        if kind == "canonical" and not absolute and not value.startswith("#"):
-            # references.html#canonical: canonical URLs are absolute, or '#local' for contained.
-            self.add("value", "Canonical URLs must be absolute URLs unless they are '#' fragment references", path)
-        elif meta.name == "system" and kind == "uri":
-            # Coding.system / Identifier.system / ValueSet.compose.include.system
-            # identify a code system or namespace: a local reference resolves nowhere.
-            if not absolute:
-                self.add("value", "system must be an absolute URI, not a local reference", path)
-            elif value.startswith("http://hl7.org/fhir/ValueSet/"):
-                self.add("value", "system refers to a value set, not a code system", path)
-        elif meta.name == "url" and kind == "uri" and in_resource and not absolute:
-            # The canonical url of a (contained) conformance resource is absolute.
-            self.add("value", "The canonical url of a resource must be an absolute URI", path)
-
-    def add(self, code: str, diagnostics: str, expression: str) -> None:
-        self.issues.append(Issue(code=code, diagnostics=diagnostics, expression=expression))
 
 
 # ---------------------------------------------------------------------------------------
@@ -653,8 +260,8 @@ def parse_resource(data: Any, expected_type: str | None = None) -> ParseResult:
         return ParseResult(
             None, [Issue("invalid", "The resource has no 'resourceType' string property", "resourceType")], None
         )
-    safe_type = resource_type if _SAFE_NAME.fullmatch(resource_type) else None
-    klass = _resource_class(resource_type)
+    safe_type = resource_type if SAFE_NAME.fullmatch(resource_type) else None
+    klass = resource_class(resource_type)
     if klass is None:
         shown = f" '{safe_type}'" if safe_type else ""
         issue = Issue("not-supported", f"Resource type{shown} is not supported: not a FHIR R4 resource type", safe_type)
@@ -668,7 +275,7 @@ def parse_resource(data: Any, expected_type: str | None = None) -> ParseResult:
     if any(issue.severity == "fatal" for issue in structural):
         return ParseResult(None, structural, resource_type)
 
-    walker = _TypedWalk()
+    walker = TypedWalk()
     walker.resource(data, resource_type, 0)
     typed_issues = walker.issues
 

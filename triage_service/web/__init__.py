@@ -12,7 +12,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from triage_service.settings import Settings
-from triage_service.web import login, views  # noqa: F401 - login's views register on views.bp
+from triage_service.web import labels, login, views  # noqa: F401 - login's views register on views.bp
 from triage_service.web.catalogue import compile_catalogues
 
 LANGUAGES = ("nl", "en")
@@ -46,3 +46,4 @@ def init_app(app: Flask, settings: Settings) -> None:
         csrf.exempt(app.blueprints[blueprint])
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(views.bp)
+    app.context_processor(labels.template_globals)

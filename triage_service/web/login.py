@@ -20,7 +20,7 @@ from triage_service.request_context import clock, settings
 from triage_service.security.redirects import local_path
 from triage_service.security.web_auth import PENDING_SECONDS, LoginRefused, check_password, check_totp, inbox_user
 from triage_service.security.web_sessions import end_session, start_session
-from triage_service.web.views import _actor, _landing, _may_see_reports, bp
+from triage_service.web.views import bp, inbox_actor, landing_page, may_see_reports
 
 
 def _refusal(refused: LoginRefused) -> str:
@@ -71,14 +71,14 @@ def login_totp() -> str | WerkzeugResponse:
                                            timedelta(minutes=settings().session_idle_minutes))
             session["lang"] = user.language
             g.inbox_user = inbox_user(get_session(), user.id)
-            g.sees_reports = _may_see_reports()
-            return redirect(_landing())
+            g.sees_reports = may_see_reports()
+            return redirect(landing_page())
     return render_template("totp.html", error=error), (401 if error else 200)  # type: ignore[return-value]
 
 
 @bp.post("/logout")
 def logout() -> WerkzeugResponse:
-    record(get_session(), _actor(), event="web.logout", action=AuditAction.EXECUTE, at=clock())
+    record(get_session(), inbox_actor(), event="web.logout", action=AuditAction.EXECUTE, at=clock())
     _end_browser_session("logout")
     return redirect(url_for("web.login"))
 

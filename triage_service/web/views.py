@@ -20,14 +20,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import force_locale, format_datetime, get_locale, gettext
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.accounts import preferences as account
 from triage_service.attachments.documents import get_attachment, read_attachment
 from triage_service.audit.trail import Actor, record
-from triage_service.consults import advice, appointments, forwarding, specialist
+from triage_service.consults import advice, appointments, forwarding, proposals, specialist
 from triage_service.database import get_session
 from triage_service.errors import Conflict, Forbidden, FormErrors, UnprocessableInput
 from triage_service.fhir.appointment import appointment_ics
@@ -43,8 +43,7 @@ from triage_service.security.headers import allow_own_scripts
 from triage_service.security.web_auth import InboxUser
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
-from triage_service.web.flag_text import flag_text
-from triage_service.web.routing_text import routing_text
+from triage_service.web.labels import code_labels
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
@@ -54,7 +53,7 @@ def current_user() -> InboxUser:
     return user
 
 
-def _actor() -> Actor:
+def inbox_actor() -> Actor:
     user = g.get("inbox_user")
     return Actor(kind="user", id=user.username if user else None, organisation_id=None,
                  source_ip=request.remote_addr)
@@ -67,7 +66,7 @@ def _commit(response: WerkzeugResponse) -> WerkzeugResponse:
     return response
 
 
-def _may_see_reports() -> bool:
+def may_see_reports() -> bool:
     """The reports' own access rule (zorggroep staff of a zorggroep), so the menu never offers what
     /reports and the dashboard would refuse."""
     try:
@@ -80,17 +79,17 @@ def _may_see_reports() -> bool:
 @bp.before_request
 def _reports_menu() -> None:
     # After policy.py has authenticated the session; pages and error pages read the flag from g.
-    g.sees_reports = g.get("inbox_user") is not None and _may_see_reports()
+    g.sees_reports = g.get("inbox_user") is not None and may_see_reports()
 
 
-def _landing() -> str:
+def landing_page() -> str:
     """Zorggroep staff start on the dashboard; specialists in their inbox."""
     return url_for("web.dashboard") if g.get("sees_reports") else url_for("web.inbox")
 
 
 @bp.get("/")
 def home() -> WerkzeugResponse:
-    return redirect(_landing())
+    return redirect(landing_page())
 
 
 @bp.get("/inbox")
@@ -98,7 +97,7 @@ def inbox() -> str:
     user = current_user()
     form = queries.InboxFilter.from_args(request.args)
     page = queries.inbox_page(get_session(), user, form, clock(), str(get_locale()))
-    record(get_session(), _actor(), event="web.inbox.list", action=AuditAction.READ, resource_type="Task",
+    record(get_session(), inbox_actor(), event="web.inbox.list", action=AuditAction.READ, resource_type="Task",
            detail=f"view={form.view}; shown={len(page.rows)}", at=clock())
     return render_template("inbox.html", page=page, form=form, now=clock(), near=timedelta(hours=4))
 
@@ -114,8 +113,8 @@ def _consult_page(consult_id: str, errors: dict[str, str] | None = None, form: s
     detail = queries.consult_detail(get_session(), user, consult_id, str(get_locale()))
     if detail is None:
         abort(404)
-    record(get_session(), _actor(), event="web.consult.view", action=AuditAction.READ, resource_type="ServiceRequest",
-           resource_id=consult_id, patient_ref=detail.patient_ref, at=clock())
+    record(get_session(), inbox_actor(), event="web.consult.view", action=AuditAction.READ,
+           resource_type="ServiceRequest", resource_id=consult_id, patient_ref=detail.patient_ref, at=clock())
     if errors:
         get_session().commit()  # the view was shown, even though the form is refused
     specialisms = sorted((code, specialism_label(code, str(get_locale()))) for _, code in
@@ -177,7 +176,7 @@ def return_referral(consult_id: str) -> Any:
 def propose_appointments(consult_id: str) -> Any:
     def act() -> object:
         task = appointments.appointment_consult(get_session(), current_user(), consult_id)
-        proposal = appointments.parse_proposal(dict(request.form), task.consult.consult_form == "video-consult",
+        proposal = proposals.parse_proposal(dict(request.form), task.consult.consult_form == "video-consult",
                                                clock())
         return appointments.propose(get_session(), current_user(), consult_id, proposal, clock(),
                                     request.remote_addr)
@@ -211,7 +210,7 @@ def appointment_calendar(consult_id: str, appointment_id: str) -> Response:
               specialism=specialism_label(specialism, str(get_locale())).lower())
     link = url_for("web.consult", consult_id=consult_id, _external=True)
     description = _("Consult in the inbox: %(link)s", link=link)
-    record(get_session(), _actor(), event="web.appointment.calendar", action=AuditAction.READ,
+    record(get_session(), inbox_actor(), event="web.appointment.calendar", action=AuditAction.READ,
            resource_type="Appointment", resource_id=appointment.id, patient_ref=appointment.consult.patient_resource_id,
            at=clock())
     body = appointment_ics(appointment, str(title), str(description), request.host.split(":")[0], clock())
@@ -241,7 +240,7 @@ def photo(consult_id: str, attachment_id: str) -> Response:
         abort(404)
     attachment = get_attachment(session_db, detail.organisation_id, attachment_id)
     thumbnail = request.args.get("size") == "thumbnail"
-    record(session_db, _actor(), event="web.photo.view", action=AuditAction.READ, resource_type="Binary",
+    record(session_db, inbox_actor(), event="web.photo.view", action=AuditAction.READ, resource_type="Binary",
            resource_id=attachment_id, patient_ref=detail.patient_ref, detail="thumbnail" if thumbnail else "full",
            at=clock())
     session_db.commit()
@@ -275,7 +274,7 @@ def user_settings() -> Any:
         except FormErrors as refused:
             errors = {field: _(message) for field, message in refused.errors.items()}
         else:
-            account.save_account_settings(get_session(), _actor(), user.id, wanted, clock())
+            account.save_account_settings(get_session(), inbox_actor(), user.id, wanted, clock())
             # The language applies at once, as the header's language button does, and at every login.
             session["lang"] = wanted.language
             with force_locale(wanted.language):
@@ -297,7 +296,7 @@ def dashboard() -> Any:
     period = reports_page.read_period(request.args, local_date(clock()))
     figures, months = None, []
     if period.start is not None and period.end is not None:
-        outcomes = _labels()["outcome"]
+        outcomes = code_labels()["outcome"]
         figures = reports_page.figures(get_session(), access.zorggroep_id, period.start, period.end,
                                        GroupBy(period.group_by), str(get_locale()),
                                        lambda code: outcomes.get(code, code))
@@ -357,60 +356,3 @@ def close_month() -> Any:
             period=batch.period, insurer=batch.insurer_uzovi, number=batch.number, lines=batch.line_count,
             total=reports_page.money(batch.total_cents)))
     return redirect(url_for("web.dashboard", _anchor="declarations"))
-
-
-def _labels() -> dict[str, dict[str | None, str]]:
-    # Built per request: gettext must run in the request's language.
-    return {
-        "priority": {"routine": _("Routine"), "urgent": _("Urgent"), "asap": _("As soon as possible"),
-                     "stat": _("Immediately")},
-        "sex": {"female": _("Woman"), "male": _("Man"), "other": _("Other"), "unknown": _("Unknown")},
-        "form": {"e-consult": _("E-consult"), "intercollegial-consult": _("Intercollegial consult"),
-                 "video-consult": _("Video consult"), "ecms": _("One-off physical consult (ECMS)")},
-        "intent": {"would-refer": _("Yes"), "would-not-refer": _("No"), "unsure": _("Unsure"), None: "-"},
-        "outcome": {"primary-care-advice": _("Treat in primary care with this advice"),
-                    "ecms": _("One-off physical consult (ECMS)"), "referral-indicated": _("Referral indicated"),
-                    "other-specialism": _("Another specialism"), "not-suitable": _("Not suitable for a consult"),
-                    "referral-accepted": _("Referral accepted"),
-                    "returned-with-advice": _("Returned to the GP with advice")},
-        # Only the business statuses that say more than the Task status; the others show the Task status.
-        "business": {"referral-accepted": _("Referral accepted"),
-                     "referral-returned": _("Returned to the GP with advice"),
-                     "appointment-proposed": _("Appointment times proposed"),
-                     "appointment-booked": _("Appointment booked"),
-                     "appointment-cancelled": _("Appointment cancelled: propose new times or answer"),
-                     "appointment-fulfilled": _("Appointment held: give your advice"),
-                     "appointment-no-show": _("The patient did not come: waiting for the GP")},
-        "appointment": {"proposed": _("Proposed"), "booked": _("Booked"), "cancelled": _("Cancelled"),
-                        "fulfilled": _("Held"), "noshow": _("Patient did not come")},
-        "status": {"accepted": _("New"), "in-progress": _("In progress"), "on-hold": _("Waiting for the GP"),
-                   "completed": _("Answered"), "rejected": _("Declined"), "cancelled": _("Cancelled by the GP")},
-        "message": {"request-for-information": _("Question to the GP"),
-                    "information-provided": _("Answer from the GP"), "advice": _("Advice"), "general": _("Message")},
-    }
-
-
-def template_globals() -> dict[str, Any]:
-    labels = _labels()
-    # Looked up once per page, then formatted per row (each gettext call finds the locale and catalogue again).
-    years = gettext("%(age)d years")
-
-    def lookup(kind: str) -> Any:
-        return lambda value: labels[kind].get(value, value or "")
-
-    return {"current_user": g.get("inbox_user"), "sees_reports": g.get("sees_reports", False),
-            "money": reports_page.money, "percent": reports_page.percent, "hours": reports_page.hours,
-            "grouping_label": reports_page.grouping_label,
-            "priority_label": lookup("priority"), "sex_label": lookup("sex"),
-            "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
-            "message_label": lookup("message"), "status_label": lookup("status"),
-            "appointment_label": lookup("appointment"),
-            "translate": _,
-            "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
-            "routing_text": routing_text, "flag_text": flag_text, "age_label": lambda age: years % {"age": age},
-            # Shown in Dutch time: Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (web/__init__.py). Converting
-            # here as well was undone by Babel, which showed UTC.
-            "format_datetime": format_datetime}
-
-
-bp.app_context_processor(template_globals)
