@@ -25,7 +25,7 @@ control_socket_disable = True
 
 
 # The audit chain is anchored outside the database while the server runs and once more when it has stopped,
-# by a companion process the arbiter starts and stops (triage_service/security/anchoring.py).
+# by a companion process the arbiter starts and stops (triage_service/audit/anchoring.py).
 def when_ready(server):
     from triage_service.audit.anchoring import start_companion
 

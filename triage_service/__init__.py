@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     # Column types encrypt personal data with these keys; they must be known before any query.
     field_crypto.configure(field_crypto.load_field_keys(settings.field_keys_path, create=not settings.is_production,
                                                        made_for=settings.env))
-    # Every audit entry is hashed with this key as it is flushed (security/audit_chain.py).
+    # Every audit entry is hashed with this key as it is flushed (audit/chain.py).
     audit_keys.configure(audit_keys.load_audit_keys(settings.audit_key_path, create=not settings.is_production,
                                                     made_for=settings.env))
     referral_flags.configure(settings.conversion_rate_cache_seconds)

@@ -83,7 +83,7 @@ class Settings:
     rate_limit_token: str = "30/minute"  # noqa: S105 - a rate, not a secret
     rate_limit_login: str = "10/minute"
     rate_limit_storage: str = "memory://"
-    #: Retention (services/retention.py): medical records 20 years after the last change (WGBO),
+    #: Retention (records/retention.py): medical records 20 years after the last change (WGBO),
     #: the audit trail at least 5 years (NEN 7513). Shorter periods are refused.
     retention_medical_years: int = 20
     retention_audit_years: int = 5

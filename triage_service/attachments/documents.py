@@ -92,7 +92,7 @@ def _store_checked(session: Session, actor: Actor, settings: Settings, organisat
     session.add(attachment)
     session.flush()
     # A plain upload does not say whose photo it is yet; the DocumentReference or consult that names it will
-    # (services/patient_links.py), and `audit patient` then finds this entry through the file.
+    # (records/patient_links.py), and `audit patient` then finds this entry through the file.
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Binary",
            resource_id=attachment.id, patient_ref=patient_ref, at=now,
            detail=f"type={checked.content_type}; bytes={checked.original_size}")

@@ -7,7 +7,7 @@
   decoding, from the header's dimensions, and by Pillow's own bomb check.
 * Metadata goes: GPS position, camera serial numbers, owner names, embedded
   thumbnails. An upright JPEG (most photos) keeps its compressed pixels byte for
-  byte and loses only its metadata segments (services/jpeg_segments.py): no
+  byte and loses only its metadata segments (attachments/jpeg_segments.py): no
   generation loss, and it is decoded only at a reduced scale, to check it and make
   the thumbnail (a 30 MP photo no longer needs 90 MB, twice). A JPEG that EXIF
   says to turn, and every PNG, is decoded, turned upright and re-encoded. Only the

@@ -1,7 +1,7 @@
 """The audit trail as a keyed hash chain: an edited, inserted or removed entry is detectable.
 
 Each entry stores its position (``chain_index``), the previous entry's hash and its own hash:
-an HMAC-SHA-256, under the audit key (security/audit_keys.py, a file outside the database), of
+an HMAC-SHA-256, under the audit key (audit/keys.py, a file outside the database), of
 its content plus that previous hash. Without the key, an edit cannot be hidden by recomputing the
 later hashes. Entries are chained when they are flushed, under a lock that orders concurrent
 writers (PostgreSQL: a transaction-scoped advisory lock; SQLite already lets one writer at a time
@@ -15,7 +15,7 @@ the entry a signed anchor names as the first keyed one (``keyed_from``), is a do
 otherwise someone without the key could rewrite the whole chain in the old form.
 
 What a chain cannot show by itself - its newest entries cut off, or its oldest - the anchors show
-(security/audit_anchors.py): ``serve`` and ``worker`` append the first and last entry to a file
+(audit/anchors.py): ``serve`` and ``worker`` append the first and last entry to a file
 outside the database every ``TRIAGE_AUDIT_ANCHOR_SECONDS`` and when they stop. The chain must start
 at entry 1 unless the retention purge recorded where it legitimately cut it (a keyed entry in the
 chain and a signed marker in the anchor file).

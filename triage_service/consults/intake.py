@@ -1,9 +1,9 @@
-"""Intake: validating and accepting a consult request (FHIR.md "Interactions").
+"""Intake: accepting a consult request that passed validation (FHIR.md "Interactions").
 
-``validate_consult_request`` runs every check of the profile and the business
-rules and returns the extracted domain fields; ``submit_consult`` stores the
-request and creates the Task that tracks it. Both raise domain errors carrying
-OperationOutcome issues, and neither commits: the request boundary does.
+``submit_consult`` runs :func:`~triage_service.consults.validation.validate_consult_request`, stores the
+request with its patient, routes it by the agreements' patient profiles, records the referral flags that
+fired, and creates the Task that tracks it. Errors are domain errors carrying OperationOutcome issues, and
+nothing here commits: the request boundary does.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ request with its contained patient and the clinical question), the thread's mess
 free texts specialists type (reasons), and the inbox users' TOTP secrets. Each value is sealed
 with AES-256-GCM under a *field key* (the key id travels in the token, so keys can be added
 without re-encrypting at once), with the column's name as associated data so a ciphertext cannot
-be moved to another column.
+be moved to another column. The column types that do this as rows are written and read are in
+columns.py.
 
 Identifiers (BSN, AGB, a HIS's own ids) are found by exact match through a *blind index*:
 HMAC-SHA256 of ``system|value`` under a separate index key. The database holds neither a BSN nor a
@@ -13,7 +14,7 @@ reversible form of it. The keys live in a file beside the key ring (``TRIAGE_FIE
 never in the database; outside production a missing file is generated.
 
 Values written before encryption existed (plain JSON / text) are still read; ``triage-service
-encrypt-existing`` rewrites them.
+encrypt-existing`` rewrites them (records/sealing.py).
 """
 
 from __future__ import annotations
@@ -27,12 +28,9 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import JSON, Text, TypeDecorator
-from sqlalchemy.engine import Dialect
 
 from triage_service.encryption.envelope import DecryptionError
 from triage_service.errors import ConfigurationError
@@ -133,43 +131,5 @@ def blind_index(system: str, value: str) -> str:
     """The lookup token of an identifier: equal identifiers give equal tokens, nothing else can be read."""
     digest = hmac.new(_keys().index_key, f"{system}|{value}".encode(), hashlib.sha256).hexdigest()
     return f"hmac:{digest}"
-
-
-class EncryptedJSON(TypeDecorator[Any]):
-    """A JSON document stored as an encrypted token (a JSON string, so the column stays JSON)."""
-
-    impl = JSON
-    cache_ok = True
-
-    def __init__(self, context: str):
-        super().__init__()
-        self.context = context
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return seal(json.dumps(value, separators=(",", ":"), ensure_ascii=False), self.context)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, str) and value.startswith(PREFIX):
-            return json.loads(unseal(value, self.context))
-        return value  # written before encryption: plain JSON
-
-
-class EncryptedText(TypeDecorator[str]):
-    impl = Text
-    cache_ok = True
-
-    def __init__(self, context: str):
-        super().__init__()
-        self.context = context
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else seal(value, self.context)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        if value is not None and value.startswith(PREFIX):
-            return unseal(value, self.context)
-        return value
 
 

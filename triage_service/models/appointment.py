@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service import clock
-from triage_service.encryption.fields import EncryptedText
+from triage_service.encryption.columns import EncryptedText
 from triage_service.models.base import Base, uuid_pk
 from triage_service.models.consult import Consult
 

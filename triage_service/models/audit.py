@@ -57,7 +57,7 @@ class AuditEntry(Base):
     #: The organisation the actor acted for.
     organisation_id: Mapped[str | None] = mapped_column(String(36))
     #: On whose behalf (NEN 7513 "namens"): the party responsible for the act, e.g. "Organization/{id}" for a
-    #: GP system acting for its practice, "Practitioner/{id}" for a specialist (security/audit.py).
+    #: GP system acting for its practice, "Practitioner/{id}" for a specialist (audit/trail.py).
     on_behalf_of: Mapped[str | None] = mapped_column(String(80))
     resource_type: Mapped[str | None] = mapped_column(String(40))
     resource_id: Mapped[str | None] = mapped_column(String(64))
@@ -66,7 +66,7 @@ class AuditEntry(Base):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     #: Query or reason, without patient data (e.g. the search parameter names).
     detail: Mapped[str | None] = mapped_column(Text)
-    #: The hash chain (security/audit_chain.py): position, the previous entry's hash, and this entry's
+    #: The hash chain (audit/chain.py): position, the previous entry's hash, and this entry's
     #: hash over its content and that previous hash. An edited or removed entry breaks the chain.
     chain_index: Mapped[int] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))

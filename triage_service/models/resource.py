@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service import clock
-from triage_service.encryption.fields import EncryptedJSON
+from triage_service.encryption.columns import EncryptedJSON
 from triage_service.models.base import Base, uuid_pk
 
 
@@ -29,7 +29,7 @@ class StoredResource(Base):
     id: Mapped[str] = uuid_pk()
     resource_type: Mapped[str] = mapped_column(String(40))
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
-    #: Blind index (security/field_crypto.py) of the identifier used for matching and conditional create.
+    #: Blind index (encryption/fields.py) of the identifier used for matching and conditional create.
     identifier_token: Mapped[str | None] = mapped_column(String(300))
     #: The Patient (an id in this table) a DocumentReference or Coverage concerns, a Patient its own id:
     #: the audit trail names the patient in every entry about the resource (NEN 7513).

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service import clock
-from triage_service.encryption.fields import EncryptedText
+from triage_service.encryption.columns import EncryptedText
 from triage_service.models.base import Base, uuid_pk
 from triage_service.models.organisation import Practitioner
 

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service import clock
-from triage_service.encryption.fields import EncryptedText
+from triage_service.encryption.columns import EncryptedText
 from triage_service.models.base import Base, uuid_pk
 
 

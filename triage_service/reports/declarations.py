@@ -67,7 +67,7 @@ class Candidate:
 def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) -> list[Candidate]:
     """Completed consults of this insurer, answered before the month's end, not declared before.
 
-    ``completed_at`` is set only when the specialist concludes the consult (services/advice.py
+    ``completed_at`` is set only when the specialist concludes the consult (consults/advice.py
     ``_conclude``), so it stands for "Task completed" without joining a million Tasks.
     """
     window = [Consult.completed_at < month.end]

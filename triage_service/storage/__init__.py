@@ -1,6 +1,6 @@
 """Blob storage: a small protocol, so the filesystem backend can be swapped for an S3-compatible store.
 
-Backends only ever see ciphertext (``services/blobs.py`` encrypts before storing)
+Backends only ever see ciphertext (``attachments/blobs.py`` encrypts before storing)
 and names they generated themselves; a user-supplied file name never reaches disk.
 """
 

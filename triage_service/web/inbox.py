@@ -228,7 +228,7 @@ class ConsultDetail:
     outcome: str | None
     colleagues: list[tuple[str, str]]
     other_specialisms: list[tuple[str, str]]
-    #: A video consult or ECMS: answered after an appointment (services/appointments.py).
+    #: A video consult or ECMS: answered after an appointment (consults/appointments.py).
     appointment_form: bool = False
     appointments: list[Appointment] = field(default_factory=list)
     #: The agreement lets the specialist book one time directly instead of proposing times.

@@ -1,7 +1,7 @@
 """The routing explanation in the inbox's language.
 
 Routing stores its reason in English, as it goes into the audit trail and the decision record
-(routing/assignment.py, routing/deadlines.py, services/advice.py). The sentences are built from
+(routing/assignment.py, routing/deadlines.py, consults/forwarding.py). The sentences are built from
 a handful of fixed patterns, so the inbox recognises each pattern and says it again in the
 user's language, keeping names, codes, numbers and a forwarding specialist's own words as they
 are. An unrecognised text is shown unchanged rather than guessed at.
