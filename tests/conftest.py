@@ -33,6 +33,7 @@ from triage_service.models import (
     Attachment,
     AuditEntry,
     Consult,
+    ConsultDraft,
     ConsultFact,
     ConsultIdentifier,
     ConsultMessage,
@@ -58,7 +59,8 @@ EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 #: The field keys of the session's app (set when it is built).
 SESSION_FIELD_KEYS: list[field_crypto.FieldKeys] = []
-TRANSACTIONAL_TABLES = [WebSession, DeclarationLine, DeclarationBatch, Notification, Subscription, EmailNotice,
+TRANSACTIONAL_TABLES = [ConsultDraft, WebSession, DeclarationLine, DeclarationBatch, Notification, Subscription,
+                        EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
                         ConsultMessage, ConsultIdentifier, ConsultFact, Appointment, ConsultTask, Consult,

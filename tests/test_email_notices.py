@@ -185,3 +185,30 @@ def test_an_account_is_created_with_an_email_address_or_refused_with_a_bad_one(
         user = session.scalar(select(User).where(User.username == "visser2"))
         assert user is not None and user.email_on_assignment
         session.delete(user)
+
+
+def test_the_practice_s_gp_who_asked_for_it_gets_an_email_about_a_question_and_the_advice_without_patient_data(
+        app: Flask, gp: GPSystem, mailbox: tuple[Mailbox, int], mail_settings: Settings, clock: FrozenClock,
+        consult_request: dict) -> None:
+    from triage_service.consults.advice import Advice, ask_gp, record_advice
+    from triage_service.security.web_auth import inbox_user
+
+    _wants_mail(app, "huisarts", "a.jansen@delinde.example.nl")
+    _wants_mail(app, "huisarts-anker", "s.bakker@hetanker.example.nl")  # another practice: hears nothing
+    consult_id = _submit(gp, consult_request)
+    with session_scope(app) as session:
+        visser = inbox_user(session, session.scalars(select(User.id).where(User.username == "dermatoloog")).one())
+        assert visser is not None
+        ask_gp(session, visser, consult_id, "Is de rand schilferend?", clock())
+    with session_scope(app) as session:
+        record_advice(session, visser, consult_id, Advice("Terbinafine twee weken.", "primary-care-advice"), clock())
+    _send(app, mail_settings, clock)
+
+    to_practice = [m for m in mailbox[0].messages if m["To"] == "a.jansen@delinde.example.nl"]
+    assert sorted(m["Subject"] for m in to_practice) == ["Advies ontvangen op een consult (Dermatologie)",
+                                                         "Vraag van de specialist over een consult (Dermatologie)"]
+    assert not [m for m in mailbox[0].messages if m["To"] == "s.bakker@hetanker.example.nl"]
+    text = "".join(m["Subject"] + m.get_payload(decode=True).decode() for m in to_practice)  # type: ignore[union-attr]
+    assert f"https://triage.zorggroep.example.nl/huisarts/consults/{consult_id}" in text
+    for patient_data in ("999990019", "Fictief", "1968", "3011", "schilferend", "Terbinafine", "S82"):
+        assert patient_data not in text

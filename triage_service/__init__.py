@@ -16,7 +16,7 @@ from triage_service.settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
-    from triage_service import api, database, diagnostics, report_api, web
+    from triage_service import api, database, diagnostics, portal, report_api, web
     from triage_service.audit import keys as audit_keys
     from triage_service.encryption import fields as field_crypto
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     api.init_app(app)
     app.register_blueprint(report_api.bp)
     web.init_app(app, settings)
+    portal.init_app(app)  # after web: its pages extend the inbox's base template and share its login
     rate_limits.init_app(app, settings)  # after the blueprints: it wraps their views
 
     @app.get("/health", endpoint="health.health")

@@ -21,6 +21,7 @@ from triage_service.models.user import UserRole
 
 # The published demo credentials live beside the rule that refuses them in production; named here as before.
 from triage_service.security.demo_credentials import DEMO_PASSWORD as DEMO_PASSWORD
+from triage_service.security.demo_credentials import DEMO_PRACTICE_USERS as DEMO_PRACTICE_USERS
 from triage_service.security.demo_credentials import DEMO_STAFF as DEMO_STAFF
 from triage_service.security.demo_credentials import DEMO_USERS as DEMO_USERS
 from triage_service.settings import PROJECT_ROOT, Settings, ensure_private_dir
@@ -120,6 +121,12 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     if session.scalar(select(User).where(User.username == username)) is None:
         create_user(session, username=username, display_name=name, role=UserRole.ZORGGROEP_STAFF,
                     password=DEMO_PASSWORD, organisation_agb=agb, totp_secret=secret)
+    for username, name, gp_agb, practice_agb, secret in DEMO_PRACTICE_USERS:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            create_user(session, username=username, display_name=name,
+                        role=UserRole.GP if gp_agb else UserRole.PRACTICE_STAFF, password=DEMO_PASSWORD,
+                        practitioner_agb=gp_agb, organisation_agb=None if gp_agb else practice_agb,
+                        totp_secret=secret)
     session.flush()
     _demo_consults(session, practices[0])
     return clients

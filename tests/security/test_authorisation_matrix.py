@@ -6,7 +6,7 @@ role must be refused (401, 403, 404, or sent to the login page). A route added w
 
 Roles: anonymous; the GP system of practice A (owner of the data) and of practice B; dr. Visser (the
 dermatologist the consult is assigned to); a cardiologist (another specialism); zorggroep staff; the
-zorggroep's reporting client.
+zorggroep's reporting client; a GP of practice A and one of practice B in the portal.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from triage_service.accounts.registration import client_assertion, create_user, 
 from triage_service.audit.trail import CLI_ACTOR
 from triage_service.consults import advice, appointments
 from triage_service.database import session_scope
-from triage_service.demo import DEMO_PASSWORD, DEMO_USERS
+from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_USERS
 from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.models import (
     AccessToken,
@@ -45,12 +45,16 @@ from triage_service.reports.declarations import close_month
 from triage_service.reports.periods import Month
 from triage_service.security.web_auth import inbox_user
 
-ROLES = ("anonymous", "gp_a", "gp_b", "specialist", "colleague", "staff", "reports")
+ROLES = ("anonymous", "gp_a", "gp_b", "specialist", "colleague", "staff", "reports", "portal_a", "portal_b")
 PUBLIC = set(ROLES)
 GP_A = {"gp_a"}
 ANY_GP = {"gp_a", "gp_b"}
 SPECIALIST = {"specialist"}
-ANY_USER = {"specialist", "colleague", "staff"}
+INBOX_USER = {"specialist", "colleague", "staff"}
+ANY_USER = INBOX_USER | {"portal_a", "portal_b"}
+#: The portal: a GP of practice A (whose consults these are), and any practice's GP for what is their own.
+PORTAL_A = {"portal_a"}
+ANY_PRACTICE = {"portal_a", "portal_b"}
 STAFF = {"staff"}
 REPORTERS = {"staff", "reports"}
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
@@ -68,6 +72,9 @@ class Ids:
     #: An ECMS consult with a proposed appointment.
     ecms: str
     appointment: str
+    #: The answered October consult, and a draft practice A prepared in the portal.
+    answered: str
+    draft: str
     #: Valid bodies for the updates, so that only the caller's rights decide the answer.
     bodies: dict[str, Any]
 
@@ -117,7 +124,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("fhir.search_subscriptions", "GET"): (lambda i: "/fhir/Subscription", ANY_GP),
     # The inbox.
     ("web.home", "GET"): (lambda i: "/", ANY_USER),
-    ("web.inbox", "GET"): (lambda i: "/inbox", ANY_USER),
+    ("web.inbox", "GET"): (lambda i: "/inbox", INBOX_USER),
     ("web.logout", "POST"): (lambda i: "/logout", ANY_USER),
     ("web.user_settings", "GET"): (lambda i: "/settings", ANY_USER),
     ("web.user_settings", "POST"): (lambda i: "/settings", ANY_USER),
@@ -139,6 +146,20 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.dashboard", "GET"): (lambda i: "/dashboard", STAFF),
     ("web.close_month_preview", "GET"): (lambda i: "/dashboard/close?insurer=3311&period=2026-10", STAFF),
     ("web.close_month", "POST"): (lambda i: "/dashboard/close", STAFF),
+    # The GP portal.
+    ("portal.consults", "GET"): (lambda i: "/huisarts/", ANY_PRACTICE),
+    ("portal.static", "GET"): (lambda i: "/huisarts/static/portal/portal.css", ANY_PRACTICE),
+    ("portal.new_consult", "GET"): (lambda i: "/huisarts/nieuw", ANY_PRACTICE),
+    ("portal.new_consult", "POST"): (lambda i: "/huisarts/nieuw", ANY_PRACTICE),
+    ("portal.edit_draft", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
+    ("portal.edit_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
+    ("portal.discard_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}/verwijderen", PORTAL_A),
+    ("portal.consult", "GET"): (lambda i: f"/huisarts/consults/{i.consult}", PORTAL_A),
+    ("portal.photo", "GET"): (lambda i: f"/huisarts/consults/{i.consult}/photos/{i.photo}", PORTAL_A),
+    ("portal.answer", "POST"): (lambda i: f"/huisarts/consults/{i.consult}/answer", PORTAL_A),
+    ("portal.acknowledge", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/acknowledge", PORTAL_A),
+    ("portal.cancel", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/cancel", PORTAL_A),
+    ("portal.book", "POST"): (lambda i: f"/huisarts/consults/{i.ecms}/appointments/{i.appointment}/book", PORTAL_A),
     # Reports.
     ("reports.pending", "GET"): (lambda i: "/reports/declarations/pending?insurer=3311&period=2026-10", REPORTERS),
     ("reports.close", "POST"): (lambda i: "/reports/declaration-batches", REPORTERS),
@@ -194,7 +215,10 @@ class Caller:
 def _refused(response: Any) -> bool:
     if response.status_code in (401, 403, 404):
         return True
-    return response.status_code in (302, 303) and "/login" in response.headers.get("Location", "")
+    # Sent to the login page, or to the start page of the account's own screens (the inbox and the portal
+    # send each other's accounts home).
+    location = response.headers.get("Location", "")
+    return response.status_code in (302, 303) and ("/login" in location or location in ("/", "http://localhost/"))
 
 
 @pytest.fixture
@@ -239,7 +263,14 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
     bodies = {f"/fhir/Task/{task}": gp.get(f"/fhir/Task/{task}").get_json(),
               f"/fhir/Subscription/{subscription}": gp.get(f"/fhir/Subscription/{subscription}").get_json(),
               f"/fhir/Appointment/{appointment}": gp.get(f"/fhir/Appointment/{appointment}").get_json()}
-    ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, bodies)
+    with session_scope(app) as session:
+        from triage_service.consults.drafts import save_draft
+
+        jansen = inbox_user(session, str(session.scalar(select(User.id).where(User.username == "huisarts"))))
+        assert jansen is not None
+        draft = save_draft(session, jansen, None, {"question": "Concept"}, START, None).id
+    ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, october, draft,
+              bodies)
     return ids, _callers(app, gp, other_gp, clock)
 
 
@@ -271,6 +302,8 @@ def _callers(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock) -
         "colleague": session_of(cardioloog[0], cardioloog[3]),
         "staff": session_of("matrix-staff", staff_secret),
         "reports": Caller(app.test_client(), report_token),
+        "portal_a": session_of("huisarts", DEMO_PRACTICE_USERS[0][4]),
+        "portal_b": session_of("huisarts-anker", DEMO_PRACTICE_USERS[1][4]),
     }
 
 
@@ -289,8 +322,9 @@ def test_each_role_reaches_exactly_what_the_matrix_allows(world: tuple[Ids, dict
     ids, callers = world
     wrong: list[str] = []
     # Deleting the subscription and logging out change the world for the routes after them: they go last.
-    last = {("fhir.delete_subscription", "DELETE"), ("web.logout", "POST")}
-    ordered = sorted(MATRIX.items(), key=lambda item: item[0] in last)
+    last = {("portal.book", "POST"), ("portal.cancel", "POST"), ("portal.discard_draft", "POST"),
+            ("fhir.delete_subscription", "DELETE"), ("web.logout", "POST")}
+    ordered = sorted(MATRIX.items(), key=lambda item: (item[0] in last, item[0] == ("web.logout", "POST")))
     for (_, method), (url_of, allowed) in ordered:
         url = url_of(ids)
         if allowed is PUBLIC:

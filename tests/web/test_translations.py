@@ -13,7 +13,8 @@ from triage_service.web.catalogue import compile_catalogues
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "triage_service" / "web" / "translations" / "nl" / "LC_MESSAGES"
-METHODS = [("triage_service/**.py", "python"), ("triage_service/web/templates/**.html", "jinja2")]
+METHODS = [("triage_service/**.py", "python"), ("triage_service/web/templates/**.html", "jinja2"),
+           ("triage_service/portal/templates/**.html", "jinja2")]
 
 
 def _catalog() -> object:

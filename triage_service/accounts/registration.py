@@ -15,7 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.errors import Conflict, InvalidInput, NotFound
-from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, User, UserRole
+from triage_service.models import (
+    ApiClient,
+    Organisation,
+    OrganisationKind,
+    Practitioner,
+    PractitionerRoleKind,
+    User,
+    UserRole,
+)
 from triage_service.notifications.email import is_email_address
 from triage_service.security.api_auth import REPORT_SCOPES, validate_scope_syntax
 from triage_service.security.passwords import hash_password
@@ -63,6 +71,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: Use
         if practitioner is None:
             raise NotFound(f"No practitioner with AGB {practitioner_agb}")
     organisation_id = practitioner.organisation_id if practitioner else None
+    _check_practice_account(session, role, practitioner, organisation_agb)
     if organisation_agb:
         # Zorggroep staff belong to the zorggroep (its reports); no practitioner.
         organisation = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
@@ -77,6 +86,26 @@ def create_user(session: Session, *, username: str, display_name: str, role: Use
     session.add(user)
     session.flush()
     return user
+
+
+def _check_practice_account(session: Session, role: UserRole, practitioner: Practitioner | None,
+                            organisation_agb: str | None) -> None:
+    """A GP's account belongs to the GP (their AGB, so the audit trail and the consult name them) and
+    through them to their practice; practice staff belong to the practice. Either sees only that
+    practice's consults, so an account without a practice would see nothing or, worse, be guessed at."""
+    if role is UserRole.GP:
+        if practitioner is None or organisation_agb:
+            raise InvalidInput("A GP's account needs --practitioner-agb (the GP's own AGB), not an organisation")
+        if practitioner.role is not PractitionerRoleKind.GP:
+            raise InvalidInput(f"AGB {practitioner.agb} is not a GP's")
+    elif role is UserRole.PRACTICE_STAFF:
+        if practitioner is not None or not organisation_agb:
+            raise InvalidInput("A practice staff account needs --organisation-agb (the practice's AGB)")
+        practice = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
+        if practice is not None and practice.kind is not OrganisationKind.GP_PRACTICE:
+            raise InvalidInput(f"AGB {organisation_agb} is not a GP practice")
+    elif practitioner is not None and practitioner.role is PractitionerRoleKind.GP:
+        raise InvalidInput("A GP's AGB goes with --role gp")
 
 
 def totp_uri(user: User) -> str:

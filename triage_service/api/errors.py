@@ -98,7 +98,7 @@ def _report_error(status: int, message: str, field: str | None = None) -> Respon
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
-        if request.blueprint == "web":
+        if request.blueprint in ("web", "portal"):
             return _web_error(exc.status_code, exc.message)
         if request.blueprint == "reports":
             if exc.status_code in _REFUSALS:
@@ -143,7 +143,7 @@ def init_app(app: Flask) -> None:
             response.status_code = 429
             response.headers["Retry-After"] = "60"
             return response
-        if request.blueprint == "web":
+        if request.blueprint in ("web", "portal"):
             return _web_error(status, exc.description or exc.name)
         if request.blueprint == "reports":
             return _report_error(status, exc.description or exc.name)
@@ -174,7 +174,7 @@ def init_app(app: Flask) -> None:
         # go to the log, and the client gets the request id to quote.
         rid = log_unexpected(exc)
         message = f"An internal error occurred; it has been logged under request id {rid}. Nothing was stored."
-        if request.blueprint == "web":
+        if request.blueprint in ("web", "portal"):
             return _web_error(500, "")
         if request.blueprint == "reports":
             return _report_error(500, message)

@@ -46,9 +46,12 @@ def register_client_command(name: str, organization_agb: str, jwks_file: Path, s
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in UserRole]), default=UserRole.SPECIALIST.value)
-@click.option("--practitioner-agb", default=None, help="AGB of the specialist this account belongs to")
-@click.option("--organisation-agb", default=None, help="AGB of the zorggroep a staff account belongs to")
-@click.option("--email", default=None, help="Send this user a notice (no patient data) of each new assignment")
+@click.option("--practitioner-agb", default=None, help="AGB of the specialist or GP this account belongs to")
+@click.option("--organisation-agb", default=None,
+              help="AGB of the zorggroep (zorggroep-staff) or GP practice (practice-staff) the account belongs to")
+@click.option("--email", default=None,
+              help="Send this user notices (no patient data): a specialist of each new assignment, a GP or practice "
+                   "staff of each question or advice for the practice")
 @click.password_option(help="At least 12 characters")
 def create_user_command(username: str, display_name: str, role: str, practitioner_agb: str | None,
                         organisation_agb: str | None, email: str | None, password: str) -> None:

@@ -73,11 +73,12 @@ def _exec_gunicorn(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
     """init-db + load-demo + serve, and print what a newcomer needs."""
-    from triage_service.demo import DEMO_PASSWORD, DEMO_SCOPES, DEMO_STAFF, DEMO_USERS
+    from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_SCOPES, DEMO_STAFF, DEMO_USERS
     from triage_service.migrate import upgrade_database
 
     scopes = " ".join(DEMO_SCOPES)
     secrets = "; ".join(f"{u[0]}: {u[3]}" for u in DEMO_USERS)
+    practice_users = "\n".join(f"                      {u[0]} ({u[1]}): {u[4]}" for u in DEMO_PRACTICE_USERS)
 
     app = application()
     upgrade_database(app.extensions["triage.engine"])
@@ -99,6 +100,9 @@ triage_service demo
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
                       Two demo consults, a referral to triage and an ECMS to plan are waiting in
                       {DEMO_USERS[0][0]}'s inbox; a video consult to plan in {DEMO_USERS[1][0]}'s.
+  GP portal:          {base}/login as a GP (phone or desktop): new consults with photos, the
+                      specialist's questions and advice. Same password; TOTP secrets:
+{practice_users}
   Zorggroep reports:  log in as {DEMO_STAFF[0]} ({DEMO_STAFF[1]}), same password, TOTP secret {DEMO_STAFF[3]}:
                       the dashboard at {base}/dashboard (figures, charts, CSV, closing a month).
   Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP

@@ -60,7 +60,7 @@ def find_consult_by_identifier(session: Session, organisation_id: str, system: s
                                                       ConsultIdentifier.value == value))
 
 
-def submit_consult(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
+def submit_consult(session: Session, actor: Actor, organisation: Organisation, client_pk: str | None,
                    resource: dict[str, Any], resolver: Resolver, now: datetime,
                    if_none_exist: tuple[str, str] | None = None,
                    max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> Submission:

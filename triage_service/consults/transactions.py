@@ -43,7 +43,7 @@ class EntryResult:
     warnings: tuple[Issue, ...] = ()
 
 
-def process_transaction(session: Session, actor: Actor, organisation: Organisation, client_pk: str,
+def process_transaction(session: Session, actor: Actor, organisation: Organisation, client_pk: str | None,
                         bundle: dict[str, Any], now: datetime, settings: Settings) -> list[EntryResult]:
     if bundle.get("type") != "transaction":
         raise NotSupported("Only Bundles of type 'transaction' can be posted to the base URL",

@@ -20,17 +20,19 @@ from triage_service.models.consult import (
     TaskStatus,
 )
 from triage_service.models.declaration import DeclarationBatch, DeclarationLine
+from triage_service.models.draft import ConsultDraft, DraftStatus
 from triage_service.models.message import ConsultMessage, MessageCategory
 from triage_service.models.monitoring import ConsultFact
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
-from triage_service.models.user import EmailNotice, User, UserRole
+from triage_service.models.user import PRACTICE_ROLES, EmailNotice, User, UserRole
 from triage_service.models.web_session import WebSession
 
 __all__ = [
     "APPOINTMENT_FORMS",
+    "PRACTICE_ROLES",
     "TASK_TRANSITIONS",
     "Absence",
     "AccessToken",
@@ -44,6 +46,7 @@ __all__ = [
     "AuditOutcome",
     "Base",
     "Consult",
+    "ConsultDraft",
     "ConsultFact",
     "ConsultIdentifier",
     "ConsultMessage",
@@ -51,6 +54,7 @@ __all__ = [
     "DeadlineEvent",
     "DeclarationBatch",
     "DeclarationLine",
+    "DraftStatus",
     "EmailNotice",
     "EncryptedBlob",
     "MessageCategory",

@@ -93,7 +93,8 @@ class Consult(Base):
     id: Mapped[str] = uuid_pk()
     #: The requesting practice: only its clients may see the consult.
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
-    client_pk: Mapped[str] = mapped_column(ForeignKey("api_clients.id"))
+    #: The GP system that posted it; None when a GP sent it from the portal (the audit trail names the GP).
+    client_pk: Mapped[str | None] = mapped_column(ForeignKey("api_clients.id"))
     status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
     category: Mapped[str] = mapped_column(String(40))
     consult_form: Mapped[str] = mapped_column(String(40))

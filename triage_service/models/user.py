@@ -1,4 +1,4 @@
-"""Web accounts for specialists and zorggroep staff (the inbox logs them in)."""
+"""Web accounts: specialists and zorggroep staff (the inbox), GPs and practice staff (the portal)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ class UserRole(enum.StrEnum):
     SPECIALIST = "specialist"
     ZORGGROEP_STAFF = "zorggroep-staff"
     ADMIN = "admin"
+    #: A GP of a practice (the portal): sends consults and answers the specialist's questions.
+    GP = "gp"
+    #: A POH or assistant of a practice: prepares consults and reads the practice's, but does not send.
+    PRACTICE_STAFF = "practice-staff"
+
+
+#: The accounts of a GP practice, who use the portal (``/huisarts``) and not the specialist inbox.
+PRACTICE_ROLES = frozenset({UserRole.GP, UserRole.PRACTICE_STAFF})
 
 
 class User(Base):

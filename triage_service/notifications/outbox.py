@@ -19,10 +19,13 @@ from triage_service import clock
 from triage_service.models import ConsultTask, Notification, Subscription, SubscriptionStatus
 from triage_service.notifications.criteria import parse_criteria
 from triage_service.notifications.email import queue_assignment_notices
+from triage_service.notifications.practice_notices import queue_practice_notices
 from triage_service.settings import Settings
 
 _CHANGED = "triage.changed_tasks"
 _REASSIGNED = "triage.reassigned_tasks"
+#: Tasks whose status changed: a question or an advice may be news for the practice's portal users.
+_STATUS_CHANGED = "triage.status_changed_tasks"
 #: Subscriptions still owed events: an errored one keeps collecting them, so that nothing is
 #: lost while the receiver is down and everything arrives once the GP system resumes it.
 COLLECTING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ERROR)
@@ -37,9 +40,12 @@ def _note_changed_tasks(session: Session, _context: Any, _instances: Any) -> Non
             changed[id(obj)] = obj
             if obj.owner_agb is not None:
                 reassigned[id(obj)] = obj
+    status_changed: dict[int, ConsultTask] = session.info.setdefault(_STATUS_CHANGED, {})
     for obj in session.dirty:
         if isinstance(obj, ConsultTask) and session.is_modified(obj, include_collections=False):
             changed[id(obj)] = obj
+            if inspect(obj).attrs.status.history.has_changes():
+                status_changed[id(obj)] = obj
             # The owner's history is only visible before the flush: afterwards it is the new normal.
             if inspect(obj).attrs.owner_agb.history.has_changes() and not _taken_from_queue(obj):
                 reassigned[id(obj)] = obj
@@ -57,19 +63,25 @@ def _taken_from_queue(task: ConsultTask) -> bool:
 @event.listens_for(Session, "before_commit")
 def _write_notifications(session: Session) -> None:
     session.flush()  # changes made since the last flush are seen by _note_changed_tasks now
-    changed: dict[int, ConsultTask] = session.info.pop(_CHANGED, {})
-    reassigned: dict[int, ConsultTask] = session.info.pop(_REASSIGNED, {})
+    # A Task added inside a savepoint that was rolled back (the portal's refused send) is gone again: it is
+    # owed no notification, and one would point at a row that does not exist.
+    changed = {k: t for k, t in session.info.pop(_CHANGED, {}).items() if inspect(t).persistent}
+    reassigned = {k: t for k, t in session.info.pop(_REASSIGNED, {}).items() if inspect(t).persistent}
     if changed:
         record_notifications(session, list(changed.values()), clock.now())
     settings: Settings | None = session.info.get("triage.settings")
+    status_changed = [t for t in session.info.pop(_STATUS_CHANGED, {}).values() if inspect(t).persistent]
     if reassigned and settings is not None:
         queue_assignment_notices(session, [t for t in reassigned.values() if t.owner_agb], settings, clock.now())
+    if status_changed and settings is not None:
+        queue_practice_notices(session, status_changed, settings, clock.now())
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changed_tasks(session: Session) -> None:
     session.info.pop(_CHANGED, None)
     session.info.pop(_REASSIGNED, None)
+    session.info.pop(_STATUS_CHANGED, None)
 
 
 def record_notifications(session: Session, tasks: list[ConsultTask], now: datetime) -> int:

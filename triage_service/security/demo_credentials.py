@@ -15,8 +15,17 @@ DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSW
 #: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
 DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
 
-DEMO_USERNAMES = frozenset(user[0] for user in [*DEMO_USERS, DEMO_STAFF])
-DEMO_TOTP_SECRETS = frozenset(user[3] for user in [*DEMO_USERS, DEMO_STAFF])
+#: Demo GPs and practice staff (the portal): (username, name, GP's AGB or None, practice AGB, TOTP secret).
+#: At least one GP per demo practice, and an assistant of De Linde who prepares but may not send.
+DEMO_PRACTICE_USERS = [("huisarts", "dr. A. Jansen", "01012345", "03012345", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+                       ("huisarts-anker", "dr. S. Bakker", "01034567", "03067890", "MZXW6YTBOJUWU23MNU2HI4LSN5XW6YLE"),
+                       ("assistent", "J. Smits (assistent De Linde)", None, "03012345",
+                        "ONSWG4TFORZWC3DFMVZXIZLSMF2GS33O")]
+
+DEMO_USERNAMES = frozenset([*(user[0] for user in [*DEMO_USERS, DEMO_STAFF]),
+                            *(user[0] for user in DEMO_PRACTICE_USERS)])
+DEMO_TOTP_SECRETS = frozenset([*(user[3] for user in [*DEMO_USERS, DEMO_STAFF]),
+                               *(user[4] for user in DEMO_PRACTICE_USERS)])
 
 
 def uses_published_credentials(username: str, password: str | None = None, totp_secret: str | None = None) -> bool:

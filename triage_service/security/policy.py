@@ -51,8 +51,8 @@ def init_app(app: Flask) -> None:
             return None  # unknown URL: let routing answer 404/405 without revealing anything
         from triage_service.request_context import clock
 
-        if request.blueprint == "web":
-            return _authenticate_session(clock())
+        if request.blueprint in ("web", "portal"):
+            return _authenticate_session(clock()) or _keep_to_own_screens()
         if request.blueprint == "reports" and "Authorization" not in request.headers:
             # Zorggroep staff use the reports from the inbox session; API clients send a token.
             return _authenticate_session(clock(), redirect_to_login=False)
@@ -100,6 +100,25 @@ def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Resp
         raise Unauthorized("Your session has ended; log in again")
     g.inbox_user = user
     return None
+
+
+#: Inbox endpoints a practice account uses too: the account's own settings, logging out, the start page
+#: (which sends each account to its own screens).
+SHARED_SESSION_ENDPOINTS = frozenset({"web.logout", "web.user_settings", "web.home"})
+
+
+def _keep_to_own_screens() -> Response | None:
+    """GPs and practice staff use the portal, specialists and zorggroep staff the inbox; neither sees the
+    other's screens. The consult queries of each also filter on the account (a practice's own consults, a
+    specialist's own assignments): this rule keeps the doors apart, those keep the data apart."""
+    user = g.inbox_user
+    allowed = user.in_practice if request.blueprint == "portal" else (
+        not user.in_practice or request.endpoint in SHARED_SESSION_ENDPOINTS)
+    if allowed:
+        return None
+    if request.method == "GET":
+        return redirect(url_for("web.home"))
+    raise Forbidden("This page is not for your account")
 
 
 def current_access() -> AccessContext:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
-from triage_service.models import AuditAction, AuditOutcome, Organisation, Practitioner, User
+from triage_service.models import PRACTICE_ROLES, AuditAction, AuditOutcome, Organisation, Practitioner, User, UserRole
 from triage_service.security.demo_credentials import uses_published_credentials
 from triage_service.security.passwords import hash_password, verify_password
 from triage_service.settings import Settings
@@ -44,6 +44,21 @@ class InboxUser:
     practitioner_agb: str | None
     organisation_agb: str | None
     language: str
+    #: The account's role (models.UserRole value): the policy keeps practice accounts in the portal and
+    #: the others in the inbox.
+    role: str = "specialist"
+    #: The organisation the account acts for (for a GP, their practice): a practice sees only its own.
+    organisation_id: str | None = None
+    practitioner_id: str | None = None
+
+    @property
+    def in_practice(self) -> bool:
+        return self.role in PRACTICE_ROLES
+
+    @property
+    def may_send(self) -> bool:
+        """Only a GP sends a consult: the GP asks and stays hoofdbehandelaar; staff prepare."""
+        return self.role == UserRole.GP.value
 
     @property
     def owner_agbs(self) -> tuple[str, ...]:
@@ -57,7 +72,9 @@ def inbox_user(session: Session, user_id: str) -> InboxUser | None:
     practitioner = session.get(Practitioner, user.practitioner_id) if user.practitioner_id else None
     organisation = session.get(Organisation, user.organisation_id) if user.organisation_id else None
     return InboxUser(user.id, user.username, user.display_name, practitioner.agb if practitioner else None,
-                     organisation.agb if organisation else None, user.language)
+                     organisation.agb if organisation else None, user.language, user.role.value,
+                     user.organisation_id or (practitioner.organisation_id if practitioner else None),
+                     practitioner.id if practitioner else None)
 
 
 @cache

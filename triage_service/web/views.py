@@ -83,7 +83,11 @@ def _reports_menu() -> None:
 
 
 def landing_page() -> str:
-    """Zorggroep staff start on the dashboard; specialists in their inbox."""
+    """Zorggroep staff start on the dashboard; specialists in their inbox; GPs and practice staff in the
+    portal's list of the practice's consults."""
+    user = g.get("inbox_user")
+    if user is not None and user.in_practice:
+        return url_for("portal.consults")
     return url_for("web.dashboard") if g.get("sees_reports") else url_for("web.inbox")
 
 

@@ -1,0 +1,254 @@
+"""Consults prepared in the portal, and sending one through the same intake as a GP system's POST.
+
+A draft holds what the practice typed; sending turns it into the transaction Bundle a HIS would post
+(the ServiceRequest with its patient, practice, GP and coverage contained, and a DocumentReference per
+photo already uploaded) and hands that to :func:`~triage_service.consults.transactions.process_transaction`.
+Validation, routing, flags, norms and audit are therefore the API's own: there is no second intake.
+
+Sending runs inside a savepoint: when the intake refuses, nothing of the consult is stored and the draft
+stays as it was, with the refusal shown beside the fields it concerns (:func:`field_errors`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage_service.attachments.documents import store_attachment
+from triage_service.attachments.quality import measure
+from triage_service.audit.trail import record
+from triage_service.consults.practice import consult_of_practice, practice_actor, practice_of, require_gp
+from triage_service.consults.transactions import process_transaction
+from triage_service.consults.validation import (
+    CS_CONSULT_FORM,
+    CS_GP_INTENT,
+    CS_REQUEST_CATEGORY,
+    EXT_CONVERSION_AUTHORISED,
+    EXT_GP_INTENT,
+)
+from triage_service.errors import N_, DomainError, Forbidden, FormErrors, NotFound
+from triage_service.fhir import dutch
+from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_PHOTO, PROFILE_CONSULT_REQUEST
+from triage_service.models import AuditAction, Consult, ConsultDraft, DraftStatus, Organisation, Practitioner
+from triage_service.outcome import Issue
+from triage_service.security.web_auth import InboxUser
+from triage_service.settings import Settings
+
+#: The portal's own identifier system: the draft's id is the consult's business identifier, so a second
+#: click on "send" finds the consult the first one made (If-None-Exist) instead of making another.
+PORTAL_IDENTIFIER = f"{CANONICAL_BASE}/NamingSystem/portal-consult"
+VEKTIS_SPECIALISM = "urn:oid:2.16.840.1.113883.2.4.6.7"
+FIELDS = ("category", "specialism", "consult_form", "bsn", "family", "given", "birth_date", "sex", "postcode",
+          "insurer", "subscriber", "icpc", "complaint", "intent", "conversion", "urgency", "question")
+MAX_QUESTION = 10_000
+
+#: Where an intake issue belongs on the form, by the end of its FHIRPath expression; first match wins.
+_FIELD_OF = (("identifier", "bsn"), ("birthDate", "birth_date"), ("gender", "sex"), ("postalCode", "postcode"),
+             ("insurance", "insurer"), ("payor", "insurer"), ("reasonCode", "icpc"), ("note", "question"),
+             ("priority", "urgency"), ("performerType", "specialism"), ("code", "consult_form"),
+             ("extension", "intent"), ("supportingInfo", "files"), ("name", "family"))
+#: What the portal says beside each field; the rule that fired is the intake's, these are its words.
+FIELD_MESSAGES = {
+    "bsn": N_("This BSN is not valid: 9 digits that pass the elfproef"),
+    "birth_date": N_("Enter the full date of birth"),
+    "sex": N_("Choose the patient's sex"),
+    "postcode": N_("A Dutch postcode is four digits and two letters, e.g. 3011 AB"),
+    "insurer": N_("Choose the patient's insurer"),
+    "icpc": N_("Choose the ICPC code of the complaint"),
+    "question": N_("Write your question to the specialist"),
+    "urgency": N_("Choose how urgent it is"),
+    "specialism": N_("Choose whom you ask"),
+    "consult_form": N_("Choose a consult form your practice's agreements cover"),
+    "intent": N_("Say whether you would refer without this consult"),
+    "files": N_("The photos could not be added to the consult"),
+    "family": N_("Enter the patient's family name"),
+}
+
+
+@dataclass(frozen=True)
+class Sent:
+    consult: Consult
+    #: "Likely referral" flags the intake returned, as for a GP system's create.
+    warnings: tuple[Issue, ...]
+
+
+def draft_of(session: Session, user: InboxUser, draft_id: str) -> ConsultDraft:
+    draft = session.scalar(select(ConsultDraft).where(ConsultDraft.id == draft_id,
+                                                      ConsultDraft.organisation_id == user.organisation_id))
+    if draft is None or not user.in_practice:
+        raise NotFound(N_("This draft does not exist or is not one of your practice's"))
+    return draft
+
+
+def open_drafts(session: Session, user: InboxUser) -> list[ConsultDraft]:
+    return list(session.scalars(select(ConsultDraft).where(
+        ConsultDraft.organisation_id == user.organisation_id, ConsultDraft.status != DraftStatus.SENT)
+        .order_by(ConsultDraft.updated_at.desc())))
+
+
+def save_draft(session: Session, user: InboxUser, draft: ConsultDraft | None, form: dict[str, str], now: datetime,
+               source_ip: str | None, ready: bool = False) -> ConsultDraft:
+    """Keep what was typed (checked only when sent): a POH may save a half-filled form and come back."""
+    practice = practice_of(session, user)
+    values = {name: str(form.get(name, "")).strip()[:MAX_QUESTION if name == "question" else 200]
+              for name in FIELDS}
+    if draft is None:
+        draft = ConsultDraft(organisation_id=practice.id, author_id=user.id, status=DraftStatus.OPEN, form=values,
+                             files=[], created_at=now, updated_at=now)
+        session.add(draft)
+    elif draft.status is DraftStatus.SENT:
+        raise Forbidden(N_("This consult has been sent already; it can no longer be changed"))
+    else:
+        draft.form = values
+        draft.updated_at = now
+    if ready:
+        draft.status = DraftStatus.READY
+    session.flush()
+    record(session, practice_actor(user, source_ip), event="portal.draft.save", action=AuditAction.UPDATE,
+           resource_type="ConsultDraft", resource_id=draft.id, at=now)
+    return draft
+
+
+def add_file(session: Session, user: InboxUser, settings: Settings, draft: ConsultDraft, data: bytes,
+             content_type: str, title: str, now: datetime, source_ip: str | None) -> dict[str, Any]:
+    """Check, clean and encrypt an uploaded photo or PDF (the API's own path) and add it to the draft,
+    with its measured sharpness and exposure so the GP is told before sending what to retake."""
+    if draft.status is DraftStatus.SENT:
+        raise Forbidden(N_("This consult has been sent already; it can no longer be changed"))
+    if len(draft.files) >= settings.max_attachments_per_consult:
+        raise FormErrors({"files": N_("A consult carries at most this many photos and documents")})
+    attachment = store_attachment(session, practice_actor(user, source_ip), settings, draft.organisation_id, data,
+                                  content_type, now)
+    quality = measure(data) if attachment.content_type.startswith("image/") else None
+    entry = {"attachment_id": attachment.id, "title": title.strip()[:100], "content_type": attachment.content_type,
+             "quality": list(quality.problems) if quality else []}
+    draft.files = [*draft.files, entry]
+    draft.updated_at = now
+    return entry
+
+
+def remove_file(draft: ConsultDraft, attachment_id: str, now: datetime) -> None:
+    draft.files = [f for f in draft.files if f["attachment_id"] != attachment_id]
+    draft.updated_at = now
+
+
+def send(session: Session, user: InboxUser, settings: Settings, draft: ConsultDraft, now: datetime,
+         source_ip: str | None) -> Sent:
+    """Send the draft through the intake; :class:`FormErrors` (field -> message) when it is refused."""
+    require_gp(user)
+    if draft.status is DraftStatus.SENT and draft.consult_id:
+        return Sent(consult_of_practice(session, user, draft.consult_id), ())
+    missing = {name: FIELD_MESSAGES[name] for name in ("bsn", "family", "birth_date", "sex", "insurer", "icpc",
+                                                       "question", "urgency", "specialism", "consult_form")
+               if not draft.form.get(name)}
+    if draft.form.get("category", "meekijkconsult") == "meekijkconsult" and not draft.form.get("intent"):
+        missing["intent"] = FIELD_MESSAGES["intent"]
+    if missing:
+        raise FormErrors(missing)
+    practice = practice_of(session, user)
+    gp = session.get(Practitioner, user.practitioner_id)
+    assert gp is not None  # require_gp: a GP's account has its practitioner
+    bundle = consult_bundle(draft, practice, gp, now)
+    try:
+        with session.begin_nested():
+            results = process_transaction(session, practice_actor(user, source_ip), practice, None, bundle, now,
+                                          settings)
+    except DomainError as refused:
+        raise FormErrors(field_errors(refused)) from refused
+    created = results[-1]
+    consult = consult_of_practice(session, user, created.id)
+    draft.status, draft.consult_id, draft.updated_at = DraftStatus.SENT, consult.id, now
+    return Sent(consult, created.warnings)
+
+
+def field_errors(refused: DomainError) -> dict[str, str]:
+    """The intake's issues beside the form's fields. An issue that names no field (routing: no agreement
+    admits this patient) is the form's as a whole, under ``""``, with the intake's own explanation."""
+    errors: dict[str, str] = {}
+    for issue in refused.issues:
+        expression = issue.expression or ""
+        field = next((name for key, name in _FIELD_OF if key in expression.rsplit(".", 2)[-1]
+                      or f".{key}" in expression), "")
+        if field and field in FIELD_MESSAGES:
+            errors.setdefault(field, FIELD_MESSAGES[field])
+        else:
+            errors.setdefault("", issue.diagnostics)
+    return errors
+
+
+def consult_bundle(draft: ConsultDraft, practice: Organisation, gp: Practitioner, now: datetime) -> dict[str, Any]:
+    """The transaction a GP system would post for this draft."""
+    form = draft.form
+    bsn = {"system": dutch.BSN, "value": form["bsn"].replace(" ", "")}
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": "patient", "identifier": [bsn],
+                               "name": [{"use": "official", "family": form["family"],
+                                         **({"given": [form["given"]]} if form.get("given") else {}),
+                                         "text": " ".join(p for p in (form.get("given"), form["family"]) if p)}],
+                               "gender": form["sex"], "birthDate": form["birth_date"]}
+    if form.get("postcode"):
+        patient["address"] = [{"use": "home", "postalCode": form["postcode"].upper(), "country": "NL"}]
+    coverage: dict[str, Any] = {"resourceType": "Coverage", "id": "coverage", "status": "active",
+                                "beneficiary": {"reference": "#patient"},
+                                "payor": [{"identifier": {"system": dutch.UZOVI, "value": form["insurer"]}}]}
+    if form.get("subscriber"):
+        coverage["subscriberId"] = form["subscriber"]
+    contained = [
+        patient,
+        {"resourceType": "Organization", "id": "practice", "active": True, "name": practice.name,
+         "identifier": [{"system": dutch.AGB, "value": practice.agb}]},
+        {"resourceType": "PractitionerRole", "id": "gp", "active": True,
+         "practitioner": {"type": "Practitioner", "identifier": {"system": dutch.AGB, "value": gp.agb},
+                          "display": gp.name},
+         "organization": {"reference": "#practice", "display": practice.name},
+         "specialty": [{"coding": [{"system": VEKTIS_SPECIALISM, "code": "0100"}]}]},
+        coverage,
+    ]
+    category = form.get("category") or "meekijkconsult"
+    request: dict[str, Any] = {
+        "resourceType": "ServiceRequest", "meta": {"profile": [PROFILE_CONSULT_REQUEST]}, "contained": contained,
+        "identifier": [{"system": PORTAL_IDENTIFIER, "value": draft.id}], "status": "active", "intent": "order",
+        "category": [{"coding": [{"system": CS_REQUEST_CATEGORY, "code": category}]}],
+        "priority": form["urgency"],
+        "code": {"coding": [{"system": CS_CONSULT_FORM, "code": form["consult_form"]}]},
+        "subject": {"reference": "#patient"}, "authoredOn": now.isoformat(),
+        "requester": {"reference": "#gp", "display": f"{gp.name}, {practice.name}"},
+        "performerType": {"coding": [{"system": VEKTIS_SPECIALISM, "code": form["specialism"]}]},
+        "reasonCode": [{"coding": [{"system": dutch.ICPC_1_NL, "code": form["icpc"].upper()}],
+                        **({"text": form["complaint"]} if form.get("complaint") else {})}],
+        "insurance": [{"reference": "#coverage"}], "note": [{"text": form["question"]}],
+    }
+    if category == "meekijkconsult":
+        request["extension"] = [
+            {"url": EXT_GP_INTENT, "valueCodeableConcept": {"coding": [{"system": CS_GP_INTENT,
+                                                                        "code": form["intent"]}]}},
+            {"url": EXT_CONVERSION_AUTHORISED, "valueBoolean": form.get("conversion") == "yes"}]
+    entries: list[dict[str, Any]] = []
+    supporting = []
+    for index, file in enumerate(draft.files):
+        full_url = f"urn:uuid:{file['attachment_id']}"
+        document = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
+                    "status": "current", "subject": {"type": "Patient", "identifier": bsn},
+                    "date": now.isoformat(),
+                    "content": [{"attachment": {"contentType": file["content_type"],
+                                                "url": f"Binary/{file['attachment_id']}",
+                                                **({"title": file["title"]} if file.get("title") else {})}}]}
+        entries.append({"fullUrl": full_url, "resource": document,
+                        "request": {"method": "POST", "url": "DocumentReference"}})
+        supporting.append({"reference": full_url, "display": file.get("title") or f"{index + 1}"})
+    if supporting:
+        request["supportingInfo"] = supporting
+    entries.append({"fullUrl": f"urn:uuid:{draft.id}", "resource": request,
+                    "request": {"method": "POST", "url": "ServiceRequest",
+                                "ifNoneExist": f"identifier={PORTAL_IDENTIFIER}|{draft.id}"}})
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def parse_birth_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,124 @@
+"""A new consult: the form guided by the agreements, photos from the phone, and sending it (thin views).
+
+The form is kept as a draft from the first save, with its photos, so a correction never means choosing
+the photos again, and practice staff can prepare a consult that a GP checks and sends. Sending is the
+intake's (consults/drafts.py); its refusals come back beside the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from triage_service.agreements.offer import consult_offer, icpc_patterns
+from triage_service.attachments.quality import thresholds
+from triage_service.consults import drafts
+from triage_service.database import get_session
+from triage_service.errors import N_, DomainError, FormErrors
+from triage_service.fhir import icpc
+from triage_service.models import ConsultDraft, DraftStatus, Organisation, OrganisationKind
+from triage_service.portal.views import bp, current_user
+from triage_service.reports.periods import local_date
+from triage_service.request_context import clock, settings
+from triage_service.routing.service import specialism_label
+from triage_service.security.headers import allow_own_scripts
+
+ACCEPTED_TYPES = "image/jpeg,image/png,application/pdf"
+
+
+@bp.route("/nieuw", methods=["GET", "POST"])
+def new_consult() -> Any:
+    if request.method == "POST":
+        return _save(None)
+    return _form_page(None, {"category": "meekijkconsult", "urgency": "routine"}, {})
+
+
+@bp.route("/concepten/<draft_id>", methods=["GET", "POST"])
+def edit_draft(draft_id: str) -> Any:
+    draft = drafts.draft_of(get_session(), current_user(), draft_id)
+    if draft.status is DraftStatus.SENT and draft.consult_id:
+        return redirect(url_for("portal.consult", consult_id=draft.consult_id))
+    if request.method == "POST":
+        return _save(draft)
+    return _form_page(draft, draft.form, {})
+
+
+def _save(draft: ConsultDraft | None) -> Any:
+    """Save what was typed and add the chosen photos; then, as the button asked, keep, hand over or send."""
+    user, session = current_user(), get_session()
+    action = request.form.get("action", "save")
+    form = {**request.form}
+    specialism, _sep, consult_form = form.get("ask", "").partition("|")
+    form.update(specialism=specialism, consult_form=consult_form)
+    draft = drafts.save_draft(session, user, draft, form, clock(), request.remote_addr,
+                              ready=action == "ready")
+    errors: dict[str, str] = {}
+    added = []
+    for upload in (f for f in request.files.getlist("photos") if f and f.filename):
+        try:
+            added.append(drafts.add_file(session, user, settings(), draft, upload.read(), upload.mimetype,
+                                         request.form.get("photo_title", ""), clock(), request.remote_addr))
+        except FormErrors as refused:
+            errors.update({k: _(v) for k, v in refused.errors.items()})
+        except DomainError:
+            errors["files"] = _("This file cannot be added: only JPEG, PNG or PDF within the size limit")
+    for attachment_id in request.form.getlist("remove"):
+        drafts.remove_file(draft, attachment_id, clock())
+    session.commit()  # the draft and its photos are kept whatever the send below says
+    if errors:
+        return _form_page(draft, draft.form, errors, 400)
+    if action == "send":
+        if any(f["quality"] for f in added) and not request.form.get("photos_checked"):
+            return _form_page(draft, draft.form, {"files": _(
+                "Some photos look blurred or badly lit (see below). Retake them, or tick that you checked them "
+                "and send again.")}, 400)
+        try:
+            sent = drafts.send(session, user, settings(), draft, clock(), request.remote_addr)
+        except FormErrors as refused:
+            session.commit()  # the refused attempt's audit entries stay; nothing of the consult was stored
+            return _form_page(draft, draft.form, {k: _(v) if k else _refusal(v) for k, v in
+                                                  refused.errors.items()}, 422)
+        flash(_("Your consult has been sent. You will find the specialist's answer here."))
+        if sent.warnings:
+            flash(_("Note: the agreements mark this kind of consult as one that often becomes a referral."))
+        return redirect(url_for("portal.consult", consult_id=sent.consult.id))
+    flash(_("Handed over: a GP of the practice can check and send it.") if action == "ready" else _("Saved."))
+    return redirect(url_for("portal.edit_draft", draft_id=draft.id))
+
+
+def _refusal(diagnostics: str) -> str:
+    return str(_("The consult could not be sent: %(reason)s", reason=_(diagnostics)))
+
+
+def _form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    allow_own_scripts()  # the photo check (portal/static), nothing inline
+    language = str(get_locale())
+    offer = consult_offer(get_session(), local_date(clock()))
+    patterns = icpc_patterns(offer)
+    choices = [(f"{s.code}|{form}", specialism_label(s.code, language), form) for s in offer for form in s.forms]
+    covered = sorted({row for codes in patterns.values() for row in icpc.codes_in(list(codes) if "" not in codes
+                                                                                   else [])})
+    insurers = get_session().scalars(select(Organisation).where(Organisation.kind == OrganisationKind.INSURER)
+                                     .order_by(Organisation.name)).all()
+    values = {**values, "ask": f"{values.get('specialism', '')}|{values.get('consult_form', '')}"
+              if values.get("specialism") else values.get("ask", "")}
+    return render_template("portal/new_consult.html", draft=draft, values=values, errors=errors, offer=offer,
+                           choices=choices, covered=covered, patterns=patterns, insurers=insurers,
+                           quality=thresholds(), accepted=ACCEPTED_TYPES, max_bytes=settings().max_attachment_bytes,
+                           may_send=current_user().may_send,
+                           icpc_title=icpc.title, label=lambda code: specialism_label(code, language)), status
+
+
+@bp.post("/concepten/<draft_id>/verwijderen")
+def discard_draft(draft_id: str) -> WerkzeugResponse:
+    draft = drafts.draft_of(get_session(), current_user(), draft_id)
+    if draft.status is DraftStatus.SENT:
+        raise FormErrors({"": N_("This consult has been sent already; it can no longer be changed")})
+    get_session().delete(draft)
+    flash(_("The draft has been deleted."))
+    return redirect(url_for("portal.consults"))

@@ -1,0 +1,178 @@
+"""The practice's consults: the list, one consult, and what the GP does with it (thin views)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from triage_service.attachments.documents import get_attachment, read_attachment
+from triage_service.audit.trail import record
+from triage_service.consults import practice
+from triage_service.database import get_session
+from triage_service.errors import N_, DomainError, FormErrors, NotFound
+from triage_service.models import AuditAction
+from triage_service.portal import queries
+from triage_service.request_context import clock, settings
+from triage_service.routing.service import specialism_label
+from triage_service.security.web_auth import InboxUser
+
+bp = Blueprint("portal", __name__, url_prefix="/huisarts", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+
+def current_user() -> InboxUser:
+    user: InboxUser = g.inbox_user
+    return user
+
+
+@bp.after_request
+def _commit(response: WerkzeugResponse) -> WerkzeugResponse:
+    if response.status_code < 400:
+        get_session().commit()
+    return response
+
+
+def specialism_text(code: str) -> str:
+    return specialism_label(code, str(get_locale()))
+
+
+def state_words() -> dict[str, str]:
+    """The consult's status as the GP reads it (built per request: gettext follows the request's language)."""
+    return {"assigned": _("Sent, assigned"), "in-progress": _("Being answered"),
+            "question": _("Question from the specialist"), "advice": _("Advice received"),
+            "advice-confirmed": _("Advice confirmed"), "referral": _("Advice: referral"),
+            "appointment-proposed": _("Choose an appointment time"), "appointment-booked": _("Appointment booked"),
+            "referral-accepted": _("Referral accepted"), "returned-with-advice": _("Returned with advice"),
+            "declined": _("Declined by the specialist"), "cancelled": _("Cancelled")}
+
+
+@bp.get("/")
+def consults() -> str:
+    user = current_user()
+    from triage_service.consults.drafts import open_drafts
+
+    rows = queries.practice_rows(get_session(), user)
+    record(get_session(), practice.practice_actor(user, request.remote_addr), event="portal.consults.list",
+           action=AuditAction.READ, resource_type="Task", detail=f"shown={len(rows)}", at=clock())
+    return render_template("portal/consults.html", rows=rows, drafts=open_drafts(get_session(), user),
+                           words=state_words(), now=clock(), specialism=specialism_text)
+
+
+@bp.get("/consults/<consult_id>")
+def consult(consult_id: str) -> Any:
+    return _consult_page(consult_id)
+
+
+def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    user = current_user()
+    found = practice.consult_of_practice(get_session(), user, consult_id)
+    practice.record_view(get_session(), user, found, clock(), request.remote_addr)
+    if errors:
+        get_session().commit()  # the view was shown (and audited), though the form is refused
+    detail = queries.practice_consult(get_session(), found)
+    return render_template("portal/consult.html", detail=detail, words=state_words(), errors=errors or {},
+                           form=request.form, specialism=specialism_text, user=user), status
+
+
+@bp.post("/consults/<consult_id>/answer")
+def answer(consult_id: str) -> Any:
+    user = current_user()
+    try:
+        documents = _upload_documents(consult_id)
+        practice.answer_question(get_session(), user, consult_id, request.form.get("question_id", ""),
+                                 request.form.get("answer", ""), documents, clock(), request.remote_addr,
+                                 settings().max_attachments_per_consult)
+    except FormErrors as refused:
+        get_session().rollback()
+        return _consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, 400)
+    flash(_("Your answer has been sent to the specialist."))
+    return redirect(url_for("portal.consult", consult_id=consult_id))
+
+
+def _upload_documents(consult_id: str) -> list[str]:
+    """Extra photos with an answer, stored as a GP system's DocumentReference with inline data is: checked,
+    cleaned and encrypted by the same code (attachments/documents.py)."""
+    import base64
+
+    from triage_service.attachments.documents import create_document_reference
+    from triage_service.fhir import dutch
+    from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO
+
+    user = current_user()
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    if not files:
+        return []
+    found = practice.consult_of_practice(get_session(), user, consult_id)
+    bsn = next((i for c in found.resource.get("contained", []) if c.get("resourceType") == "Patient"
+                for i in c.get("identifier", []) if i.get("system") == dutch.BSN), None)
+    ids = []
+    for upload in files:
+        document = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
+                    "status": "current", "date": clock().isoformat(),
+                    **({"subject": {"type": "Patient", "identifier": bsn}} if bsn else {}),
+                    "content": [{"attachment": {"contentType": upload.mimetype,
+                                                "data": base64.b64encode(upload.read()).decode()}}]}
+        try:
+            stored = create_document_reference(get_session(), practice.practice_actor(user, request.remote_addr),
+                                               settings(), found.organisation_id, document, clock())
+        except DomainError as refused:
+            raise FormErrors({"photos": N_("This file cannot be added: only JPEG, PNG or PDF within the size "
+                                           "limit")}) from refused
+        ids.append(stored.id)
+    return ids
+
+
+@bp.post("/consults/<consult_id>/acknowledge")
+def acknowledge(consult_id: str) -> WerkzeugResponse:
+    practice.acknowledge(get_session(), current_user(), consult_id, clock(), request.remote_addr)
+    flash(_("You have confirmed the advice. You remain the patient's treating GP."))
+    return redirect(url_for("portal.consult", consult_id=consult_id))
+
+
+@bp.post("/consults/<consult_id>/cancel")
+def cancel(consult_id: str) -> WerkzeugResponse:
+    practice.cancel(get_session(), current_user(), consult_id, request.form.get("reason", ""), clock(),
+                    request.remote_addr)
+    flash(_("The consult has been cancelled."))
+    return redirect(url_for("portal.consult", consult_id=consult_id))
+
+
+@bp.post("/consults/<consult_id>/appointments/<appointment_id>/book")
+def book(consult_id: str, appointment_id: str) -> WerkzeugResponse:
+    practice.book(get_session(), current_user(), consult_id, appointment_id, clock(), request.remote_addr)
+    flash(_("The appointment has been booked. Tell the patient the time."))
+    return redirect(url_for("portal.consult", consult_id=consult_id))
+
+
+@bp.get("/consults/<consult_id>/photos/<photo_id>")
+def photo(consult_id: str, photo_id: str) -> Response:
+    """A photo of the practice's own consult, decrypted as it streams; never cached by the browser."""
+    user = current_user()
+    found = practice.consult_of_practice(get_session(), user, consult_id)
+    if photo_id not in {p.id for p in queries.practice_consult(get_session(), found).photos}:
+        raise NotFound(N_("This photo is not one of this consult's"))
+    attachment = get_attachment(get_session(), found.organisation_id, photo_id)
+    record(get_session(), practice.practice_actor(user, request.remote_addr), event="portal.photo.view",
+           action=AuditAction.READ, resource_type="Binary", resource_id=attachment.id,
+           patient_ref=found.patient_resource_id, at=clock())
+    get_session().commit()
+    thumbnail = request.args.get("size") == "small"
+    chunks = read_attachment(get_session(), settings(), attachment, thumbnail=thumbnail)
+    # The first piece is read here, so a blob that fails its integrity check is an error page, not a cut stream;
+    # reading it also ends the read before the response is handed over (SQLite's write lock is not kept).
+    first = next(chunks, b"")
+
+    def stream() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    # Thumbnails are always JPEG (attachments/photos.py); the original keeps its own type.
+    response = Response(stream_with_context(stream()), mimetype="image/jpeg" if thumbnail else attachment.content_type)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response
