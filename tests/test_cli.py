@@ -74,6 +74,29 @@ def test_a_user_is_created_with_a_totp_enrolment_uri(runner: CliRunner) -> None:
     assert "otpauth://totp/" in result.output
 
 
+def test_a_gp_account_is_created_for_the_gp_and_their_practice(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["create-user", "--username", "de-vries", "--name", "dr. M. de Vries",
+                                      "--role", "gp", "--practitioner-agb", "01023456"],
+                           input="een-lang-wachtwoord\neen-lang-wachtwoord\n")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--role", "gp"], "needs --practitioner-agb"),
+    (["--role", "gp", "--practitioner-agb", "03100002"], "is not a GP's"),
+    (["--role", "gp", "--practitioner-agb", "01023456", "--organisation-agb", "03012345"], "not an organisation"),
+    (["--role", "practice-staff"], "needs --organisation-agb"),
+    (["--role", "practice-staff", "--organisation-agb", "07300001"], "is not a GP practice"),
+    (["--role", "specialist", "--practitioner-agb", "01023456"], "goes with --role gp"),
+])
+def test_a_practice_account_without_its_practice_or_with_the_wrong_one_is_refused(
+        runner: CliRunner, options: list[str], message: str) -> None:
+    result = runner.invoke(cli.main, ["create-user", "--username", "fout", "--name", "F", *options],
+                           input="een-lang-wachtwoord\neen-lang-wachtwoord\n")
+    assert result.exit_code == 2
+    assert message in result.output
+
+
 def test_a_short_password_is_refused(runner: CliRunner) -> None:
     result = runner.invoke(cli.main, ["create-user", "--username", "kort", "--name", "K"], input="kort\nkort\n")
     assert result.exit_code == 2

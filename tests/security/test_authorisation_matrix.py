@@ -158,6 +158,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("portal.photo", "GET"): (lambda i: f"/huisarts/consults/{i.consult}/photos/{i.photo}", PORTAL_A),
     ("portal.answer", "POST"): (lambda i: f"/huisarts/consults/{i.consult}/answer", PORTAL_A),
     ("portal.acknowledge", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/acknowledge", PORTAL_A),
+    ("portal.start_referral", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/referral", PORTAL_A),
     ("portal.cancel", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/cancel", PORTAL_A),
     ("portal.book", "POST"): (lambda i: f"/huisarts/consults/{i.ecms}/appointments/{i.appointment}/book", PORTAL_A),
     # Reports.

@@ -124,8 +124,9 @@ def test_an_icpc_code_no_agreement_covers_is_refused_and_the_form_says_which_are
     form_page = browser.get("/huisarts/nieuw").get_data(as_text=True)
     assert "Gedekt door de afspraken" in form_page and "Dermatologie: S" in form_page
     response = send(browser, consult_form(icpc="K86"))
+    page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "kon niet worden verstuurd" in response.get_data(as_text=True)
+    assert 'id="icpc-error"' in page and "Niet gedekt: geen afspraak dekt deze klacht" in page and "gedekt: S" in page
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Consult)) == 0
         assert session.scalar(select(func.count()).select_from(ConsultTask)) == 0
@@ -178,11 +179,17 @@ def test_the_gp_answers_the_specialist_s_question_and_confirms_the_advice(
     empty = browser.post(f"/huisarts/consults/{consult_id}/answer",
                          data={"csrf_token": csrf(detail), "question_id": question_id, "answer": " "})
     assert empty.status_code == 400 and 'id="answer-error"' in empty.get_data(as_text=True)
-    answered = browser.post(f"/huisarts/consults/{consult_id}/answer",
-                            data={"csrf_token": csrf(detail), "question_id": question_id, "answer": "Ja, scherp."})
+    answered = browser.post(f"/huisarts/consults/{consult_id}/answer", content_type="multipart/form-data",
+                            data={"csrf_token": csrf(detail), "question_id": question_id, "answer": "Ja, scherp.",
+                                  "photos": [(io.BytesIO(sharp_photo()), "rand.jpg", "image/jpeg")]})
     assert answered.status_code == 302
     with session_scope(app) as session:
-        assert session.get(Consult, consult_id).task.status is TaskStatus.IN_PROGRESS  # type: ignore[union-attr]
+        consult = session.get(Consult, consult_id)
+        assert consult is not None and consult.task.status is TaskStatus.IN_PROGRESS
+        assert [len(m.document_ids or []) for m in consult.messages if m.sender_role == "gp"] == [1]
+    # The two photos of the request and the one sent with the answer, each a link to the full photo.
+    assert browser.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True).count('target="_blank"') == 3
+    with session_scope(app) as session:
         record_advice(session, user, consult_id, Advice("Terbinafine 250 mg, 2 weken.", "primary-care-advice"),
                       clock())
     detail = browser.get(f"/huisarts/consults/{consult_id}")
@@ -202,3 +209,49 @@ def test_the_gp_cancels_an_open_consult(app: Flask, browser: FlaskClient, clock:
     assert response.status_code == 302
     with session_scope(app) as session:
         assert session.get(Consult, consult_id).task.status is TaskStatus.CANCELLED  # type: ignore[union-attr]
+
+
+def test_a_patient_outside_the_agreed_age_band_is_told_beside_the_birth_date(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:
+    gp_logs_in(browser, clock)
+    response = send(browser, consult_form(birth_date="2016-04-12"))  # a child: the photo profile is 18 and over
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="birth_date-error"' in page and "18 tot en met 120" in page
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Consult)) == 0
+
+
+def test_an_e_consult_without_the_required_photos_is_told_beside_the_photos(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:
+    gp_logs_in(browser, clock)
+    response = send(browser, consult_form(), photos=1)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="files-error"' in page and "minstens 2 foto" in page
+
+
+def test_when_the_advice_says_refer_the_gp_starts_the_referral_from_the_consult_and_sends_it_for_triage(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:
+    gp_logs_in(browser, clock)
+    consult_id = send(browser, consult_form()).headers["Location"].rsplit("/", 1)[-1]
+    with session_scope(app) as session:
+        from triage_service.models import User
+
+        owner = session.get(Consult, consult_id).task.owner_agb  # type: ignore[union-attr]
+        username = next(u[0] for u in DEMO_USERS if u[2] == owner)
+        user = inbox_user(session, session.scalars(select(User.id).where(User.username == username)).one())
+        assert user is not None
+        record_advice(session, user, consult_id, Advice("Graag verwijzen voor biopsie.", "referral-indicated",
+                                                        "0310", "urgent"), clock())
+    detail = browser.get(f"/huisarts/consults/{consult_id}")
+    assert "Advies: verwijzing" in browser.get("/huisarts/").get_data(as_text=True) or \
+        "Advies ontvangen" in detail.get_data(as_text=True)
+    started = browser.post(f"/huisarts/consults/{consult_id}/referral", data={"csrf_token": csrf(detail)})
+    assert started.status_code == 302
+    form_page = browser.get(started.headers["Location"]).get_data(as_text=True)
+    assert 'value="referral" checked' in form_page and "Advies in het meekijkconsult" in form_page
+    sent = send(browser, consult_form(category="referral", ask="0310|intercollegial-consult", urgency="urgent"),
+                photos=0, path=started.headers["Location"])
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:3000]
+    with session_scope(app) as session:
+        referral = session.get(Consult, sent.headers["Location"].rsplit("/", 1)[-1])
+        assert referral is not None and referral.is_referral_for_triage and referral.priority == "urgent"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from triage_service.attachments.documents import store_attachment
 from triage_service.attachments.quality import measure
 from triage_service.audit.trail import record
+from triage_service.consults.coverage import Problem, coverage_problems
 from triage_service.consults.practice import consult_of_practice, practice_actor, practice_of, require_gp
 from triage_service.consults.transactions import process_transaction
 from triage_service.consults.validation import (
@@ -30,11 +31,12 @@ from triage_service.consults.validation import (
     EXT_CONVERSION_AUTHORISED,
     EXT_GP_INTENT,
 )
-from triage_service.errors import N_, DomainError, Forbidden, FormErrors, NotFound
+from triage_service.errors import N_, Conflict, DomainError, Forbidden, FormErrors, NotFound
 from triage_service.fhir import dutch
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_PHOTO, PROFILE_CONSULT_REQUEST
 from triage_service.models import AuditAction, Consult, ConsultDraft, DraftStatus, Organisation, Practitioner
 from triage_service.outcome import Issue
+from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.web_auth import InboxUser
 from triage_service.settings import Settings
 
@@ -67,6 +69,14 @@ FIELD_MESSAGES = {
     "files": N_("The photos could not be added to the consult"),
     "family": N_("Enter the patient's family name"),
 }
+
+
+class NotCovered(FormErrors):
+    """No agreement admits the draft: the closest profile's reasons, per field (consults/coverage.py)."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__({p.field: p.dimension for p in problems})
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,34 @@ def add_file(session: Session, user: InboxUser, settings: Settings, draft: Consu
     return entry
 
 
+def referral_draft(session: Session, user: InboxUser, consult: Consult, now: datetime,
+                   source_ip: str | None) -> ConsultDraft:
+    """The referral the advice indicates, prepared as a draft for the GP to check and send for triage: the
+    patient, insurer and complaint of the consult, the specialism and urgency the specialist advised. The GP
+    stays hoofdbehandelaar: nothing is sent until the GP sends it, and the advice is advice, never a wall."""
+    require_gp(user)
+    if consult.outcome != "referral-indicated":
+        raise Conflict(N_("The specialist did not advise a referral for this consult"))
+    resource = consult.resource
+    patient = next((c for c in resource.get("contained", []) if c.get("resourceType") == "Patient"), {})
+    name = (patient.get("name") or [{}])[0]
+    address = (patient.get("address") or [{}])[0]
+    bsn = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == dutch.BSN), "")
+    question = "\n\n".join(n.get("text", "") for n in resource.get("note", []))
+    advice = next((m.text for m in reversed(consult.messages) if m.category.value == "advice"), "")
+    form = {"category": "referral", "specialism": consult.referral_specialism or consult.specialism,
+            "consult_form": "intercollegial-consult", "bsn": bsn, "family": name.get("family", ""),
+            "given": " ".join(name.get("given", [])), "birth_date": consult.patient_birth_date.isoformat(),
+            "sex": consult.patient_gender, "postcode": consult.patient_postcode or address.get("postalCode", ""),
+            "insurer": consult.insurer_uzovi, "icpc": consult.primary_icpc,
+            "complaint": ", ".join(filter(None, (rc.get("text") for rc in resource.get("reasonCode", [])))),
+            "urgency": consult.referral_urgency or "routine",
+            # The consult's question and the specialist's advice go with the referral: the triaging
+            # specialist sees what was asked and answered before.
+            "question": f"{question}\n\n--- Advies in het meekijkconsult ---\n{advice}".strip()[:MAX_QUESTION]}
+    return save_draft(session, user, None, form, now, source_ip)
+
+
 def remove_file(draft: ConsultDraft, attachment_id: str, now: datetime) -> None:
     draft.files = [f for f in draft.files if f["attachment_id"] != attachment_id]
     draft.updated_at = now
@@ -149,6 +187,9 @@ def send(session: Session, user: InboxUser, settings: Settings, draft: ConsultDr
         missing["intent"] = FIELD_MESSAGES["intent"]
     if missing:
         raise FormErrors(missing)
+    problems = coverage_problems(session, draft, now.astimezone(AMSTERDAM).date())
+    if problems:
+        raise NotCovered(problems)
     practice = practice_of(session, user)
     gp = session.get(Practitioner, user.practitioner_id)
     assert gp is not None  # require_gp: a GP's account has its practitioner

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from triage_service.agreements.offer import consult_offer, icpc_patterns
 from triage_service.attachments.quality import thresholds
 from triage_service.consults import drafts
+from triage_service.consults.coverage import Problem
 from triage_service.database import get_session
 from triage_service.errors import N_, DomainError, FormErrors
 from triage_service.fhir import icpc
@@ -79,6 +80,8 @@ def _save(draft: ConsultDraft | None) -> Any:
                 "and send again.")}, 400)
         try:
             sent = drafts.send(session, user, settings(), draft, clock(), request.remote_addr)
+        except drafts.NotCovered as refused:
+            return _form_page(draft, draft.form, {p.field: _not_covered(p) for p in refused.problems}, 422)
         except FormErrors as refused:
             session.commit()  # the refused attempt's audit entries stay; nothing of the consult was stored
             return _form_page(draft, draft.form, {k: _(v) if k else _refusal(v) for k, v in
@@ -89,6 +92,27 @@ def _save(draft: ConsultDraft | None) -> Any:
         return redirect(url_for("portal.consult", consult_id=sent.consult.id))
     flash(_("Handed over: a GP of the practice can check and send it.") if action == "ready" else _("Saved."))
     return redirect(url_for("portal.edit_draft", draft_id=draft.id))
+
+
+def _not_covered(problem: Problem) -> str:
+    """Why the closest agreement does not admit this consult, beside the field to correct."""
+    figures = problem.figures
+    words = {
+        "icpc": _("No agreement covers this complaint for this specialism; covered: %(codes)s", codes=figures.get(
+            "codes", "")),
+        "age": _("The agreement covers patients aged %(low)s to %(high)s", low=figures.get("low", ""),
+                 high=figures.get("high", "")),
+        "sex": _("The agreement does not cover patients of this sex"),
+        "region": _("The patient lives outside the region the agreement covers (or the postcode is missing)"),
+        "insurer": _("The agreements do not cover patients of this insurer"),
+        "form": _("This consult form is not agreed for these patients"),
+        "photos": _("This consult form needs at least %(count)s photos", count=figures.get("photos", "")),
+        "category": _("These patients are agreed as a referral for triage, not as a consult"),
+        "validity": _("The agreement is not in force today"),
+        "performer": _("The specialist you asked for does not answer under this agreement"),
+        "specialism": _("No agreement covers this specialism"),
+    }
+    return str(_("Not covered: %(reason)s", reason=words.get(problem.dimension, problem.dimension)))
 
 
 def _refusal(diagnostics: str) -> str:

@@ -134,6 +134,18 @@ def acknowledge(consult_id: str) -> WerkzeugResponse:
     return redirect(url_for("portal.consult", consult_id=consult_id))
 
 
+@bp.post("/consults/<consult_id>/referral")
+def start_referral(consult_id: str) -> WerkzeugResponse:
+    """The advice says refer: a referral for triage, prepared from the consult, opens for the GP to send."""
+    from triage_service.consults.drafts import referral_draft
+
+    user = current_user()
+    found = practice.consult_of_practice(get_session(), user, consult_id)
+    draft = referral_draft(get_session(), user, found, clock(), request.remote_addr)
+    flash(_("The referral has been prepared from the consult and the advice. Check it and send it for triage."))
+    return redirect(url_for("portal.edit_draft", draft_id=draft.id))
+
+
 @bp.post("/consults/<consult_id>/cancel")
 def cancel(consult_id: str) -> WerkzeugResponse:
     practice.cancel(get_session(), current_user(), consult_id, request.form.get("reason", ""), clock(),
