@@ -87,6 +87,9 @@ class Settings:
     #: the audit trail at least 5 years (NEN 7513). Shorter periods are refused.
     retention_medical_years: int = 20
     retention_audit_years: int = 5
+    #: Days an unsent portal draft is kept after its last change; then it goes with its photos, as does any
+    #: uploaded file that no document or draft names by then (nothing else will ever name it).
+    retention_draft_days: int = 90
     #: Keys of the field encryption and the blind index (JSON); generated in the instance folder outside production.
     field_keys_path: Path = Path()
     #: Where the audit chain's head is anchored (append-only file; ship it off the database server).
@@ -170,6 +173,8 @@ def load_settings(environ: Mapping[str, str] | None = None, require_keys: bool =
 
 def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     settings = _with_secret_key(_with_paths(settings))
+    if settings.retention_draft_days < 1:
+        raise ConfigurationError("TRIAGE_RETENTION_DRAFT_DAYS must be at least 1")
     if settings.retention_medical_years < 20 or settings.retention_audit_years < 5:
         raise ConfigurationError("Retention may not be shorter than 20 years for medical records (WGBO) and "
                                  "5 years for the audit trail (NEN 7513)")

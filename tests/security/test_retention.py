@@ -87,6 +87,38 @@ def test_audit_entries_older_than_five_years_go_and_the_chain_still_verifies(
         assert check.intact, check.problems
 
 
+def test_an_abandoned_portal_draft_goes_with_its_photo_after_ninety_days_and_a_recent_one_stays(
+        app: Flask) -> None:
+    from datetime import timedelta
+
+    from triage_service.consults.drafts import add_file, save_draft
+    from triage_service.models import ConsultDraft, User
+    from triage_service.security.web_auth import inbox_user
+
+    settings = app.extensions["triage.settings"]
+    with session_scope(app) as session:
+        gp = inbox_user(session, str(session.scalar(select(User.id).where(User.username == "huisarts"))))
+        assert gp is not None
+        old = save_draft(session, gp, None, {"bsn": "999990019", "question": "Vergeten"}, START - timedelta(days=91),
+                         None)
+        old_photo = add_file(session, gp, settings, old, jpeg_with_gps(), "image/jpeg", "", START - timedelta(days=91),
+                             None)["attachment_id"]
+        recent = save_draft(session, gp, None, {"bsn": "999990019"}, START - timedelta(days=89), None)
+        recent_photo = add_file(session, gp, settings, recent, jpeg_with_gps(), "image/jpeg", "",
+                                START - timedelta(days=89), None)["attachment_id"]
+        old_id, recent_id = old.id, recent.id
+    with app.extensions["triage.engine"].begin() as conn:  # uploaded when the draft was written
+        conn.execute(text("UPDATE attachments SET created_at = :t"), {"t": "2026-08-01 00:00:00"})
+
+    with session_scope(app) as session:
+        result = purge(session, settings, blob_store(settings), START)
+
+    assert result.drafts == 1 and result.photos == 1
+    with session_scope(app) as session:
+        assert session.get(ConsultDraft, old_id) is None and session.get(Attachment, old_photo) is None
+        assert session.get(ConsultDraft, recent_id) is not None and session.get(Attachment, recent_photo) is not None
+
+
 def test_the_purge_command_reports_what_it_removed(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "_app", lambda: app)
     result = CliRunner().invoke(cli.main, ["purge"])
@@ -99,3 +131,8 @@ def test_the_purge_command_reports_what_it_removed(app: Flask, monkeypatch: pyte
 def test_a_retention_shorter_than_the_law_allows_is_refused(tmp_path: Path, change: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError, match="Retention"):
         load_settings(env="test", instance_path=tmp_path, **change)
+
+
+def test_a_draft_retention_of_less_than_a_day_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TRIAGE_RETENTION_DRAFT_DAYS"):
+        load_settings(env="test", instance_path=tmp_path, retention_draft_days=0)

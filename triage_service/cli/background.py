@@ -82,7 +82,8 @@ def rebuild_facts_command() -> None:
 
 @click.command("purge")
 def purge_command() -> None:
-    """Remove consults, patient data and photos past their retention period, and old audit entries."""
+    """Remove consults, patient data, photos and unsent portal drafts past their retention period, and old audit
+    entries."""
     from triage_service import clock
     from triage_service.attachments.documents import blob_store
     from triage_service.records.retention import purge
@@ -92,4 +93,5 @@ def purge_command() -> None:
     with session_scope(app) as session:
         result = purge(session, settings, blob_store(settings), clock.now())
     click.echo(f"Removed {result.consults} consult(s), {result.resources} patient resource(s), {result.photos} "
-               f"photo(s) and {result.audit_entries} audit entr(y/ies) past their retention period.")
+               f"photo(s), {result.drafts} unsent portal draft(s) and {result.audit_entries} audit entr(y/ies) "
+               "past their retention period.")

@@ -150,7 +150,8 @@ def referral_draft(session: Session, user: InboxUser, consult: Consult, now: dat
     if consult.outcome != "referral-indicated":
         raise Conflict(N_("The specialist did not advise a referral for this consult"))
     resource = consult.resource
-    patient = next((c for c in resource.get("contained", []) if c.get("resourceType") == "Patient"), {})
+    patient: dict[str, Any] = next((c for c in resource.get("contained", []) if c.get("resourceType") == "Patient"),
+                                   {})
     name = (patient.get("name") or [{}])[0]
     address = (patient.get("address") or [{}])[0]
     bsn = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == dutch.BSN), "")

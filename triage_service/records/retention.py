@@ -8,13 +8,17 @@
   chain. The chain stays verifiable from the first entry that is left (each entry keeps its predecessor's
   hash), and the cut is recorded - signed in the anchor file and in the purge's keyed entry - so that
   ``audit verify`` can tell it from someone deleting the oldest entries.
+- A consult draft of the GP portal that was never sent goes ``retention_draft_days`` after its last change
+  (the practice abandoned it; it holds a BSN and a question), and so does any uploaded file that by then no
+  DocumentReference and no draft names: nothing will ever name it, and an orphaned photo is still a photo
+  of a patient.
 - The purge audits itself, with counts only.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
@@ -28,12 +32,14 @@ from triage_service.models import (
     AuditAction,
     AuditEntry,
     Consult,
+    ConsultDraft,
     ConsultFact,
     ConsultIdentifier,
     ConsultMessage,
     ConsultTask,
     DeadlineEvent,
     DeclarationLine,
+    DraftStatus,
     EncryptedBlob,
     Notification,
     ReferralFlag,
@@ -60,6 +66,7 @@ class PurgeResult:
     resources: int = 0
     photos: int = 0
     audit_entries: int = 0
+    drafts: int = 0
 
 
 def purge(session: Session, settings: Settings, store: BlobStore, now: datetime) -> PurgeResult:
@@ -70,8 +77,13 @@ def purge(session: Session, settings: Settings, store: BlobStore, now: datetime)
     for start in range(0, len(expired), 500):
         _remove_consults(session, expired[start:start + 500])
     result.consults = len(expired)
+    drafts = _day_before(now, settings.retention_draft_days)
+    abandoned = list(session.scalars(select(ConsultDraft.id).where(ConsultDraft.status != DraftStatus.SENT,
+                                                                   ConsultDraft.updated_at < drafts)))
+    session.execute(delete(ConsultDraft).where(ConsultDraft.id.in_(abandoned)))
+    result.drafts = len(abandoned)
     result.resources = _remove_unreferenced_resources(session, medical)
-    result.photos = _remove_unreferenced_photos(session, store, medical)
+    result.photos = _remove_unreferenced_photos(session, store, drafts)
     result.audit_entries, cut = _cut_audit_trail(session, settings, years_before(now, settings.retention_audit_years),
                                                  now)
     session.flush()
@@ -106,6 +118,10 @@ def _cut_audit_trail(session: Session, settings: Settings, cutoff: datetime,
     return int(removed), (keep_from, previous)
 
 
+def _day_before(moment: datetime, days: int) -> datetime:
+    return moment - timedelta(days=days)
+
+
 def _remove_consults(session: Session, ids: list[str]) -> None:
     tasks = list(session.scalars(select(ConsultTask.id).where(ConsultTask.consult_id.in_(ids))))
     session.execute(delete(Notification).where(Notification.task_id.in_(tasks)))
@@ -120,6 +136,8 @@ def _remove_consults(session: Session, ids: list[str]) -> None:
     session.execute(delete(ConsultMessage).where(ConsultMessage.consult_id.in_(ids),
                                                  ConsultMessage.in_response_to_id.is_not(None)))
     session.execute(delete(ConsultMessage).where(ConsultMessage.consult_id.in_(ids)))
+    # A sent draft only remembers which consult it became: it goes with it.
+    session.execute(delete(ConsultDraft).where(ConsultDraft.consult_id.in_(ids)))
     session.execute(delete(ConsultTask).where(ConsultTask.id.in_(tasks)))
     session.execute(delete(Consult).where(Consult.id.in_(ids)))
 
@@ -157,6 +175,8 @@ def _remove_unreferenced_photos(session: Session, store: BlobStore, cutoff: date
             url = str(content.get("attachment", {}).get("url", ""))
             if url.startswith("Binary/"):
                 pointed.add(url.removeprefix("Binary/"))
+    for files in session.scalars(select(ConsultDraft.files).where(ConsultDraft.status != DraftStatus.SENT)):
+        pointed.update(str(f.get("attachment_id")) for f in files or [])
     old = [a for a in session.scalars(select(Attachment).where(Attachment.created_at < cutoff))
            if a.id not in pointed]
     for attachment in old:
