@@ -6,11 +6,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 CHROMIUM = os.environ.get("TRIAGE_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+#: axe-core as `npm ci --prefix tests/browser` installs it from package-lock.json (scripts/test does this).
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +52,31 @@ def screenshot(page: object, name: str) -> None:
     """Saved for reviewers as a test artefact (not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def axe_violations(page: object) -> list[dict[str, Any]]:
+    """The page's serious and critical accessibility violations as axe-core finds them (WCAG rules and best
+    practices), each with its rule id, help text and the offending elements."""
+    if not AXE.exists():
+        if os.environ.get("TRIAGE_REQUIRE_BROWSER"):
+            pytest.fail(f"TRIAGE_REQUIRE_BROWSER is set but {AXE} does not exist (npm ci --prefix tests/browser)")
+        pytest.skip("axe-core is not installed (npm ci --prefix tests/browser; scripts/test does this when npm is "
+                    "present)")
+    # Evaluated rather than added as a <script> (page.add_script_tag): the service's Content-Security-Policy
+    # (default-src 'none', its own scripts only) rightly blocks an injected script, and bypassing CSP for the
+    # whole context would hide a page that breaks under it. Playwright's evaluate is not subject to the page's CSP.
+    page.evaluate(AXE.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+    violations: list[dict[str, Any]] = page.evaluate(  # type: ignore[attr-defined]
+        "async () => (await axe.run(document)).violations")
+    return [violation for violation in violations if violation.get("impact") in ("serious", "critical")]
+
+
+def assert_no_horizontal_scroll(page: object) -> None:
+    """Nothing sticks out sideways: the page is no wider than the window, so a phone scrolls only down.
+
+    A mobile context (is_mobile) widens its layout viewport to the content instead of scrolling, as a phone zooms
+    out on a page that is too wide; so the window must also still be as wide as the screen asked for."""
+    width = page.evaluate(  # type: ignore[attr-defined]
+        "({scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth})")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), width  # type: ignore[attr-defined]
+    assert width["innerWidth"] <= page.viewport_size["width"], width  # type: ignore[attr-defined]

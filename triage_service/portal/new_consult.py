@@ -120,7 +120,7 @@ def _refusal(diagnostics: str) -> str:
 
 
 def _form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
-    allow_own_scripts()  # the photo check (portal/static), nothing inline
+    allow_own_scripts(previews=True)  # the photo check (portal/static) and its previews, nothing inline
     language = str(get_locale())
     offer = consult_offer(get_session(), local_date(clock()))
     patterns = icpc_patterns(offer)

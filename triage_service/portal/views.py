@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.attachments.documents import get_attachment, read_attachment
+from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
 from triage_service.consults import practice
 from triage_service.database import get_session
@@ -19,6 +20,7 @@ from triage_service.models import AuditAction
 from triage_service.portal import queries
 from triage_service.request_context import clock, settings
 from triage_service.routing.service import specialism_label
+from triage_service.security.headers import allow_own_scripts
 from triage_service.security.web_auth import InboxUser
 
 bp = Blueprint("portal", __name__, url_prefix="/huisarts", template_folder="templates", static_folder="static",
@@ -75,8 +77,10 @@ def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status:
     if errors:
         get_session().commit()  # the view was shown (and audited), though the form is refused
     detail = queries.practice_consult(get_session(), found)
+    allow_own_scripts(previews=True)  # the photo check of the answer's extra photos, nothing inline
     return render_template("portal/consult.html", detail=detail, words=state_words(), errors=errors or {},
-                           form=request.form, specialism=specialism_text, user=user), status
+                           form=request.form, specialism=specialism_text, user=user, quality=thresholds(),
+                           max_bytes=settings().max_attachment_bytes), status
 
 
 @bp.post("/consults/<consult_id>/answer")

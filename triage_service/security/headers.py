@@ -11,6 +11,9 @@ PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-actio
                "frame-ancestors 'none'")
 #: A page that draws charts may run our own script files, and only those: still nothing inline, no eval.
 PAGE_WITH_SCRIPTS_POLICY = PAGE_POLICY + "; script-src 'self'"
+#: The portal's new-consult form previews the photos the GP just took from ``blob:`` URLs the browser makes
+#: of the chosen files (nothing leaves the device for the preview); only that page allows them.
+PAGE_WITH_PREVIEWS_POLICY = PAGE_WITH_SCRIPTS_POLICY.replace("img-src 'self'", "img-src 'self' blob:")
 
 
 #: Anything that is not a page (FHIR JSON, files, empty answers): nothing may be loaded or framed.
@@ -29,9 +32,10 @@ def security_headers(is_production: bool, policy: str = API_POLICY) -> dict[str,
     return headers
 
 
-def allow_own_scripts() -> None:
-    """Called by a view whose page loads script files from ``web/static`` (the dashboard's charts)."""
-    g.page_scripts = True
+def allow_own_scripts(previews: bool = False) -> None:
+    """Called by a view whose page loads our own script files (the dashboard's charts, the portal's photo
+    check); ``previews`` also lets it show images the browser made of files chosen on the device."""
+    g.page_scripts = "previews" if previews else True
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -39,7 +43,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     def _headers(response: Response) -> Response:
         policy = API_POLICY
         if response.mimetype == "text/html":
-            policy = PAGE_WITH_SCRIPTS_POLICY if g.get("page_scripts") else PAGE_POLICY
+            scripts = g.get("page_scripts")
+            policy = PAGE_WITH_PREVIEWS_POLICY if scripts == "previews" else \
+                PAGE_WITH_SCRIPTS_POLICY if scripts else PAGE_POLICY
         for name, value in security_headers(settings.is_production, policy).items():
             response.headers.setdefault(name, value)
         return response
