@@ -75,6 +75,7 @@ class Ids:
     #: The answered October consult, and a draft practice A prepared in the portal.
     answered: str
     draft: str
+    draft_photo: str
     #: Valid bodies for the updates, so that only the caller's rights decide the answer.
     bodies: dict[str, Any]
 
@@ -153,6 +154,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("portal.new_consult", "POST"): (lambda i: "/huisarts/nieuw", ANY_PRACTICE),
     ("portal.edit_draft", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
     ("portal.edit_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
+    ("portal.draft_file", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}/bestanden/{i.draft_photo}", PORTAL_A),
     ("portal.discard_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}/verwijderen", PORTAL_A),
     ("portal.consult", "GET"): (lambda i: f"/huisarts/consults/{i.consult}", PORTAL_A),
     ("portal.photo", "GET"): (lambda i: f"/huisarts/consults/{i.consult}/photos/{i.photo}", PORTAL_A),
@@ -265,13 +267,16 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
               f"/fhir/Subscription/{subscription}": gp.get(f"/fhir/Subscription/{subscription}").get_json(),
               f"/fhir/Appointment/{appointment}": gp.get(f"/fhir/Appointment/{appointment}").get_json()}
     with session_scope(app) as session:
-        from triage_service.consults.drafts import save_draft
+        from triage_service.consults.drafts import add_file, save_draft
 
         jansen = inbox_user(session, str(session.scalar(select(User.id).where(User.username == "huisarts"))))
         assert jansen is not None
-        draft = save_draft(session, jansen, None, {"question": "Concept"}, START, None).id
+        prepared = save_draft(session, jansen, None, {"question": "Concept"}, START, None)
+        draft_photo = add_file(session, jansen, app.extensions["triage.settings"], prepared, jpeg_with_gps(),
+                               "image/jpeg", "", START, None)["attachment_id"]
+        draft = prepared.id
     ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, october, draft,
-              bodies)
+              draft_photo, bodies)
     return ids, _callers(app, gp, other_gp, clock)
 
 

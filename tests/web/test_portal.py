@@ -217,6 +217,8 @@ def test_a_patient_outside_the_agreed_age_band_is_told_beside_the_birth_date(
     response = send(browser, consult_form(birth_date="2016-04-12"))  # a child: the photo profile is 18 and over
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="birth_date-error"' in page and "18 tot en met 120" in page
+    assert 'id="consult_form-error"' in page
+    assert "Voor deze patiënt dekken de afspraken:" in page and "Intercollegiaal consult</p>" in page
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Consult)) == 0
 
@@ -227,6 +229,7 @@ def test_an_e_consult_without_the_required_photos_is_told_beside_the_photos(
     response = send(browser, consult_form(), photos=1)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="files-error"' in page and "minstens 2 foto" in page
+    assert 'id="consult_form-error"' not in page  # the chosen form is not what is wrong
 
 
 def test_when_the_advice_says_refer_the_gp_starts_the_referral_from_the_consult_and_sends_it_for_triage(
@@ -255,3 +258,21 @@ def test_when_the_advice_says_refer_the_gp_starts_the_referral_from_the_consult_
     with session_scope(app) as session:
         referral = session.get(Consult, sent.headers["Location"].rsplit("/", 1)[-1])
         assert referral is not None and referral.is_referral_for_triage and referral.priority == "urgent"
+
+
+def test_a_link_to_a_consult_opened_while_logged_out_opens_that_consult_after_the_login(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:
+    gp_logs_in(browser, clock)
+    consult_id = send(browser, consult_form()).headers["Location"].rsplit("/", 1)[-1]
+    later = app.test_client()  # the GP follows the e-mail's link in another browser
+    assert later.get(f"/huisarts/consults/{consult_id}").headers["Location"].endswith("/login")
+    clock.advance(seconds=60)  # the next TOTP code
+    response = gp_logs_in(later, clock)
+    assert response.headers["Location"].endswith(f"/huisarts/consults/{consult_id}")
+
+
+def test_a_specialist_following_a_portal_link_lands_on_their_own_start_page(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:
+    assert browser.get("/huisarts/").status_code == 302
+    response = log_in(browser, clock)
+    assert browser.get(response.headers["Location"]).headers["Location"].endswith("/")

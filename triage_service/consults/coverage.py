@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.fhir import dutch
 from triage_service.models import ConsultDraft
-from triage_service.routing.matching import RoutingRequest
+from triage_service.routing.matching import Mismatch, RoutingRequest
 from triage_service.routing.service import age_on, routing_table
 
 #: Which form field each routing dimension concerns.
@@ -64,10 +64,15 @@ def coverage_problems(session: Session, draft: ConsultDraft, today: date) -> lis
     near = result.near_misses
     if not near:
         return [Problem("consult_form", "specialism")]
-    fewest = min(len(reasons) for _, reasons in near)
+    # The GP chose the consult form and the kind of request on purpose: profiles of that form and kind come
+    # first, so a missing photo is not also reported as "this form is not agreed" by a profile of another form.
+    def distance(reasons: list[Mismatch]) -> tuple[bool, int]:
+        return any(r.dimension in ("form", "category") for r in reasons), len(reasons)
+
+    closest = min(distance(reasons) for _, reasons in near)
     problems: dict[str, Problem] = {}
     for profile, reasons in near:
-        if len(reasons) != fewest:
+        if distance(reasons) != closest:
             continue
         for reason in reasons:
             figures = {"codes": ", ".join(sorted(profile.icpc_chapters | profile.icpc_codes)),
@@ -76,4 +81,12 @@ def coverage_problems(session: Session, draft: ConsultDraft, today: date) -> lis
                        "photos": str(profile.min_photos), "profile": profile.profile_name}
             name = FIELD_OF_DIMENSION.get(reason.dimension, "")
             problems.setdefault(name, Problem(name, reason.dimension, figures))
+    # Another consult form may admit this patient as entered (a child: an intercollegial consult, not an
+    # e-consult): say which, beside the form, so the GP need not guess. Only when it is the patient that does
+    # not fit: a missing photo is fixed by adding one, not by choosing another form.
+    fitting = sorted({form for profile in table.by_specialism.get(request.specialism, []) for form in profile.forms
+                      if form != request.form and table.match(replace(request, form=form)).matches})
+    about_patient = any(p.dimension in ("age", "sex", "region", "icpc") for p in problems.values())
+    if fitting and about_patient and "consult_form" not in problems:
+        problems["consult_form"] = Problem("consult_form", "other-form", {"forms": ",".join(fitting)})
     return list(problems.values())

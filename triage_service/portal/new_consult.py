@@ -7,22 +7,26 @@ intake's (consults/drafts.py); its refusals come back beside the fields.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.agreements.offer import consult_offer, icpc_patterns
+from triage_service.attachments.documents import get_attachment, read_attachment
 from triage_service.attachments.quality import thresholds
+from triage_service.audit.trail import record
 from triage_service.consults import drafts
 from triage_service.consults.coverage import Problem
+from triage_service.consults.practice import practice_actor
 from triage_service.database import get_session
-from triage_service.errors import N_, DomainError, FormErrors
+from triage_service.errors import N_, DomainError, FormErrors, NotFound
 from triage_service.fhir import icpc
-from triage_service.models import ConsultDraft, DraftStatus, Organisation, OrganisationKind
+from triage_service.models import AuditAction, ConsultDraft, DraftStatus, Organisation, OrganisationKind
 from triage_service.portal.views import bp, current_user
 from triage_service.reports.periods import local_date
 from triage_service.request_context import clock, settings
@@ -97,6 +101,9 @@ def _save(draft: ConsultDraft | None) -> Any:
 def _not_covered(problem: Problem) -> str:
     """Why the closest agreement does not admit this consult, beside the field to correct."""
     figures = problem.figures
+    # The consult forms' names as the pages call them (web/labels.py has the same msgids for the inbox).
+    form_names = {"e-consult": _("E-consult"), "intercollegial-consult": _("Intercollegial consult"),
+                  "video-consult": _("Video consult"), "ecms": _("One-off physical consult (ECMS)")}
     words = {
         "icpc": _("No agreement covers this complaint for this specialism; covered: %(codes)s", codes=figures.get(
             "codes", "")),
@@ -111,7 +118,11 @@ def _not_covered(problem: Problem) -> str:
         "validity": _("The agreement is not in force today"),
         "performer": _("The specialist you asked for does not answer under this agreement"),
         "specialism": _("No agreement covers this specialism"),
+        "other-form": _("For this patient the agreements cover: %(forms)s", forms=", ".join(
+            str(form_names.get(f, f)) for f in figures.get("forms", "").split(",") if f)),
     }
+    if problem.dimension == "other-form":
+        return str(words["other-form"])
     return str(_("Not covered: %(reason)s", reason=words.get(problem.dimension, problem.dimension)))
 
 
@@ -146,3 +157,28 @@ def discard_draft(draft_id: str) -> WerkzeugResponse:
     get_session().delete(draft)
     flash(_("The draft has been deleted."))
     return redirect(url_for("portal.consults"))
+
+
+@bp.get("/concepten/<draft_id>/bestanden/<attachment_id>")
+def draft_file(draft_id: str, attachment_id: str) -> Response:
+    """A photo already added to a draft (its thumbnail with ``?size=small``), so the GP sees which one to keep."""
+    user = current_user()
+    draft = drafts.draft_of(get_session(), user, draft_id)
+    if attachment_id not in {f["attachment_id"] for f in draft.files}:
+        raise NotFound(N_("This photo is not one of this draft's"))
+    attachment = get_attachment(get_session(), draft.organisation_id, attachment_id)
+    record(get_session(), practice_actor(user, request.remote_addr), event="portal.draft.photo.view",
+           action=AuditAction.READ, resource_type="Binary", resource_id=attachment.id, at=clock())
+    get_session().commit()
+    thumbnail = request.args.get("size") == "small"
+    chunks = read_attachment(get_session(), settings(), attachment, thumbnail=thumbnail)
+    first = next(chunks, b"")  # read before answering, as for the consult's photos (portal/views.py)
+
+    def stream() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    response = Response(stream_with_context(stream()), mimetype="image/jpeg" if thumbnail else attachment.content_type)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response

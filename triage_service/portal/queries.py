@@ -43,6 +43,8 @@ class PracticeRow:
     owner_name: str | None
     #: Something waits for the GP: a question, advice to confirm or appointment times to choose.
     needs_gp: bool
+    #: Whom it is about, as the practice knows the patient (its own screen: the name and year of birth).
+    patient: str = ""
 
 
 def state_of(task: ConsultTask, consult: Consult) -> tuple[str, bool]:
@@ -73,16 +75,39 @@ def practice_rows(session: Session, user: InboxUser) -> list[PracticeRow]:
                             .where(Consult.organisation_id == user.organisation_id)
                             .options(joinedload(ConsultTask.consult))
                             .order_by(ConsultTask.updated_at.desc()).limit(LIST_LIMIT)).all()
+    # Patients a GP system posted on their own (not contained in the request): one query for the page.
+    referenced = {t.consult.patient_resource_id for t in tasks if t.consult.patient_resource_id}
+    stored = {r.id: r.resource for r in session.scalars(select(StoredResource).where(
+        StoredResource.id.in_(referenced), StoredResource.organisation_id == user.organisation_id))} \
+        if referenced else {}
     rows = []
     for task in tasks:
         consult = task.consult
         state, needs_gp = state_of(task, consult)
+        patient = _contained_patient(consult) or stored.get(consult.patient_resource_id or "", {})
         rows.append(PracticeRow(consult.id, consult.specialism, consult.consult_form, consult.priority,
                                 ", ".join(consult.icpc_codes), consult.created_at, task.due_at, state,
-                                task.owner_name, needs_gp))
+                                task.owner_name, needs_gp,
+                                f"{patient_name(patient)} ({consult.patient_birth_date.year})".strip()))
     # What waits for the GP first (oldest first: it has waited longest), then the rest, newest first.
     waiting = sorted((r for r in rows if r.needs_gp), key=lambda r: r.sent_at)
     return waiting + [r for r in rows if not r.needs_gp]
+
+
+def _contained_patient(consult: Consult) -> dict[str, Any] | None:
+    resource = consult.resource
+    subject = str(resource.get("subject", {}).get("reference", ""))
+    if not subject.startswith("#"):
+        return None
+    return next((c for c in resource.get("contained", []) if isinstance(c, dict) and c.get("id") == subject[1:]),
+                None)
+
+
+def patient_name(patient: dict[str, Any]) -> str:
+    names = patient.get("name") or [{}]
+    first = names[0] if isinstance(names[0], dict) else {}
+    given = " ".join(first.get("given", []))
+    return str(first.get("text") or " ".join(p for p in (given, first.get("family", "")) if p))
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,8 @@ class Photo:
     id: str
     title: str
     content_type: str
+    #: The message it came with (an answer to a question), or None for the request's own photos.
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,30 +155,29 @@ class PracticeConsult:
 
 def practice_consult(session: Session, consult: Consult) -> PracticeConsult:
     resource = consult.resource
-    contained = {c.get("id"): c for c in resource.get("contained", []) if isinstance(c, dict)}
     subject = str(resource.get("subject", {}).get("reference", ""))
-    patient = contained.get(subject[1:]) if subject.startswith("#") else _stored(session, consult, subject)
-    names = (patient or {}).get("name", [{}])
+    patient = _contained_patient(consult) or _stored(session, consult, subject) or {}
     task = consult.task
     state, needs_gp = state_of(task, consult)
     messages = list(session.scalars(select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)
                                     .order_by(ConsultMessage.sent_at, ConsultMessage.id)))
-    references = [r.get("reference", "") for r in resource.get("supportingInfo", []) if isinstance(r, dict)]
-    references += [f"DocumentReference/{d}" for m in messages for d in (m.document_ids or [])]
+    references: list[tuple[str, str | None]] = [
+        (str(r.get("reference", "")), None) for r in resource.get("supportingInfo", []) if isinstance(r, dict)]
+    references += [(f"DocumentReference/{d}", m.id) for m in messages for d in (m.document_ids or [])]
     photos = []
-    for reference in references:
+    for reference, message_id in references:
         document = _stored(session, consult, reference)
         for content in (document or {}).get("content", []):
             attachment = content.get("attachment", {})
             url = str(attachment.get("url", ""))
             if url.startswith("Binary/"):
                 photos.append(Photo(url.removeprefix("Binary/"), str(attachment.get("title", "")),
-                                    str(attachment.get("contentType", ""))))
+                                    str(attachment.get("contentType", "")), message_id))
     return PracticeConsult(
         consult=consult, task=task, state=state, needs_gp=needs_gp,
         question="\n\n".join(n.get("text", "") for n in resource.get("note", [])),
         complaint=", ".join(filter(None, (rc.get("text") for rc in resource.get("reasonCode", [])))),
-        patient_name=str(names[0].get("text") or names[0].get("family") or "") if names else "",
+        patient_name=patient_name(patient),
         photos=photos, messages=messages, appointments=appointments_of(session, consult.id))
 
 

@@ -96,6 +96,10 @@ def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Resp
             db.commit()  # nothing else of this request is written: the refusal and an idle end are kept
         session.clear()
         if request.method == "GET" and redirect_to_login:
+            # Where the user was going (a link in an e-mail notice, a bookmarked consult) is opened after the
+            # login; kept in the signed cookie, not the login URL, and only ever a path on this site.
+            if not str(request.endpoint).endswith("static"):
+                session["after_login"] = request.path
             return redirect(url_for("web.login"))
         raise Unauthorized("Your session has ended; log in again")
     g.inbox_user = user

@@ -43,8 +43,11 @@ def login() -> str | WerkzeugResponse:
             get_session().commit()  # failed attempts count even though the login fails
             error = _refusal(refused)
         else:
+            going_to = session.get("after_login")
             _end_browser_session("replaced")
             session["pending_user"] = user.id
+            if going_to:
+                session["after_login"] = going_to
             session["pending_at"] = clock().timestamp()
             return redirect(url_for("web.login_totp"))
     return render_template("login.html", error=error), (401 if error else 200)  # type: ignore[return-value]
@@ -65,6 +68,7 @@ def login_totp() -> str | WerkzeugResponse:
             get_session().commit()
             error = _refusal(refused)
         else:
+            going_to = session.get("after_login")
             _end_browser_session("replaced")  # a fresh session after login: no fixation
             # The cookie holds only the session's random id; the session itself is in the database.
             session["sid"] = start_session(get_session(), user.id, clock(),
@@ -72,7 +76,10 @@ def login_totp() -> str | WerkzeugResponse:
             session["lang"] = user.language
             g.inbox_user = inbox_user(get_session(), user.id)
             g.sees_reports = may_see_reports()
-            return redirect(landing_page())
+            # Back to the page that sent the user to the login, if any; the policy still decides whether this
+            # account may see it (a specialist following a portal link lands on their own start page).
+            return redirect(local_path(going_to, landing_page()) if going_to != url_for("web.home") else
+                            landing_page())
     return render_template("totp.html", error=error), (401 if error else 200)  # type: ignore[return-value]
 
 
