@@ -7,17 +7,16 @@ intake's (consults/drafts.py); its refusals come back beside the fields.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.agreements.offer import consult_offer, icpc_patterns
-from triage_service.attachments.documents import get_attachment, read_attachment
+from triage_service.attachments.documents import get_attachment
 from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
 from triage_service.consults import drafts
@@ -27,7 +26,7 @@ from triage_service.database import get_session
 from triage_service.errors import N_, DomainError, FormErrors, NotFound
 from triage_service.fhir import icpc
 from triage_service.models import AuditAction, ConsultDraft, DraftStatus, Organisation, OrganisationKind
-from triage_service.portal.views import bp, current_user
+from triage_service.portal.views import bp, current_user, photo_response
 from triage_service.reports.periods import local_date
 from triage_service.request_context import clock, settings
 from triage_service.routing.service import specialism_label
@@ -170,15 +169,4 @@ def draft_file(draft_id: str, attachment_id: str) -> Response:
     record(get_session(), practice_actor(user, request.remote_addr), event="portal.draft.photo.view",
            action=AuditAction.READ, resource_type="Binary", resource_id=attachment.id, at=clock())
     get_session().commit()
-    thumbnail = request.args.get("size") == "small"
-    chunks = read_attachment(get_session(), settings(), attachment, thumbnail=thumbnail)
-    first = next(chunks, b"")  # read before answering, as for the consult's photos (portal/views.py)
-
-    def stream() -> Iterator[bytes]:
-        yield first
-        yield from chunks
-
-    response = Response(stream_with_context(stream()), mimetype="image/jpeg" if thumbnail else attachment.content_type)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return photo_response(attachment)

@@ -16,7 +16,7 @@ from triage_service.audit.trail import record
 from triage_service.consults import practice
 from triage_service.database import get_session
 from triage_service.errors import N_, DomainError, FormErrors, NotFound
-from triage_service.models import AuditAction
+from triage_service.models import Attachment, AuditAction
 from triage_service.portal import queries
 from triage_service.request_context import clock, settings
 from triage_service.routing.service import specialism_label
@@ -177,10 +177,15 @@ def photo(consult_id: str, photo_id: str) -> Response:
            action=AuditAction.READ, resource_type="Binary", resource_id=attachment.id,
            patient_ref=found.patient_resource_id, at=clock())
     get_session().commit()
+    return photo_response(attachment)
+
+
+def photo_response(attachment: Attachment) -> Response:
+    """The photo (or its thumbnail with ``?size=small``) decrypted as it streams; never cached by the browser.
+    The first piece is read here, so a blob that fails its integrity check is an error page, not a cut stream;
+    reading it also ends the read before the response is handed over (SQLite's write lock is not kept)."""
     thumbnail = request.args.get("size") == "small"
     chunks = read_attachment(get_session(), settings(), attachment, thumbnail=thumbnail)
-    # The first piece is read here, so a blob that fails its integrity check is an error page, not a cut stream;
-    # reading it also ends the read before the response is handed over (SQLite's write lock is not kept).
     first = next(chunks, b"")
 
     def stream() -> Iterator[bytes]:
