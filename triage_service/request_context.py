@@ -38,6 +38,11 @@ def token_url() -> str:
     return base_url().removesuffix("/fhir") + "/oauth/token"
 
 
+def launch_url() -> str:
+    """Where a GP system sends the browser to open the portal with context (security/his_launch.py)."""
+    return base_url().removesuffix("/fhir") + "/huisarts/launch"
+
+
 def settings() -> Settings:
     configured: Settings = current_app.extensions["triage.settings"]
     return configured

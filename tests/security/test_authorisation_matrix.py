@@ -97,6 +97,8 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.login_totp", "GET"): (lambda i: "/login/code", PUBLIC),
     ("web.login_totp", "POST"): (lambda i: "/login/code", PUBLIC),
     ("web.language", "POST"): (lambda i: "/language", PUBLIC),
+    # A GP system's signed launch of the portal: the JWT authenticates (tests/web/test_his_launch.py).
+    ("portal.launch", "POST"): (lambda i: "/huisarts/launch", PUBLIC),
     # The FHIR API: practice A's own data.
     ("fhir.read_service_request", "GET"): (lambda i: f"/fhir/ServiceRequest/{i.consult}", GP_A),
     ("fhir.read_task", "GET"): (lambda i: f"/fhir/Task/{i.task}", GP_A),

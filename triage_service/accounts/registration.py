@@ -115,8 +115,21 @@ def totp_uri(user: User) -> str:
 def client_assertion(client_id: str, private_key_pem: bytes, token_url: str, now: datetime,
                      kid: str | None = None, lifetime_seconds: int = 240) -> str:
     """A SMART Backend Services client assertion, as a GP system would sign it."""
-    claims = {"iss": client_id, "sub": client_id, "aud": token_url, "jti": secrets.token_urlsafe(16),
-              "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=lifetime_seconds)).timestamp())}
+    claims = {"iss": client_id, "sub": client_id, "aud": token_url}
+    return _signed(claims, private_key_pem, now, kid, lifetime_seconds)
+
+
+def launch_token(client_id: str, private_key_pem: bytes, launch_url: str, now: datetime, context: dict[str, Any],
+                 kid: str | None = None, lifetime_seconds: int = 120) -> str:
+    """A launch of the portal with the GP and patient in context, as a GP system would sign it
+    (security/his_launch.py lists the claims ``context`` holds)."""
+    return _signed({**context, "iss": client_id, "aud": launch_url}, private_key_pem, now, kid, lifetime_seconds)
+
+
+def _signed(claims: dict[str, Any], private_key_pem: bytes, now: datetime, kid: str | None,
+            lifetime_seconds: int) -> str:
+    claims = {**claims, "jti": secrets.token_urlsafe(16), "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(seconds=lifetime_seconds)).timestamp())}
     headers = {"kid": kid} if kid else None
     # SMART's two algorithms: ES384 for an EC key, RS384 for an RSA key; other keys are refused.
     key = serialization.load_pem_private_key(private_key_pem, password=None)

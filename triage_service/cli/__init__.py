@@ -48,6 +48,7 @@ for command in (
     audit.audit_group,
     keys.encrypt_existing_command, keys.rotate_keys,
     clients.register_client_command, clients.create_user_command, clients.client_assertion_command,
+    clients.launch_token_command,
     users.user_group,
 ):
     main.add_command(command)

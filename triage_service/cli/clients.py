@@ -87,3 +87,55 @@ def client_assertion_command(client_id: str, key_file: Path, token_url: str, kid
         fail(f"Cannot sign with {key_file}: {exc}")
     except DomainError as exc:
         fail(exc.message)
+
+
+@click.command("launch-token")
+@click.option("--client-id", required=True)
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, path_type=Path),
+              help="The GP system's private key (PEM), as for client-assertion")
+@click.option("--launch-url", default="http://127.0.0.1:8000/huisarts/launch", show_default=True)
+@click.option("--kid", default=None)
+@click.option("--gp-agb", required=True, help="The GP who opens the portal")
+@click.option("--practice-agb", required=True)
+@click.option("--bsn", required=True)
+@click.option("--birth-date", required=True, help="YYYY-MM-DD")
+@click.option("--sex", "gender", type=click.Choice(["female", "male", "other"]), required=True)
+@click.option("--family", required=True)
+@click.option("--given", default="")
+@click.option("--postcode", default="")
+@click.option("--insurer", "uzovi", required=True, help="UZOVI code of the patient's insurer")
+@click.option("--icpc", default="")
+@click.option("--question", default="")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a page with a button that opens the portal with this launch (as a HIS would)")
+def launch_token_command(client_id: str, key_file: Path, launch_url: str, kid: str | None, gp_agb: str,
+                         practice_agb: str, bsn: str, birth_date: str, gender: str, family: str, given: str,
+                         postcode: str, uzovi: str, icpc: str, question: str, html_file: Path | None) -> None:
+    """Print a signed launch of the portal with the GP and patient in context (valid for 2 minutes, once)."""
+    import html
+
+    from triage_service import clock
+    from triage_service.accounts.registration import launch_token
+
+    context = {"practitioner": {"agb": gp_agb}, "organization": {"agb": practice_agb},
+               "patient": {"bsn": bsn, "birthDate": birth_date, "gender": gender, "family": family, "given": given,
+                           "postalCode": postcode},
+               "insurer": {"uzovi": uzovi}, "icpc": icpc, "question": question}
+    with application().app_context():  # the service's clock: the launch is checked against it
+        now = clock.now()
+    try:
+        token = launch_token(client_id, key_file.read_bytes(), launch_url, now, context, kid=kid)
+    except (ValueError, TypeError) as exc:
+        fail(f"Cannot sign with {key_file}: {exc}")
+        return
+    except DomainError as exc:
+        fail(exc.message)
+        return
+    if html_file is not None:
+        # The page holds a BSN: written for its owner only, and to be deleted after use.
+        html_file.write_text(f"""<!doctype html><meta charset="utf-8"><title>HIS</title>
+<form method="post" action="{html.escape(launch_url)}"><input type="hidden" name="launch" value="{html.escape(token)}">
+<button type="submit">Open het portaal met deze patiënt</button></form>
+""", encoding="utf-8")
+        html_file.chmod(0o600)
+    click.echo(token)

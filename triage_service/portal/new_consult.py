@@ -39,7 +39,7 @@ ACCEPTED_TYPES = "image/jpeg,image/png,application/pdf"
 def new_consult() -> Any:
     if request.method == "POST":
         return _save(None)
-    return _form_page(None, {"category": "meekijkconsult", "urgency": "routine"}, {})
+    return form_page(None, {"category": "meekijkconsult", "urgency": "routine"}, {})
 
 
 @bp.route("/concepten/<draft_id>", methods=["GET", "POST"])
@@ -49,7 +49,7 @@ def edit_draft(draft_id: str) -> Any:
         return redirect(url_for("portal.consult", consult_id=draft.consult_id))
     if request.method == "POST":
         return _save(draft)
-    return _form_page(draft, draft.form, {})
+    return form_page(draft, draft.form, {})
 
 
 def _save(draft: ConsultDraft | None) -> Any:
@@ -75,19 +75,19 @@ def _save(draft: ConsultDraft | None) -> Any:
         drafts.remove_file(draft, attachment_id, clock())
     session.commit()  # the draft and its photos are kept whatever the send below says
     if errors:
-        return _form_page(draft, draft.form, errors, 400)
+        return form_page(draft, draft.form, errors, 400)
     if action == "send":
         if any(f["quality"] for f in added) and not request.form.get("photos_checked"):
-            return _form_page(draft, draft.form, {"files": _(
+            return form_page(draft, draft.form, {"files": _(
                 "Some photos look blurred or badly lit (see below). Retake them, or tick that you checked them "
                 "and send again.")}, 400)
         try:
             sent = drafts.send(session, user, settings(), draft, clock(), request.remote_addr)
         except drafts.NotCovered as refused:
-            return _form_page(draft, draft.form, {p.field: _not_covered(p) for p in refused.problems}, 422)
+            return form_page(draft, draft.form, {p.field: _not_covered(p) for p in refused.problems}, 422)
         except FormErrors as refused:
             session.commit()  # the refused attempt's audit entries stay; nothing of the consult was stored
-            return _form_page(draft, draft.form, {k: _(v) if k else _refusal(v) for k, v in
+            return form_page(draft, draft.form, {k: _(v) if k else _refusal(v) for k, v in
                                                   refused.errors.items()}, 422)
         flash(_("Your consult has been sent. You will find the specialist's answer here."))
         if sent.warnings:
@@ -129,7 +129,7 @@ def _refusal(diagnostics: str) -> str:
     return str(_("The consult could not be sent: %(reason)s", reason=_(diagnostics)))
 
 
-def _form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
     allow_own_scripts(previews=True)  # the photo check (portal/static) and its previews, nothing inline
     language = str(get_locale())
     offer = consult_offer(get_session(), local_date(clock()))

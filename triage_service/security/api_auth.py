@@ -19,16 +19,14 @@ from typing import Any
 
 import jwt
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage_service.errors import Unauthorized
 from triage_service.models import AccessToken, ApiClient, Organisation, UsedAssertion
+from triage_service.security import signed_jwt
 from triage_service.settings import Settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-#: SMART requires RS384 and ES384 support; RS256/ES256 are accepted because common HIS libraries default to them.
-ALLOWED_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256", "RS512", "ES512", "PS384", "PS256"]
 #: Resource types a GP system may be granted access to.
 SCOPED_RESOURCE_TYPES = frozenset(
     {"ServiceRequest", "Task", "Patient", "Organization", "PractitionerRole", "Coverage", "Communication",
@@ -159,66 +157,18 @@ def _client_of(session: Session, assertion: str) -> ApiClient:
 def _verified_claims(client: ApiClient, assertion: str, token_url: str, settings: Settings,
                      now: datetime) -> dict[str, Any]:
     try:
-        header = jwt.get_unverified_header(assertion)
-        keys = jwt.PyJWKSet.from_dict(client.jwks).keys
-    except (jwt.PyJWTError, ValueError, KeyError) as exc:
-        raise OAuthError("invalid_client", "client_assertion header or registered JWKS unusable", 401) from exc
-    if header.get("alg") not in ALLOWED_ALGORITHMS:
-        raise OAuthError("invalid_client", f"alg must be one of {', '.join(ALLOWED_ALGORITHMS)}", 401)
-    kid = header.get("kid")
-    candidates = [k for k in keys if kid is None or k.key_id == kid]
-    if not candidates:
-        raise OAuthError("invalid_client", "no registered key matches the assertion's kid", 401)
-    last_error: Exception | None = None
-    for key in candidates:
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                assertion, key=key, algorithms=ALLOWED_ALGORITHMS, audience=token_url, issuer=client.client_id,
-                # exp, iat and nbf are checked below against our clock (injectable in tests), not PyJWT's
-                # wall clock.
-                options={"require": ["exp", "iss", "sub", "aud", "jti"], "verify_exp": False,
-                         "verify_iat": False, "verify_nbf": False},
-            )
-        except jwt.InvalidAudienceError as exc:
-            raise OAuthError("invalid_client", f"client_assertion aud must be the token endpoint {token_url}",
-                             401) from exc
-        except jwt.MissingRequiredClaimError as exc:
-            raise OAuthError("invalid_client", f"client_assertion lacks the {exc.claim} claim", 401) from exc
-        except jwt.InvalidSignatureError as exc:
-            last_error = exc
-            continue  # another registered key may verify it
-        except jwt.PyJWTError as exc:
-            raise OAuthError("invalid_client", f"client_assertion is not acceptable: {exc}", 401) from exc
-        for claim in ("iat", "nbf"):
-            value = claims.get(claim)
-            if value is not None and (not isinstance(value, int | float) or value > now.timestamp() + 60):
-                raise OAuthError("invalid_client", f"client_assertion {claim} lies in the future", 401)
-        exp = claims["exp"]
-        if not isinstance(exp, int | float):
-            raise OAuthError("invalid_client", "client_assertion exp must be a number", 401)
-        if exp <= now.timestamp():
-            raise OAuthError("invalid_client", "client_assertion has expired", 401)
-        if exp - now.timestamp() > settings.max_client_assertion_lifetime_seconds:
-            raise OAuthError("invalid_client", "client_assertion exp is more than 5 minutes in the future", 401)
-        return claims
-    raise OAuthError("invalid_client", "client_assertion signature does not verify", 401) from last_error
+        return signed_jwt.verify(client, assertion, token_url, now, settings.max_client_assertion_lifetime_seconds,
+                                 what="client_assertion", audience_name="the token endpoint",
+                                 require=("exp", "iss", "sub", "aud", "jti"))
+    except signed_jwt.JwtRefused as refused:
+        raise OAuthError("invalid_client", refused.message, 401) from refused
 
 
 def _remember_jti(session: Session, client: ApiClient, claims: dict[str, Any], now: datetime) -> None:
-    jti = str(claims["jti"])
-    if len(jti) > 255:
-        raise OAuthError("invalid_client", "client_assertion jti is too long", 401)
-    existing = session.scalar(select(UsedAssertion).where(UsedAssertion.client_pk == client.id,
-                                                         UsedAssertion.jti == jti))
-    if existing is not None:
-        raise OAuthError("invalid_client", "client_assertion jti was already used (replay)", 401)
     try:
-        # The savepoint turns a concurrent duplicate into a clean refusal, not a failed commit.
-        with session.begin_nested():
-            session.add(UsedAssertion(client_pk=client.id, jti=jti,
-                                      expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)))
-    except IntegrityError as exc:
-        raise OAuthError("invalid_client", "client_assertion jti was already used (replay)", 401) from exc
+        signed_jwt.remember_jti(session, client, claims, now, "client_assertion")
+    except signed_jwt.JwtRefused as refused:
+        raise OAuthError("invalid_client", refused.message, 401) from refused
 
 
 def authenticate_bearer(session: Session, authorization: str | None, now: datetime) -> AccessContext:

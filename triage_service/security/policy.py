@@ -35,6 +35,8 @@ PUBLIC_ENDPOINTS = frozenset({
     "web.login",
     "web.login_totp",
     "web.language",
+    # A GP system's signed launch (security/his_launch.py): the JWT is the authentication.
+    "portal.launch",
 })
 
 

@@ -29,7 +29,7 @@ from triage_service.settings import Settings
 
 #: Endpoint -> the setting with its limit; only POST counts (showing the login page is free).
 LIMITED_ENDPOINTS = {"oauth.token": "rate_limit_token", "web.login": "rate_limit_login",
-                     "web.login_totp": "rate_limit_login"}
+                     "web.login_totp": "rate_limit_login", "portal.launch": "rate_limit_login"}
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter:
