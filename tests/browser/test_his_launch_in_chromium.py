@@ -1,0 +1,71 @@
+"""The GP system opens the portal on a phone with the patient filled in, in one step; a bad launch gets a Dutch
+page. The GP system's own page (another site) posts the signed launch, as a HIS does."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_portal_in_chromium import add_photos, assert_accessible, consults_sent, phone, send, sharp
+from tests.conftest import FrozenClock
+from tests.web.test_his_launch import context
+from triage_service.accounts.registration import launch_token
+
+__all__ = ["phone"]  # the fixture, from the portal's browser tests
+
+#: The audience the service expects: its configured public base URL (tests/conftest.py), wherever it listens.
+AUDIENCE = "http://testserver/huisarts/launch"
+
+
+def his_posts_the_launch(page: Any, app: Flask, clock: FrozenClock, base: str, **changes: Any) -> str:
+    """The HIS's page with the signed launch in a form, submitted as the GP clicks "Meekijkconsult" there."""
+    demo = app.extensions["test.demo_clients"][0]  # De Linde's GP system
+    token = launch_token(demo.client_id, demo.key_file.read_bytes(), AUDIENCE, clock.now, context(**changes),
+                         kid=demo.kid)
+    page.set_content(f'<form method="post" action="{base}/huisarts/launch">'
+                     f'<input type="hidden" name="launch" value="{html.escape(token)}">'
+                     '<button type="submit">Meekijkconsult</button></form>')
+    page.get_by_role("button", name="Meekijkconsult").click()
+    page.wait_for_load_state()
+    return token
+
+
+def test_a_launch_from_the_his_opens_the_filled_in_form_on_a_phone_and_the_gp_sends_it(
+        phone: Any, app: Flask, live_server: str, clock: FrozenClock, tmp_path: Path) -> None:
+    his_posts_the_launch(phone, app, clock, live_server)
+
+    assert phone.get_by_label("BSN").input_value() == "999990019"
+    assert phone.get_by_label("Achternaam").input_value() == "Fictief"
+    assert phone.get_by_label("ICPC-code").input_value() == "S74"
+    assert_accessible(phone)
+    screenshot(phone, "portal-his-launch")
+    phone.get_by_label("Specialisme en consultvorm").select_option(label="Dermatologie: E-consult")
+    phone.get_by_label("Ja").first.check()  # would refer without this consult
+    add_photos(phone, sharp(tmp_path, "overzicht.jpg"), sharp(tmp_path, "detail.jpg"))
+    send(phone)
+
+    phone.wait_for_url(f"{live_server}/huisarts/consults/*")
+    assert phone.get_by_text("Uw consult is verstuurd").is_visible()
+    assert consults_sent(app) == 1
+
+
+def test_a_launch_used_twice_gets_a_dutch_page_and_no_session(
+        phone: Any, app: Flask, live_server: str, clock: FrozenClock) -> None:
+    token = his_posts_the_launch(phone, app, clock, live_server)
+    phone.context.clear_cookies()
+    phone.set_content(f'<form method="post" action="{live_server}/huisarts/launch">'
+                      f'<input type="hidden" name="launch" value="{html.escape(token)}">'
+                      '<button type="submit">Meekijkconsult</button></form>')
+    phone.get_by_role("button", name="Meekijkconsult").click()
+    phone.wait_for_load_state()
+
+    assert phone.get_by_text("al gebruikt").is_visible()
+    assert "999990019" not in phone.content()
+    assert_accessible(phone)
+    screenshot(phone, "portal-his-launch-replayed")
+    phone.goto(f"{live_server}/huisarts/")
+    assert phone.url.endswith("/login")
