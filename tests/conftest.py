@@ -44,6 +44,7 @@ from triage_service.models import (
     EmailNotice,
     EncryptedBlob,
     Notification,
+    PatientUploadLink,
     ReferralFlag,
     RoutingDecision,
     StoredResource,
@@ -59,7 +60,8 @@ EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 #: The field keys of the session's app (set when it is built).
 SESSION_FIELD_KEYS: list[field_crypto.FieldKeys] = []
-TRANSACTIONAL_TABLES = [ConsultDraft, WebSession, DeclarationLine, DeclarationBatch, Notification, Subscription,
+TRANSACTIONAL_TABLES = [PatientUploadLink, ConsultDraft, WebSession, DeclarationLine, DeclarationBatch, Notification,
+                        Subscription,
                         EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,

@@ -29,12 +29,14 @@ from tests.web.test_inbox import csrf, log_in
 from triage_service.accounts.registration import client_assertion, create_user, register_client
 from triage_service.audit.trail import CLI_ACTOR
 from triage_service.consults import advice, appointments
+from triage_service.consults.letters import current_letters
 from triage_service.database import session_scope
 from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_USERS
 from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.models import (
     AccessToken,
     ApiClient,
+    Consult,
     Organisation,
     StoredResource,
     UsedAssertion,
@@ -78,6 +80,8 @@ class Ids:
     draft_photo: str
     #: Valid bodies for the updates, so that only the caller's rights decide the answer.
     bodies: dict[str, Any]
+    #: The letter made when the October consult was answered (consults/letters.py).
+    letter: str = ""
 
 
 #: (endpoint, method) -> (URL built from the ids, roles allowed). A search that another practice may run
@@ -99,6 +103,11 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.language", "POST"): (lambda i: "/language", PUBLIC),
     # A GP system's signed launch of the portal: the JWT authenticates (tests/web/test_his_launch.py).
     ("portal.launch", "POST"): (lambda i: "/huisarts/launch", PUBLIC),
+    # The patient's upload page: the link's secret and the birth date authenticate (tests/web/test_patient_photos.py).
+    ("patient.upload_page", "GET"): (lambda i: "/foto/onbekend", PUBLIC),
+    ("patient.upload_page", "POST"): (lambda i: "/foto/onbekend", PUBLIC),
+    ("patient.send_photos", "POST"): (lambda i: "/foto/onbekend/fotos", PUBLIC),
+    ("patient.static", "GET"): (lambda i: "/foto/static/portal/portal.css", PUBLIC),
     # The FHIR API: practice A's own data.
     ("fhir.read_service_request", "GET"): (lambda i: f"/fhir/ServiceRequest/{i.consult}", GP_A),
     ("fhir.read_task", "GET"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
@@ -156,10 +165,12 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("portal.new_consult", "POST"): (lambda i: "/huisarts/nieuw", ANY_PRACTICE),
     ("portal.edit_draft", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
     ("portal.edit_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
+    ("portal.patient_link", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}/patientlink", PORTAL_A),
     ("portal.draft_file", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}/bestanden/{i.draft_photo}", PORTAL_A),
     ("portal.discard_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}/verwijderen", PORTAL_A),
     ("portal.consult", "GET"): (lambda i: f"/huisarts/consults/{i.consult}", PORTAL_A),
     ("portal.photo", "GET"): (lambda i: f"/huisarts/consults/{i.consult}/photos/{i.photo}", PORTAL_A),
+    ("portal.letter", "GET"): (lambda i: f"/huisarts/consults/{i.answered}/brief/{i.letter}", PORTAL_A),
     ("portal.answer", "POST"): (lambda i: f"/huisarts/consults/{i.consult}/answer", PORTAL_A),
     ("portal.acknowledge", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/acknowledge", PORTAL_A),
     ("portal.start_referral", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/referral", PORTAL_A),
@@ -238,6 +249,7 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
         visser = inbox_user(session, str(user_id))
         assert visser is not None
         advice.record_advice(session, visser, october, advice.Advice("Advies.", "primary-care-advice"), clock.now)
+        letter = current_letters(session, [session.get(Consult, october)])[october]
     clock.now = START
     gp._tokens.clear()
     with session_scope(app) as session:
@@ -270,15 +282,17 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
               f"/fhir/Appointment/{appointment}": gp.get(f"/fhir/Appointment/{appointment}").get_json()}
     with session_scope(app) as session:
         from triage_service.consults.drafts import add_file, save_draft
+        from triage_service.consults.practice import practice_actor
 
         jansen = inbox_user(session, str(session.scalar(select(User.id).where(User.username == "huisarts"))))
         assert jansen is not None
         prepared = save_draft(session, jansen, None, {"question": "Concept"}, START, None)
-        draft_photo = add_file(session, jansen, app.extensions["triage.settings"], prepared, jpeg_with_gps(),
-                               "image/jpeg", "", START, None)["attachment_id"]
+        draft_photo = add_file(session, practice_actor(jansen, None), app.extensions["triage.settings"], prepared,
+                               jpeg_with_gps(), "image/jpeg", "", START)["attachment_id"]
         draft = prepared.id
     ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, october, draft,
               draft_photo, bodies)
+    ids.letter = letter
     return ids, _callers(app, gp, other_gp, clock)
 
 

@@ -92,6 +92,7 @@ def test_an_abandoned_portal_draft_goes_with_its_photo_after_ninety_days_and_a_r
     from datetime import timedelta
 
     from triage_service.consults.drafts import add_file, save_draft
+    from triage_service.consults.practice import practice_actor
     from triage_service.models import ConsultDraft, User
     from triage_service.security.web_auth import inbox_user
 
@@ -101,11 +102,12 @@ def test_an_abandoned_portal_draft_goes_with_its_photo_after_ninety_days_and_a_r
         assert gp is not None
         old = save_draft(session, gp, None, {"bsn": "999990019", "question": "Vergeten"}, START - timedelta(days=91),
                          None)
-        old_photo = add_file(session, gp, settings, old, jpeg_with_gps(), "image/jpeg", "", START - timedelta(days=91),
-                             None)["attachment_id"]
+        actor = practice_actor(gp, None)
+        old_photo = add_file(session, actor, settings, old, jpeg_with_gps(), "image/jpeg", "",
+                             START - timedelta(days=91))["attachment_id"]
         recent = save_draft(session, gp, None, {"bsn": "999990019"}, START - timedelta(days=89), None)
-        recent_photo = add_file(session, gp, settings, recent, jpeg_with_gps(), "image/jpeg", "",
-                                START - timedelta(days=89), None)["attachment_id"]
+        recent_photo = add_file(session, actor, settings, recent, jpeg_with_gps(), "image/jpeg", "",
+                                START - timedelta(days=89))["attachment_id"]
         old_id, recent_id = old.id, recent.id
     with app.extensions["triage.engine"].begin() as conn:  # uploaded when the draft was written
         conn.execute(text("UPDATE attachments SET created_at = :t"), {"t": "2026-08-01 00:00:00"})

@@ -21,7 +21,8 @@ from triage_service.database import session_scope
 from triage_service.models import AuditEntry, Consult
 
 LAUNCH_URL = "http://testserver/huisarts/launch"  # the public base URL the tests configure
-JANSEN, DE_VRIES, BAKKER = "01012345", "01023456", "01034567"  # De Linde, De Linde (no account), Het Anker
+JANSEN, BAKKER = "01012345", "01034567"  # GPs of De Linde and Het Anker, with portal accounts
+WITHOUT_ACCOUNT = "01099990"  # a GP of De Linde who has no portal account (made by the test)
 DE_LINDE, HET_ANKER = "03012345", "03067890"
 
 
@@ -102,7 +103,14 @@ def test_a_bad_launch_gets_a_dutch_page_and_no_session(
     elif how == "other-practice":
         token = signed(gp, clock, practice_agb=HET_ANKER, gp_agb=BAKKER)
     elif how == "gp-without-account":
-        token = signed(gp, clock, gp_agb=DE_VRIES)
+        with session_scope(app) as session:
+            from triage_service.models import Organisation, Practitioner, PractitionerRoleKind
+
+            if session.scalar(select(Practitioner).where(Practitioner.agb == WITHOUT_ACCOUNT)) is None:
+                practice = session.scalars(select(Organisation).where(Organisation.agb == DE_LINDE)).one()
+                session.add(Practitioner(agb=WITHOUT_ACCOUNT, name="dr. Z. Zonder", role=PractitionerRoleKind.GP,
+                                         organisation_id=practice.id))
+        token = signed(gp, clock, gp_agb=WITHOUT_ACCOUNT)
     elif how == "gp-of-another-practice":
         token = signed(gp, clock, gp_agb=BAKKER)
     elif how == "wrong-audience":

@@ -7,7 +7,7 @@ practice's resource is indistinguishable from one that does not exist (404).
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from triage_service.api.io import fhir_response, read_json, read_resource, read_resource_for_update
 from triage_service.audit.trail import record
 from triage_service.consults.intake import submit_consult
+from triage_service.consults.letters import current_letters
 from triage_service.consults.tasks import update_task_by_gp
 from triage_service.consults.transactions import process_transaction
 from triage_service.consults.validation import validate_consult_request
@@ -230,7 +231,7 @@ def read_task(rid: str) -> Response:
     task = owned(ConsultTask, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Task",
            resource_id=rid, patient_ref=task.consult.patient_resource_id, at=clock())
-    return fhir_response(task_to_fhir(task), 200, task.version_id)
+    return fhir_response(task_fhir(task), 200, task.version_id)
 
 
 @bp.put("/Task/<rid>")
@@ -239,5 +240,10 @@ def update_task(rid: str) -> Response:
     submitted = read_resource_for_update("Task", rid)
     task = owned(ConsultTask, rid, access.organisation_id)
     update_task_by_gp(get_session(), request_actor(), task, submitted, request.headers.get("If-Match"), clock())
-    return fhir_response(task_to_fhir(task), 200, task.version_id)
+    return fhir_response(task_fhir(task), 200, task.version_id)
+
+
+def task_fhir(task: ConsultTask) -> dict[str, Any]:
+    """The Task with its consult's current letter in Task.output."""
+    return task_to_fhir(task, current_letters(get_session(), [task.consult]).get(task.consult_id))
 

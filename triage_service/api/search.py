@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from triage_service.api.io import fhir_response
 from triage_service.api.resources import bp
 from triage_service.audit.trail import record
+from triage_service.consults.letters import current_letters
 from triage_service.database import get_session
 from triage_service.errors import InvalidInput
 from triage_service.fhir.dutch import AGB
@@ -130,8 +131,9 @@ def search_tasks() -> Response:
         where.append(date_clause(ConsultTask.updated_at, raw))
     query = select(ConsultTask).where(*where).order_by(ConsultTask.updated_at.desc(), ConsultTask.id)
     rows, total, count, offset = page_of(query, select(func.count()).select_from(ConsultTask).where(*where))
-    return search_bundle("Task", [task_to_fhir(t) for t in rows], [t.consult.patient_resource_id for t in rows],
-                    total, count, offset)
+    letters = current_letters(get_session(), [t.consult for t in rows])  # one query for the page
+    return search_bundle("Task", [task_to_fhir(t, letters.get(t.consult_id)) for t in rows],
+                         [t.consult.patient_resource_id for t in rows], total, count, offset)
 
 
 @bp.get("/ServiceRequest")

@@ -5,6 +5,9 @@ changes follow ``TASK_TRANSITIONS``, only the owner (or a member of the owning
 group) may act, and the GP stays hoofdbehandelaar: the answer is advice, nothing
 more. A consult answered from the group queue becomes the answering specialist's.
 
+Whichever way a consult is concluded (advice, a referral accepted or returned, declined), the letter for
+the patient's record is made in the same transaction (consults/letters.py, issue 19).
+
 A referral sent for triage (category ``referral``, issue 6 point 4) is not answered
 with advice and an outcome but triaged: accepted as a referral, returned to the GP
 with advice (a prevented referral), or redirected with :func:`forward`. Asking the GP
@@ -19,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import record
-from triage_service.consults import appointments
+from triage_service.consults import appointments, letters
 from triage_service.consults.specialist import (
     MAX_TEXT,
     actor_of,
@@ -120,6 +123,7 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
     record(session, actor_of(user, source_ip), event="consult.advice", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
            detail=f"outcome={advice.outcome}")
+    letters.issue_letter(session, actor_of(user, source_ip), consult, now)
     return message
 
 
@@ -186,6 +190,7 @@ def accept_referral(session: Session, user: InboxUser, consult_id: str, acceptan
     record(session, actor_of(user, source_ip), event="consult.referral-accept", action=AuditAction.UPDATE,
            resource_type="Task", resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
            detail=f"urgency={acceptance.urgency}")
+    letters.issue_letter(session, actor_of(user, source_ip), consult, now)
     return message
 
 
@@ -217,6 +222,7 @@ def return_referral(session: Session, user: InboxUser, consult_id: str, returned
     session.flush()
     record(session, actor_of(user, source_ip), event="consult.referral-return", action=AuditAction.UPDATE,
            resource_type="Task", resource_id=task.id, patient_ref=consult.patient_resource_id, at=now)
+    letters.issue_letter(session, actor_of(user, source_ip), consult, now)
     return message
 
 
@@ -240,4 +246,5 @@ def decline(session: Session, user: InboxUser, consult_id: str, reason: str, now
     session.flush()
     record(session, actor_of(user, source_ip), event="consult.decline", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, at=now)
+    letters.issue_letter(session, actor_of(user, source_ip), consult, now)
     return message

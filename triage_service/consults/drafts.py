@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.attachments.documents import store_attachment
 from triage_service.attachments.quality import measure
-from triage_service.audit.trail import record
+from triage_service.audit.trail import Actor, record
 from triage_service.consults.coverage import Problem, coverage_problems
 from triage_service.consults.practice import consult_of_practice, practice_actor, practice_of, require_gp
 from triage_service.consults.transactions import process_transaction
@@ -123,16 +123,15 @@ def save_draft(session: Session, user: InboxUser, draft: ConsultDraft | None, fo
     return draft
 
 
-def add_file(session: Session, user: InboxUser, settings: Settings, draft: ConsultDraft, data: bytes,
-             content_type: str, title: str, now: datetime, source_ip: str | None) -> dict[str, Any]:
+def add_file(session: Session, actor: Actor, settings: Settings, draft: ConsultDraft, data: bytes,
+             content_type: str, title: str, now: datetime) -> dict[str, Any]:
     """Check, clean and encrypt an uploaded photo or PDF (the API's own path) and add it to the draft,
     with its measured sharpness and exposure so the GP is told before sending what to retake."""
     if draft.status is DraftStatus.SENT:
         raise Forbidden(N_("This consult has been sent already; it can no longer be changed"))
     if len(draft.files) >= settings.max_attachments_per_consult:
         raise FormErrors({"files": N_("A consult carries at most this many photos and documents")})
-    attachment = store_attachment(session, practice_actor(user, source_ip), settings, draft.organisation_id, data,
-                                  content_type, now)
+    attachment = store_attachment(session, actor, settings, draft.organisation_id, data, content_type, now)
     quality = measure(data) if attachment.content_type.startswith("image/") else None
     entry = {"attachment_id": attachment.id, "title": title.strip()[:100], "content_type": attachment.content_type,
              "quality": list(quality.problems) if quality else []}
@@ -275,6 +274,9 @@ def consult_bundle(draft: ConsultDraft, practice: Organisation, gp: Practitioner
         document = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
                     "status": "current", "subject": {"type": "Patient", "identifier": bsn},
                     "date": now.isoformat(),
+                    # Photos the patient took and uploaded themself (consults/patient_photos.py) say so.
+                    **({"author": [{"type": "Patient", "identifier": bsn, "display": "patiënt"}]}
+                       if file.get("from_patient") else {}),
                     "content": [{"attachment": {"contentType": file["content_type"],
                                                 "url": f"Binary/{file['attachment_id']}",
                                                 **({"title": file["title"]} if file.get("title") else {})}}]}

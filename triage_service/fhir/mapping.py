@@ -20,7 +20,8 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
+def task_to_fhir(task: ConsultTask, letter_id: str | None = None) -> dict[str, Any]:
+    """The Task as FHIR; ``letter_id`` is the consult's current letter (consults/letters.py), listed in output."""
     consult = task.consult
     focus = {"reference": f"ServiceRequest/{consult.id}"}
     body: dict[str, Any] = {
@@ -51,7 +52,7 @@ def task_to_fhir(task: ConsultTask) -> dict[str, Any]:
     if task.flag_note:
         body["note"] = [{"text": line} for line in task.flag_note.splitlines()]
     if consult.outcome:
-        body["output"] = _outputs(consult)
+        body["output"] = _outputs(consult, letter_id)
     if task.due_at:
         body["restriction"] = {"period": {"end": instant(task.due_at)}}
     return body
@@ -86,7 +87,7 @@ def message_to_fhir(message: ConsultMessage, task_id: str) -> dict[str, Any]:
     return body
 
 
-def _outputs(consult: Consult) -> list[dict[str, Any]]:
+def _outputs(consult: Consult, letter_id: str | None) -> list[dict[str, Any]]:
     """The answer as Task.output (FHIR.md: advice, outcome code, whether it became a referral)."""
     outputs: list[dict[str, Any]] = [
         {"type": {"text": "outcome"}, "valueCodeableConcept": {"coding": [
@@ -111,6 +112,11 @@ def _outputs(consult: Consult) -> list[dict[str, Any]]:
         target = consult.id if consult.is_referral_for_triage else f"{consult.id}-referral"
         outputs.append({"type": {"text": "referral-request"},
                         "valueReference": {"reference": f"ServiceRequest/{target}"}})
+    if letter_id:
+        # The letter for the patient's record (a PDF DocumentReference); only the current version: a replaced
+        # one is reached through the current one's relatesTo.
+        outputs.append({"type": {"text": "consult-report"},
+                        "valueReference": {"reference": f"DocumentReference/{letter_id}"}})
     return outputs
 
 

@@ -24,6 +24,7 @@ from triage_service.models.draft import ConsultDraft, DraftStatus
 from triage_service.models.message import ConsultMessage, MessageCategory
 from triage_service.models.monitoring import ConsultFact
 from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
+from triage_service.models.patient_link import PatientUploadLink
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
@@ -62,6 +63,7 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "PatientProfile",
+    "PatientUploadLink",
     "Practitioner",
     "PractitionerRoleKind",
     "ReferralFlag",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from triage_service.portal import launch, new_consult, views  # noqa: F401 - their views register on views.bp
+from triage_service.portal import launch, new_consult, patient_page, views  # noqa: F401 - views register on views.bp
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    app.register_blueprint(patient_page.bp)  # the patient's upload page: public, the link and birth date authenticate
     # The launch is a cross-site POST from the GP system, authenticated by its signed JWT (security/his_launch.py),
     # so the session's CSRF token cannot apply; every other portal form has one.
     app.extensions["csrf"].exempt(launch.launch)

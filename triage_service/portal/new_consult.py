@@ -21,9 +21,10 @@ from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
 from triage_service.consults import drafts
 from triage_service.consults.coverage import Problem
+from triage_service.consults.patient_photos import links_of
 from triage_service.consults.practice import practice_actor
 from triage_service.database import get_session
-from triage_service.errors import N_, DomainError, FormErrors, NotFound
+from triage_service.errors import N_, DomainError, Forbidden, FormErrors, NotFound
 from triage_service.fhir import icpc
 from triage_service.models import AuditAction, ConsultDraft, DraftStatus, Organisation, OrganisationKind
 from triage_service.portal.views import bp, current_user, photo_response
@@ -65,8 +66,9 @@ def _save(draft: ConsultDraft | None) -> Any:
     added = []
     for upload in (f for f in request.files.getlist("photos") if f and f.filename):
         try:
-            added.append(drafts.add_file(session, user, settings(), draft, upload.read(), upload.mimetype,
-                                         request.form.get("photo_title", ""), clock(), request.remote_addr))
+            added.append(drafts.add_file(session, practice_actor(user, request.remote_addr), settings(), draft,
+                                         upload.read(), upload.mimetype, request.form.get("photo_title", ""),
+                                         clock()))
         except FormErrors as refused:
             errors.update({k: _(v) for k, v in refused.errors.items()})
         except DomainError:
@@ -129,7 +131,8 @@ def _refusal(diagnostics: str) -> str:
     return str(_("The consult could not be sent: %(reason)s", reason=_(diagnostics)))
 
 
-def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200,
+              new_link: tuple[str, str, Any] | None = None) -> Any:
     allow_own_scripts(previews=True)  # the photo check (portal/static) and its previews, nothing inline
     language = str(get_locale())
     offer = consult_offer(get_session(), local_date(clock()))
@@ -144,7 +147,8 @@ def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[s
     return render_template("portal/new_consult.html", draft=draft, values=values, errors=errors, offer=offer,
                            choices=choices, covered=covered, patterns=patterns, insurers=insurers,
                            quality=thresholds(), accepted=ACCEPTED_TYPES, max_bytes=settings().max_attachment_bytes,
-                           may_send=current_user().may_send,
+                           may_send=current_user().may_send, new_link=new_link, now=clock(),
+                           patient_links=links_of(get_session(), draft) if draft else [],
                            icpc_title=icpc.title, label=lambda code: specialism_label(code, language)), status
 
 
@@ -170,3 +174,29 @@ def draft_file(draft_id: str, attachment_id: str) -> Response:
            action=AuditAction.READ, resource_type="Binary", resource_id=attachment.id, at=clock())
     get_session().commit()
     return photo_response(attachment)
+
+
+@bp.post("/concepten/<draft_id>/patientlink")
+def patient_link(draft_id: str) -> Any:
+    """A one-time link for the patient to upload photos into this draft; shown once, here, with a QR code."""
+    from triage_service.consults.patient_photos import create_link
+
+    user = current_user()
+    draft = drafts.draft_of(get_session(), user, draft_id)
+    try:
+        link, token = create_link(get_session(), user, draft.id, clock(), request.remote_addr)
+    except Forbidden as refused:
+        return form_page(draft, draft.form, {"patient_link": _(refused.message)}, 400)
+    get_session().commit()
+    url = url_for("patient.upload_page", token=token, _external=True)
+    return form_page(draft, draft.form, {}, new_link=(url, qr_svg(url), link.expires_at))
+
+
+def qr_svg(url: str) -> str:
+    """The link as a QR code, an SVG drawn into the page (nothing loaded from elsewhere), to print or show the
+    patient; medium error correction survives a creased printout."""
+    import segno
+
+    label = _("QR code of the link for the patient")
+    svg: str = segno.make(url, error="m").svg_inline(scale=4, title=label)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)

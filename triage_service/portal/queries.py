@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from triage_service.consults.appointments import appointments_of
+from triage_service.consults.letters import current_letters
 from triage_service.models import (
     Appointment,
     AppointmentStatus,
@@ -131,6 +132,8 @@ class PracticeConsult:
     photos: list[Photo]
     messages: list[ConsultMessage]
     appointments: list[Appointment]
+    #: The current consult letter (a DocumentReference id) once the consult is concluded.
+    letter_id: str | None = None
 
     @property
     def open_question(self) -> ConsultMessage | None:
@@ -178,7 +181,8 @@ def practice_consult(session: Session, consult: Consult) -> PracticeConsult:
         question="\n\n".join(n.get("text", "") for n in resource.get("note", [])),
         complaint=", ".join(filter(None, (rc.get("text") for rc in resource.get("reasonCode", [])))),
         patient_name=patient_name(patient),
-        photos=photos, messages=messages, appointments=appointments_of(session, consult.id))
+        photos=photos, messages=messages, appointments=appointments_of(session, consult.id),
+        letter_id=current_letters(session, [consult]).get(consult.id))
 
 
 def _stored(session: Session, consult: Consult, reference: str) -> dict[str, Any] | None:

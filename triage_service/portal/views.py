@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from triage_service.attachments.documents import get_attachment, read_attachment
 from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
-from triage_service.consults import practice
+from triage_service.consults import letters, practice
 from triage_service.database import get_session
 from triage_service.errors import N_, DomainError, FormErrors, NotFound
 from triage_service.models import Attachment, AuditAction
@@ -178,6 +178,22 @@ def photo(consult_id: str, photo_id: str) -> Response:
            patient_ref=found.patient_resource_id, at=clock())
     get_session().commit()
     return photo_response(attachment)
+
+
+@bp.get("/consults/<consult_id>/brief/<document_id>")
+def letter(consult_id: str, document_id: str) -> Response:
+    """The consult letter (any version) as the PDF stored when the consult was concluded, to file in the record."""
+    user = current_user()
+    found = practice.consult_of_practice(get_session(), user, consult_id)
+    _, attachment = letters.read_letter(get_session(), practice.practice_actor(user, request.remote_addr), found,
+                                        document_id, clock())
+    data = letters.letter_bytes(get_session(), attachment)
+    get_session().commit()  # the read is audited even if the download is broken off
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Cache-Control"] = "no-store"
+    # A generated name: nothing about the patient in a header or in the browser's download list.
+    response.headers["Content-Disposition"] = f'attachment; filename="consultverslag-{consult_id[:8]}.pdf"'
+    return response
 
 
 def photo_response(attachment: Attachment) -> Response:

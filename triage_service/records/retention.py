@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from triage_service.models import (
     DraftStatus,
     EncryptedBlob,
     Notification,
+    PatientUploadLink,
     ReferralFlag,
     RoutingDecision,
     StoredResource,
@@ -80,6 +82,7 @@ def purge(session: Session, settings: Settings, store: BlobStore, now: datetime)
     drafts = _day_before(now, settings.retention_draft_days)
     abandoned = list(session.scalars(select(ConsultDraft.id).where(ConsultDraft.status != DraftStatus.SENT,
                                                                    ConsultDraft.updated_at < drafts)))
+    session.execute(delete(PatientUploadLink).where(PatientUploadLink.draft_id.in_(abandoned)))
     session.execute(delete(ConsultDraft).where(ConsultDraft.id.in_(abandoned)))
     result.drafts = len(abandoned)
     result.resources = _remove_unreferenced_resources(session, medical)
@@ -136,7 +139,9 @@ def _remove_consults(session: Session, ids: list[str]) -> None:
     session.execute(delete(ConsultMessage).where(ConsultMessage.consult_id.in_(ids),
                                                  ConsultMessage.in_response_to_id.is_not(None)))
     session.execute(delete(ConsultMessage).where(ConsultMessage.consult_id.in_(ids)))
-    # A sent draft only remembers which consult it became: it goes with it.
+    # A sent draft only remembers which consult it became: it goes with it, and its patient links with it.
+    sent = select(ConsultDraft.id).where(ConsultDraft.consult_id.in_(ids))
+    session.execute(delete(PatientUploadLink).where(PatientUploadLink.draft_id.in_(sent)))
     session.execute(delete(ConsultDraft).where(ConsultDraft.consult_id.in_(ids)))
     session.execute(delete(ConsultTask).where(ConsultTask.id.in_(tasks)))
     session.execute(delete(Consult).where(Consult.id.in_(ids)))
@@ -148,9 +153,21 @@ def _remove_unreferenced_resources(session: Session, cutoff: datetime) -> int:
     old = [r for r in session.scalars(select(StoredResource).where(StoredResource.resource_type.in_(PATIENT_TYPES),
                                                                    StoredResource.updated_at < cutoff))
            if r.id not in in_use and r.id not in referenced]
+    # A consult's letters (consults/letters.py: context.related names the consult) are part of its record:
+    # they stay as long as the consult does, though made when it was concluded and unchanged since.
+    related = {r.id: _related_consults(r.resource) for r in old if r.resource_type == "DocumentReference"}
+    named = set().union(*related.values()) if related else set()
+    remaining = set(session.scalars(select(Consult.id).where(Consult.id.in_(named)))) if named else set()
+    old = [r for r in old if not related.get(r.id, set()) & remaining]
     for resource in old:
         session.delete(resource)
     return len(old)
+
+
+def _related_consults(document: dict[str, Any]) -> set[str]:
+    related = document.get("context", {}).get("related", [])
+    return {str(r.get("reference", "")).removeprefix("ServiceRequest/") for r in related
+            if isinstance(r, dict) and str(r.get("reference", "")).startswith("ServiceRequest/")}
 
 
 def _documents_in_use(session: Session) -> set[str]:

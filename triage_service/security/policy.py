@@ -37,6 +37,11 @@ PUBLIC_ENDPOINTS = frozenset({
     "web.language",
     # A GP system's signed launch (security/his_launch.py): the JWT is the authentication.
     "portal.launch",
+    # The patient's upload page: the link's secret and the patient's birth date authenticate
+    # (consults/patient_photos.py); its own copy of the portal's script and styles.
+    "patient.upload_page",
+    "patient.send_photos",
+    "patient.static",
 })
 
 
