@@ -92,7 +92,10 @@ def test_the_capability_statement_lists_exactly_the_interactions_that_are_routed
             declared.add((method, path.format(type=resource["type"])))
             adapter.match(path.format(type=resource["type"]), method)  # raises 404/405 when not routed
         for operation in resource.get("operation", []):
-            adapter.match(f"/fhir/{resource['type']}/${operation['name']}", "POST")
+            # An operation on one resource (our OperationDefinition says instance) is routed under its id.
+            definition = registry().resources.get(("OperationDefinition", operation["definition"].rsplit("/", 1)[-1]))
+            on = "/some-id" if definition and definition.get("instance") else ""
+            adapter.match(f"/fhir/{resource['type']}{on}/${operation['name']}", "POST")
 
     # And the other way round: no resource type answers an interaction the statement does not declare.
     types = {r["type"] for r in statement["rest"][0]["resource"]} | {"Basic", "Binary", "Communication"}

@@ -110,6 +110,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("patient.static", "GET"): (lambda i: "/foto/static/portal/portal.css", PUBLIC),
     # The FHIR API: practice A's own data.
     ("fhir.read_service_request", "GET"): (lambda i: f"/fhir/ServiceRequest/{i.consult}", GP_A),
+    ("fhir.patient_photo_link", "POST"): (lambda i: f"/fhir/ServiceRequest/{i.consult}/$patient-photo-link", GP_A),
     ("fhir.read_task", "GET"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
     ("fhir.update_task", "PUT"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
     ("fhir.read_supporting", "GET"): (lambda i: f"/fhir/Patient/{i.patient}", GP_A),
@@ -165,6 +166,7 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("portal.new_consult", "POST"): (lambda i: "/huisarts/nieuw", ANY_PRACTICE),
     ("portal.edit_draft", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
     ("portal.edit_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}", PORTAL_A),
+    ("portal.consult_patient_link", "POST"): (lambda i: f"/huisarts/consults/{i.consult}/patientlink", PORTAL_A),
     ("portal.patient_link", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}/patientlink", PORTAL_A),
     ("portal.draft_file", "GET"): (lambda i: f"/huisarts/concepten/{i.draft}/bestanden/{i.draft_photo}", PORTAL_A),
     ("portal.discard_draft", "POST"): (lambda i: f"/huisarts/concepten/{i.draft}/verwijderen", PORTAL_A),

@@ -150,3 +150,65 @@ def test_another_practice_cannot_make_a_link_for_the_draft(
     gp_logs_in(other, clock, BAKKER)
     page = other.get("/huisarts/")
     assert other.post(f"{draft_page}/patientlink", data={"csrf_token": csrf(page)}).status_code == 404
+
+
+def test_photos_from_the_patient_join_an_open_consult_as_a_message_the_gp_system_reads(
+        app: Flask, gp_browser: FlaskClient, patient: FlaskClient, gp: GPSystem) -> None:
+    consult_id = send(gp_browser, consult_form()).headers["Location"].rsplit("/", 1)[-1]
+    page = gp_browser.get(f"/huisarts/consults/{consult_id}")
+    made = gp_browser.post(f"/huisarts/consults/{consult_id}/patientlink", data={"csrf_token": csrf(page)})
+    body = made.get_data(as_text=True)
+    match = re.search(r'href="http://[^/"]+(/foto/[^"]+)"', body)
+    assert made.status_code == 200 and match and "<svg" in body
+    link = match.group(1)
+
+    patient_confirms(patient, link)
+    thanks = patient_sends(patient, link, [(sharp_photo(), "dichtbij.jpg", "image/jpeg")])
+
+    assert thanks.status_code == 200
+    messages = gp.get(f"/fhir/Communication?based-on=ServiceRequest/{consult_id}").get_json()["entry"]
+    [from_patient] = [e["resource"] for e in messages if e["resource"]["sender"]["type"] == "Patient"]
+    document = gp.get(f"/fhir/{from_patient['payload'][-1]['contentReference']['reference']}").get_json()
+    assert document["author"][0]["display"] == "patiënt"
+    assert "Patiënt" in gp_browser.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
+
+
+def test_no_link_is_made_for_a_consult_that_is_no_longer_open(gp_browser: FlaskClient) -> None:
+    consult_id = send(gp_browser, consult_form()).headers["Location"].rsplit("/", 1)[-1]
+    page = gp_browser.get(f"/huisarts/consults/{consult_id}")
+    gp_browser.post(f"/huisarts/consults/{consult_id}/cancel", data={"csrf_token": csrf(page)})
+    refused = gp_browser.post(f"/huisarts/consults/{consult_id}/patientlink", data={"csrf_token": csrf(page)})
+    assert refused.status_code == 409 and "niet meer open" in refused.get_data(as_text=True)
+
+
+def test_the_gp_system_asks_for_a_patient_link_over_fhir_and_the_photos_join_the_consult(
+        app: Flask, gp: GPSystem, other_gp: GPSystem, patient: FlaskClient, consult_request: dict[str, Any]) -> None:
+    from tests.conftest import new_request
+
+    consult_id = gp.post("/fhir/ServiceRequest", new_request(consult_request)).get_json()["id"]
+    assert other_gp.post(f"/fhir/ServiceRequest/{consult_id}/$patient-photo-link", {}).status_code == 404
+    answer = gp.post(f"/fhir/ServiceRequest/{consult_id}/$patient-photo-link", {})
+    parameters = {p["name"]: p for p in answer.get_json()["parameter"]}
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    assert parameters["url"]["valueUrl"].startswith("http://testserver/foto/")
+    assert parameters["expires"]["valueInstant"].startswith("2026-11-26")  # 72 hours after the frozen now
+    link = parameters["url"]["valueUrl"].removeprefix("http://testserver")
+
+    patient_confirms(patient, link)
+    assert patient_sends(patient, link, [(sharp_photo(), "dichtbij.jpg", "image/jpeg")]).status_code == 200
+
+    messages = gp.get(f"/fhir/Communication?based-on=ServiceRequest/{consult_id}").get_json()["entry"]
+    assert [e["resource"]["sender"]["type"] for e in messages] == ["Patient"]
+    with session_scope(app) as session:
+        asked = session.scalars(select(AuditEntry).where(AuditEntry.event == "patient-link.create")).one()
+        assert asked.actor_kind == "client" and asked.actor_id == gp.demo.client_id
+
+
+def test_a_gp_system_cannot_ask_a_link_for_a_cancelled_consult(gp: GPSystem, consult_request: dict[str, Any]) -> None:
+    from tests.conftest import new_request
+
+    consult_id = gp.post("/fhir/ServiceRequest", new_request(consult_request)).get_json()["id"]
+    task = gp.get(f"/fhir/Task?focus=ServiceRequest/{consult_id}").get_json()["entry"][0]["resource"]
+    gp.put(f"/fhir/Task/{task['id']}", {**task, "status": "cancelled"})
+    refused = gp.post(f"/fhir/ServiceRequest/{consult_id}/$patient-photo-link", {})
+    assert refused.status_code == 409 and refused.get_json()["resourceType"] == "OperationOutcome"

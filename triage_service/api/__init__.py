@@ -13,6 +13,7 @@ from triage_service.api import (  # noqa: F401
     ids,
     oauth,
     openapi,
+    patient_photos,
     resources,
     search,
     subscriptions,

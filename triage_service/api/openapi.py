@@ -57,6 +57,8 @@ def openapi_document() -> dict[str, Any]:
         "/fhir": {"post": _operation("Transaction Bundle (consult with its resources, all or nothing)", body=True)},
         "/fhir/ServiceRequest/$validate": {"post": _operation("Check a consult request; nothing stored",
                                                               body=True)},
+        "/fhir/ServiceRequest/{id}/$patient-photo-link": {"post": _operation(
+            "A one-time link (72 hours) for the patient to upload photos into this open consult", params=_id())},
         "/fhir/Task/{id}": {"get": _operation("Read a Task", params=_id()),
                             "put": _operation("Cancel the consult or acknowledge the advice", body=True,
                                               params=_id())},

@@ -254,10 +254,14 @@ def _specialism(code: str | None) -> str:
     return specialism_label(code, "nl") if code else ""
 
 
+#: Who wrote a message, as the letter says it.
+_ROLE_WORDS = {"gp": "huisarts", "specialist": "specialist", "patient": "patiënt"}
+
+
 def _thread_message(message: ConsultMessage) -> ThreadMessage:
     kind = registry().display(CS_MESSAGE_CATEGORY, message.category.value, "nl") or message.category.value
     return ThreadMessage(message.sent_at, message.sender_name,
-                         "huisarts" if message.sender_role == "gp" else message.sender_role, kind, message.text,
+                         _ROLE_WORDS.get(message.sender_role, message.sender_role), kind, message.text,
                          len(message.document_ids or []))
 
 

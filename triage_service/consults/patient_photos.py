@@ -9,6 +9,7 @@ the patient made them (DocumentReference.author). The patient sees nothing of th
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from datetime import date, datetime, timedelta
@@ -17,11 +18,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.attachments.documents import create_document_reference
 from triage_service.audit.trail import Actor, record
 from triage_service.consults.drafts import add_file, draft_of
-from triage_service.consults.practice import practice_actor
-from triage_service.errors import N_, Forbidden, UnprocessableInput
-from triage_service.models import AuditAction, AuditOutcome, ConsultDraft, DraftStatus, PatientUploadLink
+from triage_service.consults.practice import consult_of_practice, practice_actor
+from triage_service.errors import N_, Conflict, Forbidden, UnprocessableInput
+from triage_service.fhir import dutch
+from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO
+from triage_service.models import (
+    AuditAction,
+    AuditOutcome,
+    Consult,
+    ConsultDraft,
+    ConsultMessage,
+    DraftStatus,
+    MessageCategory,
+    PatientUploadLink,
+    TaskStatus,
+)
+from triage_service.records.patient_links import link_documents
 from triage_service.security.web_auth import InboxUser
 from triage_service.settings import Settings
 
@@ -29,6 +44,7 @@ VALID_FOR = timedelta(hours=72)
 MAX_TRIES = 5
 #: At most this many photos per link (the consult's own limit applies as well).
 MAX_PHOTOS = 6
+OPEN = (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD)
 
 
 class LinkClosed(Exception):
@@ -62,9 +78,34 @@ def create_link(session: Session, user: InboxUser, draft_id: str, now: datetime,
     return link, token
 
 
-def links_of(session: Session, draft: ConsultDraft) -> list[PatientUploadLink]:
-    return list(session.scalars(select(PatientUploadLink).where(PatientUploadLink.draft_id == draft.id)
-                                .order_by(PatientUploadLink.created_at)))
+def create_consult_link(session: Session, user: InboxUser, consult_id: str, now: datetime,
+                        source_ip: str | None) -> tuple[PatientUploadLink, str]:
+    """A link for photos that join a consult already sent (while it is open), e.g. when the specialist asks."""
+    consult = consult_of_practice(session, user, consult_id)
+    return link_for_consult(session, practice_actor(user, source_ip), user.id, consult, now)
+
+
+def link_for_consult(session: Session, actor: Actor, created_by: str | None, consult: Consult,
+                     now: datetime) -> tuple[PatientUploadLink, str]:
+    """The same for whoever asks: a GP in the portal, or the practice's GP system ($patient-photo-link)."""
+    if consult.task.status not in OPEN:
+        raise Conflict(N_("This consult is no longer open: no photos can be added"))
+    token = secrets.token_urlsafe(24)
+    link = PatientUploadLink(token_hash=_hash(token), organisation_id=consult.organisation_id, consult_id=consult.id,
+                             created_by=created_by, created_at=now, expires_at=now + VALID_FOR, failed_attempts=0,
+                             photo_count=0)
+    session.add(link)
+    session.flush()
+    record(session, actor, event="patient-link.create", action=AuditAction.CREATE,
+           resource_type="PatientUploadLink", resource_id=link.id, patient_ref=consult.patient_resource_id, at=now)
+    return link, token
+
+
+def links_of(session: Session, draft: ConsultDraft | None = None,
+             consult: Consult | None = None) -> list[PatientUploadLink]:
+    owner = PatientUploadLink.draft_id == draft.id if draft is not None else \
+        PatientUploadLink.consult_id == (consult.id if consult is not None else None)
+    return list(session.scalars(select(PatientUploadLink).where(owner).order_by(PatientUploadLink.created_at)))
 
 
 def open_link(session: Session, token: str, now: datetime) -> PatientUploadLink:
@@ -79,7 +120,12 @@ def open_link(session: Session, token: str, now: datetime) -> PatientUploadLink:
         raise LinkClosed("closed")
     if now >= link.expires_at:
         raise LinkClosed("expired")
-    draft = session.get(ConsultDraft, link.draft_id)
+    if link.consult_id is not None:
+        consult = session.get(Consult, link.consult_id)
+        if consult is None or consult.task.status not in OPEN:
+            raise LinkClosed("closed")  # answered, cancelled or declined meanwhile
+        return link
+    draft = session.get(ConsultDraft, link.draft_id) if link.draft_id else None
     if draft is None or draft.status is DraftStatus.SENT:
         raise LinkClosed("closed")  # the GP sent the consult (or deleted the draft) meanwhile
     return link
@@ -94,8 +140,7 @@ def _actor(link: PatientUploadLink, source_ip: str | None) -> Actor:
 def check_birth_date(session: Session, link: PatientUploadLink, given: str, now: datetime,
                      source_ip: str | None) -> bool:
     """Whether ``given`` (YYYY-MM-DD) is the patient's birth date; the fifth wrong try closes the link."""
-    draft = session.get(ConsultDraft, link.draft_id)
-    expected = draft.form.get("birth_date", "") if draft else ""
+    expected = _birth_date_of(session, link)
     try:
         right = bool(expected) and date.fromisoformat(given.strip()) == date.fromisoformat(expected)
     except ValueError:
@@ -112,14 +157,25 @@ def check_birth_date(session: Session, link: PatientUploadLink, given: str, now:
     return right
 
 
+def _birth_date_of(session: Session, link: PatientUploadLink) -> str:
+    if link.consult_id is not None:
+        consult = session.get(Consult, link.consult_id)
+        return consult.patient_birth_date.isoformat() if consult else ""
+    draft = session.get(ConsultDraft, link.draft_id) if link.draft_id else None
+    return str(draft.form.get("birth_date", "")) if draft else ""
+
+
 def add_patient_photo(session: Session, settings: Settings, link: PatientUploadLink, data: bytes, content_type: str,
                       now: datetime, source_ip: str | None) -> dict[str, Any]:
-    """Store one photo from the patient in the draft (the API's checks and cleaning), marked as theirs."""
+    """Store one photo from the patient (the API's checks and cleaning), marked as theirs: in the draft, or as a
+    DocumentReference of the open consult (``document_id`` in the answer; :func:`finish` adds them to the thread)."""
     if link.verified_at is None:
         raise Forbidden(N_("Confirm your date of birth first"))
     if link.photo_count >= MAX_PHOTOS:
         raise Forbidden(N_("You have sent the most photos this link accepts"))
-    draft = session.get(ConsultDraft, link.draft_id)
+    if link.consult_id is not None:
+        return _photo_for_consult(session, settings, link, data, content_type, now, source_ip)
+    draft = session.get(ConsultDraft, link.draft_id) if link.draft_id else None
     assert draft is not None  # open_link checked it
     entry = add_file(session, _actor(link, source_ip), settings, draft, data, content_type, "van de patiënt", now)
     if not str(entry["content_type"]).startswith("image/"):
@@ -132,8 +188,48 @@ def add_patient_photo(session: Session, settings: Settings, link: PatientUploadL
     return entry
 
 
-def finish(session: Session, link: PatientUploadLink, now: datetime, source_ip: str | None) -> None:
-    """The patient is done: the link is used and accepts nothing more."""
+def _photo_for_consult(session: Session, settings: Settings, link: PatientUploadLink, data: bytes,
+                       content_type: str, now: datetime, source_ip: str | None) -> dict[str, Any]:
+    consult = session.get(Consult, link.consult_id)
+    assert consult is not None  # open_link checked it
+    earlier = sum(len(m.document_ids or []) for m in consult.messages)
+    if consult.photo_count + earlier + 1 > settings.max_attachments_per_consult:
+        raise Forbidden(N_("This consult cannot hold more photos"))
+    if not content_type.startswith("image/"):
+        raise UnprocessableInput(N_("Only photos (JPEG or PNG) can be sent with this link"))
+    bsn = next((i for c in consult.resource.get("contained", []) if c.get("resourceType") == "Patient"
+                for i in c.get("identifier", []) if i.get("system") == dutch.BSN), None)
+    patient: dict[str, Any] = {"reference": f"Patient/{consult.patient_resource_id}"} \
+        if consult.patient_resource_id else {"type": "Patient", "identifier": bsn}
+    document = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
+                "status": "current", "subject": patient, "date": now.isoformat(),
+                "author": [{**patient, "display": "patiënt"}],
+                "content": [{"attachment": {"contentType": content_type, "title": "van de patiënt",
+                                            "data": base64.b64encode(data).decode()}}]}
+    stored = create_document_reference(session, _actor(link, source_ip), settings, consult.organisation_id,
+                                       document, now)
+    if not str(stored.resource["content"][0]["attachment"].get("contentType", "")).startswith("image/"):
+        raise UnprocessableInput(N_("Only photos (JPEG or PNG) can be sent with this link"))
+    link.photo_count += 1
+    return {"document_id": stored.id}
+
+
+def finish(session: Session, link: PatientUploadLink, now: datetime, source_ip: str | None,
+           document_ids: list[str] | None = None) -> None:
+    """The patient is done: the link is used and accepts nothing more. Photos for an open consult join its
+    thread as a message from the patient, and the Task changes, so the GP system and the specialist hear of it."""
     link.used_at = now
+    if link.consult_id is not None and document_ids:
+        consult = session.get(Consult, link.consult_id)
+        assert consult is not None
+        session.add(ConsultMessage(consult_id=consult.id, category=MessageCategory.GENERAL, sender_role="patient",
+                                   sender_name="Patiënt", text="Foto's van de patiënt, gestuurd met de link van de "
+                                   "huisarts.", document_ids=document_ids, sent_at=now))
+        task = consult.task
+        task.version_id += 1
+        task.updated_at = now
+        if consult.patient_resource_id:
+            link_documents(session, consult.organisation_id, consult.patient_resource_id,
+                           [f"DocumentReference/{d}" for d in document_ids])
     record(session, _actor(link, source_ip), event="patient.upload.finish", action=AuditAction.CREATE,
            resource_type="PatientUploadLink", resource_id=link.id, detail=f"photos={link.photo_count}", at=now)

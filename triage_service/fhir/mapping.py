@@ -64,7 +64,9 @@ CS_MESSAGE_CATEGORY = f"{CANONICAL_BASE}/CodeSystem/triage-message-category"
 
 def message_to_fhir(message: ConsultMessage, task_id: str) -> dict[str, Any]:
     """A thread message as a Communication (profile triage-consult-message)."""
-    party: dict[str, Any] = {"type": "PractitionerRole", "display": message.sender_name}
+    # The patient's own photos (consults/patient_photos.py) come from the patient, not a practitioner.
+    party: dict[str, Any] = {"type": "Patient" if message.sender_role == "patient" else "PractitionerRole",
+                             "display": message.sender_name}
     if message.sender_agb:
         party["identifier"] = {"system": AGB, "value": message.sender_agb}
     body: dict[str, Any] = {

@@ -23,9 +23,12 @@ class PatientUploadLink(Base):
     #: SHA-256 of the secret in the link (the link itself is shown once, to the GP).
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
-    #: The draft the photos go into (the GP sends the consult with them).
-    draft_id: Mapped[str] = mapped_column(ForeignKey("consult_drafts.id", ondelete="CASCADE"), index=True)
-    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    #: The draft the photos go into (the GP sends the consult with them), or
+    draft_id: Mapped[str | None] = mapped_column(ForeignKey("consult_drafts.id", ondelete="CASCADE"), index=True)
+    #: the open consult they join (as a message of the thread, from the patient).
+    consult_id: Mapped[str | None] = mapped_column(ForeignKey("consults.id"), index=True)
+    #: The portal account that made it; None when a GP system asked for it over FHIR (the audit names the client).
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)

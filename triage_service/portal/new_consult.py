@@ -27,6 +27,7 @@ from triage_service.database import get_session
 from triage_service.errors import N_, DomainError, Forbidden, FormErrors, NotFound
 from triage_service.fhir import icpc
 from triage_service.models import AuditAction, ConsultDraft, DraftStatus, Organisation, OrganisationKind
+from triage_service.portal.qr import qr_svg
 from triage_service.portal.views import bp, current_user, photo_response
 from triage_service.reports.periods import local_date
 from triage_service.request_context import clock, settings
@@ -190,13 +191,3 @@ def patient_link(draft_id: str) -> Any:
     get_session().commit()
     url = url_for("patient.upload_page", token=token, _external=True)
     return form_page(draft, draft.form, {}, new_link=(url, qr_svg(url), link.expires_at))
-
-
-def qr_svg(url: str) -> str:
-    """The link as a QR code, an SVG drawn into the page (nothing loaded from elsewhere), to print or show the
-    patient; medium error correction survives a creased printout."""
-    import segno
-
-    label = _("QR code of the link for the patient")
-    svg: str = segno.make(url, error="m").svg_inline(scale=4, title=label)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)

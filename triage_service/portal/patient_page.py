@@ -93,13 +93,16 @@ def send_photos(token: str) -> Any:
         return _photos_page(token, link, {"photos": _(
             "A photo looks blurred or too dark or light. Take it again, or tick that you want to send it anyway.")},
             400)
+    documents = []
     try:
         for data, content_type in files:
-            add_patient_photo(get_session(), settings(), link, data, content_type, clock(), request.remote_addr)
+            added = add_patient_photo(get_session(), settings(), link, data, content_type, clock(),
+                                      request.remote_addr)
+            documents += [added["document_id"]] if "document_id" in added else []
     except DomainError:
         get_session().rollback()
         return _photos_page(token, get_session().get(PatientUploadLink, link.id) or link, {"photos": _(
             "A file could not be sent: only photos (JPEG or PNG) up to the size limit are accepted.")}, 400)
-    finish(get_session(), link, clock(), request.remote_addr)
+    finish(get_session(), link, clock(), request.remote_addr, documents)
     session.pop("patient_link", None)
     return render_template("portal/patient_thanks.html", count=link.photo_count)

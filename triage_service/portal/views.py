@@ -13,11 +13,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from triage_service.attachments.documents import get_attachment, read_attachment
 from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
-from triage_service.consults import letters, practice
+from triage_service.consults import letters, patient_photos, practice
 from triage_service.database import get_session
-from triage_service.errors import N_, DomainError, FormErrors, NotFound
+from triage_service.errors import N_, Conflict, DomainError, FormErrors, NotFound
 from triage_service.models import Attachment, AuditAction
 from triage_service.portal import queries
+from triage_service.portal.qr import qr_svg
 from triage_service.request_context import clock, settings
 from triage_service.routing.service import specialism_label
 from triage_service.security.headers import allow_own_scripts
@@ -70,7 +71,8 @@ def consult(consult_id: str) -> Any:
     return _consult_page(consult_id)
 
 
-def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status: int = 200,
+                  new_link: tuple[str, str, Any] | None = None) -> Any:
     user = current_user()
     found = practice.consult_of_practice(get_session(), user, consult_id)
     practice.record_view(get_session(), user, found, clock(), request.remote_addr)
@@ -80,6 +82,8 @@ def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status:
     allow_own_scripts(previews=True)  # the photo check of the answer's extra photos, nothing inline
     return render_template("portal/consult.html", detail=detail, words=state_words(), errors=errors or {},
                            form=request.form, specialism=specialism_text, user=user, quality=thresholds(),
+                           new_link=new_link, patient_links=patient_photos.links_of(get_session(), consult=found),
+                           now=clock(),
                            max_bytes=settings().max_attachment_bytes), status
 
 
@@ -129,6 +133,21 @@ def _upload_documents(consult_id: str) -> list[str]:
                                            "limit")}) from refused
         ids.append(stored.id)
     return ids
+
+
+@bp.post("/consults/<consult_id>/patientlink")
+def consult_patient_link(consult_id: str) -> Any:
+    """A one-time link for the patient to send photos that join this open consult; shown once, with a QR code."""
+    user = current_user()
+    try:
+        link, token = patient_photos.create_consult_link(get_session(), user, consult_id, clock(),
+                                                         request.remote_addr)
+    except Conflict as refused:
+        get_session().rollback()
+        return _consult_page(consult_id, {"patient_link": _(refused.message)}, 409)
+    get_session().commit()
+    url = url_for("patient.upload_page", token=token, _external=True)
+    return _consult_page(consult_id, new_link=(url, qr_svg(url), link.expires_at))
 
 
 @bp.post("/consults/<consult_id>/acknowledge")
