@@ -7,6 +7,9 @@ import html
 from pathlib import Path
 from typing import Any
 
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
 from tests.browser.conftest import screenshot
@@ -21,11 +24,12 @@ __all__ = ["phone"]  # the fixture, from the portal's browser tests
 AUDIENCE = "http://testserver/huisarts/launch"
 
 
-def his_posts_the_launch(page: Any, app: Flask, clock: FrozenClock, base: str, **changes: Any) -> str:
+def his_posts_the_launch(page: Any, app: Flask, clock: FrozenClock, base: str, key: bytes | None = None,
+                         **changes: Any) -> str:
     """The HIS's page with the signed launch in a form, submitted as the GP clicks "Meekijkconsult" there."""
     demo = app.extensions["test.demo_clients"][0]  # De Linde's GP system
-    token = launch_token(demo.client_id, demo.key_file.read_bytes(), AUDIENCE, clock.now, context(**changes),
-                         kid=demo.kid)
+    token = launch_token(demo.client_id, key or demo.key_file.read_bytes(), AUDIENCE, clock.now,
+                         context(**changes), kid=demo.kid)
     page.set_content(f'<form method="post" action="{base}/huisarts/launch">'
                      f'<input type="hidden" name="launch" value="{html.escape(token)}">'
                      '<button type="submit">Meekijkconsult</button></form>')
@@ -67,5 +71,36 @@ def test_a_launch_used_twice_gets_a_dutch_page_and_no_session(
     assert "999990019" not in phone.content()
     assert_accessible(phone)
     screenshot(phone, "portal-his-launch-replayed")
+    phone.goto(f"{live_server}/huisarts/")
+    assert phone.url.endswith("/login")
+
+
+@pytest.mark.parametrize(("how", "words"), [
+    ("forged", "niet ondertekend door een bij de dienst bekend HIS"),
+    ("expired", "is verlopen"),
+    ("other-practice", "alleen voor de eigen praktijk"),
+])
+def test_a_forged_expired_or_other_practice_launch_gets_a_dutch_page_and_no_session(
+        phone: Any, app: Flask, live_server: str, clock: FrozenClock, how: str, words: str) -> None:
+    if how == "forged":
+        key = ec.generate_private_key(ec.SECP384R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        his_posts_the_launch(phone, app, clock, live_server, key=key)
+    elif how == "expired":
+        clock.advance(minutes=-3)  # signed three minutes ago, valid for two
+        demo = app.extensions["test.demo_clients"][0]
+        token = launch_token(demo.client_id, demo.key_file.read_bytes(), AUDIENCE, clock.now, context(), kid=demo.kid)
+        clock.advance(minutes=3)
+        phone.set_content(f'<form method="post" action="{live_server}/huisarts/launch">'
+                          f'<input type="hidden" name="launch" value="{html.escape(token)}">'
+                          '<button type="submit">Meekijkconsult</button></form>')
+        phone.get_by_role("button", name="Meekijkconsult").click()
+        phone.wait_for_load_state()
+    else:
+        his_posts_the_launch(phone, app, clock, live_server, practice_agb="03067890", gp_agb="01034567")
+
+    assert phone.get_by_text(words).is_visible()
+    assert "999990019" not in phone.content()
+    assert_accessible(phone)
     phone.goto(f"{live_server}/huisarts/")
     assert phone.url.endswith("/login")

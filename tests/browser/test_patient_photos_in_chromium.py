@@ -40,7 +40,8 @@ def give_birth_date(page: Any, value: str) -> None:
 
 def test_the_patient_uploads_two_photos_from_a_phone_with_the_link_alone(
         phone: Any, app: Flask, live_server: str, clock: FrozenClock, tmp_path: Path) -> None:
-    phone.goto(live_server + a_link(app, clock))
+    link = a_link(app, clock)
+    phone.goto(live_server + link)
     assert "Fictief" not in phone.content()
     assert_accessible(phone)
     give_birth_date(phone, "1968-04-12")
@@ -55,6 +56,9 @@ def test_the_patient_uploads_two_photos_from_a_phone_with_the_link_alone(
     phone.wait_for_load_state()
 
     assert phone.get_by_text("Uw 2 foto's zijn naar uw huisarts verstuurd").is_visible()
+    assert_accessible(phone)
+    phone.goto(live_server + link)  # the same link again: used
+    assert phone.get_by_text("Met deze link zijn al foto's verstuurd").is_visible()
     assert_accessible(phone)
     with session_scope(app) as session:
         assert len(session.scalars(select(ConsultDraft)).one().files) == 2
