@@ -45,6 +45,9 @@ def test_a_launch_from_the_his_opens_the_filled_in_form_on_a_phone_and_the_gp_se
     assert phone.get_by_label("BSN").input_value() == "999990019"
     assert phone.get_by_label("Achternaam").input_value() == "Fictief"
     assert phone.get_by_label("ICPC-code").input_value() == "S74"
+    assert "/huisarts/concepten/" in phone.url  # not the one-time launch: a reload opens the draft again
+    phone.reload()
+    assert phone.get_by_label("BSN").input_value() == "999990019"
     assert_accessible(phone)
     screenshot(phone, "portal-his-launch")
     phone.get_by_label("Specialisme en consultvorm").select_option(label="Dermatologie: E-consult")

@@ -48,9 +48,10 @@ def test_the_patient_uploads_two_photos_from_a_phone_with_the_link_alone(
 
     assert phone.get_by_text("Zo maakt u een goede foto").is_visible()
     assert_accessible(phone)
-    phone.set_input_files("#photos", [str(sharp(tmp_path, "overzicht.jpg")), str(sharp(tmp_path, "dichtbij.jpg"))])
-    phone.wait_for_function("() => document.querySelectorAll('#photo-previews .photo-ok').length === 2",
-                            timeout=15_000)
+    # One photo per field, as the phone's camera gives them: the overview, then the close-up.
+    phone.get_by_label("Foto 1: van ongeveer 30 cm").set_input_files(str(sharp(tmp_path, "overzicht.jpg")))
+    phone.get_by_label("Foto 2: van dichtbij, ongeveer 10 cm").set_input_files(str(sharp(tmp_path, "dichtbij.jpg")))
+    phone.wait_for_function("() => document.querySelectorAll('.previews .photo-ok').length === 2", timeout=15_000)
     screenshot(phone, "patient-photos")
     phone.get_by_role("button", name="Foto's naar mijn huisarts sturen").click()
     phone.wait_for_load_state()

@@ -84,7 +84,7 @@ def test_the_launched_form_is_sent_like_any_other(app: Flask, browser: FlaskClie
     ("other-practice", 403, "alleen voor de eigen praktijk"),
     ("gp-without-account", 403, "geen portaalaccount"),
     ("gp-of-another-practice", 403, "geen portaalaccount"),
-    ("wrong-audience", 400, "onvolledig of beschadigd"),
+    ("wrong-audience", 400, "voor een ander adres van de dienst"),
     ("garbage", 400, "onvolledig of beschadigd"),
 ])
 def test_a_bad_launch_gets_a_dutch_page_and_no_session(
@@ -155,3 +155,28 @@ def test_triage_service_signs_a_launch_as_a_his_would_and_writes_the_page_that_p
     token = result.output.strip()
     assert f'value="{token}"' in page.read_text(encoding="utf-8") and oct(page.stat().st_mode)[-3:] == "600"
     assert launch(app.test_client(), token).status_code == 200
+
+
+def test_a_refused_launch_does_not_log_out_whoever_is_logged_in(browser: FlaskClient, clock: FrozenClock) -> None:
+    from tests.web.test_portal import gp_logs_in
+
+    gp_logs_in(browser, clock)  # any website could post a bad launch to a logged-in GP's browser
+    assert launch(browser, "dit-is-geen-jwt").status_code == 400
+    assert logged_in(browser)
+
+
+def test_the_same_patient_launched_twice_opens_the_same_draft(
+        app: Flask, browser: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    first = launch(browser, signed(gp, clock)).get_data(as_text=True)
+    second = launch(browser, signed(gp, clock, question="Nu ook jeuk.")).get_data(as_text=True)
+    assert first.split('data-draft-url="')[1].split('"')[0] == second.split('data-draft-url="')[1].split('"')[0]
+    assert "Nu ook jeuk." in second
+    with session_scope(app) as session:
+        from triage_service.models import ConsultDraft
+
+        assert len(session.scalars(select(ConsultDraft)).all()) == 1
+
+
+def test_a_get_of_the_launch_url_is_a_dutch_page_not_fhir(browser: FlaskClient) -> None:
+    response = browser.get("/huisarts/launch")
+    assert response.status_code == 405 and response.mimetype == "text/html"

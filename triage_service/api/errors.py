@@ -85,6 +85,13 @@ def _web_error(status: int, message: str) -> Response:
                     mimetype="text/html")
 
 
+def _screen() -> bool:
+    """A request for a page (inbox, portal, the patient's page), also when no route matched it (a 404 or 405
+    has no blueprint): people get an error page in their language, not FHIR JSON."""
+    return request.blueprint in ("web", "portal", "patient") or (
+        request.blueprint is None and request.path.startswith(("/huisarts/", "/foto/")))
+
+
 def _report_error(status: int, message: str, field: str | None = None) -> Response:
     """The reports API speaks plain JSON: ``{"error": ..., "errors": {field: [...]}}``."""
     body: dict[str, object] = {"error": message}
@@ -98,7 +105,7 @@ def _report_error(status: int, message: str, field: str | None = None) -> Respon
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
-        if request.blueprint in ("web", "portal"):
+        if _screen():
             return _web_error(exc.status_code, exc.message)
         if request.blueprint == "reports":
             if exc.status_code in _REFUSALS:
@@ -143,7 +150,7 @@ def init_app(app: Flask) -> None:
             response.status_code = 429
             response.headers["Retry-After"] = "60"
             return response
-        if request.blueprint in ("web", "portal"):
+        if _screen():
             return _web_error(status, exc.description or exc.name)
         if request.blueprint == "reports":
             return _report_error(status, exc.description or exc.name)
@@ -174,7 +181,7 @@ def init_app(app: Flask) -> None:
         # go to the log, and the client gets the request id to quote.
         rid = log_unexpected(exc)
         message = f"An internal error occurred; it has been logged under request id {rid}. Nothing was stored."
-        if request.blueprint in ("web", "portal"):
+        if _screen():
             return _web_error(500, "")
         if request.blueprint == "reports":
             return _report_error(500, message)

@@ -14,9 +14,9 @@ from typing import Any
 from flask import g, render_template, request, session
 
 from triage_service.audit.trail import Actor, record
-from triage_service.consults.drafts import save_draft
+from triage_service.consults.drafts import open_drafts, save_draft
 from triage_service.database import get_session
-from triage_service.models import AuditAction, AuditOutcome
+from triage_service.models import AuditAction, AuditOutcome, DraftStatus
 from triage_service.portal.new_consult import form_page
 from triage_service.portal.views import bp
 from triage_service.request_context import clock, launch_url, settings
@@ -25,18 +25,16 @@ from triage_service.security.web_auth import inbox_user
 from triage_service.security.web_sessions import end_session, start_session
 
 _STATUS = {"forged": 401, "expired": 401, "replayed": 401, "other-practice": 403, "no-account": 403,
-           "malformed": 400}
+           "wrong-address": 400, "malformed": 400}
 
 
 @bp.post("/launch")
 def launch() -> Any:
     db = get_session()
-    # Whoever used this browser before is logged out first: a launch is a login of the GP the HIS names.
-    end_session(db, session.get("sid"), clock(), "replaced")
-    session.clear()
     try:
         launched = verify_launch(db, request.form.get("launch", ""), launch_url(), clock())
     except LaunchRefused as refused:
+        # A refused launch changes nothing for whoever is logged in here: any website can post one.
         db.rollback()
         client = refused.client
         record(db, Actor(kind="client" if client else "anonymous", id=client.client_id if client else None,
@@ -47,6 +45,9 @@ def launch() -> Any:
         db.commit()
         return render_template("portal/launch_refused.html", kind=refused.kind), _STATUS[refused.kind]
     user = launched.user
+    # Whoever used this browser before is logged out: a launch is a login of the GP the HIS names.
+    end_session(db, session.get("sid"), clock(), "replaced")
+    session.clear()
     session["sid"] = start_session(db, user.id, clock(), timedelta(minutes=settings().session_idle_minutes))
     session["lang"] = user.language
     g.inbox_user = inbox_user(db, user.id)
@@ -54,6 +55,11 @@ def launch() -> Any:
     record(db, Actor(kind="user", id=user.username, organisation_id=launched.practice.id,
                      source_ip=request.remote_addr), event="web.login.his-launch", action=AuditAction.EXECUTE,
            detail=f"vouched-by={launched.client.client_id}; jti={launched.jti[:64]}", at=clock())
-    draft = save_draft(db, g.inbox_user, None, launched.form, clock(), request.remote_addr)
+    # The same patient launched again (a second click in the HIS): the open draft is brought up to date rather
+    # than a second one made beside it.
+    earlier = next((d for d in open_drafts(db, g.inbox_user) if d.author_id == user.id
+                    and d.status is DraftStatus.OPEN and d.form.get("bsn") == launched.form["bsn"]), None)
+    form = {**earlier.form, **{k: v for k, v in launched.form.items() if v}} if earlier else launched.form
+    draft = save_draft(db, g.inbox_user, earlier, form, clock(), request.remote_addr)
     db.commit()
-    return form_page(draft, draft.form, {})
+    return form_page(draft, draft.form, {}, launched=True)

@@ -133,7 +133,7 @@ def _refusal(diagnostics: str) -> str:
 
 
 def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[str, str], status: int = 200,
-              new_link: tuple[str, str, Any] | None = None) -> Any:
+              new_link: tuple[str, str, Any] | None = None, launched: bool = False) -> Any:
     allow_own_scripts(previews=True)  # the photo check (portal/static) and its previews, nothing inline
     language = str(get_locale())
     offer = consult_offer(get_session(), local_date(clock()))
@@ -148,7 +148,7 @@ def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[s
     return render_template("portal/new_consult.html", draft=draft, values=values, errors=errors, offer=offer,
                            choices=choices, covered=covered, patterns=patterns, insurers=insurers,
                            quality=thresholds(), accepted=ACCEPTED_TYPES, max_bytes=settings().max_attachment_bytes,
-                           may_send=current_user().may_send, new_link=new_link, now=clock(),
+                           may_send=current_user().may_send, new_link=new_link, now=clock(), launched=launched,
                            patient_links=links_of(get_session(), draft) if draft else [],
                            icpc_title=icpc.title, label=lambda code: specialism_label(code, language)), status
 

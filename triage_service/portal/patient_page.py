@@ -26,7 +26,7 @@ from triage_service.consults.patient_photos import (
 )
 from triage_service.database import get_session
 from triage_service.errors import DomainError
-from triage_service.models import PatientUploadLink
+from triage_service.models import Organisation, PatientUploadLink
 from triage_service.request_context import clock, settings
 from triage_service.security.headers import allow_own_scripts
 
@@ -66,7 +66,10 @@ def upload_page(token: str) -> Any:
         error = _("This date of birth is not right. You can try %(left)d more times.",
                   left=MAX_TRIES - link.failed_attempts)
     if session.get("patient_link") != link.id or link.verified_at is None:
-        return render_template("portal/patient_birth_date.html", token=token, error=error), (400 if error else 200)
+        practice = get_session().get(Organisation, link.organisation_id)
+        # The practice's name, so the patient knows the link is their own GP's; nothing about the consult.
+        return render_template("portal/patient_birth_date.html", token=token, error=error,
+                               practice=practice.name if practice else _("Your GP")), (400 if error else 200)
     return _photos_page(token, link)
 
 

@@ -34,8 +34,9 @@ MAX_TOKEN_LENGTH = 16_000
 
 
 class LaunchRefused(Exception):
-    """``kind``: forged (unknown client or bad signature), expired, replayed, other-practice, no-account or
-    malformed; ``client`` the GP system when it could be identified (for the audit entry)."""
+    """``kind``: forged (unknown client or bad signature), expired, replayed, other-practice, no-account,
+    wrong-address (signed for another launch URL) or malformed; ``client`` the GP system when it could be
+    identified (for the audit entry)."""
 
     def __init__(self, kind: str, message: str, client: ApiClient | None = None):
         super().__init__(message)
@@ -53,7 +54,7 @@ class Launch:
 
 
 _KINDS = {"signature": "forged", "expired": "expired", "replay": "replayed", "lifetime": "expired",
-          "future": "expired"}
+          "future": "expired", "audience": "wrong-address"}
 
 
 def verify_launch(session: Session, token: str, audience: str, now: datetime) -> Launch:
