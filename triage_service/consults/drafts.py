@@ -12,7 +12,7 @@ stays as it was, with the refusal shown beside the fields it concerns (:func:`fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +36,7 @@ from triage_service.fhir import dutch
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_PHOTO, PROFILE_CONSULT_REQUEST
 from triage_service.models import AuditAction, Consult, ConsultDraft, DraftStatus, Organisation, Practitioner
 from triage_service.outcome import Issue
+from triage_service.records.patients import consult_patient, patient_bsn
 from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.web_auth import InboxUser
 from triage_service.settings import Settings
@@ -149,17 +150,15 @@ def referral_draft(session: Session, user: InboxUser, consult: Consult, now: dat
     if consult.outcome != "referral-indicated":
         raise Conflict(N_("The specialist did not advise a referral for this consult"))
     resource = consult.resource
-    patient: dict[str, Any] = next((c for c in resource.get("contained", []) if c.get("resourceType") == "Patient"),
-                                   {})
+    # The patient as the practice sent them, whether contained or posted on its own by a GP system.
+    patient = consult_patient(session, consult)
     name = (patient.get("name") or [{}])[0]
-    address = (patient.get("address") or [{}])[0]
-    bsn = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == dutch.BSN), "")
     question = "\n\n".join(n.get("text", "") for n in resource.get("note", []))
     advice = next((m.text for m in reversed(consult.messages) if m.category.value == "advice"), "")
     form = {"category": "referral", "specialism": consult.referral_specialism or consult.specialism,
-            "consult_form": "intercollegial-consult", "bsn": bsn, "family": name.get("family", ""),
+            "consult_form": "intercollegial-consult", "bsn": patient_bsn(patient), "family": name.get("family", ""),
             "given": " ".join(name.get("given", [])), "birth_date": consult.patient_birth_date.isoformat(),
-            "sex": consult.patient_gender, "postcode": consult.patient_postcode or address.get("postalCode", ""),
+            "sex": consult.patient_gender, "postcode": consult.patient_postcode or "",
             "insurer": consult.insurer_uzovi, "icpc": consult.primary_icpc,
             "complaint": ", ".join(filter(None, (rc.get("text") for rc in resource.get("reasonCode", [])))),
             "urgency": consult.referral_urgency or "routine",
@@ -289,10 +288,3 @@ def consult_bundle(draft: ConsultDraft, practice: Organisation, gp: Practitioner
                     "request": {"method": "POST", "url": "ServiceRequest",
                                 "ifNoneExist": f"identifier={PORTAL_IDENTIFIER}|{draft.id}"}})
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-
-
-def parse_birth_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None

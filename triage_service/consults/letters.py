@@ -50,6 +50,7 @@ from triage_service.models import (
     StoredResource,
 )
 from triage_service.models.base import new_id
+from triage_service.records.patients import consult_patient, patient_bsn, patient_name
 from triage_service.records.supporting import primary_identifier_token
 from triage_service.routing.service import specialism_label
 from triage_service.settings import Settings
@@ -283,11 +284,9 @@ def _gp(session: Session, consult: Consult) -> Party:
 
 
 def _patient(session: Session, consult: Consult) -> Patient:
-    stored = session.get(StoredResource, consult.patient_resource_id) if consult.patient_resource_id else None
-    resource = stored.resource if stored is not None else (
-        _contained(consult.resource, str(consult.resource.get("subject", {}).get("reference", ""))) or {})
-    bsn = next((str(i.get("value", "")) for i in resource.get("identifier", []) if i.get("system") == dutch.BSN), "")
-    return Patient(_name(resource), bsn, consult.patient_birth_date, _SEX.get(consult.patient_gender, ""))
+    resource = consult_patient(session, consult)
+    return Patient(patient_name(resource), patient_bsn(resource), consult.patient_birth_date,
+                   _SEX.get(consult.patient_gender, ""))
 
 
 def _contained(resource: dict[str, Any], reference: str) -> dict[str, Any] | None:
@@ -295,10 +294,3 @@ def _contained(resource: dict[str, Any], reference: str) -> dict[str, Any] | Non
         return None
     return next((c for c in resource.get("contained", []) if isinstance(c, dict) and c.get("id") == reference[1:]),
                 None)
-
-
-def _name(patient: dict[str, Any]) -> str:
-    names = patient.get("name") or [{}]
-    first = names[0] if isinstance(names[0], dict) else {}
-    given = " ".join(first.get("given", []))
-    return str(first.get("text") or " ".join(p for p in (given, first.get("family", "")) if p))

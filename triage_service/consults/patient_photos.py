@@ -9,7 +9,6 @@ the patient made them (DocumentReference.author). The patient sees nothing of th
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from datetime import date, datetime, timedelta
@@ -18,13 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_service.attachments.documents import create_document_reference
 from triage_service.audit.trail import Actor, record
 from triage_service.consults.drafts import add_file, draft_of
 from triage_service.consults.practice import consult_of_practice, practice_actor
+from triage_service.consults.thread import photo_document
 from triage_service.errors import N_, Conflict, Forbidden, UnprocessableInput
-from triage_service.fhir import dutch
-from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO
 from triage_service.models import (
     AuditAction,
     AuditOutcome,
@@ -34,9 +31,9 @@ from triage_service.models import (
     DraftStatus,
     MessageCategory,
     PatientUploadLink,
-    TaskStatus,
 )
 from triage_service.records.patient_links import link_documents
+from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.security.web_auth import InboxUser
 from triage_service.settings import Settings
 
@@ -44,7 +41,6 @@ VALID_FOR = timedelta(hours=72)
 MAX_TRIES = 5
 #: At most this many photos per link (the consult's own limit applies as well).
 MAX_PHOTOS = 6
-OPEN = (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD)
 
 
 class LinkClosed(Exception):
@@ -88,7 +84,7 @@ def create_consult_link(session: Session, user: InboxUser, consult_id: str, now:
 def link_for_consult(session: Session, actor: Actor, created_by: str | None, consult: Consult,
                      now: datetime) -> tuple[PatientUploadLink, str]:
     """The same for whoever asks: a GP in the portal, or the practice's GP system ($patient-photo-link)."""
-    if consult.task.status not in OPEN:
+    if consult.task.status not in OPEN_STATUSES:
         raise Conflict(N_("This consult is no longer open: no photos can be added"))
     token = secrets.token_urlsafe(24)
     link = PatientUploadLink(token_hash=_hash(token), organisation_id=consult.organisation_id, consult_id=consult.id,
@@ -122,7 +118,7 @@ def open_link(session: Session, token: str, now: datetime) -> PatientUploadLink:
         raise LinkClosed("expired")
     if link.consult_id is not None:
         consult = session.get(Consult, link.consult_id)
-        if consult is None or consult.task.status not in OPEN:
+        if consult is None or consult.task.status not in OPEN_STATUSES:
             raise LinkClosed("closed")  # answered, cancelled or declined meanwhile
         return link
     draft = session.get(ConsultDraft, link.draft_id) if link.draft_id else None
@@ -173,15 +169,15 @@ def add_patient_photo(session: Session, settings: Settings, link: PatientUploadL
         raise Forbidden(N_("Confirm your date of birth first"))
     if link.photo_count >= MAX_PHOTOS:
         raise Forbidden(N_("You have sent the most photos this link accepts"))
+    if not content_type.startswith("image/"):
+        # The patient sends photos only: a document could be anything, and nobody at the practice asked for one.
+        # (The stored type is the declared one: a file whose bytes are another type is refused when stored.)
+        raise UnprocessableInput(N_("Only photos (JPEG or PNG) can be sent with this link"))
     if link.consult_id is not None:
         return _photo_for_consult(session, settings, link, data, content_type, now, source_ip)
     draft = session.get(ConsultDraft, link.draft_id) if link.draft_id else None
     assert draft is not None  # open_link checked it
     entry = add_file(session, _actor(link, source_ip), settings, draft, data, content_type, "van de patiënt", now)
-    if not str(entry["content_type"]).startswith("image/"):
-        # The patient sends photos only: a document could be anything, and nobody at the practice asked for one.
-        # The caller rolls back what was stored.
-        raise UnprocessableInput(N_("Only photos (JPEG or PNG) can be sent with this link"))
     draft.files = [{**f, "from_patient": True} if f["attachment_id"] == entry["attachment_id"] else f
                    for f in draft.files]
     link.photo_count += 1
@@ -195,21 +191,8 @@ def _photo_for_consult(session: Session, settings: Settings, link: PatientUpload
     earlier = sum(len(m.document_ids or []) for m in consult.messages)
     if consult.photo_count + earlier + 1 > settings.max_attachments_per_consult:
         raise Forbidden(N_("This consult cannot hold more photos"))
-    if not content_type.startswith("image/"):
-        raise UnprocessableInput(N_("Only photos (JPEG or PNG) can be sent with this link"))
-    bsn = next((i for c in consult.resource.get("contained", []) if c.get("resourceType") == "Patient"
-                for i in c.get("identifier", []) if i.get("system") == dutch.BSN), None)
-    patient: dict[str, Any] = {"reference": f"Patient/{consult.patient_resource_id}"} \
-        if consult.patient_resource_id else {"type": "Patient", "identifier": bsn}
-    document = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
-                "status": "current", "subject": patient, "date": now.isoformat(),
-                "author": [{**patient, "display": "patiënt"}],
-                "content": [{"attachment": {"contentType": content_type, "title": "van de patiënt",
-                                            "data": base64.b64encode(data).decode()}}]}
-    stored = create_document_reference(session, _actor(link, source_ip), settings, consult.organisation_id,
-                                       document, now)
-    if not str(stored.resource["content"][0]["attachment"].get("contentType", "")).startswith("image/"):
-        raise UnprocessableInput(N_("Only photos (JPEG or PNG) can be sent with this link"))
+    stored = photo_document(session, _actor(link, source_ip), settings, consult, data, content_type, now,
+                            author="patient")
     link.photo_count += 1
     return {"document_id": stored.id}
 

@@ -8,17 +8,19 @@ hoofdbehandelaar: acknowledging the advice records receipt, nothing more.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.attachments.documents import create_document_reference
 from triage_service.audit.trail import Actor, record
 from triage_service.consults.task_states import transition
 from triage_service.errors import Conflict, NotFound, UnprocessableInput
 from triage_service.fhir import dutch
-from triage_service.fhir.profiles import PROFILE_CONSULT_MESSAGE, registry
+from triage_service.fhir.profiles import PROFILE_CONSULT_MESSAGE, PROFILE_CONSULT_PHOTO, registry
 from triage_service.models import (
     AuditAction,
     Consult,
@@ -31,6 +33,7 @@ from triage_service.models import (
 )
 from triage_service.outcome import Issue
 from triage_service.records.patient_links import link_documents
+from triage_service.settings import Settings
 
 _GP_CATEGORIES = (MessageCategory.INFORMATION_PROVIDED, MessageCategory.GENERAL)
 
@@ -139,3 +142,20 @@ def _question(session: Session, consult: Consult, resource: dict[str, Any],
                                  issues=[Issue("not-found", "inResponseTo does not name a question of this consult",
                                                "Communication.inResponseTo[0]")])
     return question
+
+
+def photo_document(session: Session, actor: Actor, settings: Settings, consult: Consult, data: bytes,
+                   content_type: str, now: datetime, author: str | None = None) -> StoredResource:
+    """A photo that joins an open consult later (with the GP's answer, or from the patient): stored as a GP
+    system's DocumentReference with inline data is - checked, cleaned and encrypted by the same code - about the
+    consult's patient; ``author`` "patient" when the patient took it (consults/patient_photos.py)."""
+    subject = {"reference": f"Patient/{consult.patient_resource_id}"} if consult.patient_resource_id else None
+    attachment: dict[str, Any] = {"contentType": content_type, "data": base64.b64encode(data).decode()}
+    document: dict[str, Any] = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
+                                "status": "current", "date": now.isoformat(), "content": [{"attachment": attachment}]}
+    if subject:
+        document["subject"] = subject
+    if author == "patient":
+        attachment["title"] = "van de patiënt"
+        document["author"] = [{**(subject or {"type": "Patient"}), "display": "patiënt"}]
+    return create_document_reference(session, actor, settings, consult.organisation_id, document, now)

@@ -25,6 +25,8 @@ from triage_service.models import (
     StoredResource,
     TaskStatus,
 )
+from triage_service.records.patients import consult_patient, contained_patient, patient_name
+from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.security.web_auth import InboxUser
 
 LIST_LIMIT = 200
@@ -85,7 +87,7 @@ def practice_rows(session: Session, user: InboxUser) -> list[PracticeRow]:
     for task in tasks:
         consult = task.consult
         state, needs_gp = state_of(task, consult)
-        patient = _contained_patient(consult) or stored.get(consult.patient_resource_id or "", {})
+        patient = contained_patient(consult) or stored.get(consult.patient_resource_id or "", {})
         rows.append(PracticeRow(consult.id, consult.specialism, consult.consult_form, consult.priority,
                                 ", ".join(consult.icpc_codes), consult.created_at, task.due_at, state,
                                 task.owner_name, needs_gp,
@@ -93,22 +95,6 @@ def practice_rows(session: Session, user: InboxUser) -> list[PracticeRow]:
     # What waits for the GP first (oldest first: it has waited longest), then the rest, newest first.
     waiting = sorted((r for r in rows if r.needs_gp), key=lambda r: r.sent_at)
     return waiting + [r for r in rows if not r.needs_gp]
-
-
-def _contained_patient(consult: Consult) -> dict[str, Any] | None:
-    resource = consult.resource
-    subject = str(resource.get("subject", {}).get("reference", ""))
-    if not subject.startswith("#"):
-        return None
-    return next((c for c in resource.get("contained", []) if isinstance(c, dict) and c.get("id") == subject[1:]),
-                None)
-
-
-def patient_name(patient: dict[str, Any]) -> str:
-    names = patient.get("name") or [{}]
-    first = names[0] if isinstance(names[0], dict) else {}
-    given = " ".join(first.get("given", []))
-    return str(first.get("text") or " ".join(p for p in (given, first.get("family", "")) if p))
 
 
 @dataclass(frozen=True)
@@ -153,13 +139,12 @@ class PracticeConsult:
 
     @property
     def is_open(self) -> bool:
-        return self.task.status in (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD)
+        return self.task.status in OPEN_STATUSES
 
 
 def practice_consult(session: Session, consult: Consult) -> PracticeConsult:
     resource = consult.resource
-    subject = str(resource.get("subject", {}).get("reference", ""))
-    patient = _contained_patient(consult) or _stored(session, consult, subject) or {}
+    patient = consult_patient(session, consult)
     task = consult.task
     state, needs_gp = state_of(task, consult)
     messages = list(session.scalars(select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)

@@ -103,31 +103,19 @@ def answer(consult_id: str) -> Any:
 
 
 def _upload_documents(consult_id: str) -> list[str]:
-    """Extra photos with an answer, stored as a GP system's DocumentReference with inline data is: checked,
-    cleaned and encrypted by the same code (attachments/documents.py)."""
-    import base64
-
-    from triage_service.attachments.documents import create_document_reference
-    from triage_service.fhir import dutch
-    from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO
+    """Extra photos with an answer, as DocumentReferences of the consult's patient (consults/thread.py)."""
+    from triage_service.consults.thread import photo_document
 
     user = current_user()
     files = [f for f in request.files.getlist("photos") if f and f.filename]
     if not files:
         return []
     found = practice.consult_of_practice(get_session(), user, consult_id)
-    bsn = next((i for c in found.resource.get("contained", []) if c.get("resourceType") == "Patient"
-                for i in c.get("identifier", []) if i.get("system") == dutch.BSN), None)
     ids = []
     for upload in files:
-        document = {"resourceType": "DocumentReference", "meta": {"profile": [PROFILE_CONSULT_PHOTO]},
-                    "status": "current", "date": clock().isoformat(),
-                    **({"subject": {"type": "Patient", "identifier": bsn}} if bsn else {}),
-                    "content": [{"attachment": {"contentType": upload.mimetype,
-                                                "data": base64.b64encode(upload.read()).decode()}}]}
         try:
-            stored = create_document_reference(get_session(), practice.practice_actor(user, request.remote_addr),
-                                               settings(), found.organisation_id, document, clock())
+            stored = photo_document(get_session(), practice.practice_actor(user, request.remote_addr), settings(),
+                                    found, upload.read(), upload.mimetype, clock())
         except DomainError as refused:
             raise FormErrors({"photos": N_("This file cannot be added: only JPEG, PNG or PDF within the size "
                                            "limit")}) from refused
