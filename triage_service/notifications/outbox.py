@@ -65,14 +65,14 @@ def _write_notifications(session: Session) -> None:
     session.flush()  # changes made since the last flush are seen by _note_changed_tasks now
     # A Task added inside a savepoint that was rolled back (the portal's refused send) is gone again: it is
     # owed no notification, and one would point at a row that does not exist.
-    changed = {k: t for k, t in session.info.pop(_CHANGED, {}).items() if inspect(t).persistent}
-    reassigned = {k: t for k, t in session.info.pop(_REASSIGNED, {}).items() if inspect(t).persistent}
+    changed, reassigned, status_changed = (
+        [t for t in session.info.pop(key, {}).values() if inspect(t).persistent]
+        for key in (_CHANGED, _REASSIGNED, _STATUS_CHANGED))
     if changed:
-        record_notifications(session, list(changed.values()), clock.now())
+        record_notifications(session, changed, clock.now())
     settings: Settings | None = session.info.get("triage.settings")
-    status_changed = [t for t in session.info.pop(_STATUS_CHANGED, {}).values() if inspect(t).persistent]
     if reassigned and settings is not None:
-        queue_assignment_notices(session, [t for t in reassigned.values() if t.owner_agb], settings, clock.now())
+        queue_assignment_notices(session, [t for t in reassigned if t.owner_agb], settings, clock.now())
     if status_changed and settings is not None:
         queue_practice_notices(session, status_changed, settings, clock.now())
 

@@ -78,8 +78,7 @@ def login_totp() -> str | WerkzeugResponse:
             g.sees_reports = may_see_reports()
             # Back to the page that sent the user to the login, if any; the policy still decides whether this
             # account may see it (a specialist following a portal link lands on their own start page).
-            return redirect(local_path(going_to, landing_page()) if going_to != url_for("web.home") else
-                            landing_page())
+            return redirect(local_path(going_to, landing_page()))
     return render_template("totp.html", error=error), (401 if error else 200)  # type: ignore[return-value]
 
 
