@@ -110,7 +110,8 @@ def _not_covered(problem: Problem) -> str:
         "icpc": _("No agreement covers this complaint for this specialism; covered: %(codes)s", codes=figures.get(
             "codes", "")),
         "age": _("The agreement covers patients aged %(low)s to %(high)s", low=figures.get("low", ""),
-                 high=figures.get("high", "")),
+                 high=figures.get("high", "")) if figures.get("high", "…") != "…" else
+        _("The agreement covers patients aged %(low)s and over", low=figures.get("low", "")),
         "sex": _("The agreement does not cover patients of this sex"),
         "region": _("The patient lives outside the region the agreement covers (or the postcode is missing)"),
         "insurer": _("The agreements do not cover patients of this insurer"),
