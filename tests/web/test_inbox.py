@@ -112,7 +112,7 @@ def test_an_idle_session_ends(browser: FlaskClient, clock: FrozenClock) -> None:
     assert browser.get("/inbox").status_code == 302
 
 
-def test_the_inbox_lists_own_consults_flagged_first_then_by_due_time(
+def test_the_inbox_lists_urgent_consults_first_then_flagged_ones_then_by_due_time(
         browser: FlaskClient, gp: GPSystem, consult_request: dict, clock: FrozenClock) -> None:
     performer = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
     routine = _submit(gp, consult_request, performer=performer, reasonCode=[
@@ -124,7 +124,8 @@ def test_the_inbox_lists_own_consults_flagged_first_then_by_due_time(
 
     page = browser.get("/inbox").get_data(as_text=True)
 
-    order = [page.index(f"/consults/{cid}") for cid in (flagged, urgent, routine)]
+    # A flagged routine consult used to sort above an urgent one (issue 20).
+    order = [page.index(f"/consults/{cid}") for cid in (urgent, flagged, routine)]
     assert order == sorted(order)
     assert "Waarschijnlijk verwijzing" in page and "999990019" not in page
     assert "Dermatologie" in page  # the specialism in Dutch, from the ValueSet's designation

@@ -23,8 +23,16 @@ from triage_service.models.declaration import DeclarationBatch, DeclarationLine
 from triage_service.models.draft import ConsultDraft, DraftStatus
 from triage_service.models.message import ConsultMessage, MessageCategory
 from triage_service.models.monitoring import ConsultFact
-from triage_service.models.organisation import Organisation, OrganisationKind, Practitioner, PractitionerRoleKind
+from triage_service.models.on_call import CalloutStage, OnCallShift, UrgentCallout
+from triage_service.models.organisation import (
+    REQUESTER_KINDS,
+    Organisation,
+    OrganisationKind,
+    Practitioner,
+    PractitionerRoleKind,
+)
 from triage_service.models.patient_link import PatientUploadLink
+from triage_service.models.push import PushNotice, PushSubscription
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
@@ -34,6 +42,7 @@ from triage_service.models.web_session import WebSession
 __all__ = [
     "APPOINTMENT_FORMS",
     "PRACTICE_ROLES",
+    "REQUESTER_KINDS",
     "TASK_TRANSITIONS",
     "Absence",
     "AccessToken",
@@ -46,6 +55,7 @@ __all__ = [
     "AuditEntry",
     "AuditOutcome",
     "Base",
+    "CalloutStage",
     "Consult",
     "ConsultDraft",
     "ConsultFact",
@@ -60,12 +70,15 @@ __all__ = [
     "EncryptedBlob",
     "MessageCategory",
     "Notification",
+    "OnCallShift",
     "Organisation",
     "OrganisationKind",
     "PatientProfile",
     "PatientUploadLink",
     "Practitioner",
     "PractitionerRoleKind",
+    "PushNotice",
+    "PushSubscription",
     "ReferralFlag",
     "RequestStatus",
     "RoutingDecision",
@@ -73,6 +86,7 @@ __all__ = [
     "Subscription",
     "SubscriptionStatus",
     "TaskStatus",
+    "UrgentCallout",
     "UsedAssertion",
     "User",
     "UserRole",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service import clock
@@ -33,8 +33,13 @@ class Agreement(Base):
     insurers: Mapped[list[Any]]
     #: Consult form codes (triage-consult-form) the agreement allows.
     consult_forms: Mapped[list[Any]]
-    #: Answer norm per FHIR priority: {"routine": {"working_days": 2}, "urgent": {"working_hours": 4}}.
+    #: Answer norm per FHIR priority: {"routine": {"working_days": 2}, "urgent": {"hours": 2}}; "hours" and
+    #: "minutes" run day and night (routing/working_time.py).
     answer_norms: Mapped[dict[str, Any]]
+    #: AGB codes of the out-of-hours posts (HAP) whose GPs may ask under this agreement.
+    out_of_hours_posts: Mapped[list[Any]] = mapped_column(default=list)
+    #: How an urgent consult with a clock-time norm is called out: {"repeat_minutes", "escalate_after_minutes"}.
+    callout: Mapped[dict[str, Any]] = mapped_column(default=dict)
     s3_prestatie_code: Mapped[str] = mapped_column(String(32))
     #: Money is integer cents everywhere: declarations must be right to the cent.
     s3_tariff_cents: Mapped[int] = mapped_column(Integer)
@@ -83,5 +88,12 @@ class PatientProfile(Base):
     categories: Mapped[list[Any]] = mapped_column(default=lambda: ["meekijkconsult"])
     min_photos: Mapped[int] = mapped_column(Integer, default=0)
     physical_contact_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Who may ask: "gp-practice" and/or "out-of-hours-post" (OrganisationKind values).
+    requesters: Mapped[list[Any]] = mapped_column(default=lambda: ["gp-practice"])
+    #: The FHIR priorities admitted; empty admits all.
+    priorities: Mapped[list[Any]] = mapped_column(default=list)
+    #: The hours of the day (Dutch time) in which requests are admitted, {"from": "17:00", "until": "08:00"}
+    #: (may run past midnight); None admits every hour.
+    hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     agreement: Mapped[Agreement] = relationship(back_populates="profiles")

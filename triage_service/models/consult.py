@@ -113,6 +113,9 @@ class Consult(Base):
     patient_postcode: Mapped[str | None] = mapped_column(String(16))
     insurer_uzovi: Mapped[str] = mapped_column(String(4))
     requester_agb: Mapped[str] = mapped_column(String(8))
+    #: For a consult from an out-of-hours post (HAP): the AGB of the patient's own practice, recorded when sent
+    #: (Patient.generalPractitioner), so the advice can follow the patient there. None for a practice's own.
+    patient_practice_agb: Mapped[str | None] = mapped_column(String(8))
     photo_count: Mapped[int] = mapped_column(Integer, default=0)
     #: The agreement and patient profile the consult was routed under (the tariff comes from there).
     agreement_id: Mapped[str | None] = mapped_column(ForeignKey("agreements.id"), index=True)
@@ -187,8 +190,10 @@ class ConsultTask(Base):
         # A specialist's (or queue's) open consults in the inbox's order, flagged first, then by due time: the
         # first page is read in index order and stops after one page, however many consults are open. Partial
         # (open statuses only), so the query must name them as literals (web/inbox.py, OPEN_LITERAL).
-        Index("ix_consult_tasks_open_queue", "owner_agb", "owner_kind", desc("likely_referral"), "due_at",
-              "created_at", postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)),
+        # Urgent consults come before everything else, flagged ones next (issue 20: a flagged routine consult
+        # sorted above an urgent one).
+        Index("ix_consult_tasks_open_queue", "owner_agb", "owner_kind", desc("urgent"), desc("likely_referral"),
+              "due_at", "created_at", postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)),
     )
 
     id: Mapped[str] = uuid_pk()

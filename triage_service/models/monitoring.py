@@ -43,5 +43,7 @@ class ConsultFact(Base):
     #: Whole minutes from submission to advice, and whether that was within the agreed norm.
     answer_minutes: Mapped[int | None] = mapped_column(Integer)
     within_norm: Mapped[bool | None] = mapped_column(Boolean)
+    #: Whole minutes from submission to "Ik pak hem op" (urgent consults that were called out).
+    taken_minutes: Mapped[int | None] = mapped_column(Integer)
     #: The Task's owner (who answered, once completed): a specialist's or group queue's AGB.
     owner_agb: Mapped[str | None] = mapped_column(String(8))

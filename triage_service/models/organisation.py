@@ -19,6 +19,12 @@ class OrganisationKind(enum.StrEnum):
     GP_PRACTICE = "gp-practice"
     SPECIALIST_ORGANISATION = "specialist-organisation"
     INSURER = "insurer"
+    #: A huisartsenpost (HAP): GPs on an out-of-hours shift, whose patients belong to other practices.
+    OUT_OF_HOURS_POST = "out-of-hours-post"
+
+
+#: The organisations whose GPs ask consults (the requesters an agreement may admit).
+REQUESTER_KINDS = (OrganisationKind.GP_PRACTICE, OrganisationKind.OUT_OF_HOURS_POST)
 
 
 class PractitionerRoleKind(enum.StrEnum):

@@ -21,6 +21,8 @@ class UserRole(enum.StrEnum):
     GP = "gp"
     #: A POH or assistant of a practice: prepares consults and reads the practice's, but does not send.
     PRACTICE_STAFF = "practice-staff"
+    #: Keeps the on-call rota of a specialist organisation (roostermaker); sees no consults.
+    ROTA_MAKER = "rota-maker"
 
 
 #: The accounts of a GP practice, who use the portal (``/huisarts``) and not the specialist inbox.

@@ -1,7 +1,8 @@
 """What the inbox shows: consults owned by the specialist or their group, most urgent first.
 
-Ordering follows the work: consults flagged as likely referrals are triaged first
-(issue 3), then by due time, so overdue and near-due consults are on top.
+Ordering follows the work: urgent, asap and stat consults first (an out-of-hours question waits minutes,
+not days), then consults flagged as likely referrals (triaged first, issue 3), each by due time, so overdue
+and near-due consults are on top.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: dateti
     # a few kB per row.
     # The consult comes from the join the filter needs already (joinedload joined consults a second time).
     query = (base.where(*where).options(contains_eager(ConsultTask.consult).defer(Consult.resource))
-             .order_by(ConsultTask.likely_referral.desc(), ConsultTask.due_at.asc(), ConsultTask.created_at)
+             .order_by(ConsultTask.urgent.desc(), ConsultTask.likely_referral.desc(), ConsultTask.due_at.asc(),
+                       ConsultTask.created_at)
              .limit(PAGE_SIZE).offset((form.page - 1) * PAGE_SIZE))
     today = now.date()
     rows = [_row(task, today, language) for task in session.scalars(query)]
