@@ -3,6 +3,9 @@
 Like the notification outbox, this listens to the session rather than being called from each
 service: a consult changes in intake, routing, the inbox, the GP's updates and the worker,
 and a fact row forgotten in one of them would make the monitoring quietly wrong.
+
+An urgent consult's time to taken comes from its call-out (models/on_call.py): taking it changes the
+call-out, which is noted here like a change of its Task, so the fact follows in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from sqlalchemy.orm import Session
 
 from triage_service.models import APPOINTMENT_FORMS, Agreement, Consult, ConsultTask, TaskStatus
 from triage_service.models.monitoring import ConsultFact
+from triage_service.models.on_call import UrgentCallout
+from triage_service.routing.assignment import URGENT_PRIORITIES
 from triage_service.routing.working_time import AMSTERDAM
 
 _CHANGED = "triage.changed_consults"
 _CREATED = "triage.created_consults"
+_TAKEN = "triage.changed_callouts"
 FIRST_MONDAY = date(2001, 1, 1)
 _STATES = {TaskStatus.COMPLETED: "completed", TaskStatus.REJECTED: "rejected", TaskStatus.CANCELLED: "cancelled"}
 
@@ -30,13 +36,19 @@ def week_index(moment: datetime) -> int:
     return (local - FIRST_MONDAY).days // 7
 
 
-def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None) -> dict[str, Any]:
+def _minutes_between(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() // 60)
+
+
+def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None,
+                taken_at: datetime | None = None) -> dict[str, Any]:
+    """The fact row of a consult; ``taken_at`` is when its call-out was taken ("Ik pak hem op"), if it was."""
     answered = consult.completed_at if task.status is TaskStatus.COMPLETED else None
     if consult.consult_form in APPOINTMENT_FORMS and consult.appointment_offered_at is not None:
         answered = consult.appointment_offered_at  # for these forms the norm is "appointment offered"
     minutes = within = None
     if answered is not None:
-        minutes = int((answered - consult.created_at).total_seconds() // 60)
+        minutes = _minutes_between(consult.created_at, answered)
         within = task.due_at is None or answered <= task.due_at
     return {"consult_id": consult.id, "zorggroep_id": zorggroep_id, "agreement_id": consult.agreement_id,
             "practice_id": consult.organisation_id, "specialism": consult.specialism,
@@ -45,6 +57,7 @@ def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None) -
             "category": consult.category, "flagged": bool(task.likely_referral),
             "state": _STATES.get(task.status, "open"), "outcome": consult.outcome,
             "converted": bool(consult.converted_to_referral), "answer_minutes": minutes, "within_norm": within,
+            "taken_minutes": None if taken_at is None else _minutes_between(consult.created_at, taken_at),
             "owner_agb": task.owner_agb}
 
 
@@ -56,6 +69,10 @@ def _note_changed_consults(session: Session, _context: Any, _instances: Any) -> 
     # A consult inserted in this transaction has no fact row yet: no need to look for one.
     created: list[Consult] = session.info.setdefault(_CREATED, [])
     created.extend(obj for obj in session.new if isinstance(obj, Consult))
+    # A call-out taken: its Task's fact gets the time to taken (the Task itself may not have changed).
+    # Objects again: a new call-out's Task may get its id only in this flush.
+    callouts: list[UrgentCallout] = session.info.setdefault(_TAKEN, [])
+    callouts.extend(obj for obj in session.dirty if isinstance(obj, UrgentCallout))
 
 
 @event.listens_for(Session, "before_commit")
@@ -65,15 +82,17 @@ def _write_facts(session: Session) -> None:
     session.flush()
     changed: list[Consult | ConsultTask] = session.info.pop(_CHANGED, [])
     created = {consult.id for consult in session.info.pop(_CREATED, [])}
+    changed.extend(_tasks(session, {callout.task_id for callout in session.info.pop(_TAKEN, [])}))
     pairs = _consults_with_tasks(session, changed)
     if not pairs:
         return
     zorggroeps = _zorggroeps(session, {c.agreement_id for c, _ in pairs if c.agreement_id})
+    taken = _taken_at(session, [t.id for c, t in pairs if c.priority in URGENT_PRIORITIES])
     known = [c.id for c, _ in pairs if c.id not in created]
     existing = {f.consult_id: f for f in session.scalars(select(ConsultFact).where(ConsultFact.consult_id.in_(known)))
                 } if known else {}
     for consult, task in pairs:
-        values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""))
+        values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""), taken.get(task.id))
         fact = existing.get(consult.id)
         if fact is None:
             session.add(ConsultFact(**values))
@@ -84,6 +103,23 @@ def _write_facts(session: Session) -> None:
     # The facts' own flush noted nothing worth another round.
     session.info.pop(_CHANGED, None)
     session.info.pop(_CREATED, None)
+    session.info.pop(_TAKEN, None)
+
+
+def _tasks(session: Session, task_ids: set[str]) -> list[ConsultTask]:
+    """The Tasks of changed call-outs (from the identity map where they are there already)."""
+    tasks = [session.get(ConsultTask, task_id) for task_id in sorted(task_ids)]
+    return [task for task in tasks if task is not None]
+
+
+def _taken_at(session: Session, task_ids: list[str]) -> dict[str, datetime]:
+    """When each of these Tasks' call-outs was taken. Only urgent consults have a call-out, so a commit
+    without one (most of them) asks nothing; otherwise one indexed look-up (task_id is unique)."""
+    if not task_ids:
+        return {}
+    rows = session.execute(select(UrgentCallout.task_id, UrgentCallout.taken_at).where(
+        UrgentCallout.task_id.in_(task_ids), UrgentCallout.taken_at.is_not(None)))
+    return {task_id: taken_at for task_id, taken_at in rows if taken_at is not None}
 
 
 def _consults_with_tasks(session: Session, changed: list[Consult | ConsultTask]) -> list[tuple[Consult, ConsultTask]]:
@@ -118,6 +154,7 @@ def _consults_with_tasks(session: Session, changed: list[Consult | ConsultTask])
 def _forget_changed_consults(session: Session) -> None:
     session.info.pop(_CHANGED, None)
     session.info.pop(_CREATED, None)
+    session.info.pop(_TAKEN, None)
 
 
 #: An agreement's zorggroep never changes (changed terms are a new agreement row), so it is
@@ -140,8 +177,9 @@ def rebuild_facts(session: Session, chunk: int = 5_000) -> int:
     zorggroeps = dict(session.execute(select(Agreement.id, Agreement.zorggroep_id)).all())
     count = 0
     for rows in _chunks(session, chunk):
-        session.execute(insert(ConsultFact), [fact_values(c, t, zorggroeps.get(c.agreement_id or ""))
-                                              for c, t in rows])
+        taken = _taken_at(session, [t.id for c, t in rows if c.priority in URGENT_PRIORITIES])
+        session.execute(insert(ConsultFact), [
+            fact_values(c, t, zorggroeps.get(c.agreement_id or ""), taken.get(t.id)) for c, t in rows])
         count += len(rows)
     return count
 

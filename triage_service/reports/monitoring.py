@@ -197,7 +197,7 @@ def _answer_percentiles(session: Session, key: Any, where: list[Any]) -> dict[An
                                              .where(*answered).group_by(key, ConsultFact.answer_minutes)
                                              .order_by(key, ConsultFact.answer_minutes)):
         histograms[k].append((minutes, count))
-    return {k: (_hours(_nearest_rank(h, 0.5)), _hours(_nearest_rank(h, 0.9))) for k, h in histograms.items()}
+    return {k: (_hours(nearest_rank(h, 0.5)), _hours(nearest_rank(h, 0.9))) for k, h in histograms.items()}
 
 
 def _appointments(session: Session, key: Any, where: list[Any]) -> dict[Any, dict[tuple[str, str], int]]:
@@ -223,7 +223,7 @@ def _appointment_figures(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
     return figures
 
 
-def _nearest_rank(histogram: list[tuple[int, int]], p: float) -> int | None:
+def nearest_rank(histogram: list[tuple[int, int]], p: float) -> int | None:
     """The value at position ceil(p*n) of the sorted values, from (value, count) pairs in value order."""
     n = sum(count for _, count in histogram)
     wanted, seen = max(math.ceil(p * n), 1), 0
