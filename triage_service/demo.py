@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.accounts.registration import create_user, register_client
-from triage_service.agreements.importer import InsurerSchema, PartySchema, StrictSchema, import_agreements
+from triage_service.agreements.importer import import_agreements
+from triage_service.agreements.schema import InsurerSchema, PartySchema, StrictSchema
 from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.errors import Forbidden
 from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, PractitionerRoleKind, User
@@ -44,6 +45,7 @@ class _DemoOrganisations(StrictSchema):
     zorggroep = fields.Nested(PartySchema, required=True)
     insurers = fields.List(fields.Nested(InsurerSchema), required=True)
     practices = fields.List(fields.Nested(_Practice), required=True)
+    out_of_hours_posts = fields.List(fields.Nested(_Practice), load_default=list)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     for insurer in data["insurers"]:
         _org(session, OrganisationKind.INSURER, insurer["name"], uzovi=insurer["uzovi"])
     practices = []
-    for practice in data["practices"]:
-        org = _org(session, OrganisationKind.GP_PRACTICE, practice["name"], agb=practice["agb"])
+    kinds = [(OrganisationKind.GP_PRACTICE, p) for p in data["practices"]] + \
+        [(OrganisationKind.OUT_OF_HOURS_POST, p) for p in data["out_of_hours_posts"]]
+    for kind, practice in kinds:
+        org = _org(session, kind, practice["name"], agb=practice["agb"])
         practices.append(org)
         for gp in practice["gps"]:
             if session.scalar(select(Practitioner).where(Practitioner.agb == gp["agb"])) is None:

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from triage_service.fhir import dutch
-from triage_service.models import ConsultDraft
+from triage_service.models import ConsultDraft, Organisation
 from triage_service.routing.matching import Mismatch, RoutingRequest
 from triage_service.routing.service import age_on, routing_table
+from triage_service.routing.working_time import AMSTERDAM
 
 #: Which form field each routing dimension concerns.
 FIELD_OF_DIMENSION = {"category": "category", "validity": "", "insurer": "insurer", "form": "consult_form",
                       "icpc": "icpc", "age": "birth_date", "sex": "sex", "region": "postcode", "photos": "files",
-                      "performer": ""}
+                      "performer": "", "requester": "", "priority": "urgency", "hours": "urgency"}
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,11 @@ class Problem:
     figures: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def routing_request(draft: ConsultDraft, today: date) -> RoutingRequest | None:
-    """The draft as routing sees it; None while the fields routing needs are missing or malformed."""
+def routing_request(draft: ConsultDraft, requester: Organisation, now: datetime) -> RoutingRequest | None:
+    """The draft as routing sees it, sent now by ``requester``; None while the fields routing needs are missing
+    or malformed."""
+    local = now.astimezone(AMSTERDAM)
+    today = local.date()
     form = draft.form
     try:
         birth = date.fromisoformat(form.get("birth_date", ""))
@@ -47,13 +51,16 @@ def routing_request(draft: ConsultDraft, today: date) -> RoutingRequest | None:
     return RoutingRequest(specialism=form["specialism"], icpc_codes=(form["icpc"].upper(),), age=age_on(birth, today),
                           sex=form.get("sex", ""), postcode=dutch.postcode_digits(form.get("postcode") or None),
                           insurer=form["insurer"], form=form["consult_form"], photo_count=photos, on=today,
-                          category=form.get("category") or "meekijkconsult")
+                          category=form.get("category") or "meekijkconsult", requester_kind=requester.kind.value,
+                          requester_agb=requester.agb, priority=form.get("urgency") or "routine",
+                          sent_at=local.time().replace(tzinfo=None))
 
 
-def coverage_problems(session: Session, draft: ConsultDraft, today: date) -> list[Problem]:
+def coverage_problems(session: Session, draft: ConsultDraft, requester: Organisation,
+                      now: datetime) -> list[Problem]:
     """Empty when some profile admits the draft (as a meekijkconsult, or as a likely referral, which the
     intake accepts with a flag); otherwise what the closest profiles lack, one problem per field."""
-    request = routing_request(draft, today)
+    request = routing_request(draft, requester, now)
     if request is None:
         return []  # the intake's own field checks answer first
     table = routing_table(session)

@@ -37,7 +37,6 @@ from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_PHOTO, 
 from triage_service.models import AuditAction, Consult, ConsultDraft, DraftStatus, Organisation, Practitioner
 from triage_service.outcome import Issue
 from triage_service.records.patients import consult_patient, patient_bsn
-from triage_service.routing.working_time import AMSTERDAM
 from triage_service.security.web_auth import InboxUser
 from triage_service.settings import Settings
 
@@ -186,10 +185,10 @@ def send(session: Session, user: InboxUser, settings: Settings, draft: ConsultDr
         missing["intent"] = FIELD_MESSAGES["intent"]
     if missing:
         raise FormErrors(missing)
-    problems = coverage_problems(session, draft, now.astimezone(AMSTERDAM).date())
+    practice = practice_of(session, user)
+    problems = coverage_problems(session, draft, practice, now)
     if problems:
         raise NotCovered(problems)
-    practice = practice_of(session, user)
     gp = session.get(Practitioner, user.practitioner_id)
     assert gp is not None  # require_gp: a GP's account has its practitioner
     bundle = consult_bundle(draft, practice, gp, now)

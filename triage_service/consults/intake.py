@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
+from triage_service.consults.callouts import open_callout
 from triage_service.consults.validation import DEFAULT_MAX_ATTACHMENTS, validate_consult_request
 from triage_service.errors import Conflict
 from triage_service.fhir.meta import stamp
@@ -91,6 +92,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         patient_resource_id=patient.id, patient_birth_date=fields.patient_birth_date,
         patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
         insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
+        patient_practice_agb=fields.patient_practice_agb,
         agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id, version_id=1,
         resource=stamp(resource, consult_id, 1, now, PROFILE_CONSULT_REQUEST), created_at=now, updated_at=now,
     )
@@ -125,6 +127,8 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
                        updated_at=now)
     session.add(task)
     record_decision(session, consult.id, outcome, now)
+    session.flush()  # the Task's id, for its call-out
+    open_callout(session, task, outcome, now)
     # The photos it lists are this patient's from now on: later reads of them are audited under the patient.
     link_documents(session, organisation.id, patient.id, resource.get("supportingInfo", []),
                    {c["id"]: c for c in resource.get("contained", []) if isinstance(c, dict) and "id" in c})

@@ -17,7 +17,7 @@ from triage_service.errors import Forbidden, UnprocessableInput
 from triage_service.fhir import dutch
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_REQUEST, registry
 from triage_service.models.consult import RequestStatus
-from triage_service.models.organisation import Organisation
+from triage_service.models.organisation import Organisation, OrganisationKind
 from triage_service.models.resource import StoredResource
 from triage_service.outcome import Issue
 from triage_service.records.resolution import Resolver
@@ -78,6 +78,8 @@ class ConsultFields:
     insurer_uzovi: str
     requester_agb: str
     practice_agb: str
+    #: A consult from an out-of-hours post: the AGB of the patient's own practice (Patient.generalPractitioner).
+    patient_practice_agb: str | None
     photo_count: int
     #: The snapshot routing matches against the agreements.
     routing: RoutingRequest
@@ -172,6 +174,14 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
         raise Forbidden("The requesting practice's AGB code is not the organisation this client is "
                         "registered for", expression="ServiceRequest.requester")
 
+    patient_practice_agb = None
+    if organisation.kind is OrganisationKind.OUT_OF_HOURS_POST:
+        # The post's patients belong to other practices; the advice must find its way to the patient's own GP.
+        patient_practice_agb = own_practice_agb(patient.resource, resolver)
+        if patient_practice_agb is None:
+            raise UnprocessableInput(OWN_PRACTICE_NEEDED, issues=[Issue(
+                "required", OWN_PRACTICE_NEEDED, f"{patient.location or 'Patient'}.generalPractitioner")])
+
     addresses = [a for a in patient.resource.get("address", []) if isinstance(a, dict)]
     home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
     gp_intent_ext = _extension(resource, EXT_GP_INTENT)
@@ -205,6 +215,7 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
         insurer_uzovi=uzovi,
         requester_agb=requester_agb,
         practice_agb=practice_agb,
+        patient_practice_agb=patient_practice_agb,
         photo_count=photo_count,
         routing=RoutingRequest(
             specialism=specialism, icpc_codes=tuple(icpc_codes), age=age_on(patient_birth, today),
@@ -212,8 +223,30 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
             insurer=uzovi, form=form, photo_count=photo_count, on=today, performer_agb=performer_agb,
             # A referral sent for triage goes to the profiles agreed for referral triage, not to the
             # meekijkconsult profiles (which the default category would pick).
-            category=category),
+            category=category, requester_kind=organisation.kind.value, requester_agb=organisation.agb,
+            priority=resource["priority"], sent_at=now.astimezone(AMSTERDAM).time().replace(tzinfo=None)),
     )
+
+
+OWN_PRACTICE_NEEDED = ("A consult from an out-of-hours post names the patient's own GP practice: "
+                       f"Patient.generalPractitioner with the practice's AGB code ({dutch.AGB})")
+
+
+def own_practice_agb(patient: dict[str, Any], resolver: Resolver) -> str | None:
+    """The AGB of the patient's own practice: a logical reference (identifier) or a referenced Organization."""
+    for reference in patient.get("generalPractitioner", []):
+        if not isinstance(reference, dict):
+            continue
+        identifier = reference.get("identifier")
+        if isinstance(identifier, dict) and identifier.get("system") == dutch.AGB \
+                and dutch.is_valid_agb(str(identifier.get("value", ""))):
+            return str(identifier["value"])
+        target = resolver.resolve(reference) if "reference" in reference else None
+        if target is not None and target.resource.get("resourceType") == "Organization":
+            values = identifier_values(target.resource, dutch.AGB)
+            if values and dutch.is_valid_agb(values[0]):
+                return values[0]
+    return None
 
 
 

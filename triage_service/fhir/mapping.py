@@ -49,14 +49,24 @@ def task_to_fhir(task: ConsultTask, letter_id: str | None = None) -> dict[str, A
         # Specialists and groups are known to the GP system by AGB, not by a server id of ours.
         body["owner"] = {"type": "PractitionerRole" if task.owner_kind == "practitioner" else "Organization",
                          "identifier": {"system": AGB, "value": task.owner_agb}, "display": task.owner_name}
-    if task.flag_note:
-        body["note"] = [{"text": line} for line in task.flag_note.splitlines()]
+    notes = [{"text": line} for line in task.flag_note.splitlines()] if task.flag_note else []
+    if task.urgent:
+        notes += [{"time": instant(step.at), "text": CALLOUT_NOTES.get(step.kind, step.kind).format(name=step.reason)}
+                  for step in task.callout_steps]
+    if notes:
+        body["note"] = notes
     if consult.outcome:
         body["output"] = _outputs(consult, letter_id)
     if task.due_at:
         body["restriction"] = {"period": {"end": instant(task.due_at)}}
     return body
 
+
+#: An urgent consult's call-out as the GP reads it in the Task's history (consults/callouts.py): in Dutch, like
+#: every text a Dutch GP reads.
+CALLOUT_NOTES = {"callout-started": "Spoedconsult opgeroepen: {name}",
+                 "callout-escalated": "Niet op tijd opgepakt; nu opgeroepen: {name}",
+                 "callout-taken": "Opgepakt door {name}"}
 
 CS_OUTCOME = f"{CANONICAL_BASE}/CodeSystem/triage-consult-outcome"
 CS_MESSAGE_CATEGORY = f"{CANONICAL_BASE}/CodeSystem/triage-message-category"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, desc, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,6 +19,9 @@ from triage_service import clock
 from triage_service.encryption.columns import EncryptedJSON, EncryptedText
 from triage_service.models.base import Base, uuid_pk
 from triage_service.models.message import ConsultMessage
+
+if TYPE_CHECKING:
+    from triage_service.models.routing import DeadlineEvent
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:
@@ -223,6 +226,11 @@ class ConsultTask(Base):
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     consult: Mapped[Consult] = relationship(back_populates="task")
+    #: The steps of an urgent consult's call-out (started, escalated, taken; consults/callouts.py), which the
+    #: GP's Task shows as notes. Read only when asked for (only urgent Tasks have any).
+    callout_steps: Mapped[list[DeadlineEvent]] = relationship(
+        primaryjoin="and_(ConsultTask.id == foreign(DeadlineEvent.task_id), DeadlineEvent.kind.like('callout-%'))",
+        order_by="(DeadlineEvent.at, DeadlineEvent.id)", viewonly=True)
 
     # Optimistic locking: every UPDATE carries "WHERE version_id = <the version read>", so two
     # concurrent updates with the same If-Match cannot both win. We bump the version ourselves.

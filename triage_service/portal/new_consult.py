@@ -120,6 +120,9 @@ def _not_covered(problem: Problem) -> str:
         "category": _("These patients are agreed as a referral for triage, not as a consult"),
         "validity": _("The agreement is not in force today"),
         "performer": _("The specialist you asked for does not answer under this agreement"),
+        "requester": _("The agreements do not cover questions from your organisation for these patients"),
+        "priority": _("This urgency is not agreed for these patients"),
+        "hours": _("The agreement does not cover these patients at this hour"),
         "specialism": _("No agreement covers this specialism"),
         "other-form": _("For this patient the agreements cover: %(forms)s", forms=", ".join(
             str(form_names.get(f, f)) for f in figures.get("forms", "").split(",") if f)),

@@ -21,7 +21,8 @@ from triage_service.routing.matching import CompiledProfile
 
 OPEN_STATUSES = (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD)
 URGENT_PRIORITIES = ("urgent", "asap", "stat")
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+#: "Never assigned": sorts before any real time, so a new colleague gets the next consult.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def candidates_for(session: Session, matches: list[CompiledProfile], now: dateti
                 continue
             seen.add((kind, agb))
             total, urgent = load.get(agb, (0, 0))
-            out.append(Candidate(kind, agb, name, profile, available, total, urgent, last.get(agb, _NEVER)))
+            out.append(Candidate(kind, agb, name, profile, available, total, urgent, last.get(agb, NEVER)))
     return out
 
 
@@ -120,7 +121,7 @@ def choose(candidates: list[Candidate], priority: str, performer_agb: str | None
         # Nobody is in: the consult waits in the subcontractor's queue rather than on one absent person.
         first = candidates[0]
         group = Candidate("organisation", first.profile.subcontractor_agb, first.profile.subcontractor_name,
-                          first.profile, False, 0, 0, _NEVER)
+                          first.profile, False, 0, 0, NEVER)
         return Assignment(group, candidates, f"All specialists of agreement {first.profile.agreement_code} are "
                                              f"absent; queued for {group.name} to pick up.")
 

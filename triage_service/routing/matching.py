@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from triage_service.models import Agreement, PatientProfile
@@ -36,6 +36,12 @@ class RoutingRequest:
     performer_agb: str | None = None
     #: "meekijkconsult" or "referral" (a referral sent for triage).
     category: str = "meekijkconsult"
+    #: Who asks: "gp-practice" or "out-of-hours-post" (OrganisationKind), and that organisation's AGB.
+    requester_kind: str = "gp-practice"
+    requester_agb: str | None = None
+    #: The FHIR priority, and the Dutch time of day the request was sent (profiles may admit by either).
+    priority: str = "routine"
+    sent_at: time | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,15 @@ class CompiledProfile:
     categories: frozenset[str] = frozenset({"meekijkconsult"})
     #: The agreement's referral-flag rules: (name, kind, icpc codes, reason).
     referral_flags: tuple[tuple[str, str, frozenset[str], str], ...] = ()
+    requesters: frozenset[str] = frozenset({"gp-practice"})
+    #: AGB codes of the out-of-hours posts the agreement admits.
+    out_of_hours_posts: frozenset[str] = frozenset()
+    #: Empty admits every priority.
+    priorities: frozenset[str] = frozenset()
+    #: (from, until) in Dutch time; until before from runs past midnight. None admits every hour.
+    hours: tuple[time, time] | None = None
+    #: The agreement's call-out of urgent consults: {"repeat_minutes", "escalate_after_minutes"}.
+    callout: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,31 @@ def _compile(agreement: Agreement, profile: PatientProfile) -> CompiledProfile:
         referral_flags=tuple((f["name"], f["kind"], frozenset(f["icpc"]), f["reason"])
                              for f in agreement.referral_flags),
         answer_norms=dict(agreement.answer_norms),
+        requesters=frozenset(profile.requesters), out_of_hours_posts=frozenset(agreement.out_of_hours_posts),
+        priorities=frozenset(profile.priorities), hours=_hours(profile.hours), callout=dict(agreement.callout),
     )
+
+
+def _hours(window: dict[str, Any] | None) -> tuple[time, time] | None:
+    if not window:
+        return None
+    until = str(window["until"])
+    return time.fromisoformat(str(window["from"])), time.max if until == "24:00" else time.fromisoformat(until)
+
+
+def in_hours(window: tuple[time, time] | None, moment: time | None) -> bool:
+    """``moment`` lies in the daily window (which may run past midnight); no window admits every hour."""
+    if window is None or moment is None:
+        return True
+    start, until = window
+    return start <= moment < until if start < until else (moment >= start or moment < until)
+
+
+def _admits_requester(profile: CompiledProfile, r: RoutingRequest) -> bool:
+    if r.requester_kind not in profile.requesters:
+        return False
+    # A GP practice needs no naming (the zorggroep's practices); an out-of-hours post must be named.
+    return r.requester_kind != "out-of-hours-post" or r.requester_agb in profile.out_of_hours_posts
 
 
 class RoutingTable:
@@ -164,6 +203,9 @@ def admits(profile: CompiledProfile, r: RoutingRequest) -> bool:
 def _admits_rest(profile: CompiledProfile, r: RoutingRequest) -> bool:
     """The hot path, after the index has settled specialism, insurer and form."""
     return (r.category in profile.categories
+            and _admits_requester(profile, r)
+            and (not profile.priorities or r.priority in profile.priorities)
+            and in_hours(profile.hours, r.sent_at)
             and (profile.min_age is None or r.age >= profile.min_age)
             and (profile.max_age is None or r.age <= profile.max_age)
             and r.photo_count >= profile.min_photos
@@ -192,6 +234,20 @@ def mismatches(profile: CompiledProfile, request: RoutingRequest) -> list[Mismat
         out.append(Mismatch("category", "these patients are agreed as referrals for triage, not as a meekijkconsult"
                             if request.category == "meekijkconsult" else
                             "these patients are agreed as meekijkconsult, not as referrals for triage"))
+    if not _admits_requester(profile, request):
+        out.append(Mismatch("requester", "these patients are agreed for questions from the out-of-hours post"
+                            if request.requester_kind == "gp-practice" else
+                            "this out-of-hours post is not part of the agreement"
+                            if "out-of-hours-post" in profile.requesters else
+                            "these patients are agreed for questions from GP practices, not from the "
+                            "out-of-hours post"))
+    if profile.priorities and request.priority not in profile.priorities:
+        out.append(Mismatch("priority", f"priority {request.priority} is not agreed for these patients "
+                                        f"(agreed: {', '.join(sorted(profile.priorities))})"))
+    if not in_hours(profile.hours, request.sent_at) and profile.hours is not None:
+        start, until = profile.hours
+        out.append(Mismatch("hours", f"these patients are agreed from {start:%H:%M} to "
+                                     f"{'24:00' if until == time.max else f'{until:%H:%M}'} only"))
     if request.on < profile.valid_from or (profile.valid_until is not None and request.on > profile.valid_until):
         out.append(Mismatch("validity", f"agreement {profile.agreement_code} is not in force on {request.on}"))
     if request.insurer not in profile.insurers:

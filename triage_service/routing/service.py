@@ -20,10 +20,18 @@ from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, PatientProfile, RoutingDecision
 from triage_service.models.consult import REFERRAL_CATEGORY
 from triage_service.outcome import Issue
-from triage_service.routing.assignment import Assignment, candidates_for, choose
+from triage_service.routing.assignment import (
+    NEVER,
+    URGENT_PRIORITIES,
+    Assignment,
+    Candidate,
+    candidates_for,
+    choose,
+)
 from triage_service.routing.matching import MatchResult, RoutingRequest, RoutingTable, compile_profiles
+from triage_service.routing.on_call import on_call_at
 from triage_service.routing.referral_flags import FiredFlag, fired_flags, referral_profile_flag
-from triage_service.routing.working_time import due_at
+from triage_service.routing.working_time import due_at, is_clock_time, is_office_hours
 
 VS_REQUESTED_SPECIALISM = f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism"
 
@@ -59,6 +67,11 @@ class RoutingOutcome:
     assignment: Assignment
     due: datetime
     flags: list[FiredFlag]
+    #: The norm runs day and night (hours or minutes) and the request is urgent: it is called out
+    #: (consults/callouts.py) until someone takes it.
+    called_out: bool = False
+    #: Who is alerted when the assignee does not take it: the rota's backup, or the next colleague.
+    backup: Candidate | None = None
 
 
 def match_or_explain(session: Session, request: RoutingRequest) -> tuple[MatchResult, FiredFlag | None]:
@@ -82,7 +95,8 @@ def match_or_explain(session: Session, request: RoutingRequest) -> tuple[MatchRe
 
 def route(session: Session, request: RoutingRequest, priority: str, now: datetime) -> RoutingOutcome:
     result, fallback_flag = match_or_explain(session, request)
-    assignment = choose(candidates_for(session, result.matches, now), priority, request.performer_agb)
+    candidates = candidates_for(session, result.matches, now)
+    assignment = choose(candidates, priority, request.performer_agb)
     if assignment is None:
         raise UnprocessableInput("The matching agreement names no specialists who can answer; the zorggroep "
                                  "must complete the agreement", issues=[Issue(
@@ -93,7 +107,42 @@ def route(session: Session, request: RoutingRequest, priority: str, now: datetim
     # referral; a referral sent for triage already is one, so they would say nothing.
     flags = [] if request.category == REFERRAL_CATEGORY else \
         ([fallback_flag] if fallback_flag else []) + fired_flags(assignment.chosen.profile, request)
-    return RoutingOutcome(assignment, due_at(now, norms[priority]), flags)
+    norm = norms[priority]
+    if not (priority in URGENT_PRIORITIES and is_clock_time(norm)):
+        return RoutingOutcome(assignment, due_at(now, norm), flags)
+    assignment, backup = _urgent_assignment(session, assignment, candidates, now)
+    return RoutingOutcome(assignment, due_at(now, norm), flags, called_out=True, backup=backup)
+
+
+def _urgent_assignment(session: Session, assignment: Assignment, candidates: list[Candidate],
+                       now: datetime) -> tuple[Assignment, Candidate | None]:
+    """Outside office hours, the specialist on call (or the backup when they are absent); in office hours, the
+    least-loaded one as usual, with the next available colleague as the backup."""
+    chosen = assignment.chosen
+    by_agb = {c.agb: c for c in candidates if c.kind == "practitioner"}
+
+    def person(agb: str, name: str) -> Candidate:
+        known = by_agb.get(agb)
+        return known if known is not None else Candidate("practitioner", agb, name, chosen.profile, True, 0, 0,
+                                                         NEVER)
+
+    duty = None if is_office_hours(now) else on_call_at(session, chosen.profile.subcontractor_agb,
+                                                        chosen.profile.specialism, now)
+    if duty is not None:
+        first, second = person(duty.agb, duty.name), person(duty.backup_agb, duty.backup_name)
+        if not first.available and second.available:
+            reason = (f"Outside office hours; {first.name} is on call but absent, so the backup {second.name} "
+                      f"takes it (rota of {chosen.profile.subcontractor_name}).")
+            return Assignment(second, candidates, reason), None
+        if first.available:
+            reason = (f"Outside office hours; {first.name} is on call now, {second.name} is the backup (rota of "
+                      f"{chosen.profile.subcontractor_name}, agreement {chosen.profile.agreement_code}).")
+            return Assignment(first, candidates, reason), second
+    others = sorted((c for c in candidates if c.available and c.kind == "practitioner" and c.agb != chosen.agb),
+                    key=lambda c: (c.urgent_open, c.open, c.agb))
+    reason = assignment.reason if duty is not None or is_office_hours(now) else \
+        assignment.reason + " No on-call rota covers this moment."
+    return Assignment(chosen, candidates, reason), (others[0] if others else None)
 
 
 def record_decision(session: Session, consult_id: str, outcome: RoutingOutcome, now: datetime) -> RoutingDecision:

@@ -7,6 +7,10 @@ the ``holidays`` library knows them (no hand-kept list to go stale).
 
 A request that arrives outside working time starts its clock at the next
 working moment; "2 working days" from Tuesday 10:00 ends Thursday 10:00.
+
+Norms in clock time (``{"hours": 2}``, ``{"minutes": 30}``) run day and night: they
+are for the urgent questions of the out-of-hours post, which a specialist on call
+answers at any hour (issue 20).
 """
 
 from __future__ import annotations
@@ -72,8 +76,22 @@ def add_working_hours(start: datetime, hours: int) -> datetime:
         local = next_working_moment(end_of_day)
 
 
+def is_clock_time(norm: dict[str, Any]) -> bool:
+    """The norm runs day and night (hours or minutes), not in working time."""
+    return "hours" in norm or "minutes" in norm
+
+
+def is_office_hours(moment: datetime) -> bool:
+    """Inside Dutch working time: a working day between 08:00 and 17:00."""
+    return next_working_moment(moment) == moment.astimezone(AMSTERDAM)
+
+
 def due_at(start: datetime, norm: dict[str, Any]) -> datetime:
-    """The due time for an agreement norm ``{"working_days": n}`` or ``{"working_hours": n}``."""
+    """The due time for an agreement norm: working days or hours, or clock hours or minutes."""
+    if "hours" in norm:
+        return (start + timedelta(hours=int(norm["hours"]))).astimezone(UTC)
+    if "minutes" in norm:
+        return (start + timedelta(minutes=int(norm["minutes"]))).astimezone(UTC)
     if "working_days" in norm:
         return add_working_days(start, int(norm["working_days"]))
     return add_working_hours(start, int(norm["working_hours"]))

@@ -11,7 +11,9 @@ DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a published demo credenti
 DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
               ("cardioloog", "dr. P. Mulder", "03200001", "KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB"),
               # Visser's colleague: a consult without a requested specialist may go to either of them.
-              ("dermatoloog2", "dr. K. Smit", "03100002", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U")]
+              ("dermatoloog2", "dr. K. Smit", "03100002", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"),
+              # Mulder's colleague: on call on the other days of the rota, and the backup on Mulder's.
+              ("cardioloog2", "dr. E. Kok", "03200002", "GYO5276NTENTUFTSJTWGJYZDPRZPNR7E")]
 #: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
 DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
 
@@ -20,7 +22,10 @@ DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZ
 DEMO_PRACTICE_USERS = [("huisarts", "dr. A. Jansen", "01012345", "03012345", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
                        ("huisarts-anker", "dr. S. Bakker", "01034567", "03067890", "MZXW6YTBOJUWU23MNU2HI4LSN5XW6YLE"),
                        ("assistent", "J. Smits (assistent De Linde)", None, "03012345",
-                        "ONSWG4TFORZWC3DFMVZXIZLSMF2GS33O")]
+                        "ONSWG4TFORZWC3DFMVZXIZLSMF2GS33O"),
+                       # A GP on a shift of the out-of-hours post: urgent questions about other practices' patients.
+                       ("huisarts-hap", "dr. R. Hoekstra", "01045678", "04010001",
+                        "6CLWJQJ3DKI7DPQJQW5YAAS74UFFZDPL")]
 
 DEMO_USERNAMES = frozenset([*(user[0] for user in [*DEMO_USERS, DEMO_STAFF]),
                             *(user[0] for user in DEMO_PRACTICE_USERS)])
