@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.errors import Conflict, InvalidInput, NotFound
 from triage_service.models import (
+    REQUESTER_KINDS,
     ApiClient,
     Organisation,
     OrganisationKind,
@@ -36,8 +37,10 @@ def register_client(session: Session, *, name: str, organisation_agb: str, jwks:
         raise NotFound(f"No organisation with AGB {organisation_agb}; load or import it first")
     # A GP system acts for a practice on the FHIR API; a zorggroep's reporting system only reads reports.
     reporting = org.kind is OrganisationKind.ZORGGROEP
-    if not reporting and org.kind is not OrganisationKind.GP_PRACTICE:
-        raise InvalidInput(f"AGB {organisation_agb} is a {org.kind.value}, not a GP practice or zorggroep")
+    # An out-of-hours post's system asks like a practice's (its GPs' patients belong to other practices).
+    if not reporting and org.kind not in REQUESTER_KINDS:
+        raise InvalidInput(f"AGB {organisation_agb} is a {org.kind.value}, not a GP practice, out-of-hours post or "
+                           "zorggroep")
     if reporting and not set(scopes) <= REPORT_SCOPES:
         raise InvalidInput(f"A zorggroep's client gets only {' and '.join(sorted(REPORT_SCOPES))}")
     if not reporting and set(scopes) & REPORT_SCOPES:
@@ -102,8 +105,8 @@ def _check_practice_account(session: Session, role: UserRole, practitioner: Prac
         if practitioner is not None or not organisation_agb:
             raise InvalidInput("A practice staff account needs --organisation-agb (the practice's AGB)")
         practice = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
-        if practice is not None and practice.kind is not OrganisationKind.GP_PRACTICE:
-            raise InvalidInput(f"AGB {organisation_agb} is not a GP practice")
+        if practice is not None and practice.kind not in REQUESTER_KINDS:
+            raise InvalidInput(f"AGB {organisation_agb} is not a GP practice or out-of-hours post")
     elif practitioner is not None and practitioner.role is PractitionerRoleKind.GP:
         raise InvalidInput("A GP's AGB goes with --role gp")
 

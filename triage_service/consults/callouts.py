@@ -186,7 +186,7 @@ def take_consult(session: Session, actor: Actor, user: InboxUser, consult_id: st
                           .where(ConsultTask.consult_id == consult_id).with_for_update(of=UrgentCallout)).first()
     if row is None:
         raise NotFound("This consult does not exist or is not an urgent consult that is being called out")
-    callout, task = row.tuple()
+    callout, task = row[0], row[1]
     if not may_take(session, user, callout, task.consult):
         raise NotFound("This consult does not exist or is not an urgent consult that is being called out")
     if callout.taken_at is not None:

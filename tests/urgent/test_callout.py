@@ -1,0 +1,173 @@
+"""The call-out of an urgent HAP consult at night: the cardiologist on call is alerted on every device and by
+e-mail, again every five minutes; without a take the backup is called after fifteen; "Ik pak hem op" stops it;
+every step is in the audit trail and in the GP's Task."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from tests.conftest import FrozenClock
+from tests.test_email_notices import Mailbox, mail_settings, mailbox  # noqa: F401 - fixtures
+from tests.urgent.hap import KOK, MULDER, hap_request, hap_system, put_on_call
+from triage_service.audit.trail import Actor
+from triage_service.consults.advice import Advice, record_advice
+from triage_service.consults.callouts import run_callout_jobs, take_consult
+from triage_service.database import session_scope
+from triage_service.errors import Conflict, NotFound
+from triage_service.models import (
+    AuditEntry,
+    CalloutStage,
+    ConsultTask,
+    EmailNotice,
+    PushNotice,
+    PushSubscription,
+    UrgentCallout,
+    User,
+)
+from triage_service.notifications.email import send_due
+from triage_service.security.web_auth import inbox_user
+from triage_service.settings import Settings
+
+FRIDAY_22 = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)  # 22:00 in the Netherlands
+
+
+def _device(app: Flask, username: str) -> str:
+    """A push subscription for the user's phone (the delivery itself is tested in tests/web/test_push*)."""
+    with session_scope(app) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        row = PushSubscription(user_id=user.id, endpoint_hash=f"{username:0<64}"[:64],
+                               endpoint=f"https://push.example.org/{username}", p256dh="key", auth="secret",
+                               device="telefoon")
+        session.add(row)
+        session.execute(update(User).where(User.id == user.id).values(email=f"{username}@ziekenhuis.example.nl"))
+        session.flush()
+        return row.id
+
+
+def _pushes(app: Flask, subscription_id: str) -> list[str]:
+    with session_scope(app) as session:
+        return list(session.scalars(select(PushNotice.payload).where(PushNotice.subscription_id == subscription_id)
+                                    .order_by(PushNotice.created_at)))
+
+
+def _pass(app: Flask, clock: FrozenClock) -> None:
+    with session_scope(app) as session:
+        run_callout_jobs(session, clock.now)
+
+
+@pytest.fixture
+def night(app: Flask, clock: FrozenClock, mail_settings: Settings) -> tuple[str, str]:  # noqa: F811
+    clock.now = FRIDAY_22
+    put_on_call(app, FRIDAY_22 - timedelta(hours=14), FRIDAY_22 + timedelta(hours=10), on_call=MULDER, backup=KOK)
+    return _device(app, "cardioloog"), _device(app, "cardioloog2")
+
+
+def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_takes_it_and_advises(
+        app: Flask, clock: FrozenClock, consult_request: dict, night: tuple[str, str], mail_settings: Settings,  # noqa: F811
+        mailbox: tuple[Mailbox, int]) -> None:  # noqa: F811
+    mulder_phone, kok_phone = night
+    hap = hap_system(app, clock)
+    response = hap.post("/fhir/ServiceRequest", hap_request(consult_request))
+    assert response.status_code == 201, response.get_json()
+    consult_id = response.get_json()["id"]
+
+    # At once: Mulder (on call) gets a push and an e-mail, Kok nothing yet; neither says anything about the patient.
+    assert len(_pushes(app, mulder_phone)) == 1 and _pushes(app, kok_phone) == []
+    assert send_due(app.extensions["triage.sessionmaker"], mail_settings, clock).sent == 1
+    mail = mailbox[0].messages[0]
+    assert mail["To"] == "cardioloog@ziekenhuis.example.nl" and "Spoedconsult wacht" in mail["Subject"]
+    assert "Fictief" not in mail.as_string() and "999990019" not in mail.as_string()
+    assert "Fictief" not in _pushes(app, mulder_phone)[0] and "vóór 00:00" in _pushes(app, mulder_phone)[0]
+
+    # Every five minutes again, to Mulder only; no second e-mail.
+    for _ in range(2):
+        clock.advance(minutes=5)
+        _pass(app, clock)
+    assert len(_pushes(app, mulder_phone)) == 3 and _pushes(app, kok_phone) == []
+    with session_scope(app) as session:
+        assert session.scalar(select(EmailNotice.id).where(EmailNotice.sent_at.is_(None))) is None
+
+    # Fifteen minutes without a take: the backup is called, and the consult is now Kok's.
+    clock.advance(minutes=5)
+    _pass(app, clock)
+    assert len(_pushes(app, kok_phone)) == 1 and "achterwacht" in _pushes(app, kok_phone)[0]
+    with session_scope(app) as session:
+        task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id))
+        callout = session.scalar(select(UrgentCallout))
+        assert task is not None and callout is not None
+        assert (task.owner_agb, callout.stage) == (KOK, CalloutStage.BACKUP)
+        kok = inbox_user(session, session.scalar(select(User.id).where(User.username == "cardioloog2")) or "")
+        assert kok is not None
+        actor = Actor(kind="user", id="cardioloog2", organisation_id=None, source_ip="127.0.0.1")
+        take_consult(session, actor, kok, consult_id, clock.now + timedelta(minutes=2))
+
+    # Taken: no more alerts, and a second take is refused with who took it.
+    clock.advance(minutes=10)
+    _pass(app, clock)
+    assert len(_pushes(app, kok_phone)) == 1 + 0 and len(_pushes(app, mulder_phone)) == 4
+    with session_scope(app) as session:
+        mulder = inbox_user(session, session.scalar(select(User.id).where(User.username == "cardioloog")) or "")
+        assert mulder is not None
+        with pytest.raises(Conflict, match=r"dr\. E\. Kok already took"):
+            take_consult(session, actor, mulder, consult_id, clock.now)
+        record_advice(session, kok, consult_id, Advice("Geen aanwijzingen voor een acuut coronair syndroom; "
+                                                       "morgen ECG herhalen bij de eigen huisarts.",
+                                                       "treat-in-primary-care"), clock.now)
+
+    # The GP's Task: completed well within the two hours, with each step of the call-out as a note.
+    hap = hap_system(app, clock)  # a fresh token: half an hour has passed
+    found = hap.get(f"/fhir/Task?focus=ServiceRequest/{consult_id}").get_json()
+    assert "entry" in found, found
+    task_json = found["entry"][0]["resource"]
+    assert task_json["status"] == "completed"
+    assert task_json["restriction"]["period"]["end"] == "2026-11-27T23:00:00Z"
+    notes = [(n["time"], n["text"]) for n in task_json["note"]]
+    assert notes == [("2026-11-27T21:00:00Z", "Spoedconsult opgeroepen: dr. P. Mulder (cardioloog)"),
+                     ("2026-11-27T21:15:00Z", "Niet op tijd opgepakt; nu opgeroepen: dr. E. Kok (cardioloog)"),
+                     ("2026-11-27T21:17:00Z", "Opgepakt door dr. E. Kok")]
+    with session_scope(app) as session:
+        events = set(session.scalars(select(AuditEntry.event).where(AuditEntry.event.like("callout.%"))))
+    assert events == {"callout.alert", "callout.escalate", "callout.take"}
+
+
+def test_nobody_taking_it_calls_the_whole_group_of_that_specialism(
+        app: Flask, clock: FrozenClock, consult_request: dict, night: tuple[str, str]) -> None:
+    hap_system(app, clock).post("/fhir/ServiceRequest", hap_request(consult_request))
+    clock.advance(minutes=15)
+    _pass(app, clock)
+    clock.advance(minutes=15)
+    _pass(app, clock)
+    with session_scope(app) as session:
+        task = session.scalar(select(ConsultTask))
+        callout = session.scalar(select(UrgentCallout))
+        assert task is not None and callout is not None
+        assert (task.owner_kind, task.owner_agb, callout.stage) == ("organisation", "06010001", CalloutStage.GROUP)
+        dermatologist = inbox_user(session, session.scalar(select(User.id).where(User.username == "dermatoloog"))
+                                   or "")
+        assert dermatologist is not None
+        # A dermatologist of the same hospital is not called for a cardiology question, and may not take it.
+        with pytest.raises(NotFound):
+            take_consult(session, Actor(kind="user", id="dermatoloog", organisation_id=None, source_ip=None),
+                         dermatologist, task.consult_id, clock.now)
+
+
+def test_a_consult_answered_without_pressing_take_stops_its_call_out(
+        app: Flask, clock: FrozenClock, consult_request: dict, night: tuple[str, str]) -> None:
+    response = hap_system(app, clock).post("/fhir/ServiceRequest", hap_request(consult_request))
+    clock.advance(minutes=3)
+    with session_scope(app) as session:
+        mulder = inbox_user(session, session.scalar(select(User.id).where(User.username == "cardioloog")) or "")
+        assert mulder is not None
+        record_advice(session, mulder, response.get_json()["id"], Advice("Advies.", "treat-in-primary-care"),
+                      clock.now)
+    clock.advance(minutes=2)
+    _pass(app, clock)
+    with session_scope(app) as session:
+        callout = session.scalar(select(UrgentCallout))
+        assert callout is not None and callout.next_alert_at is None
+        assert (callout.taken_by_agb, callout.taken_at) == (MULDER, FRIDAY_22 + timedelta(minutes=3))
