@@ -28,6 +28,7 @@ from triage_service.reports.schemas import (
     StatementSchema,
 )
 from triage_service.reports.statements import statements
+from triage_service.reports.urgent import urgent_monitoring
 from triage_service.request_context import clock
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -171,20 +172,38 @@ def subcontractor_statements() -> Response:
     return jsonify({"period": str(params["period"]), "statements": found})
 
 
-def monitoring_report(access: ReportAccess, args: Any) -> dict[str, Any]:
+def _monitoring_window(access: ReportAccess, args: Any, event: str) -> tuple[Window, GroupBy]:
     params = _load(MonitoringSchema(), args)
     window = Window(local_midnight(params["from_"]), local_midnight(params["to"] + timedelta(days=1)))
-    _audit(access, "report.monitoring", f"group_by={params['group_by']}")
-    return monitoring(get_session(), access.zorggroep_id, window, GroupBy(params["group_by"]))
+    _audit(access, event, f"group_by={params['group_by']}")
+    return window, GroupBy(params["group_by"])
+
+
+def monitoring_report(access: ReportAccess, args: Any) -> dict[str, Any]:
+    window, group_by = _monitoring_window(access, args, "report.monitoring")
+    return monitoring(get_session(), access.zorggroep_id, window, group_by)
 
 
 @bp.get("/monitoring")
 def monitoring_json() -> Response:
-    return jsonify(monitoring_report(report_access(), request.args))
+    """The monitoring per group, with the urgent consults' figures per requester and specialism beside it."""
+    access = report_access()
+    window, group_by = _monitoring_window(access, request.args, "report.monitoring")
+    report = monitoring(get_session(), access.zorggroep_id, window, group_by)
+    return jsonify({**report, "urgent": urgent_monitoring(get_session(), access.zorggroep_id, window, clock())})
 
 
 @bp.get("/monitoring.csv")
 def monitoring_csv() -> Response:
     report = monitoring_report(report_access(), request.args)
     return _csv(exports.monitoring_csv(report), f"monitoring-{report['group_by']}.csv")
+
+
+@bp.get("/monitoring/urgent.csv")
+def urgent_csv() -> Response:
+    """The urgent consults per requester and specialism (the same period parameters; group_by is not used)."""
+    access = report_access()
+    window, _group_by = _monitoring_window(access, request.args, "report.monitoring.urgent")
+    report = urgent_monitoring(get_session(), access.zorggroep_id, window, clock())
+    return _csv(exports.urgent_csv(report), "monitoring-spoedconsulten.csv")
 

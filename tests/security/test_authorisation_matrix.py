@@ -191,6 +191,8 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
                                          REPORTERS),
     ("reports.monitoring_csv", "GET"): (lambda i: "/reports/monitoring.csv?from=2026-10-01&to=2026-10-31",
                                         REPORTERS),
+    ("reports.urgent_csv", "GET"): (lambda i: "/reports/monitoring/urgent.csv?from=2026-10-01&to=2026-10-31",
+                                    REPORTERS),
 }
 
 

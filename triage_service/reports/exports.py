@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from triage_service.fhir.dutch import AGB, BSN
 from triage_service.fhir.mapping import instant
 from triage_service.models import Consult, DeclarationBatch, DeclarationLine, StoredResource
+from triage_service.reports.monitoring import outcome_codes
 
 UZOVI = "http://fhir.nl/fhir/NamingSystem/uzovi"
 #: The prestatie code comes from the insurer contract (configured per agreement), so its system is ours.
@@ -162,4 +163,34 @@ def monitoring_csv(report: dict[str, Any]) -> str:
     writer.writerow([name for name, _ in MONITORING_COLUMNS])
     for group in report["groups"]:
         writer.writerow([_dutch_number(pick(group)) for _, pick in MONITORING_COLUMNS])
+    return out.getvalue()
+
+
+URGENT_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("aanvrager", lambda g: g["requester"]["key"]), ("aanvrager_naam", lambda g: g["requester"]["label"]),
+    ("specialisme", lambda g: g["specialism"] or ""), ("specialisme_naam", lambda g: g["specialism_label"] or ""),
+    ("spoedconsulten", lambda g: g["consults"]), ("opgepakt", lambda g: g["taken"]),
+    ("opgepakt_mediaan_min", lambda g: g["taken_minutes"]["median"]),
+    ("opgepakt_p90_min", lambda g: g["taken_minutes"]["p90"]),
+    ("beantwoord", lambda g: g["answered"]), ("advies_mediaan_min", lambda g: g["answer_minutes"]["median"]),
+    ("advies_p90_min", lambda g: g["answer_minutes"]["p90"]),
+    ("binnen_norm", lambda g: g["within_norm"]), ("beoordeeld_op_norm", lambda g: g["judged_for_norm"]),
+    ("binnen_norm_aandeel", lambda g: g["within_norm_share"]),
+    ("open", lambda g: g["open"]), ("open_over_tijd", lambda g: g["open_overdue"]),
+    ("seh_beoordeling_voorkomen", lambda g: g["emergency_assessment_avoided"]),
+]
+
+
+def urgent_csv(report: dict[str, Any]) -> str:
+    """The urgent consults per requester and specialism, then the total, as a Dutch CSV; one column per
+    outcome code (``uitkomst_<code>``)."""
+    groups = [*report["groups"], *([report["total"]] if report["total"] else [])]
+    outcomes = outcome_codes()
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([name for name, _ in URGENT_COLUMNS] + [f"uitkomst_{code}" for code in outcomes])
+    for group in groups:
+        writer.writerow([_dutch_number(pick(group)) for _, pick in URGENT_COLUMNS]
+                        + [group["outcomes"][code] for code in outcomes])
     return out.getvalue()

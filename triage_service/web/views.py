@@ -43,6 +43,7 @@ from triage_service.security.headers import allow_own_scripts
 from triage_service.security.web_auth import InboxUser
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
+from triage_service.web import urgent_figures
 from triage_service.web.labels import code_labels
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -298,18 +299,21 @@ def dashboard() -> Any:
     access = report_access()  # 403 for anyone but the zorggroep's staff
     allow_own_scripts()  # Chart.js and the dashboard's script, from web/static only
     period = reports_page.read_period(request.args, local_date(clock()))
-    figures, months = None, []
+    figures, months, urgent = None, [], None
     if period.start is not None and period.end is not None:
         outcomes = code_labels()["outcome"]
         figures = reports_page.figures(get_session(), access.zorggroep_id, period.start, period.end,
                                        GroupBy(period.group_by), str(get_locale()),
                                        lambda code: outcomes.get(code, code))
+        urgent = urgent_figures.section(get_session(), access.zorggroep_id, period.start, period.end, clock(),
+                                        str(get_locale()), lambda code: outcomes.get(code, code))
         months = reports_page.statement_months(period.start, period.end)
         record(get_session(), access.actor, event="web.dashboard.view", action=AuditAction.READ,
                resource_type="Report", detail=f"from={period.start}; to={period.end}; group_by={period.group_by}",
                at=clock())
     return render_template(
-        "dashboard.html", period=period, figures=figures, months=months, groupings=reports_page.GROUPINGS,
+        "dashboard.html", period=period, figures=figures, urgent=urgent, months=months,
+        groupings=reports_page.GROUPINGS,
         batches=declarations.batches(get_session(), access.zorggroep_id),
         insurers=dict(reports_page.insurers(get_session(), access.zorggroep_id)),
         month_to_close=reports_page.month_to_close(local_date(clock()))), (400 if period.errors else 200)
