@@ -10,7 +10,7 @@ import click
 from flask import Flask
 
 from triage_service import create_app
-from triage_service.cli import agreements, audit, background, clients, keys, serving, users
+from triage_service.cli import agreements, audit, background, clients, keys, rota, serving, users
 from triage_service.cli.common import fail
 from triage_service.errors import ConfigurationError
 
@@ -43,7 +43,7 @@ def main(ctx: click.Context) -> None:
 for command in (
     serving.init_db, serving.load_demo_command, serving.serve, serving.demo,
     agreements.import_agreements_command, agreements.agreements_command, agreements.absence_group,
-    agreements.route_command,
+    agreements.route_command, rota.rota_group,
     background.worker, background.rebuild_facts_command, background.purge_command,
     audit.audit_group,
     keys.encrypt_existing_command, keys.rotate_keys,
