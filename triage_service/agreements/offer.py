@@ -43,15 +43,19 @@ class OfferedSpecialism:
     insurers: tuple[str, ...]
 
 
-def consult_offer(session: Session, on: date) -> list[OfferedSpecialism]:
-    """Per specialism (in code order): the forms, urgencies and profiles of the agreements in force on ``on``."""
+def consult_offer(session: Session, on: date, requester_kind: str = "gp-practice",
+                  requester_agb: str | None = None) -> list[OfferedSpecialism]:
+    """Per specialism (in code order): the forms, urgencies and profiles of the agreements in force on ``on`` that
+    admit this requester (a practice, or the out-of-hours post the agreement names)."""
     offered = []
     for code, profiles in sorted(routing_table(session).by_specialism.items()):
-        current = [p for p in profiles if p.valid_from <= on and (p.valid_until is None or on <= p.valid_until)]
+        current = [p for p in profiles if p.valid_from <= on and (p.valid_until is None or on <= p.valid_until)
+                   and requester_kind in p.requesters
+                   and (requester_kind != "out-of-hours-post" or requester_agb in p.out_of_hours_posts)]
         if not current:
             continue
         forms = {f for p in current for f in p.forms}
-        priorities = {k for p in current for k in p.answer_norms}
+        priorities = {k for p in current for k in (p.priorities or p.answer_norms)}
         offered.append(OfferedSpecialism(
             code=code, forms=tuple(f for f in FORM_ORDER if f in forms),
             priorities=tuple(k for k in PRIORITY_ORDER if k in priorities),

@@ -34,7 +34,15 @@ from triage_service.consults.validation import (
 from triage_service.errors import N_, Conflict, DomainError, Forbidden, FormErrors, NotFound
 from triage_service.fhir import dutch
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_PHOTO, PROFILE_CONSULT_REQUEST
-from triage_service.models import AuditAction, Consult, ConsultDraft, DraftStatus, Organisation, Practitioner
+from triage_service.models import (
+    AuditAction,
+    Consult,
+    ConsultDraft,
+    DraftStatus,
+    Organisation,
+    OrganisationKind,
+    Practitioner,
+)
 from triage_service.outcome import Issue
 from triage_service.records.patients import consult_patient, patient_bsn
 from triage_service.security.web_auth import InboxUser
@@ -45,11 +53,12 @@ from triage_service.settings import Settings
 PORTAL_IDENTIFIER = f"{CANONICAL_BASE}/NamingSystem/portal-consult"
 VEKTIS_SPECIALISM = "urn:oid:2.16.840.1.113883.2.4.6.7"
 FIELDS = ("category", "specialism", "consult_form", "bsn", "family", "given", "birth_date", "sex", "postcode",
-          "insurer", "subscriber", "icpc", "complaint", "intent", "conversion", "urgency", "question")
+          "insurer", "subscriber", "icpc", "complaint", "intent", "conversion", "urgency", "question", "own_practice")
 MAX_QUESTION = 10_000
 
 #: Where an intake issue belongs on the form, by the end of its FHIRPath expression; first match wins.
-_FIELD_OF = (("identifier", "bsn"), ("birthDate", "birth_date"), ("gender", "sex"), ("postalCode", "postcode"),
+_FIELD_OF = (("generalPractitioner", "own_practice"), ("identifier", "bsn"), ("birthDate", "birth_date"),
+             ("gender", "sex"), ("postalCode", "postcode"),
              ("insurance", "insurer"), ("payor", "insurer"), ("reasonCode", "icpc"), ("note", "question"),
              ("priority", "urgency"), ("performerType", "specialism"), ("code", "consult_form"),
              ("extension", "intent"), ("supportingInfo", "files"), ("name", "family"))
@@ -68,6 +77,7 @@ FIELD_MESSAGES = {
     "intent": N_("Say whether you would refer without this consult"),
     "files": N_("The photos could not be added to the consult"),
     "family": N_("Enter the patient's family name"),
+    "own_practice": N_("Enter the AGB code of the patient's own GP practice (8 digits)"),
 }
 
 
@@ -183,9 +193,13 @@ def send(session: Session, user: InboxUser, settings: Settings, draft: ConsultDr
                if not draft.form.get(name)}
     if draft.form.get("category", "meekijkconsult") == "meekijkconsult" and not draft.form.get("intent"):
         missing["intent"] = FIELD_MESSAGES["intent"]
+    practice = practice_of(session, user)
+    own_practice = draft.form.get("own_practice", "")
+    if practice.kind is OrganisationKind.OUT_OF_HOURS_POST and not dutch.is_valid_agb(own_practice):
+        # The post's patient belongs to another practice: the advice must reach the patient's own GP.
+        missing["own_practice"] = FIELD_MESSAGES["own_practice"]
     if missing:
         raise FormErrors(missing)
-    practice = practice_of(session, user)
     problems = coverage_problems(session, draft, practice, now)
     if problems:
         raise NotCovered(problems)
@@ -228,6 +242,9 @@ def consult_bundle(draft: ConsultDraft, practice: Organisation, gp: Practitioner
                                          **({"given": [form["given"]]} if form.get("given") else {}),
                                          "text": " ".join(p for p in (form.get("given"), form["family"]) if p)}],
                                "gender": form["sex"], "birthDate": form["birth_date"]}
+    if form.get("own_practice"):
+        patient["generalPractitioner"] = [{"type": "Organization",
+                                           "identifier": {"system": dutch.AGB, "value": form["own_practice"]}}]
     if form.get("postcode"):
         patient["address"] = [{"use": "home", "postalCode": form["postcode"].upper(), "country": "NL"}]
     coverage: dict[str, Any] = {"resourceType": "Coverage", "id": "coverage", "status": "active",

@@ -22,7 +22,7 @@ from triage_service.audit.trail import record
 from triage_service.consults import drafts
 from triage_service.consults.coverage import Problem
 from triage_service.consults.patient_photos import links_of
-from triage_service.consults.practice import practice_actor
+from triage_service.consults.practice import practice_actor, practice_of
 from triage_service.database import get_session
 from triage_service.errors import N_, DomainError, Forbidden, FormErrors, NotFound
 from triage_service.fhir import icpc
@@ -140,7 +140,8 @@ def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[s
               new_link: tuple[str, str, Any] | None = None, launched: bool = False) -> Any:
     allow_own_scripts(previews=True)  # the photo check (portal/static) and its previews, nothing inline
     language = str(get_locale())
-    offer = consult_offer(get_session(), local_date(clock()))
+    practice = practice_of(get_session(), current_user())
+    offer = consult_offer(get_session(), local_date(clock()), practice.kind.value, practice.agb)
     patterns = icpc_patterns(offer)
     choices = [(f"{s.code}|{form}", specialism_label(s.code, language), form) for s in offer for form in s.forms]
     covered = sorted({row for codes in patterns.values() for row in icpc.codes_in(list(codes) if "" not in codes
@@ -154,7 +155,8 @@ def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[s
                            quality=thresholds(), accepted=ACCEPTED_TYPES, max_bytes=settings().max_attachment_bytes,
                            may_send=current_user().may_send, new_link=new_link, now=clock(), launched=launched,
                            patient_links=links_of(get_session(), draft) if draft else [],
-                           icpc_title=icpc.title, label=lambda code: specialism_label(code, language)), status
+                           icpc_title=icpc.title, label=lambda code: specialism_label(code, language),
+                           out_of_hours=practice.kind is OrganisationKind.OUT_OF_HOURS_POST), status
 
 
 @bp.post("/concepten/<draft_id>/verwijderen")

@@ -1,0 +1,57 @@
+"""The out-of-hours post's GP in the portal: asks an urgent question about another practice's patient, names
+that practice, and sees the call-out: who was called, and who took it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import FrozenClock
+from tests.urgent.hap import KOK, MULDER, OWN_PRACTICE, put_on_call
+from tests.urgent.test_callout import FRIDAY_22
+from tests.web.test_portal import browser, consult_form, gp_logs_in, send  # noqa: F401 - the browser fixture
+from triage_service.consults.callouts import run_callout_jobs
+from triage_service.database import session_scope
+from triage_service.demo import DEMO_PRACTICE_USERS
+from triage_service.models import Consult
+
+HOEKSTRA = next(user for user in DEMO_PRACTICE_USERS if user[0] == "huisarts-hap")
+
+
+def _urgent_cardiology(**changes: str) -> dict[str, str]:
+    return consult_form(ask="0320|e-consult", icpc="K77", complaint="Pijn op de borst sinds een uur",
+                        question="ECG zonder ST-elevatie; kan hij thuisblijven?", urgency="urgent", **changes)
+
+
+def test_the_post_s_gp_is_asked_for_the_patient_s_own_practice_and_offered_only_the_post_s_agreements(
+        browser: FlaskClient, clock: FrozenClock) -> None:  # noqa: F811
+    gp_logs_in(browser, clock, HOEKSTRA)
+    page = browser.get("/huisarts/nieuw").get_data(as_text=True)
+    assert "AGB-code van de eigen huisartspraktijk van de patiënt" in page
+    assert "0320|e-consult" in page and "0330" not in page  # no orthopaedics: the post has no such agreement
+    refused = send(browser, _urgent_cardiology(), photos=0)
+    assert refused.status_code == 422
+    assert "Vul de AGB-code van de eigen huisartspraktijk van de patiënt in" in refused.get_data(as_text=True)
+
+
+def test_the_post_s_gp_sees_who_was_called_and_who_took_the_consult(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:  # noqa: F811
+    clock.now = FRIDAY_22
+    put_on_call(app, FRIDAY_22 - timedelta(hours=14), FRIDAY_22 + timedelta(hours=10), on_call=MULDER, backup=KOK)
+    gp_logs_in(browser, clock, HOEKSTRA)
+    response = send(browser, _urgent_cardiology(own_practice=OWN_PRACTICE), photos=0)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    consult_id = response.headers["Location"].rsplit("/", 1)[-1]
+    with session_scope(app) as session:
+        consult = session.get(Consult, consult_id)
+        assert consult is not None and consult.patient_practice_agb == OWN_PRACTICE
+        assert consult.task.owner_agb == MULDER
+    page = browser.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
+    assert "Opgeroepen: dr. P. Mulder" in page and "Nog niet opgepakt" in page
+    clock.advance(minutes=15)
+    with session_scope(app) as session:
+        run_callout_jobs(session, clock.now)
+    page = browser.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
+    assert "Niet op tijd opgepakt; nu opgeroepen: dr. E. Kok" in page
