@@ -14,6 +14,9 @@ from triage_service.settings import Settings, load_settings
 
 EXAMPLE_ENV = Path(__file__).resolve().parent.parent / "config" / "example.env"
 GOOD_KEY = "k7Vq2mXw9RzT4pLs8NdB6hJc1YfG3aUe5QoK0iMv"
+#: Production also needs the Web Push key and contact (made with `triage-service push-keys`).
+PUSH_KEYS = {"TRIAGE_VAPID_PRIVATE_KEY": "KZBlwXpkHEeBPl8CWVwCLil3oKBf9RTofTOVZp-G2FM",
+             "TRIAGE_VAPID_SUBJECT": "mailto:beheer@zorggroep.example.nl"}
 
 
 def test_every_setting_is_listed_in_example_env() -> None:
@@ -111,7 +114,7 @@ def test_production_starts_with_keys_created_for_production(tmp_path: Path, monk
 
     from triage_service.cli import main
 
-    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY, **PUSH_KEYS,
                    "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"),
                    "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
                    "TRIAGE_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/0"}  # loading settings does not connect
@@ -139,7 +142,7 @@ def test_production_refuses_rate_limits_counted_per_worker(tmp_path: Path, monke
 
     from triage_service.cli import main
 
-    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY, **PUSH_KEYS,
                    "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"), "TRIAGE_WORKERS": "2",
                    "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
                    "TRIAGE_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/0"}

@@ -10,6 +10,7 @@ principle 6).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -107,6 +108,13 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "triage-service@localhost"
+    #: Web Push (VAPID, RFC 8292): the base64url P-256 private key the push messages are signed with (generated
+    #: in the instance folder outside production), and the contact push services may write to (mailto: or https:).
+    vapid_private_key: str = ""
+    vapid_subject: str = ""
+    #: Tests and development only: admit push endpoints at http://127.0.0.1:<port> (a local test push service).
+    #: Production refuses it: an endpoint is a URL a user hands the server to POST to.
+    push_allow_loopback: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -172,7 +180,7 @@ def load_settings(environ: Mapping[str, str] | None = None, require_keys: bool =
 
 
 def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
-    settings = _with_secret_key(_with_paths(settings))
+    settings = _with_vapid_key(_with_secret_key(_with_paths(settings)))
     if settings.retention_draft_days < 1:
         raise ConfigurationError("TRIAGE_RETENTION_DRAFT_DAYS must be at least 1")
     if settings.retention_medical_years < 20 or settings.retention_audit_years < 5:
@@ -196,6 +204,7 @@ def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     if settings.is_production:
         _refuse_development_keys(settings)
         _refuse_per_worker_rate_limits(settings)
+        _refuse_missing_push_keys(settings)
     return settings
 
 
@@ -266,6 +275,70 @@ def _with_secret_key(settings: Settings) -> Settings:
 
 #: Marks the placeholder of config/example.env, which a hurried deployment might copy as is.
 _EXAMPLE_SECRET_MARK = "replace-with"  # noqa: S105 - the placeholder we refuse, not a secret
+
+
+#: The order of the P-256 group: a private key is a number from 1 to this minus 1 (SEC 2, section 2.4.2).
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_VAPID_KEY_FILE = "vapid-private-key"
+
+
+def new_vapid_private_key() -> str:
+    """A fresh P-256 private key as VAPID tools write it: the 32-byte number in base64url without padding."""
+    import base64
+
+    number = secrets.randbelow(_P256_ORDER - 1) + 1
+    return base64.urlsafe_b64encode(number.to_bytes(32, "big")).rstrip(b"=").decode("ascii")
+
+
+def _is_vapid_private_key(value: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32 and 0 < int.from_bytes(raw, "big") < _P256_ORDER
+
+
+def _with_vapid_key(settings: Settings) -> Settings:
+    """Development and test get a key of their own in the instance folder (so notifications work on a fresh
+    clone) and the mail sender as contact; production must be given both (``_refuse_missing_push_keys``)."""
+    changes: dict[str, object] = {}
+    if settings.vapid_private_key:
+        if not _is_vapid_private_key(settings.vapid_private_key):
+            raise ConfigurationError("TRIAGE_VAPID_PRIVATE_KEY must be a P-256 private key: 32 bytes in base64url "
+                                     "(make one with `triage-service push-keys`)")
+    elif not settings.is_production:
+        ensure_private_dir(settings.instance_path)
+        key_file = settings.instance_path / _VAPID_KEY_FILE
+        if not key_file.exists():
+            key_file.write_text(new_vapid_private_key())
+            key_file.chmod(0o600)
+        changes["vapid_private_key"] = key_file.read_text().strip()
+    subject = settings.vapid_subject
+    if not subject and not settings.is_production:
+        subject = changes["vapid_subject"] = f"mailto:{settings.mail_from}"
+    # As py_vapid checks it when signing: an address at a dotted domain (or localhost), or a bare https: host.
+    if subject and not re.fullmatch(
+            r"mailto:[^@\s]+@(localhost|[\w-]+(\.[\w-]+)+)|https://(localhost|[\w-]+(\.[\w-]+)+)", subject):
+        raise ConfigurationError("TRIAGE_VAPID_SUBJECT must be a mailto: address or an https: host without a path "
+                                 "(e.g. mailto:beheer@zorggroep.example.nl or https://zorggroep.example.nl)")
+    if settings.is_production and settings.push_allow_loopback:
+        raise ConfigurationError("TRIAGE_PUSH_ALLOW_LOOPBACK is for tests and development only")
+    return _replace(settings, **changes) if changes else settings
+
+
+def _refuse_missing_push_keys(settings: Settings) -> None:
+    if not settings.vapid_private_key:
+        raise ConfigurationError("TRIAGE_VAPID_PRIVATE_KEY is required in production (make one with "
+                                 "`triage-service push-keys`)")
+    development_key = PROJECT_ROOT / "instance" / _VAPID_KEY_FILE
+    if development_key.exists() and development_key.read_text().strip() == settings.vapid_private_key:
+        raise ConfigurationError("TRIAGE_VAPID_PRIVATE_KEY is the development instance's generated key")
+    if not settings.vapid_subject:
+        raise ConfigurationError("TRIAGE_VAPID_SUBJECT is required in production: a mailto: address or https: "
+                                 "host where push services can reach the operator")
 
 
 def _refuse_weak_secret_key(key: str) -> None:

@@ -235,9 +235,9 @@ def test_verify_passes_an_untouched_trail_and_says_when_there_is_no_anchor_yet(a
 
 
 def _production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    from tests.test_settings import GOOD_KEY
+    from tests.test_settings import GOOD_KEY, PUSH_KEYS
 
-    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY,
+    environment = {"TRIAGE_ENV": "production", "TRIAGE_SECRET_KEY": GOOD_KEY, **PUSH_KEYS,
                    "TRIAGE_INSTANCE_PATH": str(tmp_path / "server"),
                    "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
                    # production refuses rate limits counted per worker; loading settings does not connect

@@ -10,7 +10,7 @@ import click
 from flask import Flask
 
 from triage_service import create_app
-from triage_service.cli import agreements, audit, background, clients, keys, rota, serving, users
+from triage_service.cli import agreements, audit, background, clients, keys, push, rota, serving, users
 from triage_service.cli.common import fail
 from triage_service.errors import ConfigurationError
 
@@ -46,7 +46,7 @@ for command in (
     agreements.route_command, rota.rota_group,
     background.worker, background.rebuild_facts_command, background.purge_command,
     audit.audit_group,
-    keys.encrypt_existing_command, keys.rotate_keys,
+    keys.encrypt_existing_command, keys.rotate_keys, push.push_keys_command,
     clients.register_client_command, clients.create_user_command, clients.client_assertion_command,
     clients.launch_token_command,
     users.user_group,

@@ -17,10 +17,11 @@ from triage_service.database import session_scope
 @click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it ends")
 def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bool) -> None:
     """Background jobs: webhook notifications (deliver, retry with backoff), e-mail notices of
-    new assignments, and answer-norm monitoring (flag near-due, escalate overdue consults).
+    new assignments, Web Push messages to specialists' devices, and answer-norm monitoring (flag
+    near-due, escalate overdue consults).
 
-    Any number of workers may run side by side against PostgreSQL: consults, subscriptions and
-    e-mail notices are claimed with SKIP LOCKED, so none is handled twice.
+    Any number of workers may run side by side against PostgreSQL: consults, subscriptions,
+    e-mail notices and push messages are claimed with SKIP LOCKED, so none is handled twice.
     """
     import time
 
@@ -30,6 +31,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     from triage_service.lifetime import Lifetime
     from triage_service.notifications.delivery import deliver_due
     from triage_service.notifications.email import send_due
+    from triage_service.notifications.push_delivery import send_push_due
     from triage_service.routing.deadlines import run_deadline_jobs
 
     app = application()
@@ -58,6 +60,10 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
             if mailed.sent or mailed.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} e-mail notices: {mailed.sent} sent, "
                            f"{mailed.failed} failed, {mailed.abandoned} given up")
+            pushed = send_push_due(factory, settings, clock.now)
+            if pushed.sent or pushed.failed or pushed.removed:
+                click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} push notices: {pushed.sent} sent, "
+                           f"{pushed.failed} failed, {pushed.abandoned} given up, {pushed.removed} device(s) gone")
             if once:
                 break
             for _ in range(notify_interval):

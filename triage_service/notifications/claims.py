@@ -1,4 +1,4 @@
-"""Worker claims on outbox rows (a subscription's webhook queue, an e-mail notice): the one rule for both.
+"""Worker claims on outbox rows (a subscription's webhook queue, an e-mail notice, a push message): one rule.
 
 A claim is a random token of the worker's own (``claimed_by``) and an expiry (``claimed_until``, now plus
 ``notification_claim_seconds``). A worker takes a row only when no live claim is on it (SKIP LOCKED on
@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, update
 from sqlalchemy.orm import Session
 
-from triage_service.models import EmailNotice, Subscription
+from triage_service.models import EmailNotice, PushNotice, Subscription
 from triage_service.settings import Settings
 
 #: The rows workers claim; each has ``id``, ``claimed_by`` (String(32)) and ``claimed_until``.
-Claimed = type[Subscription] | type[EmailNotice]
+Claimed = type[Subscription] | type[EmailNotice] | type[PushNotice]
 
 
 def new_owner() -> str:
