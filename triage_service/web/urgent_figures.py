@@ -53,13 +53,21 @@ class UrgentSection:
     total: Table | None
 
 
+NBSP = "\u00a0"
+
+
+def _together(text: str, start: int = 0) -> str:
+    """No line break from ``start`` on: on a phone "1 u 00 min" or "(2 van 4)" wraps as a whole or not at all."""
+    return text[:start] + text[start:].replace(" ", NBSP)
+
+
 def duration(minutes: int | None) -> str:
     """Whole minutes as read aloud: "42 min", "1 u 05 min" (in English "1 h 05 min")."""
     if minutes is None:
         return NO_VALUE
     if minutes < 60:
-        return str(_("%(minutes)d min", minutes=minutes))
-    return str(_("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60))
+        return _together(str(_("%(minutes)d min", minutes=minutes)))
+    return _together(str(_("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60)))
 
 
 def section(session: Session, zorggroep_id: str, start: date, end: date, now: datetime, language: str,
@@ -103,10 +111,12 @@ def _table(group: dict[str, Any], requester: str, caption: str, outcome_label: C
 def _share(part: int, whole: int, ratio: float | None) -> str:
     if not whole:
         return NO_VALUE
-    return str(_("%(share)s (%(part)d of %(whole)d)", share=percent(ratio), part=part, whole=whole))
+    text = str(_("%(share)s (%(part)d of %(whole)d)", share=percent(ratio), part=part, whole=whole))
+    return _together(text, max(text.find("("), 0))
 
 
 def _open(count: int, overdue: int) -> str:
     if not count:
         return "0"
-    return str(_("%(count)d (%(overdue)d past the due time)", count=count, overdue=overdue))
+    text = str(_("%(count)d (%(overdue)d past the due time)", count=count, overdue=overdue))
+    return _together(text, max(text.find("("), 0))
