@@ -5,24 +5,36 @@ and demo web users. Loading twice changes nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service import clock
 from triage_service.accounts.registration import create_user, register_client
 from triage_service.agreements.importer import import_agreements
 from triage_service.agreements.schema import InsurerSchema, PartySchema, StrictSchema
 from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.errors import Forbidden
-from triage_service.models import ApiClient, Organisation, OrganisationKind, Practitioner, PractitionerRoleKind, User
+from triage_service.models import (
+    Agreement,
+    ApiClient,
+    Organisation,
+    OrganisationKind,
+    Practitioner,
+    PractitionerRoleKind,
+    User,
+)
 from triage_service.models.user import UserRole
 
 # The published demo credentials live beside the rule that refuses them in production; named here as before.
 from triage_service.security.demo_credentials import DEMO_PASSWORD as DEMO_PASSWORD
 from triage_service.security.demo_credentials import DEMO_PRACTICE_USERS as DEMO_PRACTICE_USERS
+from triage_service.security.demo_credentials import DEMO_ROTA_MAKER as DEMO_ROTA_MAKER
 from triage_service.security.demo_credentials import DEMO_STAFF as DEMO_STAFF
 from triage_service.security.demo_credentials import DEMO_USERS as DEMO_USERS
 from triage_service.settings import PROJECT_ROOT, Settings, ensure_private_dir
@@ -125,6 +137,10 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     if session.scalar(select(User).where(User.username == username)) is None:
         create_user(session, username=username, display_name=name, role=UserRole.ZORGGROEP_STAFF,
                     password=DEMO_PASSWORD, organisation_agb=agb, totp_secret=secret)
+    username, name, agb, secret = DEMO_ROTA_MAKER
+    if session.scalar(select(User).where(User.username == username)) is None:
+        create_user(session, username=username, display_name=name, role=UserRole.ROTA_MAKER,
+                    password=DEMO_PASSWORD, organisation_agb=agb, totp_secret=secret)
     for username, name, gp_agb, practice_agb, secret in DEMO_PRACTICE_USERS:
         if session.scalar(select(User).where(User.username == username)) is None:
             create_user(session, username=username, display_name=name,
@@ -132,8 +148,43 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
                         practitioner_agb=gp_agb, organisation_agb=None if gp_agb else practice_agb,
                         totp_secret=secret)
     session.flush()
+    demo_rota(session, session.scalars(select(Agreement)), clock.now())
     _demo_consults(session, practices[0])
     return clients
+
+
+def demo_rota(session: Session, agreements: Iterable[Agreement], now: datetime, days: int = 14) -> None:
+    """An on-call rota that works on any day the demo is loaded: for every agreement that admits out-of-hours
+    posts, per specialism of its profiles, ``days`` shifts of a day from 08:00 Dutch time, the agreement's
+    specialists of that specialism taking turns and the next one the backup. It starts at today's 08:00, or
+    yesterday's before 08:00, so that someone is on call from the moment the demo starts. Imported as a rota
+    maker's file would be (agreements/rota.py); a rota changed since in a way the new one would cut into is
+    kept as it is."""
+    from triage_service.agreements.rota import import_rota
+    from triage_service.agreements.rota_files import RotaRefused, read_rota_file
+    from triage_service.audit.trail import CLI_ACTOR
+    from triage_service.routing.working_time import AMSTERDAM
+
+    local = now.astimezone(AMSTERDAM)
+    first = local.date() - timedelta(days=1 if local.hour < 8 else 0)
+    for agreement in agreements:
+        if not agreement.out_of_hours_posts:
+            continue
+        for specialism in sorted({profile.specialism for profile in agreement.profiles}):
+            agbs = [agb for agb in agreement.specialist_agbs if session.scalar(select(Practitioner.specialism).where(
+                Practitioner.agb == agb)) == specialism]
+            if len(agbs) < 2:
+                continue  # a shift needs a backup who is someone else
+            # Day to day in Dutch wall-clock time, so a shift over the change to or from summer time lasts 23 or
+            # 25 hours and every shift still changes over at 08:00.
+            rows = [f"{first + timedelta(days=n)} 08:00;{first + timedelta(days=n + 1)} 08:00;{agbs[n % len(agbs)]};"
+                    f"{agbs[(n + 1) % len(agbs)]}" for n in range(days)]
+            rota = read_rota_file("demo-rota.csv", "\n".join(["begin;einde;dienst;achterwacht", *rows]).encode())
+            try:  # refused before anything is written
+                import_rota(session, CLI_ACTOR, rota, organisation_id=agreement.subcontractor_id,
+                            specialism=specialism)
+            except RotaRefused:
+                continue
 
 
 DEMO_EXAMPLE = PROJECT_ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"

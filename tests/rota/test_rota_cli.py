@@ -90,3 +90,25 @@ def test_a_rota_for_an_unknown_organisation_or_specialism_is_refused(
                                           specialism])
         assert result.exit_code == 2
         assert message in result.output
+
+
+@pytest.mark.parametrize("options", [["--organisation-agb", "03012345"], ["--practitioner-agb", "03100001"], []])
+def test_a_rota_makers_account_belongs_to_a_specialist_organisation(runner: CliRunner, options: list[str]) -> None:
+    result = runner.invoke(cli.main, ["create-user", "--username", "rooster-fout", "--name", "R", "--role",
+                                      "rota-maker", *options], input="een-lang-wachtwoord\neen-lang-wachtwoord\n")
+    assert result.exit_code == 2
+    assert "A rota maker's account needs --organisation-agb (the specialist organisation's AGB)" in result.output
+
+
+def test_a_rota_makers_account_is_created_for_the_hospital(runner: CliRunner, app: Flask) -> None:
+    from sqlalchemy import delete
+
+    from triage_service.database import session_scope
+    from triage_service.models import User
+
+    result = runner.invoke(cli.main, ["create-user", "--username", "rooster-nieuw", "--name", "R. Rooster", "--role",
+                                      "rota-maker", "--organisation-agb", "06010001"],
+                           input="een-lang-wachtwoord\neen-lang-wachtwoord\n")
+    assert result.exit_code == 0, result.output
+    with session_scope(app) as session:
+        session.execute(delete(User).where(User.username == "rooster-nieuw"))

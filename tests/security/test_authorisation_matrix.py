@@ -6,7 +6,8 @@ role must be refused (401, 403, 404, or sent to the login page). A route added w
 
 Roles: anonymous; the GP system of practice A (owner of the data) and of practice B; dr. Visser (the
 dermatologist the consult is assigned to); a cardiologist (another specialism); zorggroep staff; the
-zorggroep's reporting client; a GP of practice A and one of practice B in the portal.
+zorggroep's reporting client; a GP of practice A and one of practice B in the portal; the rota maker of the
+specialists' hospital (the on-call rota, nothing else).
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ from tests.conftest import START, FrozenClock, GPSystem, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
 from tests.web.test_inbox import csrf, log_in
 from triage_service.accounts.registration import client_assertion, create_user, register_client
+from triage_service.agreements.rota import import_rota
+from triage_service.agreements.rota_files import read_rota_file
 from triage_service.audit.trail import CLI_ACTOR
 from triage_service.consults import advice, appointments
 from triage_service.consults.letters import current_letters
 from triage_service.database import session_scope
-from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_USERS
+from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_ROTA_MAKER, DEMO_USERS
 from triage_service.encryption.envelope import generate_client_keypair
 from triage_service.models import (
     AccessToken,
     ApiClient,
     Consult,
+    OnCallShift,
     Organisation,
     StoredResource,
     UsedAssertion,
@@ -47,13 +51,17 @@ from triage_service.reports.declarations import close_month
 from triage_service.reports.periods import Month
 from triage_service.security.web_auth import inbox_user
 
-ROLES = ("anonymous", "gp_a", "gp_b", "specialist", "colleague", "staff", "reports", "portal_a", "portal_b")
+ROLES = ("anonymous", "gp_a", "gp_b", "specialist", "colleague", "staff", "reports", "portal_a", "portal_b",
+         "rota_maker")
 PUBLIC = set(ROLES)
 GP_A = {"gp_a"}
 ANY_GP = {"gp_a", "gp_b"}
 SPECIALIST = {"specialist"}
 INBOX_USER = {"specialist", "colleague", "staff"}
-ANY_USER = INBOX_USER | {"portal_a", "portal_b"}
+ANY_USER = INBOX_USER | {"portal_a", "portal_b", "rota_maker"}
+#: The on-call rota: the hospital's specialists read it, its rota maker changes it.
+ROTA_READERS = {"specialist", "colleague", "rota_maker"}
+ROTA_MAKER = {"rota_maker"}
 #: The portal: a GP of practice A (whose consults these are), and any practice's GP for what is their own.
 PORTAL_A = {"portal_a"}
 ANY_PRACTICE = {"portal_a", "portal_b"}
@@ -82,6 +90,8 @@ class Ids:
     bodies: dict[str, Any]
     #: The letter made when the October consult was answered (consults/letters.py).
     letter: str = ""
+    #: A shift of the hospital's dermatology rota.
+    shift: str = ""
 
 
 #: (endpoint, method) -> (URL built from the ids, roles allowed). A search that another practice may run
@@ -159,6 +169,13 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.dashboard", "GET"): (lambda i: "/dashboard", STAFF),
     ("web.close_month_preview", "GET"): (lambda i: "/dashboard/close?insurer=3311&period=2026-10", STAFF),
     ("web.close_month", "POST"): (lambda i: "/dashboard/close", STAFF),
+    # The on-call rota (tests/web/test_rota_screens.py).
+    ("web.rota", "GET"): (lambda i: "/inbox/rooster", ROTA_READERS),
+    ("web.rota_add", "POST"): (lambda i: "/inbox/rooster/diensten", ROTA_MAKER),
+    ("web.rota_upload", "POST"): (lambda i: "/inbox/rooster/bestand", ROTA_MAKER),
+    ("web.rota_shift", "GET"): (lambda i: f"/inbox/rooster/diensten/{i.shift}", ROTA_MAKER),
+    ("web.rota_change", "POST"): (lambda i: f"/inbox/rooster/diensten/{i.shift}", ROTA_MAKER),
+    ("web.rota_delete", "POST"): (lambda i: f"/inbox/rooster/diensten/{i.shift}/verwijderen", ROTA_MAKER),
     # The GP portal.
     ("portal.consults", "GET"): (lambda i: "/huisarts/", ANY_PRACTICE),
     ("portal.static", "GET"): (lambda i: "/huisarts/static/portal/portal.css", ANY_PRACTICE),
@@ -297,6 +314,12 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
     ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, october, draft,
               draft_photo, bodies)
     ids.letter = letter
+    with session_scope(app) as session:
+        hospital = session.scalar(select(Organisation.id).where(Organisation.agb == "06010001"))
+        import_rota(session, CLI_ACTOR, read_rota_file("rooster.csv", b"begin;einde;dienst;achterwacht\n"
+                                                       b"2026-12-01 08:00;2026-12-02 08:00;03100001;03100002"),
+                    organisation_id=str(hospital), specialism="0310")
+        ids.shift = session.scalars(select(OnCallShift.id).where(OnCallShift.organisation_id == hospital)).one()
     return ids, _callers(app, gp, other_gp, clock)
 
 
@@ -330,6 +353,7 @@ def _callers(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock) -
         "reports": Caller(app.test_client(), report_token),
         "portal_a": session_of("huisarts", DEMO_PRACTICE_USERS[0][4]),
         "portal_b": session_of("huisarts-anker", DEMO_PRACTICE_USERS[1][4]),
+        "rota_maker": session_of(DEMO_ROTA_MAKER[0], DEMO_ROTA_MAKER[3]),
     }
 
 
@@ -349,7 +373,7 @@ def test_each_role_reaches_exactly_what_the_matrix_allows(world: tuple[Ids, dict
     wrong: list[str] = []
     # Deleting the subscription and logging out change the world for the routes after them: they go last.
     last = {("portal.book", "POST"), ("portal.cancel", "POST"), ("portal.discard_draft", "POST"),
-            ("fhir.delete_subscription", "DELETE"), ("web.logout", "POST")}
+            ("fhir.delete_subscription", "DELETE"), ("web.rota_delete", "POST"), ("web.logout", "POST")}
     ordered = sorted(MATRIX.items(), key=lambda item: (item[0] in last, item[0] == ("web.logout", "POST")))
     for (_, method), (url_of, allowed) in ordered:
         url = url_of(ids)

@@ -107,6 +107,12 @@ def _check_practice_account(session: Session, role: UserRole, practitioner: Prac
         practice = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
         if practice is not None and practice.kind not in REQUESTER_KINDS:
             raise InvalidInput(f"AGB {organisation_agb} is not a GP practice or out-of-hours post")
+    elif role is UserRole.ROTA_MAKER:
+        # A rota maker keeps the rota of one specialist organisation and is no practitioner (agreements/rota.py).
+        organisation = session.scalar(select(Organisation).where(Organisation.agb == organisation_agb))
+        if practitioner is not None or organisation is None or \
+                organisation.kind is not OrganisationKind.SPECIALIST_ORGANISATION:
+            raise InvalidInput("A rota maker's account needs --organisation-agb (the specialist organisation's AGB)")
     elif practitioner is not None and practitioner.role is PractitionerRoleKind.GP:
         raise InvalidInput("A GP's AGB goes with --role gp")
 

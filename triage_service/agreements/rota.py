@@ -233,7 +233,7 @@ def get_shift(session: Session, organisation_id: str, shift_id: str) -> OnCallSh
     return shift
 
 
-def _neighbours(session: Session, shift: OnCallShift) -> tuple[OnCallShift | None, OnCallShift | None]:
+def neighbours(session: Session, shift: OnCallShift) -> tuple[OnCallShift | None, OnCallShift | None]:
     """The shifts that hand over to this one and take over from it (adjacent, no gap between)."""
     rota = (OnCallShift.organisation_id == shift.organisation_id, OnCallShift.specialism == shift.specialism,
             OnCallShift.id != shift.id)
@@ -278,7 +278,7 @@ def change_shift(session: Session, actor: Actor, organisation_id: str, shift_id:
     shift = get_shift(session, organisation_id, shift_id)
     people = _People(session, _organisation(session, organisation_id), shift.specialism)
     errors = [*(read_errors or []), *_shift_problems("", line, people)]
-    before, after = _neighbours(session, shift)
+    before, after = neighbours(session, shift)
     moved: list[OnCallShift] = []
     if line.starts_at is not None and line.ends_at is not None and line.ends_at > line.starts_at:
         start, end = line.starts_at, line.ends_at
@@ -318,7 +318,7 @@ def delete_shift(session: Session, actor: Actor, organisation_id: str, shift_id:
                  give_to: str | None = None) -> ShiftChange:
     """Remove a shift. Between two others, ``give_to`` ("previous" or "next") says who takes over its hours."""
     shift = get_shift(session, organisation_id, shift_id)
-    before, after = _neighbours(session, shift)
+    before, after = neighbours(session, shift)
     if before is not None and after is not None and give_to not in GIVE_TO:
         raise RotaRefused([RotaError("", 0, "give_to", N_(
             "This shift lies between two others: choose who takes over its hours, the previous or the next "

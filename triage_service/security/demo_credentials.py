@@ -16,6 +16,9 @@ DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSW
               ("cardioloog2", "dr. E. Kok", "03200002", "GYO5276NTENTUFTSJTWGJYZDPRZPNR7E")]
 #: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
 DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
+#: The rota maker of Ziekenhuis Rivierenland: (username, name, organisation AGB, TOTP secret); keeps the on-call
+#: rota and lands on it.
+DEMO_ROTA_MAKER = ("roostermaker", "J. de Vries (roostermaker)", "06010001", "6HOVDWKLKRVBUN34PUZCUIKKSCIKSSID")
 
 #: Demo GPs and practice staff (the portal): (username, name, GP's AGB or None, practice AGB, TOTP secret).
 #: At least one GP per demo practice, and an assistant of De Linde who prepares but may not send.
@@ -27,9 +30,9 @@ DEMO_PRACTICE_USERS = [("huisarts", "dr. A. Jansen", "01012345", "03012345", "GE
                        ("huisarts-hap", "dr. R. Hoekstra", "01045678", "04010001",
                         "6CLWJQJ3DKI7DPQJQW5YAAS74UFFZDPL")]
 
-DEMO_USERNAMES = frozenset([*(user[0] for user in [*DEMO_USERS, DEMO_STAFF]),
+DEMO_USERNAMES = frozenset([*(user[0] for user in [*DEMO_USERS, DEMO_STAFF, DEMO_ROTA_MAKER]),
                             *(user[0] for user in DEMO_PRACTICE_USERS)])
-DEMO_TOTP_SECRETS = frozenset([*(user[3] for user in [*DEMO_USERS, DEMO_STAFF]),
+DEMO_TOTP_SECRETS = frozenset([*(user[3] for user in [*DEMO_USERS, DEMO_STAFF, DEMO_ROTA_MAKER]),
                                *(user[4] for user in DEMO_PRACTICE_USERS)])
 
 

@@ -118,13 +118,26 @@ def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Resp
 SHARED_SESSION_ENDPOINTS = frozenset({"web.logout", "web.user_settings", "web.home"})
 
 
+#: The on-call rota's screens (web/rota.py), all a rota maker may use besides the shared ones; who may see
+#: and who may change which rota is decided there (web/rota.py ``rota_access``).
+ROTA_ENDPOINTS = frozenset({"web.rota", "web.rota_add", "web.rota_upload", "web.rota_shift", "web.rota_change",
+                            "web.rota_delete"})
+
+
 def _keep_to_own_screens() -> Response | None:
     """GPs and practice staff use the portal, specialists and zorggroep staff the inbox; neither sees the
-    other's screens. The consult queries of each also filter on the account (a practice's own consults, a
-    specialist's own assignments): this rule keeps the doors apart, those keep the data apart."""
+    other's screens. A rota maker keeps the on-call rota and sees no consults: the rota's screens only.
+    The consult queries of each also filter on the account (a practice's own consults, a specialist's own
+    assignments): this rule keeps the doors apart, those keep the data apart."""
     user = g.inbox_user
-    allowed = user.in_practice if request.blueprint == "portal" else (
-        not user.in_practice or request.endpoint in SHARED_SESSION_ENDPOINTS)
+    if request.blueprint == "portal":
+        allowed = user.in_practice
+    elif user.in_practice:
+        allowed = request.endpoint in SHARED_SESSION_ENDPOINTS
+    elif user.keeps_rota:
+        allowed = request.endpoint in SHARED_SESSION_ENDPOINTS | ROTA_ENDPOINTS
+    else:
+        allowed = True
     if allowed:
         return None
     if request.method == "GET":

@@ -61,6 +61,16 @@ class InboxUser:
         return self.role == UserRole.GP.value
 
     @property
+    def keeps_rota(self) -> bool:
+        """A rota maker (roostermaker) keeps their organisation's on-call rota and sees no consults."""
+        return self.role == UserRole.ROTA_MAKER.value
+
+    @property
+    def sees_rota(self) -> bool:
+        """Rota makers edit the on-call rota; specialists see their organisation's, read-only."""
+        return self.role in (UserRole.ROTA_MAKER.value, UserRole.SPECIALIST.value)
+
+    @property
     def owner_agbs(self) -> tuple[str, ...]:
         return tuple(a for a in (self.practitioner_agb, self.organisation_agb) if a)
 

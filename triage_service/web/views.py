@@ -85,10 +85,12 @@ def _reports_menu() -> None:
 
 def landing_page() -> str:
     """Zorggroep staff start on the dashboard; specialists in their inbox; GPs and practice staff in the
-    portal's list of the practice's consults."""
+    portal's list of the practice's consults; rota makers on the rota."""
     user = g.get("inbox_user")
     if user is not None and user.in_practice:
         return url_for("portal.consults")
+    if user is not None and user.keeps_rota:
+        return url_for("web.rota")
     return url_for("web.dashboard") if g.get("sees_reports") else url_for("web.inbox")
 
 
@@ -270,8 +272,8 @@ def photo(consult_id: str, attachment_id: str) -> Response:
 def user_settings() -> Any:
     user = get_session().get(User, current_user().id)
     assert user is not None  # policy.py has just loaded this user
-    # E-mail notices are about consults assigned to the user: zorggroep staff never get one.
-    with_notices = not g.sees_reports
+    # E-mail notices are about consults assigned to the user: zorggroep staff and rota makers never get one.
+    with_notices = not g.sees_reports and not current_user().keeps_rota
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
