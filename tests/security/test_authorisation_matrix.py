@@ -169,6 +169,11 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.dashboard", "GET"): (lambda i: "/dashboard", STAFF),
     ("web.close_month_preview", "GET"): (lambda i: "/dashboard/close?insurer=3311&period=2026-10", STAFF),
     ("web.close_month", "POST"): (lambda i: "/dashboard/close", STAFF),
+    # Web Push: the service worker is a static script; devices are turned on and off by specialists, who are the
+    # ones called out (tests/web/test_push_devices.py). Turning off a device that is not there answers in words.
+    ("web.service_worker", "GET"): (lambda i: "/inbox/sw.js", PUBLIC),
+    ("web.push_subscribe", "POST"): (lambda i: "/inbox/push/devices", SPECIALIST | {"colleague"}),
+    ("web.push_unsubscribe", "POST"): (lambda i: "/inbox/push/devices/onbekend/off", SPECIALIST | {"colleague"}),
     # The on-call rota (tests/web/test_rota_screens.py).
     ("web.rota", "GET"): (lambda i: "/inbox/rooster", ROTA_READERS),
     ("web.rota_add", "POST"): (lambda i: "/inbox/rooster/diensten", ROTA_MAKER),

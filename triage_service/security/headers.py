@@ -14,6 +14,9 @@ PAGE_WITH_SCRIPTS_POLICY = PAGE_POLICY + "; script-src 'self'"
 #: The portal's new-consult form previews the photos the GP just took from ``blob:`` URLs the browser makes
 #: of the chosen files (nothing leaves the device for the preview); only that page allows them.
 PAGE_WITH_PREVIEWS_POLICY = PAGE_WITH_SCRIPTS_POLICY.replace("img-src 'self'", "img-src 'self' blob:")
+#: The settings page turns Web Push on: it registers our service worker and posts the browser's subscription
+#: to this site (fetch); nothing else is added.
+PAGE_WITH_PUSH_POLICY = PAGE_WITH_SCRIPTS_POLICY + "; connect-src 'self'; worker-src 'self'"
 
 
 #: Anything that is not a page (FHIR JSON, files, empty answers): nothing may be loaded or framed.
@@ -32,10 +35,11 @@ def security_headers(is_production: bool, policy: str = API_POLICY) -> dict[str,
     return headers
 
 
-def allow_own_scripts(previews: bool = False) -> None:
+def allow_own_scripts(previews: bool = False, push: bool = False) -> None:
     """Called by a view whose page loads our own script files (the dashboard's charts, the portal's photo
-    check); ``previews`` also lets it show images the browser made of files chosen on the device."""
-    g.page_scripts = "previews" if previews else True
+    check); ``previews`` also lets it show images the browser made of files chosen on the device, ``push``
+    register the service worker and post the push subscription."""
+    g.page_scripts = "previews" if previews else "push" if push else True
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -45,7 +49,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         if response.mimetype == "text/html":
             scripts = g.get("page_scripts")
             policy = PAGE_WITH_PREVIEWS_POLICY if scripts == "previews" else \
-                PAGE_WITH_SCRIPTS_POLICY if scripts else PAGE_POLICY
+                PAGE_WITH_PUSH_POLICY if scripts == "push" else PAGE_WITH_SCRIPTS_POLICY if scripts else PAGE_POLICY
         for name, value in security_headers(settings.is_production, policy).items():
             response.headers.setdefault(name, value)
         return response

@@ -35,6 +35,8 @@ PUBLIC_ENDPOINTS = frozenset({
     "web.login",
     "web.login_totp",
     "web.language",
+    # The inbox's service worker: a static script, fetched again by the browser to update whether logged in or not.
+    "web.service_worker",
     # A GP system's signed launch (security/his_launch.py): the JWT is the authentication.
     "portal.launch",
     # The patient's upload page: the link's secret and the patient's birth date authenticate

@@ -12,7 +12,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from triage_service.settings import Settings
-from triage_service.web import labels, login, rota, views  # noqa: F401 - login's and rota's views register on views.bp
+from triage_service.web import labels, login, push_devices, rota, views  # noqa: F401 - their views register on views.bp
 from triage_service.web.catalogue import compile_catalogues
 
 LANGUAGES = ("nl", "en")

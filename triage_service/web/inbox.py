@@ -35,6 +35,7 @@ from triage_service.models.appointment import OPEN_APPOINTMENT
 from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.routing.service import age_on, routing_table, specialism_label
 from triage_service.security.web_auth import InboxUser
+from triage_service.web.urgent import CalloutPanel, RowCallout, called_out_to, callout_panel, row_callouts
 
 PAGE_SIZE = 25
 VIEWS = ("mine", "group", "answered")
@@ -83,6 +84,10 @@ class InboxRow:
     referral: bool = False
     #: The Task's business status: the list shows where a video consult or ECMS stands with its appointment.
     business_status: str = ""
+    #: Urgent, asap or stat: shown with an icon, the priority in words and a countdown (web/urgent.py).
+    urgent: bool = False
+    #: For an urgent consult that is called out: still waiting for someone to take it, or who took it.
+    callout: RowCallout | None = None
 
 
 @dataclass
@@ -155,7 +160,9 @@ def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: dateti
                        ConsultTask.created_at)
              .limit(PAGE_SIZE).offset((form.page - 1) * PAGE_SIZE))
     today = now.date()
-    rows = [_row(task, today, language) for task in session.scalars(query)]
+    tasks = list(session.scalars(query))
+    callouts = row_callouts(session, tasks)
+    rows = [_row(task, today, language, callouts.get(task.id)) for task in tasks]
     specialisms = sorted((s, specialism_label(s, language)) for s in _specialisms(session, user))
     return InboxPage(rows, counts, total, form.page, max(1, -(-total // PAGE_SIZE)), specialisms)
 
@@ -186,12 +193,12 @@ def _specialisms(session: Session, user: InboxUser) -> set[str]:
     return mine | cached[1]
 
 
-def _row(task: ConsultTask, today: date, language: str) -> InboxRow:
+def _row(task: ConsultTask, today: date, language: str, callout: RowCallout | None) -> InboxRow:
     consult = task.consult
     return InboxRow(consult.id, specialism_label(consult.specialism, language), consult.priority, consult.consult_form,
                     ", ".join(consult.icpc_codes), age_on(consult.patient_birth_date, today), consult.patient_gender,
                     task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name,
-                    consult.is_referral_for_triage, task.business_status)
+                    consult.is_referral_for_triage, task.business_status, task.urgent, callout)
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,9 @@ class ConsultDetail:
     appointments: list[Appointment] = field(default_factory=list)
     #: The agreement lets the specialist book one time directly instead of proposing times.
     specialist_books: bool = False
+    urgent: bool = False
+    #: An urgent consult's call-out: who was alerted, whether it waits to be taken, who took it.
+    callout: CalloutPanel | None = None
 
     @property
     def booked(self) -> Appointment | None:
@@ -245,9 +255,22 @@ class ConsultDetail:
         return any(a.status in OPEN_APPOINTMENT for a in self.appointments)
 
 
+def is_visible(session: Session, user: InboxUser, consult_id: str) -> bool:
+    """The consult is the user's own or their group's."""
+    return session.scalar(select(ConsultTask.id).where(ConsultTask.consult_id == consult_id, _visible(user))) \
+        is not None
+
+
+def _owns(task: ConsultTask, user: InboxUser) -> bool:
+    return (task.owner_kind == "practitioner" and task.owner_agb == user.practitioner_agb) or \
+        (task.owner_kind == "organisation" and task.owner_agb == user.organisation_agb)
+
+
 def consult_detail(session: Session, user: InboxUser, consult_id: str, language: str = "en") -> ConsultDetail | None:
-    """The consult if the user may see it (their own or their group's); None otherwise (shown as 404)."""
-    task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id, _visible(user))
+    """The consult if the user may see it (their own or their group's, or an urgent one being called out to
+    them that nobody has taken yet); None otherwise (shown as 404)."""
+    task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id,
+                                                    or_(_visible(user), called_out_to(user)))
                           .options(joinedload(ConsultTask.consult)))
     if task is None:
         return None
@@ -284,6 +307,8 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         appointment_form=consult.consult_form in APPOINTMENT_FORMS,
         appointments=appointments_of(session, consult.id),
         specialist_books=specialist_books(session, consult),
+        urgent=task.urgent,
+        callout=callout_panel(session, user, task, _owns(task, user)) if task.urgent else None,
     )
 
 
