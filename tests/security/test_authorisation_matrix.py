@@ -157,6 +157,9 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.answer", "POST"): (lambda i: f"/consults/{i.consult}/answer", SPECIALIST),
     ("web.forward", "POST"): (lambda i: f"/consults/{i.consult}/forward", SPECIALIST),
     ("web.decline", "POST"): (lambda i: f"/consults/{i.consult}/decline", SPECIALIST),
+    # "Ik pak hem op": this consult is not called out, so its specialist is told there is nothing to take (409);
+    # the call-out itself is tested in tests/web/test_urgent_inbox.py.
+    ("web.take", "POST"): (lambda i: f"/consults/{i.consult}/take", SPECIALIST),
     ("web.accept_referral", "POST"): (lambda i: f"/consults/{i.consult}/accept-referral", SPECIALIST),
     ("web.return_referral", "POST"): (lambda i: f"/consults/{i.consult}/return-referral", SPECIALIST),
     ("web.propose_appointments", "POST"): (lambda i: f"/consults/{i.ecms}/appointments", SPECIALIST),

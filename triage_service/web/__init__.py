@@ -12,7 +12,16 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from triage_service.settings import Settings
-from triage_service.web import labels, login, push_devices, rota, views  # noqa: F401 - their views register on views.bp
+
+# The views of login, rota, push_devices and urgent_views ("Ik pak hem op", the banner) register on views.bp.
+from triage_service.web import (  # noqa: F401
+    labels,
+    login,
+    push_devices,
+    rota,
+    urgent_views,
+    views,
+)
 from triage_service.web.catalogue import compile_catalogues
 
 LANGUAGES = ("nl", "en")
