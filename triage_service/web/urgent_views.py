@@ -21,7 +21,7 @@ from triage_service.request_context import clock
 from triage_service.routing.service import specialism_label
 from triage_service.web import inbox as queries
 from triage_service.web import urgent
-from triage_service.web.views import _consult_page, bp, current_user, inbox_actor
+from triage_service.web.views import bp, consult_page, current_user, inbox_actor
 
 
 @bp.post("/consults/<consult_id>/take")
@@ -53,7 +53,7 @@ def _refused(consult_id: str) -> Any:
            detail=f"refused={status}", at=clock())
     if visible:
         # The consult page again, with the reason above the call-out (it commits the audit entries itself).
-        return _consult_page(consult_id, {"take": message}, "take", status)
+        return consult_page(consult_id, {"take": message}, "take", status)
     # Called out to them, but taken by someone else since: the consult is no longer theirs to see.
     session.commit()
     return render_template("take_refused.html", message=message), status

@@ -111,10 +111,10 @@ def inbox() -> str:
 
 @bp.get("/consults/<consult_id>")
 def consult(consult_id: str) -> Any:
-    return _consult_page(consult_id)
+    return consult_page(consult_id)
 
 
-def _consult_page(consult_id: str, errors: dict[str, str] | None = None, form: str | None = None,
+def consult_page(consult_id: str, errors: dict[str, str] | None = None, form: str | None = None,
                   status: int = 200) -> Any:
     user = current_user()
     detail = queries.consult_detail(get_session(), user, consult_id, str(get_locale()))
@@ -136,7 +136,7 @@ def _act(consult_id: str, form: str, action: Callable[[], object]) -> Any:
         action()
     except FormErrors as refused:
         get_session().rollback()
-        return _consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, form, 400)
+        return consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, form, 400)
     flash(_("Saved."))
     return redirect(url_for("web.consult", consult_id=consult_id))
 
