@@ -64,7 +64,8 @@ EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 #: The field keys of the session's app (set when it is built).
 SESSION_FIELD_KEYS: list[field_crypto.FieldKeys] = []
-TRANSACTIONAL_TABLES = [UrgentCallout, OnCallShift, PushNotice, PushSubscription, PatientUploadLink, ConsultDraft, WebSession, DeclarationLine, DeclarationBatch, Notification,
+TRANSACTIONAL_TABLES = [UrgentCallout, OnCallShift, PushNotice, PushSubscription, PatientUploadLink, ConsultDraft,
+                        WebSession, DeclarationLine, DeclarationBatch, Notification,
                         Subscription,
                         EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,

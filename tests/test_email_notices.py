@@ -90,7 +90,7 @@ def test_a_specialist_who_asked_for_it_gets_an_email_about_a_new_consult(
     body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "Consultvorm: Intercollegiaal consult" in body
     assert "Antwoord gewenst vóór: " in body
-    assert f"https://triage.zorggroep.example.nl/inbox/consults/{consult_id}" in body
+    assert f"https://triage.zorggroep.example.nl/consults/{consult_id}" in body
 
 
 def test_the_email_holds_no_patient_data(

@@ -4,6 +4,9 @@ every step is in the audit trail and in the GP's Task."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +14,11 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tests.conftest import FrozenClock
+from tests.push_endpoint import Browser, PushService, running_push_service
 from tests.test_email_notices import Mailbox, mail_settings, mailbox  # noqa: F401 - fixtures
+from tests.test_push_delivery import verified_claims
 from tests.urgent.hap import KOK, MULDER, hap_request, hap_system, put_on_call
+from tests.web.test_inbox import log_in
 from triage_service.audit.trail import Actor
 from triage_service.consults.advice import Advice, record_advice
 from triage_service.consults.callouts import run_callout_jobs, take_consult
@@ -24,29 +30,27 @@ from triage_service.models import (
     ConsultTask,
     EmailNotice,
     PushNotice,
-    PushSubscription,
     UrgentCallout,
     User,
 )
+from triage_service.notifications import push
 from triage_service.notifications.email import send_due
+from triage_service.notifications.push_delivery import send_push_due
 from triage_service.security.web_auth import inbox_user
 from triage_service.settings import Settings
 
 FRIDAY_22 = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)  # 22:00 in the Netherlands
 
 
-def _device(app: Flask, username: str) -> str:
-    """A push subscription for the user's phone (the delivery itself is tested in tests/web/test_push*)."""
+def _device(app: Flask, settings: Settings, username: str, browser: Browser, endpoint: str) -> str:
+    """The user turned notifications on on their phone, and has an e-mail address."""
     with session_scope(app) as session:
         user = session.scalar(select(User).where(User.username == username))
         assert user is not None
-        row = PushSubscription(user_id=user.id, endpoint_hash=f"{username:0<64}"[:64],
-                               endpoint=f"https://push.example.org/{username}", p256dh="key", auth="secret",
-                               device="telefoon")
-        session.add(row)
         session.execute(update(User).where(User.id == user.id).values(email=f"{username}@ziekenhuis.example.nl"))
-        session.flush()
-        return row.id
+        return push.subscribe(session, user.id, browser.subscription(endpoint), "telefoon", FRIDAY_22,
+                              settings=settings, actor=Actor(kind="user", id=username, organisation_id=None,
+                                                             source_ip="127.0.0.1")).id
 
 
 def _pushes(app: Flask, subscription_id: str) -> list[str]:
@@ -60,17 +64,33 @@ def _pass(app: Flask, clock: FrozenClock) -> None:
         run_callout_jobs(session, clock.now)
 
 
+@dataclass
+class Night:
+    mulder_phone: str
+    kok_phone: str
+    mulder_browser: Browser
+    service: PushService
+    settings: Settings
+
+
 @pytest.fixture
-def night(app: Flask, clock: FrozenClock, mail_settings: Settings) -> tuple[str, str]:  # noqa: F811
+def night(app: Flask, clock: FrozenClock, mail_settings: Settings) -> Iterator[Night]:  # noqa: F811
+    """Friday 22:00: Mulder on call, Kok the backup; both have notifications on their phones (a push service on
+    loopback, which the settings admit here only)."""
     clock.now = FRIDAY_22
     put_on_call(app, FRIDAY_22 - timedelta(hours=14), FRIDAY_22 + timedelta(hours=10), on_call=MULDER, backup=KOK)
-    return _device(app, "cardioloog"), _device(app, "cardioloog2")
+    settings = dataclasses.replace(mail_settings, push_allow_loopback=True)
+    mulder = Browser()
+    with running_push_service() as service:
+        yield Night(_device(app, settings, "cardioloog", mulder, service.endpoint("mulder")),
+                    _device(app, settings, "cardioloog2", Browser(), service.endpoint("kok")), mulder, service,
+                    settings)
 
 
 def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_takes_it_and_advises(
-        app: Flask, clock: FrozenClock, consult_request: dict, night: tuple[str, str], mail_settings: Settings,  # noqa: F811
+        app: Flask, clock: FrozenClock, consult_request: dict, night: Night, mail_settings: Settings,  # noqa: F811
         mailbox: tuple[Mailbox, int]) -> None:  # noqa: F811
-    mulder_phone, kok_phone = night
+    mulder_phone, kok_phone = night.mulder_phone, night.kok_phone
     hap = hap_system(app, clock)
     response = hap.post("/fhir/ServiceRequest", hap_request(consult_request))
     assert response.status_code == 201, response.get_json()
@@ -82,7 +102,22 @@ def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_take
     mail = mailbox[0].messages[0]
     assert mail["To"] == "cardioloog@ziekenhuis.example.nl" and "Spoedconsult wacht" in mail["Subject"]
     assert "Fictief" not in mail.as_string() and "999990019" not in mail.as_string()
-    assert "Fictief" not in _pushes(app, mulder_phone)[0] and "vóór 00:00" in _pushes(app, mulder_phone)[0]
+    # The worker sends the push: it reaches Mulder's phone encrypted for it, signed with our VAPID key, and says
+    # that an urgent consult waits and by when, with a link to the consult in the inbox, and nothing more.
+    sent = send_push_due(app.extensions["triage.sessionmaker"], night.settings, clock)
+    assert (sent.sent, sent.failed) == (1, 0)
+    [received] = night.service.received
+    assert received.path == "/push/mulder"
+    alert = night.mulder_browser.decrypt(received.body)
+    assert alert == {"title": "Spoedconsult wacht: Cardiologie",
+                     "body": "Urgent, antwoord vóór 00:00. Open de inbox en kies 'Ik pak hem op'.",
+                     "url": f"/consults/{consult_id}", "tag": f"callout-{consult_id}", "urgent": True}
+    headers = {name.lower(): value for name, value in received.headers.items()}
+    assert verified_claims(headers["authorization"], push.vapid_public_key(night.settings))["aud"] == \
+        night.service.base
+    inbox = app.test_client()
+    log_in(inbox, clock, username="cardioloog", secret="KRSXG5DSNFXGOIDUMVZXIZLSMFWWKIDB")
+    assert inbox.get(alert["url"]).status_code == 200  # the link opens the consult
 
     # Every five minutes again, to Mulder only; no second e-mail.
     for _ in range(2):
@@ -136,7 +171,7 @@ def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_take
 
 
 def test_nobody_taking_it_calls_the_whole_group_of_that_specialism(
-        app: Flask, clock: FrozenClock, consult_request: dict, night: tuple[str, str]) -> None:
+        app: Flask, clock: FrozenClock, consult_request: dict, night: Night) -> None:
     hap_system(app, clock).post("/fhir/ServiceRequest", hap_request(consult_request))
     clock.advance(minutes=15)
     _pass(app, clock)
@@ -157,7 +192,7 @@ def test_nobody_taking_it_calls_the_whole_group_of_that_specialism(
 
 
 def test_a_consult_answered_without_pressing_take_stops_its_call_out(
-        app: Flask, clock: FrozenClock, consult_request: dict, night: tuple[str, str]) -> None:
+        app: Flask, clock: FrozenClock, consult_request: dict, night: Night) -> None:
     response = hap_system(app, clock).post("/fhir/ServiceRequest", hap_request(consult_request))
     clock.advance(minutes=3)
     with session_scope(app) as session:

@@ -82,7 +82,7 @@ def queue_alerts(session: Session, settings: Settings, users: list[User], alert:
         urgencies: dict[str, str] = text["urgencies"]  # type: ignore[assignment]
         due = f"{alert.due_at.astimezone(AMSTERDAM):%H:%M}" if alert.due_at is not None else "-"
         body = str(text["body"]).format(urgency=urgencies.get(consult.priority, consult.priority), due=due)
-        link = f"/inbox/consults/{consult.id}"
+        link = f"/consults/{consult.id}"  # the inbox's consult page (web/views.py)
         queue_push(session, [user.id], PushPayload(title=title, body=body, url=link, tag=f"callout-{consult.id}"),
                    now, ttl_seconds=alert.ttl_seconds)
         if alert.first_of_stage and settings.smtp_host and user.email:

@@ -126,7 +126,7 @@ def _notice(user: User, task: ConsultTask, group: str | None, settings: Settings
         days: list[str] = text["days"]  # type: ignore[assignment]
         lines.append(f"{text['due']}: {days[due.weekday()]} {due:%d-%m-%Y %H:%M}")
     if settings.public_base_url:
-        lines += ["", f"{text['open']}: {settings.public_base_url.rstrip('/')}/inbox/consults/{consult.id}"]
+        lines += ["", f"{text['open']}: {settings.public_base_url.rstrip('/')}/consults/{consult.id}"]
     lines += ["", str(text["footer"])]
     subject = str(text["subject_group" if group else "subject"]).format(specialism=specialism)
     assert user.email is not None
