@@ -42,3 +42,30 @@ def test_the_demo_loaded_in_2031_accepts_a_consult(settings: Settings, app: Flas
     task = gp.get(f"/fhir/Task?focus=ServiceRequest/{response.get_json()['id']}").get_json()["entry"][0]["resource"]
     assert task["status"] in ("requested", "received", "accepted")
     assert task["restriction"]["period"]["end"].startswith("2031-06")
+
+
+def test_the_demo_loaded_on_a_sunday_has_an_urgent_hap_question_calling_out_the_cardiologist_on_call(
+        settings: Settings, app: Flask, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from triage_service.models import Consult, OnCallShift, UrgentCallout
+
+    instance = tmp_path / "instance"
+    shutil.copytree(settings.instance_path, instance,
+                    ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
+    later = dataclasses.replace(settings, instance_path=instance, database_url=f"sqlite:///{instance / 'demo.db'}")
+    demo_app = create_app(later, clock=FrozenClock(IN_2031))
+    upgrade_database(demo_app.extensions["triage.engine"])
+    with session_scope(demo_app) as session:
+        load_demo(session, later)
+        urgent = session.scalar(select(Consult).where(Consult.priority == "urgent"))
+        assert urgent is not None and urgent.patient_practice_agb == "03012345"
+        callout = session.scalar(select(UrgentCallout).where(UrgentCallout.task_id == urgent.task.id))
+        shift = session.scalar(select(OnCallShift).where(OnCallShift.specialism == "0320",
+                                                         OnCallShift.starts_at <= IN_2031,
+                                                         OnCallShift.ends_at > IN_2031))
+        assert callout is not None and shift is not None
+        # Sunday: the rota's cardiologist on call has it, due two hours later, and is being alerted.
+        assert urgent.task.owner_agb == shift.practitioner.agb == callout.on_call_agb
+        assert callout.backup_agb == shift.backup.agb and callout.taken_at is None
+        assert urgent.task.due_at is not None and (urgent.task.due_at - IN_2031).total_seconds() == 7200

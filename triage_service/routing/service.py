@@ -36,21 +36,23 @@ from triage_service.routing.working_time import due_at, is_clock_time, is_office
 VS_REQUESTED_SPECIALISM = f"{CANONICAL_BASE}/ValueSet/triage-requested-specialism"
 
 _lock = threading.Lock()
-_cached: tuple[tuple[object, ...], RoutingTable] | None = None
+#: Per database (two apps in one process, as in tests or a migration beside the service, must not share one):
+#: (the agreements' version, the compiled table).
+_cached: dict[str, tuple[tuple[object, ...], RoutingTable]] = {}
 
 
 def routing_table(session: Session) -> RoutingTable:
-    global _cached
+    database = session.get_bind().engine.url.render_as_string()
     version = tuple(session.execute(select(func.count(PatientProfile.id), func.max(Agreement.imported_at))
                                     .select_from(Agreement).outerjoin(PatientProfile)).one())
-    cached = _cached
+    cached = _cached.get(database)
     if cached is not None and cached[0] == version:
         return cached[1]
     agreements = session.scalars(select(Agreement).options(selectinload(Agreement.profiles),
                                                            selectinload(Agreement.subcontractor))).all()
     table = RoutingTable(compile_profiles(agreements))
     with _lock:
-        _cached = (version, table)
+        _cached[database] = (version, table)
     return table
 
 
