@@ -110,7 +110,7 @@ def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_take
     assert received.path == "/push/mulder"
     alert = night.mulder_browser.decrypt(received.body)
     assert alert == {"title": "Spoedconsult wacht: Cardiologie",
-                     "body": "Urgent, antwoord vóór 00:00. Open de inbox en kies 'Ik pak hem op'.",
+                     "body": "Spoed, antwoord vóór 00:00. Open de inbox en kies 'Ik pak hem op'.",
                      "url": f"/consults/{consult_id}", "tag": f"callout-{consult_id}", "urgent": True}
     headers = {name.lower(): value for name, value in received.headers.items()}
     assert verified_claims(headers["authorization"], push.vapid_public_key(night.settings))["aud"] == \

@@ -27,7 +27,8 @@ _TEXT = {
         "title_backup": "Spoedconsult niet opgepakt: u bent achterwacht ({specialism})",
         "title_group": "Spoedconsult niet opgepakt: {specialism}, de groep wordt opgeroepen",
         "body": "{urgency}, antwoord vóór {due}. Open de inbox en kies 'Ik pak hem op'.",
-        "urgencies": {"urgent": "Urgent", "asap": "Zo snel mogelijk", "stat": "Spoed"},
+        # The inbox's words for the FHIR priorities (web/labels.py), so the phone and the screen agree.
+        "urgencies": {"urgent": "Spoed", "asap": "Zo snel mogelijk", "stat": "Direct"},
         "footer": "Dit bericht bevat bewust geen patiëntgegevens. U ontvangt het omdat u dienst of achterwacht "
                   "heeft, of omdat niemand het consult heeft opgepakt.",
         "open": "Openen (na inloggen)",
@@ -37,7 +38,7 @@ _TEXT = {
         "title_backup": "Urgent consult not taken: you are the backup ({specialism})",
         "title_group": "Urgent consult not taken: {specialism}, the group is being called",
         "body": "{urgency}, answer due by {due}. Open the inbox and choose 'I'll take it'.",
-        "urgencies": {"urgent": "Urgent", "asap": "As soon as possible", "stat": "Immediate"},
+        "urgencies": {"urgent": "Urgent", "asap": "As soon as possible", "stat": "Immediately"},
         "footer": "This message deliberately holds no patient data. You receive it because you are on call or "
                   "the backup, or because nobody has taken the consult.",
         "open": "Open (after logging in)",

@@ -57,7 +57,7 @@ _TEXT = {
         "open": "Openen (na inloggen)",
         "footer": "Dit bericht bevat bewust geen patiëntgegevens. U zet deze e-mails uit in de inbox onder "
                   "Instellingen.",
-        "urgencies": {"routine": "regulier", "urgent": "urgent", "asap": "zo snel mogelijk", "stat": "spoed"},
+        "urgencies": {"routine": "routine", "urgent": "spoed", "asap": "zo snel mogelijk", "stat": "direct"},
         "days": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
     },
     "en": {
