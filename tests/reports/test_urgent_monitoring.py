@@ -112,7 +112,7 @@ class UrgentMonth:
 
 
 @pytest.fixture
-def urgent_month(app: Flask, clock: FrozenClock, world: World, consult_request: dict) -> UrgentMonth:  # noqa: F811
+def urgent_month(app: Flask, clock: FrozenClock, world: World, consult_request: dict[str, Any]) -> UrgentMonth:  # noqa: F811
     month = UrgentMonth(app, clock, hap_system(app, clock), world, consult_request)
     month.send("X1", "2026-10-31 23:00", "0320", "urgent")
     month.take("X1", 7)
