@@ -7,12 +7,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from tests.conftest import START
 from tests.push_endpoint import Browser, b64url
@@ -29,14 +28,6 @@ ACTOR = Actor(kind="user", id=DEMO_USERS[0][0], organisation_id=None, source_ip=
 FCM = "https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91bH-example-token"
 PAYLOAD = PushPayload(title="Spoedconsult wacht: Cardiologie", body="Spoed, antwoord vóór 22:30.",
                       url="/consults/5b0e7c52-0000-4000-8000-000000000001", tag="callout-1")
-
-
-@pytest.fixture(autouse=True)
-def _no_devices(app: Flask) -> Iterator[None]:
-    yield
-    with session_scope(app) as session:
-        session.execute(delete(PushNotice))
-        session.execute(delete(PushSubscription))
 
 
 def user_id(app: Flask, username: str = DEMO_USERS[0][0]) -> str:

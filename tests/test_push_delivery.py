@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from tests.conftest import START, FrozenClock
 from tests.push_endpoint import Browser, PushService, running_push_service, unb64url
@@ -39,14 +39,6 @@ def push_service() -> Iterator[PushService]:
 def loopback(settings: Settings) -> Settings:
     """The service's settings, admitting the test push service at http://127.0.0.1:<port>."""
     return dataclasses.replace(settings, push_allow_loopback=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_devices(app: Flask) -> Iterator[None]:
-    yield
-    with session_scope(app) as session:
-        session.execute(delete(PushNotice))
-        session.execute(delete(PushSubscription))
 
 
 def turn_on(app: Flask, settings: Settings, browser: Browser, endpoint: str) -> str:

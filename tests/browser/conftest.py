@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,35 @@ def chromium() -> Iterator[object]:
     yield browser
     browser.close()
     playwright.stop()
+
+
+#: The two widths every screen is checked at: a phone (390 px, touch) and a desktop.
+SCREENS: dict[str, dict[str, Any]] = {
+    "telefoon": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+                 "device_scale_factor": 2},
+    "desktop": {"viewport": {"width": 1280, "height": 900}}}
+
+
+@contextmanager
+def open_screen(chromium: Any, screen: str) -> Iterator[Any]:
+    """A page at one of SCREENS in a browser context of its own (its own cookies: its own login)."""
+    context = chromium.new_context(locale="nl-NL", **SCREENS[screen])
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def on_screen(chromium: Any, screen: str) -> Iterator[Any]:
+    """A page on the phone and, in a second run, on a desktop."""
+    with open_screen(chromium, screen) as page:
+        yield page
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Every page is checked with axe-core (no serious or critical violations) and for 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from flask import Flask
 from PIL import ImageFilter
 from sqlalchemy import func, select
 
-from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
+from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, open_screen, screenshot
 from tests.conftest import FrozenClock
 from tests.test_photo_quality import encoded, scene
 from tests.web.test_portal import sharp_photo
@@ -27,37 +26,12 @@ from triage_service.security.web_auth import inbox_user
 
 JANSEN = DEMO_PRACTICE_USERS[0]  # GP of De Linde (03012345)
 BAKKER = DEMO_PRACTICE_USERS[1]  # GP of Het Anker, another practice
-SCREENS = {"telefoon": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                        "device_scale_factor": 2},
-           "desktop": {"viewport": {"width": 1280, "height": 900}}}
-
-
-@contextmanager
-def open_page(chromium: Any, screen: str) -> Iterator[Any]:
-    """A page in a browser context of its own (its own cookies: its own login)."""
-    context = chromium.new_context(locale="nl-NL", **SCREENS[screen])
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture(params=list(SCREENS))
-def screen(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
 def phone(chromium: Any) -> Iterator[Any]:
     """A page on a phone (390 x 844, touch): where the portal is used most, photos are taken on it."""
-    with open_page(chromium, "telefoon") as page:
-        yield page
-
-
-@pytest.fixture
-def on_screen(chromium: Any, screen: str) -> Iterator[Any]:
-    """A page on the phone and, in a second run, on a desktop."""
-    with open_page(chromium, screen) as page:
+    with open_screen(chromium, "telefoon") as page:
         yield page
 
 
@@ -302,7 +276,7 @@ def test_another_practice_s_gp_gets_the_dutch_not_found_page_for_the_consult(
     gp_logs_in(phone, live_server, clock)
     consult_id = send_a_consult(phone, live_server, tmp_path)
 
-    with open_page(chromium, "telefoon") as other:  # a browser of its own: Het Anker's GP
+    with open_screen(chromium, "telefoon") as other:  # a browser of its own: Het Anker's GP
         gp_logs_in(other, live_server, clock, BAKKER)
         response = other.goto(f"{live_server}/huisarts/consults/{consult_id}")
 

@@ -18,18 +18,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
+from tests.browser.conftest import SCREENS, assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_inbox_in_chromium import log_in
 from tests.conftest import FrozenClock
 from tests.push_endpoint import Browser
 from triage_service.database import session_scope
-from triage_service.models import PushNotice, PushSubscription
+from triage_service.models import PushSubscription
 
-SCREENS = {"telefoon": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                        "device_scale_factor": 2},
-           "desktop": {"viewport": {"width": 1280, "height": 900}}}
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/chromium-test-device"
 #: A browser's PushManager as far as the page uses it, returning this subscription.
 FAKE_PUSH = """(subscription => {
@@ -48,14 +45,6 @@ CSP_WATCH = """document.addEventListener("securitypolicyviolation",
     e => console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));"""
 
 
-@pytest.fixture(autouse=True)
-def _no_devices(app: Flask) -> Iterator[None]:
-    yield
-    with session_scope(app) as session:
-        session.execute(delete(PushNotice))
-        session.execute(delete(PushSubscription))
-
-
 @contextmanager
 def open_page(chromium: Any, screen: str, live_server: str, *scripts: str,
               permitted: bool = True) -> Iterator[tuple[Any, list[str]]]:
@@ -72,11 +61,6 @@ def open_page(chromium: Any, screen: str, live_server: str, *scripts: str,
         yield page, trouble
     finally:
         context.close()
-
-
-@pytest.fixture(params=list(SCREENS))
-def screen(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def devices(app: Flask) -> list[str]:

@@ -4,7 +4,6 @@ on call now in words, adds a shift (a wrong one first: the reasons beside the fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,6 @@ from tests.conftest import FrozenClock
 from triage_service.database import session_scope
 from triage_service.demo import DEMO_PASSWORD, DEMO_ROTA_MAKER, demo_rota
 from triage_service.models import Agreement
-
-SCREENS = {"telefoon": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                        "device_scale_factor": 2},
-           "desktop": {"viewport": {"width": 1280, "height": 900}}}
-
-
-@pytest.fixture(params=list(SCREENS))
-def screen(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def on_screen(chromium: Any, screen: str) -> Iterator[Any]:
-    context = chromium.new_context(locale="nl-NL", **SCREENS[screen])
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 @pytest.fixture

@@ -4,34 +4,13 @@ finds no serious or critical violation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
 from tests.conftest import FrozenClock
 from tests.reports.conftest import world  # noqa: F401 - the reports' world fixture
 from tests.reports.test_urgent_monitoring import NOVEMBER, UrgentMonth, urgent_month  # noqa: F401
-
-SCREENS = {"telefoon": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                        "device_scale_factor": 2},
-           "desktop": {"viewport": {"width": 1280, "height": 900}}}
-
-
-@pytest.fixture(params=list(SCREENS))
-def screen(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def on_screen(chromium: Any, screen: str) -> Iterator[Any]:
-    context = chromium.new_context(locale="nl-NL", **SCREENS[screen])
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def test_the_urgent_figures_are_readable_on_a_phone_and_a_desktop(

@@ -10,7 +10,6 @@ from flask import Flask
 
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_inbox_in_chromium import log_in
-from tests.browser.test_portal_in_chromium import on_screen, screen  # noqa: F401 - fixtures
 from tests.conftest import FrozenClock, GPSystem, new_request
 from tests.urgent.hap import hap_request, hap_system
 
@@ -23,7 +22,7 @@ def _accessible(page: Any) -> None:
 
 
 def test_an_urgent_consult_is_unmissable_and_taken_with_one_button(
-        on_screen: Any, screen: str, app: Flask, live_server: str, gp: GPSystem,  # noqa: F811
+        on_screen: Any, screen: str, app: Flask, live_server: str, gp: GPSystem,
         consult_request: dict, clock: FrozenClock) -> None:
     page = on_screen
     flagged = gp.post("/fhir/ServiceRequest", new_request(consult_request, performer=VISSER)).get_json()["id"]

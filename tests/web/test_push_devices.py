@@ -6,33 +6,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from tests.conftest import FrozenClock
 from tests.push_endpoint import Browser
 from tests.web.test_inbox import csrf, log_in
 from triage_service.database import session_scope
 from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
-from triage_service.models import AuditEntry, PushNotice, PushSubscription
+from triage_service.models import AuditEntry, PushSubscription
 
 FCM = "https://fcm.googleapis.com/fcm/send/dQw4w9WgXcQ:APA91bH-example-token"
 ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/126.0.0.0 Mobile Safari/537.36")
 NOTICE = "Meldingen staan uit op dit apparaat"
-
-
-@pytest.fixture(autouse=True)
-def _no_devices(app: Flask) -> Iterator[None]:
-    yield
-    with session_scope(app) as session:
-        session.execute(delete(PushNotice))
-        session.execute(delete(PushSubscription))
 
 
 @pytest.fixture
