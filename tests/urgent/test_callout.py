@@ -206,3 +206,25 @@ def test_a_consult_answered_without_pressing_take_stops_its_call_out(
         callout = session.scalar(select(UrgentCallout))
         assert callout is not None and callout.next_alert_at is None
         assert (callout.taken_by_agb, callout.taken_at) == (MULDER, FRIDAY_22 + timedelta(minutes=3))
+
+
+def test_the_worker_command_repeats_the_alert_and_calls_the_backup_after_fifteen_minutes(
+        app: Flask, clock: FrozenClock, consult_request: dict, night: Night, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from triage_service import cli
+
+    hap_system(app, clock).post("/fhir/ServiceRequest", hap_request(consult_request))
+    monkeypatch.setattr(cli, "_app", lambda: app)
+    clock.advance(minutes=5)
+    first = CliRunner().invoke(cli.main, ["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "urgent call-outs: 1 alerted, 0 passed on" in first.output
+    clock.advance(minutes=10)
+    second = CliRunner().invoke(cli.main, ["worker", "--once"])
+    assert "urgent call-outs: 1 alerted, 1 passed on to the backup or the group" in second.output
+    with session_scope(app) as session:
+        task = session.scalar(select(ConsultTask))
+        callout = session.scalar(select(UrgentCallout))
+        assert task is not None and callout is not None
+        assert (task.owner_agb, callout.stage, callout.alerts_sent) == (KOK, CalloutStage.BACKUP, 3)

@@ -17,10 +17,11 @@ from triage_service.database import session_scope
 @click.option("--exit-with-parent", is_flag=True, hidden=True, help="Stop when the process that started it ends")
 def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bool) -> None:
     """Background jobs: webhook notifications (deliver, retry with backoff), e-mail notices of
-    new assignments, Web Push messages to specialists' devices, and answer-norm monitoring (flag
-    near-due, escalate overdue consults).
+    new assignments, the call-out of urgent consults (alert again, pass on to the backup and the
+    group), Web Push messages to specialists' devices, and answer-norm monitoring (flag near-due,
+    escalate overdue consults).
 
-    Any number of workers may run side by side against PostgreSQL: consults, subscriptions,
+    Any number of workers may run side by side against PostgreSQL: consults, call-outs, subscriptions,
     e-mail notices and push messages are claimed with SKIP LOCKED, so none is handled twice.
     """
     import time
@@ -28,6 +29,7 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
     from triage_service import clock
     from triage_service.attachments.blobs import load_keyring
     from triage_service.audit.anchoring import Anchorer
+    from triage_service.consults.callouts import run_callout_jobs
     from triage_service.lifetime import Lifetime
     from triage_service.notifications.delivery import deliver_due
     from triage_service.notifications.email import send_due
@@ -52,6 +54,13 @@ def worker(once: bool, interval: int, notify_interval: int, exit_with_parent: bo
                                f"{run.escalated}, {run.unassignable} overdue without anyone to take over")
                 next_deadline_pass = clock.monotonic() + interval
             anchorer.tick()
+            # Every pass, not every answer-norm interval: an urgent consult's alerts repeat every few minutes, and
+            # the alerts queued here go out with the e-mail and push sends just below.
+            with session_scope(app) as session:
+                called = run_callout_jobs(session, clock.now())
+            if called.alerted or called.escalated:
+                click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} urgent call-outs: {called.alerted} alerted, "
+                           f"{called.escalated} passed on to the backup or the group, {called.closed} closed")
             sent = deliver_due(factory, settings, load_keyring(settings), clock.now)
             if sent.delivered or sent.failed:
                 click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} notifications: {sent.delivered} delivered, {sent.failed} "
