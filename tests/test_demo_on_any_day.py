@@ -60,6 +60,9 @@ def test_the_demo_loaded_on_a_sunday_has_an_urgent_hap_question_calling_out_the_
         load_demo(session, later)
         urgent = session.scalar(select(Consult).where(Consult.priority == "urgent"))
         assert urgent is not None and urgent.patient_practice_agb == "03012345"
+        names = {c["resourceType"]: c for c in urgent.resource["contained"]}
+        assert names["Organization"]["name"] == "Huisartsenpost Rijnmond"
+        assert names["PractitionerRole"]["practitioner"]["display"] == "dr. R. Hoekstra"
         callout = session.scalar(select(UrgentCallout).where(UrgentCallout.task_id == urgent.task.id))
         shift = session.scalar(select(OnCallShift).where(OnCallShift.specialism == "0320",
                                                          OnCallShift.starts_at <= IN_2031,

@@ -293,6 +293,13 @@ def _demo_urgent_consult(session: Session, post: Organisation, own_practice: Org
                                            "display": "Atriumfibrilleren/-fladderen"}],
                                "text": "Nieuw atriumfibrilleren, hemodynamisch stabiel"}]
     resource["note"] = [{"text": DEMO_URGENT_NOTE}]
+    # The post's name and its GP's, not the practice's the example was written for: the specialist calls back there.
+    for contained in resource["contained"]:
+        if contained["resourceType"] == "Organization":
+            contained["name"] = post.name
+        elif contained["resourceType"] == "PractitionerRole":
+            contained["practitioner"]["display"] = gp.name
+            contained["organization"]["display"] = post.name
     patient = next(c for c in resource["contained"] if c["resourceType"] == "Patient")
     patient["gender"] = "male"
     patient["generalPractitioner"] = [{"type": "Organization", "display": own_practice.name, "identifier": {

@@ -50,6 +50,7 @@ def test_the_post_s_gp_sees_who_was_called_and_who_took_the_consult(
         assert consult.task.owner_agb == MULDER
     page = browser.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
     assert "Opgeroepen: dr. P. Mulder" in page and "Nog niet opgepakt" in page
+    assert "Huisartsenpraktijk De Linde (AGB 03012345)" in page
     clock.advance(minutes=15)
     with session_scope(app) as session:
         run_callout_jobs(session, clock.now)

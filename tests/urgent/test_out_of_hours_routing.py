@@ -110,3 +110,16 @@ def test_a_gp_practice_cannot_use_the_agreement_made_for_the_out_of_hours_post(
     # The practice's own cardiology agreement (working time), not the post's clock-time one.
     assert task["restriction"]["period"]["end"] != response.get_json()["authoredOn"]
     assert "note" not in task or not any("opgeroepen" in n["text"] for n in task["note"])
+
+
+def test_the_post_itself_or_a_hospital_is_refused_as_the_patients_own_practice(
+        app: Flask, clock: FrozenClock, consult_request: dict) -> None:
+    hap = hap_system(app, clock)
+    for agb in ("04010001", "06010001"):  # the post itself, and Ziekenhuis Rivierenland
+        response = hap.post("/fhir/ServiceRequest", hap_request(consult_request, own_practice=agb))
+        assert response.status_code == 422
+        issue = response.get_json()["issue"][0]
+        assert "is not a GP practice" in issue["diagnostics"] and "generalPractitioner" in issue["expression"][0]
+    # A practice the service does not know (a patient from another region) is accepted.
+    unknown = hap.post("/fhir/ServiceRequest", hap_request(consult_request, own_practice="01999999"))
+    assert unknown.status_code == 201, unknown.get_json()

@@ -28,6 +28,20 @@ LEAST_WORK = ("Profile 'Huidafwijkingen volwassenen' of agreement MKC-DERM admit
      "Doorgestuurd naar een ander specialisme door dr. L. Visser (was dr. L. Visser): Eerder reumatologisch. "
      'Profiel "Huidafwijkingen volwassenen" van afspraak MKC-DERM past bij de aanvraag. Toegewezen aan dr. K. '
      "Smit: 2 openstaande consulten, het minst van 2 beschikbare kandidaten. 1 afwezig, niet meegeteld."),
+    ("Outside office hours; dr. E. Kok is on call now, dr. P. Mulder is the backup (rota of Ziekenhuis Rivierenland, "
+     "agreement MKC-HAP-CARD).",
+     "Buiten kantoortijd; dr. E. Kok heeft nu dienst, dr. P. Mulder is achterwacht (rooster van Ziekenhuis "
+     "Rivierenland, afspraak MKC-HAP-CARD)."),
+    ("Outside office hours; dr. P. Mulder is on call but absent, so the backup dr. E. Kok takes it (rota of "
+     "Ziekenhuis Rivierenland).",
+     "Buiten kantoortijd; dr. P. Mulder heeft dienst maar is afwezig, dus neemt achterwacht dr. E. Kok het over "
+     "(rooster van Ziekenhuis Rivierenland)."),
+    ("Not taken within 15 minutes by dr. P. Mulder; called out to dr. E. Kok.",
+     "Niet binnen 15 minuten opgepakt door dr. P. Mulder; nu opgeroepen: dr. E. Kok."),
+    (LEAST_WORK + " No on-call rota covers this moment.",
+     'Profiel "Huidafwijkingen volwassenen" van afspraak MKC-DERM past bij de aanvraag. Toegewezen aan '
+     "dr. K. Smit: 2 openstaande consulten, het minst van 2 beschikbare kandidaten. 1 afwezig, niet "
+     "meegeteld. Er is op dit moment geen dienstrooster."),
     ("Something new the routing says", "Something new the routing says"),
 ])
 def test_each_routing_reason_reads_in_dutch(app: Flask, stored: str, dutch: str) -> None:

@@ -132,3 +132,10 @@ def record_view(session: Session, user: InboxUser, consult: Consult, now: dateti
                 event: str = "portal.consult.view") -> None:
     record(session, practice_actor(user, source_ip), event=event, action=AuditAction.READ,
            resource_type="ServiceRequest", resource_id=consult.id, patient_ref=consult.patient_resource_id, at=now)
+
+
+def own_practice_name(session: Session, consult: Consult) -> str | None:
+    """The name of the patient's own practice of a consult from an out-of-hours post, when the service knows it."""
+    if consult.patient_practice_agb is None:
+        return None
+    return session.scalar(select(Organisation.name).where(Organisation.agb == consult.patient_practice_agb))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.errors import Forbidden, UnprocessableInput
@@ -178,9 +179,16 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
     if organisation.kind is OrganisationKind.OUT_OF_HOURS_POST:
         # The post's patients belong to other practices; the advice must find its way to the patient's own GP.
         patient_practice_agb = own_practice_agb(patient.resource, resolver)
+        where = f"{patient.location or 'Patient'}.generalPractitioner"
         if patient_practice_agb is None:
-            raise UnprocessableInput(OWN_PRACTICE_NEEDED, issues=[Issue(
-                "required", OWN_PRACTICE_NEEDED, f"{patient.location or 'Patient'}.generalPractitioner")])
+            raise UnprocessableInput(OWN_PRACTICE_NEEDED, issues=[Issue("required", OWN_PRACTICE_NEEDED, where)])
+        known = session.scalar(select(Organisation.kind).where(Organisation.agb == patient_practice_agb))
+        # A practice outside the region is fine (a patient on holiday); the post itself, an insurer or a hospital
+        # is a mistake that would send the advice nowhere.
+        if patient_practice_agb == organisation.agb or known not in (None, OrganisationKind.GP_PRACTICE):
+            message = (f"AGB {patient_practice_agb} is not a GP practice: name the patient's own practice, "
+                       "not the out-of-hours post or another kind of organisation")
+            raise UnprocessableInput(message, issues=[Issue("value", message, where)])
 
     addresses = [a for a in patient.resource.get("address", []) if isinstance(a, dict)]
     home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
@@ -229,7 +237,7 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
 
 
 OWN_PRACTICE_NEEDED = ("A consult from an out-of-hours post names the patient's own GP practice: "
-                       f"Patient.generalPractitioner with the practice's AGB code ({dutch.AGB})")
+                       f"Patient.generalPractitioner with the practice's 8-digit AGB code ({dutch.AGB})")
 
 
 def own_practice_agb(patient: dict[str, Any], resolver: Resolver) -> str | None:

@@ -83,6 +83,7 @@ def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status:
     return render_template("portal/consult.html", detail=detail, words=state_words(), errors=errors or {},
                            form=request.form, specialism=specialism_text, user=user, quality=thresholds(),
                            new_link=new_link, patient_links=patient_photos.links_of(get_session(), consult=found),
+                           own_practice=practice.own_practice_name(get_session(), found),
                            now=clock(),
                            max_bytes=settings().max_attachment_bytes), status
 

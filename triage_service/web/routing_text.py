@@ -53,7 +53,21 @@ _RULES: list[_Rule] = [
                 r"consults\)\.$"),
      lambda m: gettext("Past its due time with %(owner)s; handed to %(target)s (%(count)s open consults).",
                        owner=m["owner"], target=m["target"], count=m["count"])),
+    # An urgent consult with a clock-time norm (routing/service.py, consults/callouts.py).
+    (re.compile(r"^Outside office hours; (?P<duty>.+) is on call now, (?P<backup>.+) is the backup \(rota of "
+                r"(?P<org>.+), agreement (?P<code>\S+)\)\.$"),
+     lambda m: gettext("Outside office hours; %(duty)s is on call now, %(backup)s is the backup (rota of %(org)s, "
+                       "agreement %(code)s).", duty=m["duty"], backup=m["backup"], org=m["org"], code=m["code"])),
+    (re.compile(r"^Outside office hours; (?P<duty>.+) is on call but absent, so the backup (?P<backup>.+) takes it "
+                r"\(rota of (?P<org>.+)\)\.$"),
+     lambda m: gettext("Outside office hours; %(duty)s is on call but absent, so the backup %(backup)s takes it "
+                       "(rota of %(org)s).", duty=m["duty"], backup=m["backup"], org=m["org"])),
+    (re.compile(r"^Not taken within (?P<minutes>\d+) minutes by (?P<owner>.+); called out to (?P<target>.+)\.$"),
+     lambda m: gettext("Not taken within %(minutes)s minutes by %(owner)s; now called out: %(target)s.",
+                       minutes=m["minutes"], owner=m["owner"], target=m["target"])),
 ]
+#: Added to a reason when an urgent consult found no rota outside office hours.
+_NO_ROTA = " No on-call rota covers this moment."
 _FORWARDED = re.compile(r"^Forwarded by (?P<by>.+?) \(was (?P<was>.+?)\)(?P<specialism> to another specialism)?: "
                         r"(?P<rest>.*)$", re.DOTALL)
 
@@ -72,6 +86,10 @@ def routing_text(reason: str | None) -> str:
 
 
 def _translate_sentence(text: str) -> str:
+    if text.endswith(_NO_ROTA):
+        # Outside the f-string: babel finds no message inside one.
+        no_rota = gettext("No on-call rota covers this moment.")
+        return f"{_translate_sentence(text.removesuffix(_NO_ROTA))} {no_rota}"
     for pattern, say in _RULES:
         match = pattern.match(text)
         if match:
