@@ -97,9 +97,10 @@ def test_a_specialist_turns_notifications_on_and_off_on_the_settings_page(
         notice.get_by_role("link", name="zet ze aan bij Instellingen").click()
 
         page.wait_for_url(f"{live_server}/settings#push")
-        button = page.get_by_role("button", name="Meldingen aan")
+        button = page.get_by_role("button", name="Meldingen aanzetten")
         assert button.is_visible()
-        assert page.get_by_text("Nog geen: spoedconsulten bereiken u alleen per e-mail en in de inbox.").is_visible()
+        assert page.get_by_text("Nog geen: een spoedconsult bereikt u alleen als u de inbox open heeft",
+                                exact=False).is_visible()
         check_page(page, f"push-settings-off-{screen}")
 
         button.click()
@@ -127,7 +128,7 @@ def test_the_browser_is_asked_with_the_servers_key_for_visible_notifications(
             page, trouble):
         log_in(page, live_server, clock)
         page.goto(f"{live_server}/settings")
-        page.get_by_role("button", name="Meldingen aan").click()
+        page.get_by_role("button", name="Meldingen aanzetten").click()
         page.get_by_text("Meldingen staan aan op dit apparaat.").wait_for()
         asked = json.loads(page.evaluate("sessionStorage.getItem('subscribedWith')"))
         assert asked["userVisibleOnly"] is True
@@ -147,7 +148,7 @@ def test_a_refused_permission_is_said_in_words_and_nothing_is_stored(
     with open_page(chromium, "telefoon", live_server, script, permitted=permitted) as (page, _):
         log_in(page, live_server, clock)
         page.goto(f"{live_server}/settings")
-        page.get_by_role("button", name="Meldingen aan").click()
+        page.get_by_role("button", name="Meldingen aanzetten").click()
         page.get_by_role("status").filter(has_text=words).wait_for()
         check_page(page, "push-settings-refused")
     assert devices(app) == []
@@ -159,8 +160,8 @@ def test_a_browser_without_push_is_told_so_and_shown_no_button(chromium: Any, li
         log_in(page, live_server, clock)
         page.goto(f"{live_server}/settings")
         assert page.get_by_role("status").filter(has_text="Deze browser kan geen meldingen ontvangen").is_visible()
-        assert page.get_by_role("button", name="Meldingen aan").count() == 0 or \
-            not page.get_by_role("button", name="Meldingen aan").is_visible()
+        assert page.get_by_role("button", name="Meldingen aanzetten").count() == 0 or \
+            not page.get_by_role("button", name="Meldingen aanzetten").is_visible()
         check_page(page, "push-settings-unsupported")
         assert trouble == []
 
@@ -171,7 +172,7 @@ def test_the_service_worker_shows_a_pushed_message_as_a_notification_that_stays_
             page, _):
         log_in(page, live_server, clock)
         page.goto(f"{live_server}/settings")
-        page.get_by_role("button", name="Meldingen aan").click()
+        page.get_by_role("button", name="Meldingen aanzetten").click()
         page.get_by_text("Meldingen staan aan op dit apparaat.").wait_for()
         cdp = page.context.new_cdp_session(page)
         registrations: list[dict[str, Any]] = []
