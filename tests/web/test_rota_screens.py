@@ -125,7 +125,11 @@ def test_a_wrong_shift_is_refused_with_the_reasons_beside_the_fields_and_nothing
     assert "De dienst is niet toegevoegd" in words
     for message in messages:
         assert message in words
-    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in html
+    # On a long page the answer opens at the form (the action's fragment), and a summary at the top links there.
+    assert 'action="/inbox/rooster/diensten#toevoegen-0320"' in html
+    assert 'href="#toevoegen-0320">Cardiologie: het rooster is niet gewijzigd; zie de opmerkingen hieronder.' in html
     assert rota_of(app, hospital) == before
 
 
@@ -195,6 +199,7 @@ def test_a_wrong_upload_lists_every_line_in_dutch_and_stores_nothing(app: Flask,
     assert ("Regel 3, begin: Niemand is van dienst van 2026-11-27 08:00 tot 2026-11-27 09:00, tussen de dienst op "
             "regel 2 en deze") in words
     assert "Regel 3, achterwacht: Er is geen specialist met AGB-code 99999999 bekend" in words
+    assert 'href="#bestand-0320">Cardiologie: het rooster is niet gewijzigd' in response.get_data(as_text=True)
     assert len(rota_of(app, hospital)) == 3
 
 
