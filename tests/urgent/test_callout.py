@@ -168,6 +168,11 @@ def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_take
     with session_scope(app) as session:
         events = set(session.scalars(select(AuditEntry.event).where(AuditEntry.event.like("callout.%"))))
     assert events == {"callout.alert", "callout.escalate", "callout.take"}
+    # Answered: the consult page no longer counts down to a due time that no longer matters.
+    kok_inbox = app.test_client()
+    log_in(kok_inbox, clock, username="cardioloog2", secret="GYO5276NTENTUFTSJTWGJYZDPRZPNR7E")
+    answered = kok_inbox.get(f"/consults/{consult_id}").get_data(as_text=True)
+    assert "Opgepakt door dr. E. Kok" in answered and 'class="countdown' not in answered
 
 
 def test_nobody_taking_it_calls_the_whole_group_of_that_specialism(

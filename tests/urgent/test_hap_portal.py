@@ -28,8 +28,11 @@ def _urgent_cardiology(**changes: str) -> dict[str, str]:
 def test_the_post_s_gp_is_asked_for_the_patient_s_own_practice_and_offered_only_the_post_s_agreements(
         browser: FlaskClient, clock: FrozenClock) -> None:  # noqa: F811
     gp_logs_in(browser, clock, HOEKSTRA)
+    assert "Consults van de huisartsenpost" in browser.get("/huisarts/").get_data(as_text=True)
     page = browser.get("/huisarts/nieuw").get_data(as_text=True)
     assert "AGB-code van de eigen huisartspraktijk van de patiënt" in page
+    # Only the urgencies the post's agreements admit, starting at "urgent".
+    assert '<option value="urgent" selected>' in page and '<option value="routine"' not in page
     assert "0320|e-consult" in page and "0330" not in page  # no orthopaedics: the post has no such agreement
     refused = send(browser, _urgent_cardiology(), photos=0)
     assert refused.status_code == 422

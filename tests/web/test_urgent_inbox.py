@@ -121,7 +121,7 @@ def test_the_banner_is_on_every_page_of_both_cardiologists_and_of_nobody_else(
             page = http.get(url)
             text = _text(page)
             assert "Spoedconsult wacht: nog niet opgepakt" in text, (username, url)
-            assert "Cardiologie, Spoed, antwoord vóór 12:00 (nog 2 u): dienst opgeroepen" in text
+            assert "Cardiologie, Spoed, antwoord vóór 12:00 (nog 2 u), verstuurd 10:00: dienst opgeroepen" in text
             assert f'href="/consults/{consult_id}"' in page.get_data(as_text=True)
             assert 'role="alert"' in page.get_data(as_text=True)
     for username in ("dermatoloog", "zorggroep"):

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from triage_service.agreements.offer import consult_offer, icpc_patterns
+from triage_service.agreements.offer import PRIORITY_ORDER, consult_offer, icpc_patterns
 from triage_service.attachments.documents import get_attachment
 from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
@@ -41,7 +41,9 @@ ACCEPTED_TYPES = "image/jpeg,image/png,application/pdf"
 def new_consult() -> Any:
     if request.method == "POST":
         return _save(None)
-    return form_page(None, {"category": "meekijkconsult", "urgency": "routine"}, {})
+    post = practice_of(get_session(), current_user()).kind is OrganisationKind.OUT_OF_HOURS_POST
+    # The post's agreements admit urgent questions only: its form starts there, not at "routine".
+    return form_page(None, {"category": "meekijkconsult", "urgency": "urgent" if post else "routine"}, {})
 
 
 @bp.route("/concepten/<draft_id>", methods=["GET", "POST"])
@@ -156,7 +158,8 @@ def form_page(draft: ConsultDraft | None, values: dict[str, Any], errors: dict[s
                            may_send=current_user().may_send, new_link=new_link, now=clock(), launched=launched,
                            patient_links=links_of(get_session(), draft) if draft else [],
                            icpc_title=icpc.title, label=lambda code: specialism_label(code, language),
-                           out_of_hours=practice.kind is OrganisationKind.OUT_OF_HOURS_POST), status
+                           out_of_hours=practice.kind is OrganisationKind.OUT_OF_HOURS_POST,
+                           urgencies=[p for p in PRIORITY_ORDER if any(p in s.priorities for s in offer)]), status
 
 
 @bp.post("/concepten/<draft_id>/verwijderen")

@@ -16,7 +16,7 @@ from triage_service.audit.trail import record
 from triage_service.consults import letters, patient_photos, practice
 from triage_service.database import get_session
 from triage_service.errors import N_, Conflict, DomainError, FormErrors, NotFound
-from triage_service.models import Attachment, AuditAction
+from triage_service.models import Attachment, AuditAction, OrganisationKind
 from triage_service.portal import queries
 from triage_service.portal.qr import qr_svg
 from triage_service.request_context import clock, settings
@@ -62,8 +62,9 @@ def consults() -> str:
     rows = queries.practice_rows(get_session(), user)
     record(get_session(), practice.practice_actor(user, request.remote_addr), event="portal.consults.list",
            action=AuditAction.READ, resource_type="Task", detail=f"shown={len(rows)}", at=clock())
+    out_of_hours = practice.practice_of(get_session(), user).kind is OrganisationKind.OUT_OF_HOURS_POST
     return render_template("portal/consults.html", rows=rows, drafts=open_drafts(get_session(), user),
-                           words=state_words(), now=clock(), specialism=specialism_text)
+                           words=state_words(), now=clock(), specialism=specialism_text, out_of_hours=out_of_hours)
 
 
 @bp.get("/consults/<consult_id>")
