@@ -69,12 +69,14 @@ def _exec_gunicorn(host: str, port: int) -> None:
 
 
 @click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 to try it from a phone on the same network)")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on")
 def demo(host: str, port: int) -> None:
     """init-db + load-demo + serve, and print what a newcomer needs."""
     from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_SCOPES, DEMO_STAFF, DEMO_USERS
     from triage_service.migrate import upgrade_database
+    from triage_service.security.demo_credentials import DEMO_ROTA_MAKER
 
     scopes = " ".join(DEMO_SCOPES)
     secrets = "; ".join(f"{u[0]}: {u[3]}" for u in DEMO_USERS)
@@ -100,13 +102,20 @@ triage_service demo
                       .venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_USERS[0][3]}').now())"
                       Two demo consults, a referral to triage and an ECMS to plan are waiting in
                       {DEMO_USERS[0][0]}'s inbox; a video consult to plan in {DEMO_USERS[1][0]}'s.
+  Urgent (HAP):       an urgent question from Huisartsenpost Rijnmond was sent just now: the cardiologist
+                      on call ({DEMO_USERS[1][0]} or {DEMO_USERS[3][0]}, by the rota) sees the banner and
+                      "Ik pak hem op"; untaken, the worker alerts again and calls the backup after 15 minutes.
+                      Ask one yourself as huisarts-hap (below).
+  On-call rota:       log in as {DEMO_ROTA_MAKER[0]} ({DEMO_ROTA_MAKER[1]}), same password, TOTP secret
+                      {DEMO_ROTA_MAKER[3]}: the rota at {base}/inbox/rooster.
   GP portal:          {base}/login as a GP (phone or desktop): new consults with photos, the
                       specialist's questions and advice. Same password; TOTP secrets:
 {practice_users}
   Zorggroep reports:  log in as {DEMO_STAFF[0]} ({DEMO_STAFF[1]}), same password, TOTP secret {DEMO_STAFF[3]}:
                       the dashboard at {base}/dashboard (figures, charts, CSV, closing a month).
   Webhooks:           a worker runs beside the server: it delivers notifications to subscribed GP
-                      systems (POST {base}/fhir/Subscription) and watches the answer norms.
+                      systems (POST {base}/fhir/Subscription), calls out urgent consults and watches
+                      the answer norms.
 
 Get a token and post a consult (in a second terminal; the README's examples use $BASE too):
   BASE={base}
