@@ -59,3 +59,53 @@ def test_the_post_s_gp_sees_who_was_called_and_who_took_the_consult(
         run_callout_jobs(session, clock.now)
     page = browser.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
     assert "Niet op tijd opgepakt; nu opgeroepen: dr. E. Kok" in page
+
+
+def test_the_patients_own_practice_reads_the_posts_consult_and_its_letter_but_cannot_act_on_it(
+        app: Flask, browser: FlaskClient, clock: FrozenClock) -> None:  # noqa: F811
+    import re
+
+    from sqlalchemy import select
+
+    from tests.web.test_inbox import csrf
+    from triage_service.consults.advice import Advice, record_advice
+    from triage_service.models import AuditEntry, User
+    from triage_service.security.web_auth import inbox_user
+
+    gp_logs_in(browser, clock, HOEKSTRA)
+    sent = send(browser, _urgent_cardiology(own_practice=OWN_PRACTICE), photos=0)
+    consult_id = sent.headers["Location"].rsplit("/", 1)[-1]
+    with session_scope(app) as session:
+        owner = session.get(Consult, consult_id)
+        assert owner is not None
+        agb = owner.task.owner_agb
+        specialist = inbox_user(session, session.scalar(select(User.id).where(
+            User.username == ("cardioloog" if agb == MULDER else "cardioloog2"))) or "")
+        assert specialist is not None
+        record_advice(session, specialist, consult_id, Advice("Frequentiecontrole, morgen naar de eigen huisarts.",
+                                                              "treat-in-primary-care"), clock.now)
+
+    jansen = app.test_client()
+    gp_logs_in(jansen, clock)  # dr. A. Jansen of De Linde, the patient's own practice
+    listing = jansen.get("/huisarts/").get_data(as_text=True)
+    assert "Van de huisartsenpost, over uw patiënten" in listing and consult_id in listing
+    page = jansen.get(f"/huisarts/consults/{consult_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "De huisartsenpost vroeg dit over uw patiënt" in html
+    assert "Frequentiecontrole" in html and "Annuleer" not in html and "/cancel" not in html
+    letter = re.search(r'href="(/huisarts/consults/[^"]+/brief/[^"]+)"', html)
+    assert letter is not None
+    pdf = jansen.get(letter.group(1))
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    # Acting on it is the post's: a cancel from the own practice finds no consult of theirs.
+    refused = jansen.post(f"/huisarts/consults/{consult_id}/cancel", data={"csrf_token": csrf(page)})
+    assert refused.status_code == 404
+    with session_scope(app) as session:
+        reads = session.scalars(select(AuditEntry.actor_id).where(AuditEntry.resource_id == consult_id,
+                                                                  AuditEntry.event == "portal.consult.view")).all()
+    assert "huisarts" in reads
+
+    other = app.test_client()
+    gp_logs_in(other, clock, next(u for u in DEMO_PRACTICE_USERS if u[0] == "huisarts-anker"))
+    assert other.get(f"/huisarts/consults/{consult_id}").status_code == 404
+    assert consult_id not in other.get("/huisarts/").get_data(as_text=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
@@ -54,6 +54,19 @@ def consult_of_practice(session: Session, user: InboxUser, consult_id: str) -> C
     if consult is None or not user.in_practice:
         raise NotFound(N_("This consult does not exist or is not one of your practice's"))
     return consult
+
+
+def consult_to_read(session: Session, user: InboxUser, consult_id: str) -> tuple[Consult, bool]:
+    """A consult the practice may read, and whether only read: its own (it acts on them), or one an out-of-hours
+    post asked about one of its patients. The GP stays hoofdbehandelaar after the post's shift, so the advice
+    and its letter must reach the patient's own record; what to do with it is theirs, acting on it the post's.
+    The same 404 as :func:`consult_of_practice` for any other."""
+    own_agb = select(Organisation.agb).where(Organisation.id == user.organisation_id).scalar_subquery()
+    consult = session.scalar(select(Consult).where(Consult.id == consult_id, or_(
+        Consult.organisation_id == user.organisation_id, Consult.patient_practice_agb == own_agb)))
+    if consult is None or not user.in_practice:
+        raise NotFound(N_("This consult does not exist or is not one of your practice's"))
+    return consult, consult.organisation_id != user.organisation_id
 
 
 def require_gp(user: InboxUser) -> None:

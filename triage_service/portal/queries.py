@@ -6,11 +6,11 @@ actions (consults/practice.py) check it again, so neither a list nor a link show
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
 from triage_service.consults.appointments import appointments_of
@@ -22,6 +22,7 @@ from triage_service.models import (
     ConsultMessage,
     ConsultTask,
     MessageCategory,
+    Organisation,
     StoredResource,
     TaskStatus,
 )
@@ -74,15 +75,28 @@ def state_of(task: ConsultTask, consult: Consult) -> tuple[str, bool]:
 
 
 def practice_rows(session: Session, user: InboxUser) -> list[PracticeRow]:
+    rows = _rows(session, Consult.organisation_id == user.organisation_id)
+    # What waits for the GP first (oldest first: it has waited longest), then the rest, newest first.
+    waiting = sorted((r for r in rows if r.needs_gp), key=lambda r: r.sent_at)
+    return waiting + [r for r in rows if not r.needs_gp]
+
+
+def rows_from_posts(session: Session, user: InboxUser) -> list[PracticeRow]:
+    """Consults out-of-hours posts asked about this practice's patients (read-only here), newest first."""
+    own_agb = select(Organisation.agb).where(Organisation.id == user.organisation_id).scalar_subquery()
+    rows = _rows(session, Consult.patient_practice_agb == own_agb, Consult.organisation_id != user.organisation_id)
+    return [replace(row, needs_gp=False) for row in rows]
+
+
+def _rows(session: Session, *where: ColumnElement[bool]) -> list[PracticeRow]:
     tasks = session.scalars(select(ConsultTask).join(Consult, Consult.id == ConsultTask.consult_id)
-                            .where(Consult.organisation_id == user.organisation_id)
-                            .options(joinedload(ConsultTask.consult))
+                            .where(*where).options(joinedload(ConsultTask.consult))
                             .order_by(ConsultTask.updated_at.desc()).limit(LIST_LIMIT)).all()
-    # Patients a GP system posted on their own (not contained in the request): one query for the page.
+    # Patients a GP system posted on their own (not contained in the request): one query for the page. Their
+    # ids come from the consults the condition admitted.
     referenced = {t.consult.patient_resource_id for t in tasks if t.consult.patient_resource_id}
     stored = {r.id: r.resource for r in session.scalars(select(StoredResource).where(
-        StoredResource.id.in_(referenced), StoredResource.organisation_id == user.organisation_id))} \
-        if referenced else {}
+        StoredResource.id.in_(referenced)))} if referenced else {}
     rows = []
     for task in tasks:
         consult = task.consult
@@ -92,9 +106,7 @@ def practice_rows(session: Session, user: InboxUser) -> list[PracticeRow]:
                                 ", ".join(consult.icpc_codes), consult.created_at, task.due_at, state,
                                 task.owner_name, needs_gp,
                                 f"{patient_name(patient)} ({consult.patient_birth_date.year})".strip()))
-    # What waits for the GP first (oldest first: it has waited longest), then the rest, newest first.
-    waiting = sorted((r for r in rows if r.needs_gp), key=lambda r: r.sent_at)
-    return waiting + [r for r in rows if not r.needs_gp]
+    return rows
 
 
 @dataclass(frozen=True)

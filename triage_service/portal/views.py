@@ -60,11 +60,15 @@ def consults() -> str:
     from triage_service.consults.drafts import open_drafts
 
     rows = queries.practice_rows(get_session(), user)
+    # The consults out-of-hours posts asked about the practice's patients: names shown, so counted in the audit.
+    from_posts = queries.rows_from_posts(get_session(), user)
     record(get_session(), practice.practice_actor(user, request.remote_addr), event="portal.consults.list",
-           action=AuditAction.READ, resource_type="Task", detail=f"shown={len(rows)}", at=clock())
+           action=AuditAction.READ, resource_type="Task", detail=f"shown={len(rows)}; from_posts={len(from_posts)}",
+           at=clock())
     out_of_hours = practice.practice_of(get_session(), user).kind is OrganisationKind.OUT_OF_HOURS_POST
     return render_template("portal/consults.html", rows=rows, drafts=open_drafts(get_session(), user),
-                           words=state_words(), now=clock(), specialism=specialism_text, out_of_hours=out_of_hours)
+                           words=state_words(), now=clock(), specialism=specialism_text, out_of_hours=out_of_hours,
+                           from_posts=from_posts)
 
 
 @bp.get("/consults/<consult_id>")
@@ -75,7 +79,7 @@ def consult(consult_id: str) -> Any:
 def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status: int = 200,
                   new_link: tuple[str, str, Any] | None = None) -> Any:
     user = current_user()
-    found = practice.consult_of_practice(get_session(), user, consult_id)
+    found, read_only = practice.consult_to_read(get_session(), user, consult_id)
     practice.record_view(get_session(), user, found, clock(), request.remote_addr)
     if errors:
         get_session().commit()  # the view was shown (and audited), though the form is refused
@@ -84,7 +88,7 @@ def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status:
     return render_template("portal/consult.html", detail=detail, words=state_words(), errors=errors or {},
                            form=request.form, specialism=specialism_text, user=user, quality=thresholds(),
                            new_link=new_link, patient_links=patient_photos.links_of(get_session(), consult=found),
-                           own_practice=practice.own_practice_name(get_session(), found),
+                           own_practice=practice.own_practice_name(get_session(), found), read_only=read_only,
                            now=clock(),
                            max_bytes=settings().max_attachment_bytes), status
 
@@ -176,9 +180,9 @@ def book(consult_id: str, appointment_id: str) -> WerkzeugResponse:
 
 @bp.get("/consults/<consult_id>/photos/<photo_id>")
 def photo(consult_id: str, photo_id: str) -> Response:
-    """A photo of the practice's own consult, decrypted as it streams; never cached by the browser."""
+    """A photo of a consult the practice may read, decrypted as it streams; never cached by the browser."""
     user = current_user()
-    found = practice.consult_of_practice(get_session(), user, consult_id)
+    found, _read_only = practice.consult_to_read(get_session(), user, consult_id)
     if photo_id not in {p.id for p in queries.practice_consult(get_session(), found).photos}:
         raise NotFound(N_("This photo is not one of this consult's"))
     attachment = get_attachment(get_session(), found.organisation_id, photo_id)
@@ -193,7 +197,7 @@ def photo(consult_id: str, photo_id: str) -> Response:
 def letter(consult_id: str, document_id: str) -> Response:
     """The consult letter (any version) as the PDF stored when the consult was concluded, to file in the record."""
     user = current_user()
-    found = practice.consult_of_practice(get_session(), user, consult_id)
+    found, _read_only = practice.consult_to_read(get_session(), user, consult_id)
     _, attachment = letters.read_letter(get_session(), practice.practice_actor(user, request.remote_addr), found,
                                         document_id, clock())
     data = letters.letter_bytes(get_session(), attachment)
