@@ -37,6 +37,10 @@ def test_the_post_s_gp_is_asked_for_the_patient_s_own_practice_and_offered_only_
     refused = send(browser, _urgent_cardiology(), photos=0)
     assert refused.status_code == 422
     assert "Vul de AGB-code van de eigen huisartspraktijk van de patiënt in" in refused.get_data(as_text=True)
+    # The post's own AGB is eight digits all right, but not a practice: the form says so.
+    own = send(browser, _urgent_cardiology(own_practice="04010001"), photos=0)
+    assert own.status_code == 422
+    assert "Deze AGB-code is niet van een huisartspraktijk" in own.get_data(as_text=True)
 
 
 def test_the_post_s_gp_sees_who_was_called_and_who_took_the_consult(

@@ -78,6 +78,9 @@ FIELD_MESSAGES = {
     "files": N_("The photos could not be added to the consult"),
     "family": N_("Enter the patient's family name"),
     "own_practice": N_("Enter the AGB code of the patient's own GP practice (8 digits)"),
+    # The intake's issue type can say more than "fill this in": here, a well-formed code of the wrong organisation.
+    "own_practice:value": N_("This AGB code is not a GP practice's (the post's own, or a hospital's): enter the "
+                             "patient's own practice"),
 }
 
 
@@ -227,7 +230,7 @@ def field_errors(refused: DomainError) -> dict[str, str]:
         field = next((name for key, name in _FIELD_OF if key in expression.rsplit(".", 2)[-1]
                       or f".{key}" in expression), "")
         if field and field in FIELD_MESSAGES:
-            errors.setdefault(field, FIELD_MESSAGES[field])
+            errors.setdefault(field, FIELD_MESSAGES.get(f"{field}:{issue.code}", FIELD_MESSAGES[field]))
         else:
             errors.setdefault("", issue.diagnostics)
     return errors

@@ -12,7 +12,7 @@ else, or no answer, is tried again after 15 s, 30 s, 60 s ... (at most 5 minutes
 then dropped: by then the next alert of a call-out is on its way.
 
 The VAPID token's ``exp`` comes from our clock, not the machine's: pywebpush would put a fresh one from
-``time.time()`` in claims without one, so the claims are signed here and handed over as a header.
+the machine's wall clock in claims without one, so the claims are signed here and handed over as a header.
 """
 
 from __future__ import annotations
