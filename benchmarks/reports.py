@@ -156,12 +156,12 @@ def main() -> None:
 
     def month_monitoring() -> Any:
         with factory() as session:
-            return monitoring(session, zorggroep, Window(november.start, november.end), GroupBy.TOTAL)
+            return monitoring(session, zorggroep, Window(november.start, november.end), GroupBy.TOTAL, november.end)
 
     def year_by_week() -> Any:
         with factory() as session:
-            return monitoring(session, zorggroep, Window(YEAR_START, local_midnight(datetime(2027, 1, 1).date())),
-                              GroupBy.WEEK)
+            year_end = local_midnight(datetime(2027, 1, 1).date())
+            return monitoring(session, zorggroep, Window(YEAR_START, year_end), GroupBy.WEEK, year_end)
 
     month_time, report = timed(month_monitoring)
     year_time, weekly = timed(year_by_week)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, text, update
+from sqlalchemy import Engine, delete, select, text, update
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from triage_service import create_app
@@ -32,7 +32,10 @@ from triage_service.models import (
     Appointment,
     Attachment,
     AuditEntry,
+    BackReferral,
+    BackReferralMessage,
     Consult,
+    ConsultContextItem,
     ConsultDraft,
     ConsultFact,
     ConsultIdentifier,
@@ -43,8 +46,11 @@ from triage_service.models import (
     DeclarationLine,
     EmailNotice,
     EncryptedBlob,
+    GpVerdict,
+    MdoEntry,
     Notification,
     OnCallShift,
+    Overflow,
     PatientUploadLink,
     PushNotice,
     PushSubscription,
@@ -52,6 +58,9 @@ from triage_service.models import (
     RoutingDecision,
     StoredResource,
     Subscription,
+    TeamAnswer,
+    TextSnippet,
+    TimeRegistration,
     UrgentCallout,
     UsedAssertion,
     User,
@@ -64,13 +73,16 @@ EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 #: The field keys of the session's app (set when it is built).
 SESSION_FIELD_KEYS: list[field_crypto.FieldKeys] = []
-TRANSACTIONAL_TABLES = [UrgentCallout, OnCallShift, PushNotice, PushSubscription, PatientUploadLink, ConsultDraft,
+TRANSACTIONAL_TABLES = [GpVerdict, TimeRegistration, TextSnippet,
+                        UrgentCallout, OnCallShift, PushNotice, PushSubscription, PatientUploadLink, ConsultDraft,
                         WebSession, DeclarationLine, DeclarationBatch, Notification,
                         Subscription,
                         EmailNotice,
                         AuditEntry, AccessToken, UsedAssertion, DeadlineEvent, ReferralFlag, RoutingDecision, Absence,
                         Attachment, EncryptedBlob,
-                        ConsultMessage, ConsultIdentifier, ConsultFact, Appointment, ConsultTask, Consult,
+                        MdoEntry, TeamAnswer, Overflow, BackReferralMessage, BackReferral,
+                        ConsultMessage, ConsultIdentifier, ConsultFact, Appointment, ConsultContextItem, ConsultTask,
+                        Consult,
                         StoredResource]
 
 
@@ -154,6 +166,9 @@ class GPSystem:
     demo: DemoClient
     clock: FrozenClock
     token_url: str = "http://testserver/oauth/token"
+    #: The API answers in Dutch unless asked otherwise (outcome.api_language); most tests read its English.
+    #: None sends no Accept-Language at all, as a GP system that asks for nothing.
+    language: str | None = "en"
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def assertion(self, **overrides: Any) -> str:
@@ -167,7 +182,10 @@ class GPSystem:
                                  "system/DocumentReference.write system/DocumentReference.read "
                                  "system/Communication.write system/Communication.read "
                                  "system/Subscription.write system/Subscription.read "
-                                 "system/Appointment.read system/Appointment.write") -> str:
+                                 "system/Appointment.read system/Appointment.write "
+                                 "system/QuestionnaireResponse.read system/QuestionnaireResponse.write "
+                                 "system/Observation.read system/MedicationStatement.read "
+                                 "system/AllergyIntolerance.read") -> str:
         if scope not in self._tokens:
             response = self.http.post("/oauth/token", data={
                 "grant_type": "client_credentials",
@@ -179,7 +197,8 @@ class GPSystem:
 
     def headers(self, scope: str | None = None, **extra: str) -> dict[str, str]:
         token = self.token(scope) if scope else self.token()
-        return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json", **extra}
+        language = {"Accept-Language": self.language} if self.language else {}
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json", **language, **extra}
 
     def post(self, path: str, body: Any, **headers: str) -> Any:
         data = body if isinstance(body, bytes | str) else json.dumps(body)
@@ -215,6 +234,20 @@ def new_request(request: dict[str, Any], **changes: Any) -> dict[str, Any]:
     body["identifier"][0]["value"] = f"HIS-{uuid.uuid4()}"
     body.update(changes)
     return body
+
+
+@pytest.fixture
+def without_backup(app: Flask) -> Iterator[None]:
+    """MKC-DERM without its backup organisation (achtervang) for one test, so an untaken routine consult is
+    escalated among the agreement's own specialists instead of overflowing at half its norm (issue 23)."""
+    from triage_service.models import Agreement
+
+    with session_scope(app) as session:
+        agreement = session.scalars(select(Agreement).where(Agreement.code == "MKC-DERM")).one()
+        backup, agreement.backup = agreement.backup, {}
+    yield
+    with session_scope(app) as session:
+        session.scalars(select(Agreement).where(Agreement.code == "MKC-DERM")).one().backup = backup
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_the_demo_agreements_import_with_their_profiles(app: Flask) -> None:
     with session_scope(app) as session:
         codes = {a.code: len(a.profiles) for a in session.scalars(select(Agreement))}
     assert codes == {"MKC-DERM": 4, "MKC-CARD": 1, "MKC-ORTH": 4, "MKC-OPTO": 1, "TRIAGE-DERM": 1, "MKC-HAP-CARD": 1,
-                     "MKC-HAP-DERM": 1}
+                     "MKC-HAP-DERM": 1, "MKC-KADER-DERM": 2, "MKC-ESP": 1, "MKC-WOND": 2}
 
 
 def test_a_typo_in_a_key_is_refused_with_its_line(app: Flask, tmp_path: Path) -> None:

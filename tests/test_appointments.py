@@ -3,7 +3,7 @@ sees them as FHIR Appointments and books one, and the specialist records whether
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from tests.test_thread import _reply
 from tests.web.test_actions import gp_task, post
 from tests.web.test_inbox import log_in
 from triage_service.demo import DEMO_USERS
+from triage_service.demo.context import add_blood_pressure
 from triage_service.routing.working_time import AMSTERDAM
 
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
@@ -32,6 +33,8 @@ def video_request(consult_request: dict[str, Any]) -> dict[str, Any]:
     body["code"]["coding"][0].update(code="video-consult", display="Video consult")
     body["performerType"]["coding"][0].update(code="0320", display="Cardiologie")
     body["reasonCode"][0]["coding"][0].update(code="K86", display="Essentiële hypertensie")
+    # The cardiology agreement asks for a blood pressure with a video consult.
+    add_blood_pressure(body, datetime(2026, 11, 20, 8, 0, tzinfo=UTC))
     return body
 
 

@@ -20,7 +20,7 @@ def _token_request(client: FlaskClient, assertion: str, scope: str = "system/Tas
 
 
 def test_a_registered_client_gets_a_short_lived_bearer_token(client: FlaskClient, gp: GPSystem) -> None:
-    response = _token_request(client, gp.assertion(), "system/Task.read system/Observation.read")
+    response = _token_request(client, gp.assertion(), "system/Task.read system/Encounter.read")
 
     assert response.status_code == 200
     body = response.get_json()
@@ -104,7 +104,7 @@ def test_a_forged_or_expired_bearer_token_is_a_401_that_says_which(client: Flask
                                                                    clock: FrozenClock) -> None:
     forged = client.get("/fhir/Task", headers={"Authorization": "Bearer forged"})
     assert forged.status_code == 401
-    assert "unknown" in forged.get_json()["issue"][0]["diagnostics"]
+    assert "onbekend" in forged.get_json()["issue"][0]["diagnostics"]  # Dutch: the header asked for nothing
     headers = gp.headers()
     clock.advance(seconds=301)
     expired = client.get("/fhir/Task", headers=headers)

@@ -77,7 +77,7 @@ def test_the_capability_statement_is_public_and_names_this_deployments_token_end
 
 _INTERACTION_ROUTES = {"read": ("GET", "/fhir/{type}/some-id"), "create": ("POST", "/fhir/{type}"),
                       "update": ("PUT", "/fhir/{type}/some-id"), "delete": ("DELETE", "/fhir/{type}/some-id"),
-                      "search-type": ("GET", "/fhir/{type}")}
+                      "search-type": ("GET", "/fhir/{type}"), "vread": ("GET", "/fhir/{type}/some-id/_history/1")}
 
 
 def test_the_capability_statement_lists_exactly_the_interactions_that_are_routed(client: FlaskClient) -> None:

@@ -106,7 +106,7 @@ def test_a_500_in_the_inbox_is_logged_with_its_request_id(app: Flask, clock: Fro
 
     browser = app.test_client()
     assert log_in(browser, clock).status_code == 302
-    monkeypatch.setattr("triage_service.web.inbox.inbox_page",
+    monkeypatch.setattr("triage_service.web.inbox_list.inbox_page",
                         _fails_with_patient_data("999999990", "Jansen"))
 
     with caplog.at_level(logging.ERROR):

@@ -7,7 +7,9 @@ fix the request and never contain patient data.
 
 from __future__ import annotations
 
-from triage_service.outcome import Issue
+from collections.abc import Mapping
+
+from triage_service.outcome import Issue, Message
 
 
 class ConfigurationError(RuntimeError):
@@ -15,22 +17,33 @@ class ConfigurationError(RuntimeError):
 
 
 class DomainError(Exception):
-    """Base class: a request the service understood but will not carry out."""
+    """Base class: a request the service understood but will not carry out.
+
+    ``message`` is an English template marked with ``N_`` and ``params`` its values (outcome.py): the FHIR
+    API puts it into the request's language when it answers. ``.message`` is the English sentence (logs,
+    the CLI); ``.text()`` the sentence in the current locale.
+    """
 
     status_code = 400
     issue_code = "invalid"
 
-    def __init__(self, message: str, *, expression: str | None = None, issues: list[Issue] | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, expression: str | None = None, issues: list[Issue] | None = None,
+                 params: Mapping[str, object] | None = None):
+        self.template = message
+        self.params: Mapping[str, object] = params or {}
+        self.message = Message(message, self.params).english()
+        super().__init__(self.message)
         self.expression = expression
         self._issues = issues
+
+    def text(self) -> str:
+        return Message(self.template, self.params).render()
 
     @property
     def issues(self) -> list[Issue]:
         if self._issues:
             return self._issues
-        return [Issue(code=self.issue_code, diagnostics=self.message, expression=self.expression)]
+        return [Issue(self.issue_code, self.template, self.expression, params=self.params)]
 
 
 class InvalidInput(DomainError):

@@ -18,6 +18,7 @@ from triage_service.database import get_session
 from triage_service.models import AuditAction
 from triage_service.reports import declarations, exports
 from triage_service.reports.access import ReportAccess, report_access
+from triage_service.reports.declaration_terms import batch_tariff_warnings, tariff_warnings
 from triage_service.reports.monitoring import GroupBy, Window, monitoring
 from triage_service.reports.periods import local_midnight
 from triage_service.reports.schemas import (
@@ -29,6 +30,7 @@ from triage_service.reports.schemas import (
 )
 from triage_service.reports.statements import statements
 from triage_service.reports.urgent import urgent_monitoring
+from triage_service.reports.verdicts import verdict_figures
 from triage_service.request_context import clock
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -89,21 +91,29 @@ def pending() -> Response:
     access = report_access()
     params = _load(CloseSchema(), request.args)
     month = params["period"]
-    candidates = declarations.declarable(get_session(), access.zorggroep_id, params["insurer"], month)
+    selected = declarations.selection(get_session(), access.zorggroep_id, params["insurer"], month)
+    candidates = selected.candidates
     corrections = declarations.pending_corrections(get_session(), access.zorggroep_id, params["insurer"])
     _audit(access, "report.declarations.pending", f"insurer={params['insurer']}; period={month}")
     return jsonify({"insurer": params["insurer"], "period": str(month), "consults": len(candidates),
                     "total_cents": sum(c.tariff_cents for c in candidates) + sum(c.amount_cents for c in corrections),
-                    "corrections": [exports.line_json(line) for line in corrections]})
+                    "corrections": [exports.line_json(line) for line in corrections],
+                    **exports.check_json(selected.held_back, tariff_warnings(
+                        [(c.prestatie_code, c.tariff_cents) for c in candidates]
+                        + [(line.prestatie_code, line.tariff_cents) for line in corrections]))})
 
 
 @bp.post("/declaration-batches")
 def close() -> Response:
     access = report_access(write=True)
     params = _load(CloseSchema(), _json_body())
+    # Held back is only known before closing: afterwards the month's consults are behind the closed period.
+    held_back = declarations.selection(get_session(), access.zorggroep_id, params["insurer"],
+                                       params["period"]).held_back
     batch = declarations.close_month(get_session(), access.actor, access.name, access.zorggroep_id,
                                      params["insurer"], params["period"], clock())
-    response = jsonify(exports.batch_summary(batch))
+    response = jsonify({**exports.batch_summary(batch), **exports.check_json(
+        held_back, batch_tariff_warnings(get_session(), batch.id))})
     response.status_code = 201
     response.headers["Location"] = f"/reports/declaration-batches/{batch.id}"
     return response
@@ -122,9 +132,8 @@ def _export(batch_id: str, render: Callable[[Any, Any], Any], kind: str) -> Any:
     access = report_access()
     session = get_session()
     batch = declarations.batch(session, access.zorggroep_id, batch_id)
-    # The lines identify patients (a BSN in the Claims): every export is audited.
-    record(session, access.actor, event=f"report.declaration.export.{kind}", action=AuditAction.READ,
-           resource_type="DeclarationBatch", resource_id=batch.id, at=clock())
+    # The lines identify patients (a BSN in the CSV and the Claims): every export is audited, per patient too.
+    exports.audit_export(session, access.actor, batch, kind, clock())
     return batch, render(session, batch)
 
 
@@ -181,16 +190,19 @@ def _monitoring_window(access: ReportAccess, args: Any, event: str) -> tuple[Win
 
 def monitoring_report(access: ReportAccess, args: Any) -> dict[str, Any]:
     window, group_by = _monitoring_window(access, args, "report.monitoring")
-    return monitoring(get_session(), access.zorggroep_id, window, group_by)
+    return monitoring(get_session(), access.zorggroep_id, window, group_by, clock())
 
 
 @bp.get("/monitoring")
 def monitoring_json() -> Response:
-    """The monitoring per group, with the urgent consults' figures per requester and specialism beside it."""
+    """The monitoring per group, with the urgent consults' figures per requester and specialism and the GPs' verdicts
+    per specialism beside it."""
     access = report_access()
     window, group_by = _monitoring_window(access, request.args, "report.monitoring")
-    report = monitoring(get_session(), access.zorggroep_id, window, group_by)
-    return jsonify({**report, "urgent": urgent_monitoring(get_session(), access.zorggroep_id, window, clock())})
+    report = monitoring(get_session(), access.zorggroep_id, window, group_by, clock())
+    verdicts = verdict_figures(get_session(), access.zorggroep_id, window.start, window.end).as_json()
+    return jsonify({**report, "urgent": urgent_monitoring(get_session(), access.zorggroep_id, window, clock()),
+                    "verdicts": verdicts})
 
 
 @bp.get("/monitoring.csv")

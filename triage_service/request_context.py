@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app, request
 
 from triage_service import clock as time_source
-from triage_service.errors import InvalidInput
+from triage_service.errors import N_, InvalidInput
 from triage_service.settings import Settings
 
 
@@ -30,7 +30,7 @@ def base_url() -> str:
     if configured:
         return f"{configured.rstrip('/')}/fhir"
     if not _HOST.fullmatch(request.host):
-        raise InvalidInput("The Host header is not a host name with an optional port")
+        raise InvalidInput(N_("The Host header is not a host name with an optional port"))
     return f"{request.host_url.rstrip('/')}/fhir"
 
 

@@ -95,6 +95,9 @@ def axe_violations(page: object) -> list[dict[str, Any]]:
     # Evaluated rather than added as a <script> (page.add_script_tag): the service's Content-Security-Policy
     # (default-src 'none', its own scripts only) rightly blocks an injected script, and bypassing CSP for the
     # whole context would hide a page that breaks under it. Playwright's evaluate is not subject to the page's CSP.
+    # Measured once the page has loaded, as assert_no_horizontal_scroll does: under load a stylesheet can still
+    # be on its way, and colours half-applied read as a contrast failure (a shifted-clock CI run saw one).
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
     page.evaluate(AXE.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
     violations: list[dict[str, Any]] = page.evaluate(  # type: ignore[attr-defined]
         "async () => (await axe.run(document)).violations")
@@ -105,8 +108,25 @@ def assert_no_horizontal_scroll(page: object) -> None:
     """Nothing sticks out sideways: the page is no wider than the window, so a phone scrolls only down.
 
     A mobile context (is_mobile) widens its layout viewport to the content instead of scrolling, as a phone zooms
-    out on a page that is too wide; so the window must also still be as wide as the screen asked for."""
+    out on a page that is too wide; so the window must also still be as wide as the screen asked for.
+
+    Measured only once the page has loaded: a click that navigates returns before the stylesheets have come
+    back (a 304 still in flight), and an unstyled page is wider than the styled one; CI caught exactly that."""
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
     width = page.evaluate(  # type: ignore[attr-defined]
         "({scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth})")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), width  # type: ignore[attr-defined]
     assert width["innerWidth"] <= page.viewport_size["width"], width  # type: ignore[attr-defined]
+
+
+def assert_stays_inside(page: object, selector: str) -> None:
+    """Every element matching the selector holds its content: nothing runs out of its box sideways.
+
+    A page can be exactly as wide as the window while a card's text runs over its neighbour (a grid column of
+    max-content inside a narrower card did so on the dashboard), which the page's own width does not show."""
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
+    boxes = page.evaluate("""s => [...document.querySelectorAll(s)].map(
+        e => ({text: e.innerText.slice(0, 40), scroll: e.scrollWidth, client: e.clientWidth}))""",  # type: ignore[attr-defined]
+                          selector)
+    assert boxes, f"nothing matches {selector}"
+    assert [b for b in boxes if b["scroll"] > b["client"] + 1] == []

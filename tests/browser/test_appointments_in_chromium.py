@@ -66,7 +66,7 @@ def test_an_ecms_is_proposed_booked_rescheduled_held_and_answered(
     page.get_by_label("Tijd 2").fill(local(clock, hours=72))
     page.get_by_label("Locatie en instructies voor de patiënt").fill("Polikliniek dermatologie, route 12")
     page.get_by_role("button", name="Tijden voorstellen").click()
-    assert page.get_by_text("Opgeslagen.").is_visible()
+    assert page.get_by_text("De afspraak is aangeboden").is_visible()
     assert page.locator("tr.appointment.proposed").count() == 2
 
     proposed = appointments(fhir, consult_id)
@@ -80,7 +80,7 @@ def test_an_ecms_is_proposed_booked_rescheduled_held_and_answered(
     page.get_by_label("Tijd 1").fill(local(clock, hours=96))
     screenshot(page, "appointment-reschedule")
     page.get_by_role("button", name="Verplaatsen").click()
-    assert page.get_by_text("Opgeslagen.").is_visible()
+    assert page.get_by_text("De afspraak is aangeboden").is_visible()
     after = appointments(fhir, consult_id)
     assert [a["status"] for a in after] == ["cancelled", "cancelled", "proposed"]
     book(fhir, after[-1])
@@ -92,7 +92,7 @@ def test_an_ecms_is_proposed_booked_rescheduled_held_and_answered(
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
     page.get_by_role("button", name="Advies versturen").click()
 
-    assert page.get_by_text("Opgeslagen.").is_visible()
+    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
     assert business_status(fhir, consult_id) == ("completed", "advice-given")
     assert appointments(fhir, consult_id)[-1]["status"] == "fulfilled"
 
@@ -132,7 +132,7 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     page.get_by_label("Tijd 1").fill(local(clock, hours=24))
     page.get_by_label("Videolink (uit uw videotool)").fill("https://video.rivierenland.example/kamer-82")
     page.get_by_role("button", name="Tijden voorstellen").click()
-    assert page.get_by_text("Opgeslagen.").is_visible()
+    assert page.get_by_text("De afspraak is aangeboden").is_visible()
     second = next(a for a in appointments(fhir, consult_id) if a["status"] == "proposed")
     book(fhir, second)
 
@@ -142,6 +142,6 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
     page.get_by_role("button", name="Advies versturen").click()
 
-    assert page.get_by_text("Opgeslagen.").is_visible()
+    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
     assert business_status(fhir, consult_id) == ("completed", "advice-given")
     assert sorted(a["status"] for a in appointments(fhir, consult_id)) == ["fulfilled", "noshow"]

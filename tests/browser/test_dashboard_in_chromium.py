@@ -7,7 +7,7 @@ from typing import Any
 
 import pyotp
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, screenshot
 from tests.conftest import FrozenClock
 from tests.reports.conftest import World, world  # noqa: F401 - the reports' world fixture
 from tests.reports.test_monitoring import month  # noqa: F401 - November 2026, computed by hand
@@ -78,11 +78,11 @@ def test_staff_choose_a_period_per_week_and_close_the_month(
     log_in_as_staff(page, live_server, clock)
     page.wait_for_url(f"{live_server}/dashboard")
 
-    page.get_by_label("Van", exact=True).fill("2026-11-02")
-    page.get_by_label("Tot en met", exact=True).fill("2026-11-15")
+    page.get_by_label("Van", exact=True).fill("02-11-2026")  # Dutch dates in text fields (web/dutch_dates.py)
+    page.get_by_label("Tot en met", exact=True).fill("15-11-2026")
     page.get_by_label("Per", exact=True).select_option("week")
     page.get_by_role("button", name="Tonen").click()
-    page.wait_for_url("**/dashboard?from=2026-11-02&to=2026-11-15&group_by=week")
+    page.wait_for_url("**/dashboard?from=02-11-2026&to=15-11-2026&group_by=week")
     assert page.get_by_role("heading", name="Kerncijfers per week").is_visible()
     assert page.evaluate("() => Chart.getChart('chart-volumes').data.labels") == ["2026-W45", "2026-W46"]
 
@@ -98,3 +98,14 @@ def test_staff_choose_a_period_per_week_and_close_the_month(
     assert download.value.suggested_filename == "declaraties-3311-2026-11-batch1.csv"
     screenshot(page, "dashboard-closed-month")
     assert trouble == []
+
+
+def test_the_agreed_targets_stay_inside_their_cards_on_a_phone_and_a_desktop(
+        on_screen: Any, live_server: str, month: World, clock: FrozenClock) -> None:  # noqa: F811
+    log_in_as_staff(on_screen, live_server, clock)
+    on_screen.wait_for_url(f"{live_server}/dashboard")
+
+    targets = on_screen.locator(".target-card", has_text="MKC-DERM")
+    assert targets.get_by_text("Voorkomen verwijzingen, aandeel van de beoogde verwijzingen").is_visible()
+    assert_stays_inside(on_screen, ".target-card")
+    assert_no_horizontal_scroll(on_screen)

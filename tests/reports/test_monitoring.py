@@ -7,9 +7,16 @@ November 2026, dermatology (S3 75,00 + fee 55,00 per answered consult; a referra
   M4 S88 unsure,           answered after 168 h (late), referral     -> converted; flag missed
   M5 S82 would refer, declined (not suitable)                        -> not answered
   M6 S82 would refer, urgent, not answered yet (week 46)
-Answered: 4; answer times 2, 4, 8, 168 h: median (rank 2) 4 h, p90 (rank 4) 168 h; within norm 3 of 4.
-Conversion 2/4; prevented 1; flag precision 1/2, recall 1/2.
-Business case: avoided 1 x 185,00 = 185,00; cost 4 x 130,00 = 520,00; saving -335,00, ratio -335/185.
+Answered: 4; answer times 2, 4, 8, 168 h: median (rank 2) 4 h, p90 (rank 4) 168 h; within norm 3 of 4 answered,
+and M6 is open and long past its due time on 1 December (late): 3 of 5 = 60%.
+Conversion 2/4; prevented 1 (on the GP's intent, none returned after triage) of 2 intended referrals (M1, M2);
+flag precision 1/2, recall 1/2.
+Business case (issue 22): the integral tariff is the cost, the fee a split of it: 4 x 75,00 = 300,00 of which
+4 x 55,00 = 220,00 for the subcontractor and 80,00 for the zorggroep; the tariff is 300/740 = 40.54% of the
+referrals it replaces (4 x 185,00); avoided 1 x 185,00 = 185,00. Own costs (dermatologie.yaml): structural
+4.800,00 a year, November's 30 days 480000 x 30 / 365 = 39452.05 -> 394,52; the one-off costs fell in January.
+Cost 300,00 + 394,52 = 694,52; saving -509,52, ratio -50952/18500 = -2.7542. By specialism (own costs belong to
+agreements): cost 300,00, saving -115,00, ratio -0.6216.
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ def test_the_monitoring_matches_the_hand_calculation(month: World, reports: Repo
     assert total["by_form"]["intercollegial-consult"] == 6
     assert total["completed"] == 4
     assert total["answer_hours"] == {"median": 4.0, "p90": 168.0}
-    assert (total["within_norm"], total["within_norm_share"]) == (3, 0.75)
+    assert (total["within_norm"], total["late_open"], total["within_norm_share"]) == (3, 1, 0.6)
     assert total["outcomes"]["primary-care-advice"] == 2
     assert total["outcomes"]["referral-indicated"] == 2
     assert total["outcomes"]["not-suitable"] == 1
@@ -70,8 +77,14 @@ def test_the_monitoring_matches_the_hand_calculation(month: World, reports: Repo
     assert total["referral_flag"] == {"flagged_converted": 1, "flagged_not_converted": 1, "unflagged_converted": 1,
                                       "unflagged_not_converted": 1, "precision": 0.5, "recall": 0.5}
     case = total["business_case"]
-    assert (case["avoided_cents"], case["cost_cents"], case["saving_cents"]) == (18500, 52000, -33500)
-    assert case["saving_ratio"] == round(-33500 / 18500, 4)
+    assert (case["consult_cost_cents"], case["subcontractor_share_cents"], case["zorggroep_share_cents"]) == (
+        30000, 22000, 8000)
+    assert case["tariff_share_of_referral_cost"] == 0.4054
+    assert (case["avoided_referrals"], case["avoided_by_gp_intent"], case["returned_after_triage"]) == (1, 1, 0)
+    assert (case["intended_referrals"], case["avoided_share_of_intended"]) == (2, 0.5)
+    assert (case["structural_cost_cents"], case["incidental_cost_cents"]) == (39452, 0)
+    assert (case["avoided_cents"], case["cost_cents"], case["saving_cents"]) == (18500, 69452, -50952)
+    assert case["saving_ratio"] == -2.7542
     assert case["meets_target"] is False
 
 
@@ -99,7 +112,7 @@ def test_the_monitoring_downloads_as_dutch_csv(month: World, reports: ReportClie
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff")), delimiter=";"))
 
     assert [(r["consulten"], r["mediaan_uren"], r["binnen_norm_aandeel"], r["besparing"]) for r in rows] == [
-        ("6", "4,0", "0,75", "-335,00")]
+        ("6", "4,0", "0,6", "-509,52")]
 
 
 @pytest.mark.parametrize(("query", "field"), [

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -50,6 +51,7 @@ def test_a_consult_in_the_last_quarter_of_its_window_is_flagged_once(
     assert len(_events(app, "near-due")) == 1
 
 
+@pytest.mark.usefixtures("without_backup")  # with it, the untaken consult would overflow first (test_overflow.py)
 def test_an_overdue_consult_is_escalated_once_to_an_available_colleague(
         app: Flask, gp: GPSystem, consult_request: dict) -> None:
     task = _submit(gp, consult_request)
@@ -70,6 +72,7 @@ def test_an_overdue_consult_is_escalated_once_to_an_available_colleague(
                               .where(AuditEntry.event == "routing.escalate")) == 1
 
 
+@pytest.mark.usefixtures("without_backup")
 def test_with_every_colleague_away_the_overdue_consult_goes_to_the_group_queue(
         app: Flask, gp: GPSystem, consult_request: dict) -> None:
     task = _submit(gp, consult_request)

@@ -67,18 +67,18 @@ def test_the_table_only_considers_profiles_of_the_requested_specialism() -> None
 def test_the_explanation_names_what_the_closest_profile_lacks() -> None:
     table = RoutingTable([PROFILE, replace(PROFILE, profile_id="p2", insurers=frozenset({"9999"}),
                                            min_age=80, max_age=None)])
-    text = table.match(replace(REQUEST, insurer="3343")).explanation("Dermatology")[0]
+    text = table.match(replace(REQUEST, insurer="3343")).explanation("Dermatology")[0].english()
     assert text.startswith("No agreement covers this Dermatology request. Closest: 'Huid volwassenen'")
     assert "UZOVI 3343 is not covered" in text and "age" not in text
 
 
 def test_the_explanation_for_an_uncovered_specialism_says_so() -> None:
     result = RoutingTable([PROFILE]).match(replace(REQUEST, specialism="0329"))
-    assert result.explanation("Psychiatry") == ["No collaboration agreement covers Psychiatry."]
+    assert [m.english() for m in result.explanation("Psychiatry")] == ["No collaboration agreement covers Psychiatry."]
 
 
 def test_a_missing_postcode_is_not_echoed_and_a_wrong_one_neither() -> None:
-    messages = [m.message for m in mismatches(PROFILE, replace(REQUEST, postcode=1011))]
+    messages = [m.message.english() for m in mismatches(PROFILE, replace(REQUEST, postcode=1011))]
     assert messages == ["the patient lives outside the agreed region"]
 
 
@@ -116,7 +116,7 @@ def test_each_equally_close_profile_is_explained_on_its_own_line() -> None:
     talk = replace(PROFILE, profile_id="talk", profile_name="Overleg", forms=frozenset({"intercollegial-consult"}),
                    agreement_forms=frozenset({"e-consult", "intercollegial-consult"}), min_photos=0)
     lines = RoutingTable([photo, talk]).match(replace(REQUEST, photo_count=0)).explanation("Dermatology")
-    assert lines == [
+    assert [line.english() for line in lines] == [
         "No agreement covers this Dermatology request. Closest: 'Fotoconsult' (MKC-DERM): "
         "2 photos are required (0 attached).",
         "No agreement covers this Dermatology request. Closest: 'Overleg' (MKC-DERM): an e-consult is not agreed "

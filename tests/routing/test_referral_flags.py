@@ -48,7 +48,7 @@ def test_a_red_flag_complaint_is_accepted_flagged_and_shown_to_the_gp(gp: GPSyst
     assert response.status_code == 201
     issues = response.get_json()["issue"]
     warning = next(i for i in issues if i["severity"] == "warning")
-    assert "Likely referral (Veranderende gepigmenteerde laesie)" in warning["diagnostics"]
+    assert "Likely referral (Changing pigmented lesion)" in warning["diagnostics"]
     assert "No similar consults have been completed yet" in warning["diagnostics"]
     consult_id = response.headers["Location"].split("/")[-3]
     task = _task(gp, consult_id)
@@ -107,8 +107,12 @@ def test_a_complaint_that_needs_physical_examination_is_flagged_for_a_remote_con
                                                     form="e-consult")).get_json()
     task = _task(gp, created["id"])
     assert task["businessStatus"]["coding"][0]["code"] == "likely-referral"
-    assert "Likely referral (Uitstralende rugpijn): radiating back pain needs a neurological examination" in \
-        task["note"][0]["text"]
+    # The agreement's words are Dutch, with the English its file gives for an English reader (issue 21).
+    assert "(Radiating back pain): radiating back pain needs a neurological examination" in task["note"][0]["text"]
+    gp.language = None
+    dutch = _task(gp, created["id"])["note"][0]
+    assert "(Uitstralende rugpijn): uitstralende rugpijn vraagt om neurologisch onderzoek" in dutch["text"]
+    assert "Radiating back pain" in str(dutch["_text"])  # the English kept as the translation extension
     with session_scope(app) as session:
         assert session.scalars(select(ReferralFlag.kind)).all() == ["physical-examination"]
 
@@ -128,7 +132,7 @@ def test_a_patient_only_a_referral_profile_admits_is_accepted_as_a_likely_referr
     assert response.status_code == 201, response.get_json()
     task = _task(gp, response.get_json()["id"])
     assert task["businessStatus"]["coding"][0]["code"] == "likely-referral"
-    assert "referral profile 'Knieklachten kinderen (verwijzing voor triage)'" in task["note"][0]["text"]
+    assert 'referral profile "Knieklachten kinderen (verwijzing voor triage)"' in task["note"][0]["text"]
     with session_scope(app) as session:
         kinds = session.scalars(select(ReferralFlag.kind)).all()
         assert kinds == ["referral-profile"]
@@ -144,7 +148,7 @@ def test_a_flagged_request_in_a_transaction_carries_the_warning_in_its_entry(
     flagged = [e for e in result["entry"] if "outcome" in e["response"]]
     assert [e["response"]["location"].split("/")[0] for e in flagged] == ["ServiceRequest"]
     warning = flagged[0]["response"]["outcome"]["issue"][0]
-    assert warning["severity"] == "warning" and "Verdenking huidmaligniteit" in warning["diagnostics"]
+    assert warning["severity"] == "warning" and "Suspected skin malignancy" in warning["diagnostics"]
 
 
 def test_validate_warns_that_a_request_would_be_a_likely_referral(gp: GPSystem, consult_request: dict) -> None:

@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
-from tests.conftest import START, FrozenClock, GPSystem, new_request
+from tests.conftest import START, FrozenClock, GPSystem, example, new_request
 from tests.test_photos import jpeg_with_gps, photo_document, upload
 from tests.web.test_inbox import csrf, log_in
 from triage_service.accounts.registration import client_assertion, create_user, register_client
@@ -33,6 +33,7 @@ from triage_service.agreements.rota_files import read_rota_file
 from triage_service.audit.trail import CLI_ACTOR
 from triage_service.consults import advice, appointments
 from triage_service.consults.letters import current_letters
+from triage_service.consults.verdicts import give_verdict
 from triage_service.database import session_scope
 from triage_service.demo import DEMO_PASSWORD, DEMO_PRACTICE_USERS, DEMO_ROTA_MAKER, DEMO_USERS
 from triage_service.encryption.envelope import generate_client_keypair
@@ -40,8 +41,10 @@ from triage_service.models import (
     AccessToken,
     ApiClient,
     Consult,
+    ExpertiseTeam,
     OnCallShift,
     Organisation,
+    Practitioner,
     StoredResource,
     UsedAssertion,
     User,
@@ -90,8 +93,18 @@ class Ids:
     bodies: dict[str, Any]
     #: The letter made when the October consult was answered (consults/letters.py).
     letter: str = ""
+    #: A text snippet of dr. Visser's (accounts/snippets.py).
+    snippet: str = ""
     #: A shift of the hospital's dermatology rota.
     shift: str = ""
+    #: The GP's verdict on the October consult's advice (consults/verdicts.py).
+    verdict: str = ""
+    #: A blood pressure practice A sent as an entry of a consult's transaction (the patient's context).
+    observation: str = ""
+    #: The wound-care expertise team (config/agreements/wondzorg.yaml), of which dr. Visser is a member.
+    team: str = ""
+    #: A back-referral dr. Visser sent to practice A (consults/back_referrals.py).
+    back_referral: str = ""
 
 
 #: (endpoint, method) -> (URL built from the ids, roles allowed). A search that another practice may run
@@ -122,10 +135,15 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("fhir.read_service_request", "GET"): (lambda i: f"/fhir/ServiceRequest/{i.consult}", GP_A),
     ("fhir.patient_photo_link", "POST"): (lambda i: f"/fhir/ServiceRequest/{i.consult}/$patient-photo-link", GP_A),
     ("fhir.read_task", "GET"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
+    # vread is the read, routed (api/history.py): the same practice only.
+    ("fhir.vread", "GET"): (lambda i: f"/fhir/ServiceRequest/{i.consult}/_history/1", GP_A),
     ("fhir.update_task", "PUT"): (lambda i: f"/fhir/Task/{i.task}", GP_A),
     ("fhir.read_supporting", "GET"): (lambda i: f"/fhir/Patient/{i.patient}", GP_A),
+    ("fhir.read_context", "GET"): (lambda i: f"/fhir/Observation/{i.observation}", GP_A),
     ("fhir.read_binary", "GET"): (lambda i: f"/fhir/Binary/{i.photo}", GP_A),
     ("fhir.read_communication", "GET"): (lambda i: f"/fhir/Communication/{i.message}", GP_A),
+    # An expertise team is directory data (no patient): any GP system that may read Tasks reads their owner.
+    ("fhir.read_care_team", "GET"): (lambda i: f"/fhir/CareTeam/{i.team}", ANY_GP),
     ("fhir.read_appointment", "GET"): (lambda i: f"/fhir/Appointment/{i.appointment}", GP_A),
     ("fhir.update_appointment", "PUT"): (lambda i: f"/fhir/Appointment/{i.appointment}", GP_A),
     ("fhir.read_subscription", "GET"): (lambda i: f"/fhir/Subscription/{i.subscription}", GP_A),
@@ -145,6 +163,10 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("fhir.search_communications", "GET"): (lambda i: f"/fhir/Communication?based-on={i.consult}", ANY_GP),
     ("fhir.search_appointments", "GET"): (lambda i: f"/fhir/Appointment?based-on={i.ecms}", ANY_GP),
     ("fhir.search_subscriptions", "GET"): (lambda i: "/fhir/Subscription", ANY_GP),
+    ("fhir.read_questionnaire_response", "GET"): (lambda i: f"/fhir/QuestionnaireResponse/{i.verdict}", GP_A),
+    ("fhir.create_questionnaire_response", "POST"): (lambda i: "/fhir/QuestionnaireResponse", ANY_GP),
+    ("fhir.search_questionnaire_responses", "GET"): (lambda i: f"/fhir/QuestionnaireResponse?based-on={i.answered}",
+                                                     ANY_GP),
     # The inbox.
     ("web.home", "GET"): (lambda i: "/", ANY_USER),
     ("web.inbox", "GET"): (lambda i: "/inbox", INBOX_USER),
@@ -153,6 +175,14 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.user_settings", "POST"): (lambda i: "/settings", ANY_USER),
     ("web.consult", "GET"): (lambda i: f"/consults/{i.consult}", SPECIALIST),
     ("web.photo", "GET"): (lambda i: f"/consults/{i.consult}/photos/{i.photo}", SPECIALIST),
+    ("web.photo_page", "GET"): (lambda i: f"/consults/{i.consult}/photos/{i.photo}/bekijken", SPECIALIST),
+    ("web.consult_letter", "GET"): (lambda i: f"/consults/{i.answered}/brief/{i.letter}", SPECIALIST),
+    ("web.search", "POST"): (lambda i: "/inbox/zoeken", INBOX_USER),
+    ("web.snippets", "GET"): (lambda i: "/inbox/tekstblokken", INBOX_USER),
+    ("web.add_snippet", "POST"): (lambda i: "/inbox/tekstblokken", INBOX_USER),
+    # A snippet is its owner's alone: another account finds no such snippet (404).
+    ("web.change_snippet", "POST"): (lambda i: f"/inbox/tekstblokken/{i.snippet}", SPECIALIST),
+    ("web.delete_snippet", "POST"): (lambda i: f"/inbox/tekstblokken/{i.snippet}/verwijderen", SPECIALIST),
     ("web.ask", "POST"): (lambda i: f"/consults/{i.consult}/ask", SPECIALIST),
     ("web.answer", "POST"): (lambda i: f"/consults/{i.consult}/answer", SPECIALIST),
     ("web.forward", "POST"): (lambda i: f"/consults/{i.consult}/forward", SPECIALIST),
@@ -160,6 +190,14 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     # "Ik pak hem op": this consult is not called out, so its specialist is told there is nothing to take (409);
     # the call-out itself is tested in tests/web/test_urgent_inbox.py.
     ("web.take", "POST"): (lambda i: f"/consults/{i.consult}/take", SPECIALIST),
+    # "Ik neem hem" from a group queue: the consult is already dr. Visser's own, so she is told so (409); the
+    # others find no such consult in their queues (404). The take itself: tests/test_group_take.py.
+    ("web.take_from_queue", "POST"): (lambda i: f"/consults/{i.consult}/take-from-queue", SPECIALIST),
+    # The MDO of an expertise team: the matrix's consult is no team's, so nobody may put it on an agenda (404);
+    # the team's members are tested in tests/test_expertise_teams.py. The agenda is for the team's members only.
+    ("web.place_on_mdo", "POST"): (lambda i: f"/consults/{i.consult}/mdo", set()),
+    ("web.remove_from_mdo", "POST"): (lambda i: f"/consults/{i.consult}/mdo/remove", set()),
+    ("web.mdo_agenda", "GET"): (lambda i: f"/teams/{i.team}/mdo", SPECIALIST),
     ("web.accept_referral", "POST"): (lambda i: f"/consults/{i.consult}/accept-referral", SPECIALIST),
     ("web.return_referral", "POST"): (lambda i: f"/consults/{i.consult}/return-referral", SPECIALIST),
     ("web.propose_appointments", "POST"): (lambda i: f"/consults/{i.ecms}/appointments", SPECIALIST),
@@ -172,6 +210,18 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.dashboard", "GET"): (lambda i: "/dashboard", STAFF),
     ("web.close_month_preview", "GET"): (lambda i: "/dashboard/close?insurer=3311&period=2026-10", STAFF),
     ("web.close_month", "POST"): (lambda i: "/dashboard/close", STAFF),
+    # The statements and corrections screens (tests/web/test_statements_screens.py); an empty correction form is
+    # refused beside its fields (400), which is reaching it.
+    ("web.statements_page", "GET"): (lambda i: "/dashboard/statements?period=2026-10", STAFF),
+    ("web.statement_page", "GET"): (lambda i: "/dashboard/statements/06010001/2026-10", STAFF),
+    ("web.statement_csv_file", "GET"): (lambda i: "/dashboard/statements/06010001/2026-10.csv", STAFF),
+    ("web.first_line_budget_csv", "GET"): (lambda i: "/dashboard/eerstelijnsbudget/2026-10.csv", STAFF),
+    ("web.statement_pdf_file", "GET"): (lambda i: "/dashboard/statements/06010001/2026-10.pdf", STAFF),
+    # The quarterly report for the insurer (tests/web/test_quarterly_screens.py).
+    ("web.quarterly_page", "GET"): (lambda i: "/dashboard/kwartaalrapportage?kwartaal=2026-Q4", STAFF),
+    ("web.quarterly_pdf_file", "GET"): (lambda i: "/dashboard/kwartaalrapportage/pdf?kwartaal=2026-Q4", STAFF),
+    ("web.corrections", "GET"): (lambda i: "/dashboard/corrections", STAFF),
+    ("web.correct", "POST"): (lambda i: "/dashboard/corrections", STAFF),
     # Web Push: the service worker is a static script; devices are turned on and off by specialists, who are the
     # ones called out (tests/web/test_push_devices.py). Turning off a device that is not there answers in words.
     ("web.service_worker", "GET"): (lambda i: "/inbox/sw.js", PUBLIC),
@@ -202,7 +252,24 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("portal.acknowledge", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/acknowledge", PORTAL_A),
     ("portal.start_referral", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/referral", PORTAL_A),
     ("portal.cancel", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/cancel", PORTAL_A),
+    ("portal.give_verdict", "POST"): (lambda i: f"/huisarts/consults/{i.answered}/oordeel", PORTAL_A),
     ("portal.book", "POST"): (lambda i: f"/huisarts/consults/{i.ecms}/appointments/{i.appointment}/book", PORTAL_A),
+    # Back-referrals (tests/web/test_back_referral_screens.py): the practice they are addressed to; taking the care
+    # over is refused with words (409) once taken, asking with an empty question beside the field (400).
+    ("portal.back_referral_list", "GET"): (lambda i: "/huisarts/terugverwijzingen", ANY_PRACTICE),
+    ("portal.back_referral", "GET"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}", PORTAL_A),
+    ("portal.take_over", "POST"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}/overnemen", PORTAL_A),
+    ("portal.ask_question", "POST"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}/vraag", PORTAL_A),
+    # The specialist's side: any specialist sends one (an empty form is refused beside its fields), only the sender
+    # reads and answers theirs; the figures are the zorggroep's.
+    ("web.back_referrals_sent", "GET"): (lambda i: "/inbox/terugverwijzingen", SPECIALIST | {"colleague"}),
+    ("web.new_back_referral", "GET"): (lambda i: "/inbox/terugverwijzingen/nieuw", SPECIALIST | {"colleague"}),
+    ("web.send_back_referral", "POST"): (lambda i: "/inbox/terugverwijzingen/nieuw", SPECIALIST | {"colleague"}),
+    ("web.back_referral", "GET"): (lambda i: f"/inbox/terugverwijzingen/{i.back_referral}", SPECIALIST),
+    ("web.answer_back_referral", "POST"): (lambda i: f"/inbox/terugverwijzingen/{i.back_referral}/antwoord",
+                                           SPECIALIST),
+    ("web.back_referrals_csv", "GET"): (lambda i: "/dashboard/terugverwijzingen.csv?from=01-10-2026&to=31-10-2026",
+                                        STAFF),
     # Reports.
     ("reports.pending", "GET"): (lambda i: "/reports/declarations/pending?insurer=3311&period=2026-10", REPORTERS),
     ("reports.close", "POST"): (lambda i: "/reports/declaration-batches", REPORTERS),
@@ -279,6 +346,9 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
         assert visser is not None
         advice.record_advice(session, visser, october, advice.Advice("Advies.", "primary-care-advice"), clock.now)
         letter = current_letters(session, [session.get(Consult, october)])[october]
+        verdict = give_verdict(session, CLI_ACTOR, session.get(Consult, october).organisation_id, october,
+                               {"useful": True, "without-advice": "refer", "referral-still-needed": False},
+                               source="portal", answered_by="test", now=clock.now).id
     clock.now = START
     gp._tokens.clear()
     with session_scope(app) as session:
@@ -303,6 +373,9 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
     ecms_body = new_request(consult_request, performer=VISSER)
     ecms_body["code"]["coding"][0]["code"] = "ecms"
     ecms = gp.post("/fhir/ServiceRequest", ecms_body).get_json()["id"]
+    sent = gp.post("/fhir", example("Bundle-example-cardiology-context.json")).get_json()["entry"]
+    observation = next(e["response"]["location"].split("/")[1] for e in sent
+                       if e["response"]["location"].startswith("Observation/"))
     with session_scope(app) as session:
         proposal = appointments.Proposal((START + timedelta(days=2),), 20, None, "Polikliniek", False)
         appointment = appointments.propose(session, visser, ecms, proposal, START)[0].id
@@ -321,13 +394,26 @@ def world(app: Flask, gp: GPSystem, other_gp: GPSystem, clock: FrozenClock, cons
         draft = prepared.id
     ids = Ids(consult, task, str(patient), binary, message, subscription, batch, ecms, appointment, october, draft,
               draft_photo, bodies)
-    ids.letter = letter
+    ids.letter, ids.verdict, ids.observation = letter, verdict, observation
+    with session_scope(app) as session:
+        from triage_service.consults.back_referrals import BackReferralForm, send
+
+        visser_practitioner = session.scalars(select(Practitioner).where(Practitioner.agb == "03100001")).one()
+        ids.back_referral = send(session, visser_practitioner, BackReferralForm(
+            "03012345", "999911120", "J. de Vries", "1948-03-02", "S88", "Eczeem, rustig", "Indifferente crème",
+            "Geen verbetering na 6 weken"), CLI_ACTOR, START).id
+    with session_scope(app) as session:
+        from triage_service.accounts.snippets import SnippetForm, add_snippet
+
+        visser_id = str(session.scalar(select(User.id).where(User.username == DEMO_USERS[0][0])))
+        ids.snippet = add_snippet(session, visser_id, SnippetForm("Eczeem", "Indifferente crème."), START).id
     with session_scope(app) as session:
         hospital = session.scalar(select(Organisation.id).where(Organisation.agb == "06010001"))
         import_rota(session, CLI_ACTOR, read_rota_file("rooster.csv", b"begin;einde;dienst;achterwacht\n"
                                                        b"2026-12-01 08:00;2026-12-02 08:00;03100001;03100002"),
                     organisation_id=str(hospital), specialism="0310")
         ids.shift = session.scalars(select(OnCallShift.id).where(OnCallShift.organisation_id == hospital)).one()
+        ids.team = session.scalars(select(ExpertiseTeam.id)).one()
     return ids, _callers(app, gp, other_gp, clock)
 
 
@@ -381,7 +467,8 @@ def test_each_role_reaches_exactly_what_the_matrix_allows(world: tuple[Ids, dict
     wrong: list[str] = []
     # Deleting the subscription and logging out change the world for the routes after them: they go last.
     last = {("portal.book", "POST"), ("portal.cancel", "POST"), ("portal.discard_draft", "POST"),
-            ("fhir.delete_subscription", "DELETE"), ("web.rota_delete", "POST"), ("web.logout", "POST")}
+            ("fhir.delete_subscription", "DELETE"), ("web.rota_delete", "POST"), ("web.delete_snippet", "POST"),
+            ("web.logout", "POST")}
     ordered = sorted(MATRIX.items(), key=lambda item: (item[0] in last, item[0] == ("web.logout", "POST")))
     for (_, method), (url_of, allowed) in ordered:
         url = url_of(ids)

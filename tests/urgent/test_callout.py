@@ -156,6 +156,7 @@ def test_the_cardiologist_on_call_is_alerted_until_the_backup_is_called_who_take
 
     # The GP's Task: completed well within the two hours, with each step of the call-out as a note.
     hap = hap_system(app, clock)  # a fresh token: half an hour has passed
+    hap.language = None  # the notes in the GP system's default language, Dutch
     found = hap.get(f"/fhir/Task?focus=ServiceRequest/{consult_id}").get_json()
     assert "entry" in found, found
     task_json = found["entry"][0]["resource"]

@@ -28,7 +28,7 @@ def _urgent_cardiology(**changes: str) -> dict[str, str]:
 def test_the_post_s_gp_is_asked_for_the_patient_s_own_practice_and_offered_only_the_post_s_agreements(
         browser: FlaskClient, clock: FrozenClock) -> None:  # noqa: F811
     gp_logs_in(browser, clock, HOEKSTRA)
-    assert "Consults van de huisartsenpost" in browser.get("/huisarts/").get_data(as_text=True)
+    assert "Consulten van de huisartsenpost" in browser.get("/huisarts/").get_data(as_text=True)
     page = browser.get("/huisarts/nieuw").get_data(as_text=True)
     assert "AGB-code van de eigen huisartspraktijk van de patiënt" in page
     # Only the urgencies the post's agreements admit, starting at "urgent".

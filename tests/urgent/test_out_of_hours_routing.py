@@ -109,7 +109,7 @@ def test_a_gp_practice_cannot_use_the_agreement_made_for_the_out_of_hours_post(
     task = gp.get(f"/fhir/Task?focus=ServiceRequest/{response.get_json()['id']}").get_json()["entry"][0]["resource"]
     # The practice's own cardiology agreement (working time), not the post's clock-time one.
     assert task["restriction"]["period"]["end"] != response.get_json()["authoredOn"]
-    assert "note" not in task or not any("opgeroepen" in n["text"] for n in task["note"])
+    assert "note" not in task or not any("called out" in n["text"] for n in task["note"])
 
 
 def test_the_post_itself_or_a_hospital_is_refused_as_the_patients_own_practice(

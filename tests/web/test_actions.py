@@ -43,7 +43,8 @@ def test_asking_the_gp_puts_the_consult_on_hold(specialist: FlaskClient, gp: GPS
     task = gp_task(gp, consult_id)
     assert (task["status"], task["businessStatus"]["coding"][0]["code"]) == ("on-hold", "awaiting-gp-information")
     page = specialist.get(f"/consults/{consult_id}").get_data(as_text=True)
-    assert "Vraag aan de huisarts" in page and "Is de laesie gebloed?" in page and "Opgeslagen." in page
+    assert "Vraag aan de huisarts" in page and "Is de laesie gebloed?" in page
+    assert "Uw vraag is naar de huisarts gestuurd." in page
 
 
 @pytest.mark.parametrize(("outcome", "extra", "business_status", "converted"), [
@@ -78,7 +79,7 @@ def test_answering_with_each_outcome_completes_the_consult_for_the_gp(
     ({"advice": "  ", "outcome": "ecms"}, "Schrijf uw advies aan de huisarts"),
     ({"advice": "Advies", "outcome": "guess"}, "Kies een uitkomst"),
     ({"advice": "Advies", "outcome": "referral-indicated"}, "Kies het specialisme waarnaar u verwijst"),
-    ({"advice": "Advies", "outcome": "ecms", "minutes": "lots"}, "Bestede tijd is een heel aantal minuten"),
+    ({"advice": "Advies", "outcome": "ecms", "minutes": "lots"}, "Bestede tijd is een geheel aantal minuten"),
 ])
 def test_an_incomplete_answer_shows_the_error_and_changes_nothing(
         specialist: FlaskClient, gp: GPSystem, consult_id: str, form: dict[str, str], message: str) -> None:
@@ -92,7 +93,10 @@ def test_forwarding_hands_the_consult_to_a_colleague(specialist: FlaskClient, gp
     response = post(specialist, consult_id, "forward", to="03100002", reason="Collega heeft expertise hierin")
     assert response.status_code == 302
     assert gp_task(gp, consult_id)["owner"]["identifier"]["value"] == "03100002"
-    assert specialist.get(f"/consults/{consult_id}").status_code == 404  # no longer Visser's
+    # No longer Visser's: he reads it, told in words where it went, and can no longer act on it.
+    page = specialist.get(f"/consults/{consult_id}").get_data(as_text=True)
+    assert "Het consult is doorgestuurd." in page and "U hebt dit consult doorgestuurd naar dr. K. Smit" in page
+    assert "Advies versturen" not in page and "Doorsturen</button>" not in page
 
 
 def test_forwarding_without_a_reason_or_target_is_refused(specialist: FlaskClient, consult_id: str) -> None:

@@ -89,15 +89,21 @@ def test_staff_see_last_months_figures_in_dutch(month: World, staff: FlaskClient
     page = response.get_data(as_text=True)
 
     assert response.status_code == 200
-    assert 'value="2026-11-01"' in page and 'value="2026-12-01"' in page
+    # Dutch dates in text fields (web/dutch_dates.py), not the browser's own date format.
+    assert 'value="01-11-2026"' in page and 'value="01-12-2026"' in page
     assert "Kerncijfers per specialisme" in page and "Dermatologie" in page
-    # consults, answered, median h, p90 h, within norm
-    assert cells(page, "volumes", "Dermatologie") == ["6", "4", "4,0", "168,0", "75%"]
-    # prevented, converted, conversion, flag precision and recall, avoided, cost, saving, saving ratio
-    referrals = cells(page, "referrals", "Dermatologie")
-    assert referrals[:8] == ["1", "2", "50%", "50%", "50%", f"{EURO}185,00", f"{EURO}520,00", f"{EURO}-335,00"]
-    assert referrals[8].startswith("-181%") and "onder doel" in referrals[8]
-    assert "Besparingsratio (doel 33%)" in page
+    # consults, answered, median h, p90 h, open and late (M6, urgent, weeks past due), within norm (3 of 4 + 1)
+    assert cells(page, "volumes", "Dermatologie") == ["6", "4", "4,0", "168,0", "1", "60%"]
+    # prevented, by the GP's intent, returned after triage, share of intended, converted, conversion, forwarded,
+    # escalated, flag precision and recall
+    assert cells(page, "referrals", "Dermatologie") == ["1", "1", "0", "50%", "2", "50%", "0", "0", "50%", "50%"]
+    # consult cost (4 x 75,00), subcontractor's share of it (4 x 55,00), tariff / referral cost (300 / 740),
+    # avoided (1 x 185,00), own costs (an agreement's, not a specialism's), saving, ratio (-115 / 185)
+    case = cells(page, "business-case", "Dermatologie")
+    assert case[:7] == [f"{EURO}300,00", f"{EURO}220,00", "40,5%", f"{EURO}185,00", "per afspraak", f"{EURO}-115,00",
+                        case[6]]
+    assert case[6].startswith("-62,2%") and "onder doel" in case[6]
+    assert "Besparingsratio (doel een derde)" in page
     assert chart_data(page)["referrals"]["labels"] == ["Dermatologie"]
 
 
@@ -170,7 +176,7 @@ def test_the_csv_link_downloads_the_same_figures(month: World, staff: FlaskClien
     lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("groep;naam;consulten;beantwoord")
     assert lines[1].split(";")[2:4] == ["6", "4"]
-    assert "/reports/statements?period=2026-11" in links(page)
+    assert "/dashboard/statements?period=2026-11" in links(page)
 
 
 def test_the_dashboard_may_run_its_own_script_files_but_nothing_inline(staff: FlaskClient) -> None:
@@ -222,7 +228,8 @@ def test_a_month_is_closed_once(month: World, staff: FlaskClient) -> None:  # no
     ("3311", "2026-12", 422, "Deze maand is nog niet voorbij; afsluiten kan vanaf 01-01-2027."),
     ("3343", "2026-11", 422, "Er is voor deze maand niets te declareren bij deze verzekeraar."),
     ("", "2026-11", 400, "Kies een verzekeraar."),
-    ("3311", "november", 400, "Kies een maand (geschreven als 2026-11)."),
+    ("3311", "november", 400, "Dit is geen maand; schrijf hem als mm-jjjj, bijvoorbeeld 11-2026."),
+    ("3311", "13-2026", 400, "Dit is geen maand; schrijf hem als mm-jjjj, bijvoorbeeld 11-2026."),
 ])
 def test_a_month_that_cannot_be_closed_gets_the_reason(month: World, staff: FlaskClient,  # noqa: F811
                                                        insurer: str, period: str, status: int, message: str) -> None:

@@ -77,7 +77,7 @@ def test_login_with_password_and_code_opens_the_inbox_in_dutch(browser: FlaskCli
     response = log_in(browser, clock)
     assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
     page = browser.get("/inbox").get_data(as_text=True)
-    assert '<html lang="nl">' in page and "Aan mij toegewezen" in page and "dr. L. Visser" in page
+    assert '<html lang="nl">' in page and "Te beantwoorden" in page and "dr. L. Visser" in page
 
 
 @pytest.mark.parametrize(("username", "password"), [("dermatoloog", "wrong-password-123"), ("nobody", "x" * 14)])
@@ -127,7 +127,7 @@ def test_the_inbox_lists_urgent_consults_first_then_flagged_ones_then_by_due_tim
     # A flagged routine consult used to sort above an urgent one (issue 20).
     order = [page.index(f"/consults/{cid}") for cid in (urgent, flagged, routine)]
     assert order == sorted(order)
-    assert "Waarschijnlijk verwijzing" in page and "999990019" not in page
+    assert "Waarschijnlijke verwijzing" in page and "999990019" not in page
     assert "Dermatologie" in page  # the specialism in Dutch, from the ValueSet's designation
 
 
@@ -152,7 +152,7 @@ def test_a_consult_opens_with_question_reason_and_flag_and_the_view_is_audited(
     assert page.status_code == 200
     assert "gepigmenteerde laesie" in text and "Vrouw, 58 jaar" in text
     assert "Toegewezen aan dr. L. Visser" in text  # why it came here, in Dutch
-    assert "Waarschijnlijk verwijzing (Veranderende gepigmenteerde laesie)" in text and "999990019" not in text
+    assert "Waarschijnlijke verwijzing (Veranderende gepigmenteerde laesie)" in text and "999990019" not in text
     assert "Er zijn nog geen vergelijkbare consulten afgerond." in text  # the flag in Dutch, not the Task note
     assert "similar consults" not in text
     with session_scope(app) as session:
@@ -185,7 +185,7 @@ def test_photos_show_as_thumbnails_and_full_size_and_each_view_is_audited(
     log_in(browser, clock)
 
     page = browser.get(f"/consults/{consult_id}").get_data(as_text=True)
-    photo_urls = sorted(set(re.findall(r'href="(/consults/[^"]+/photos/[^"?]+)"', page)))
+    photo_urls = sorted(set(re.findall(r'data-viewer-full="(/consults/[^"]+/photos/[^"?]+)"', page)))
     assert len(photo_urls) == 2
     thumbnail = browser.get(photo_urls[0] + "?size=thumbnail")
     thumbnail_bytes = thumbnail.data  # read each streamed response before the next request
@@ -209,7 +209,7 @@ def test_the_interface_switches_to_english(browser: FlaskClient, clock: FrozenCl
     log_in(browser, clock)
     browser.post("/language", data={"lang": "en", "next": "/inbox", "csrf_token": csrf(browser.get("/inbox"))})
     page = browser.get("/inbox").get_data(as_text=True)
-    assert '<html lang="en">' in page and "Assigned to me" in page
+    assert '<html lang="en">' in page and "To answer" in page
 
 
 def test_pages_carry_strict_security_headers_and_cookie_flags(browser: FlaskClient, clock: FrozenClock) -> None:
@@ -247,7 +247,7 @@ def test_the_open_queue_index_covers_exactly_the_statuses_the_inbox_calls_open()
 
     from triage_service.models.consult import OPEN_PREDICATE
     from triage_service.routing.assignment import OPEN_STATUSES
-    from triage_service.web.inbox import OPEN_LITERAL
+    from triage_service.web.inbox_list import OPEN_LITERAL
 
     # The partial index's condition is written out in SQL; the inbox must name the same statuses, or
     # PostgreSQL silently stops using the index.

@@ -67,7 +67,7 @@ def test_a_gp_logs_in_to_the_practice_s_consults_in_dutch(browser: FlaskClient, 
     response = gp_logs_in(browser, clock)
     assert response.status_code == 302 and response.headers["Location"].endswith("/huisarts/")
     page = browser.get("/huisarts/").get_data(as_text=True)
-    assert '<html lang="nl">' in page and "Consults van de praktijk" in page and "Nieuw consult" in page
+    assert '<html lang="nl">' in page and "Consulten van de praktijk" in page and "Nieuw consult" in page
 
 
 def test_a_gp_is_kept_out_of_the_specialist_inbox_and_a_specialist_out_of_the_portal(

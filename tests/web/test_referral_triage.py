@@ -87,7 +87,7 @@ def test_returning_a_referral_sends_the_advice_to_the_gp(
     assert outputs_of(task)["converted-to-referral"] is False
     assert outputs_of(task)["advice"] == "Eerst lichttherapie in de eerste lijn."
     page = specialist.get(f"/consults/{referral_id}").get_data(as_text=True)
-    assert "Uitkomst:</strong> Met advies teruggestuurd naar de huisarts" in page
+    assert "<dt>Uitkomst</dt><dd>Met advies teruggestuurd naar de huisarts</dd>" in page
 
 
 @pytest.mark.parametrize(
@@ -96,9 +96,9 @@ def test_returning_a_referral_sends_the_advice_to_the_gp(
         ("accept-referral", {"urgency": "", "note": "Graag zien."}, "Kies hoe urgent de verwijzing is"),
         ("accept-referral", {"urgency": "someday"}, "Kies hoe urgent de verwijzing is"),
         ("accept-referral", {"urgency": "urgent", "note": "x" * 10_001}, "Deze tekst is te lang"),
-        ("accept-referral", {"urgency": "urgent", "minutes": "0"}, "Bestede tijd is een heel aantal minuten"),
+        ("accept-referral", {"urgency": "urgent", "minutes": "0"}, "Bestede tijd is een geheel aantal minuten"),
         ("return-referral", {"advice": "   "}, "Schrijf uw advies aan de huisarts"),
-        ("return-referral", {"advice": "Advies", "minutes": "lots"}, "Bestede tijd is een heel aantal minuten"),
+        ("return-referral", {"advice": "Advies", "minutes": "lots"}, "Bestede tijd is een geheel aantal minuten"),
     ],
 )
 def test_an_incomplete_triage_shows_the_error_and_stores_nothing(

@@ -19,7 +19,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.agreements.backup_terms import store_organisation as store_backup_organisation
+from triage_service.agreements.backup_terms import stored as backup_stored
+from triage_service.agreements.business_terms import REPORTING_KEYS, stored
+from triage_service.agreements.context_terms import stored as context_stored
+from triage_service.agreements.declaration_terms import stored as declaration_stored
 from triage_service.agreements.schema import AgreementSchema
+from triage_service.agreements.team_terms import store_team
 from triage_service.agreements.yaml_lines import flatten_errors, line_of, load_with_lines
 from triage_service.errors import InvalidInput
 from triage_service.models import (
@@ -108,6 +114,8 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
     zorggroep = _organisation(session, data["zorggroep"]["agb"], data["zorggroep"]["name"], OrganisationKind.ZORGGROEP)
     sub = _organisation(session, data["subcontractor"]["agb"], data["subcontractor"]["name"],
                         OrganisationKind.SPECIALIST_ORGANISATION)
+    # A team's members keep their own organisations: stored before the specialists fall back to ``sub``.
+    store_team(session, data.get("team"), sub)
     for post in data["out_of_hours_posts"]:
         _organisation(session, post["agb"], post["name"], OrganisationKind.OUT_OF_HOURS_POST)
     for insurer in data["insurers"]:
@@ -118,12 +126,23 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         if practitioner is None:
             session.add(Practitioner(agb=spec["agb"], name=spec["name"], role=PractitionerRoleKind.SPECIALIST,
                                      specialism=spec["specialism"], organisation_id=sub.id))
-    content_hash = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    store_backup_organisation(session, data.get("achtervang"))
+    # The hash covers the terms consults are routed and paid under. The monitoring targets and the
+    # collaboration's own costs are reporting parameters: left out, so a file that gains them (or corrects
+    # one) keeps its agreement and its consults, and a file without them hashes as it did before issue 22.
+    # The backup (achtervang) is left out too: a consult that overflows keeps its backup's terms on its own
+    # Overflow row (agreements/backup_terms.py), so a backup can be added to an agreement in use.
+    # So is a team's membership (agreements/team_terms.py): members join and leave without a new version.
+    terms = {key: value for key, value in data.items()
+             if key not in REPORTING_KEYS and key not in ("achtervang", "team")}
+    content_hash = hashlib.sha256(json.dumps(terms, sort_keys=True, default=str).encode()).hexdigest()
     existing = session.scalar(select(Agreement).where(Agreement.code == data["code"],
                                                       Agreement.valid_from == data["valid_from"]))
     if existing is not None:
         if existing.content_hash == content_hash:
-            return existing  # unchanged: nothing to do
+            existing.monitoring_targets, existing.costs = stored(data["monitoring"]), stored(data["costs"])
+            existing.backup = backup_stored(data.get("achtervang"))
+            return existing  # the same terms: at most the reporting parameters changed
         in_use = session.scalar(select(Consult.id).where(Consult.agreement_id == existing.id).limit(1))
         if in_use is not None:
             # Consults keep pointing at the terms they were routed under; changed terms are a new version.
@@ -145,6 +164,10 @@ def _store(session: Session, file: Path, data: dict[str, Any]) -> Agreement:
         specialist_agbs=[s["agb"] for s in data["specialists"]], source_file=file.name, content_hash=content_hash,
         referral_flags=data["referral_flags"],
         out_of_hours_posts=[post["agb"] for post in data["out_of_hours_posts"]], callout=data["callout"],
+        norm_minutes=data["normtijd"], monitoring_targets=stored(data["monitoring"]), costs=stored(data["costs"]),
+        declaration=declaration_stored(data.get("declaratie")),
+        backup=backup_stored(data.get("achtervang")),
+        context_required=context_stored(data.get("context_required")),
         profiles=[PatientProfile(
             position=i, name=p["name"], specialism=p["specialism"], icpc=p["icpc"], min_age=p["age"].get("min"),
             max_age=p["age"].get("max"), sex=p["sex"], postcode_ranges=p["postcodes"], consult_forms=p["consult_forms"],

@@ -2,14 +2,45 @@
 
 Every rule that can be checked without the database lives here; importer.py reads the files, reports the
 errors with their lines and stores the result.
+
+Language (issue 21): an agreement is the zorggroep's own text, read by Dutch GPs and specialists, so its
+names and the reasons of its referral flags are written in Dutch. A flag may carry an English translation
+beside the Dutch in ``name_en`` and ``reason_en`` (flat keys rather than ``{nl: .., en: ..}`` so each text
+keeps its own line for error messages and a file without translations stays as it was)::
+
+    referral_flags:
+      - name: Verdenking huidmaligniteit
+        name_en: Suspected skin malignancy          # optional
+        kind: red-flag
+        icpc: [S77]
+        reason: een verdenking op huidkanker wordt meestal in het ziekenhuis verwijderd en gecontroleerd
+        reason_en: a suspected skin cancer is usually excised and followed up in the hospital   # optional
+
+The inbox shows the English text to an English-speaking user and falls back to the Dutch
+(agreements/flag_texts.py). A Dutch field that reads as English is refused with the line, so an old file
+with English reasons is caught at import rather than shown to a Dutch GP.
+
+Norm time (normtijd): ``normtijd: {e-consult: 15, ecms: 30}`` gives the agreed minutes per consult form
+(whole minutes, 1 to 240, only forms the agreement allows); stored in ``Agreement.norm_minutes`` and read
+through agreements/norms.py.
+
+Declaration (declaratie, issue 22): who declares, who is paid, the kind of prestatie and what the specialist
+attests; optional, documented and validated in agreements/declaration_terms.py.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from triage_service.agreements.backup_terms import backup_field, check_against_agreement
+from triage_service.agreements.business_terms import costs_field, monitoring_field
+from triage_service.agreements.context_terms import context_field, forms_not_allowed
+from triage_service.agreements.declaration_terms import declaration_field
+from triage_service.agreements.team_terms import check_team, team_field, with_team_defaults
 from triage_service.fhir.dutch import VEKTIS_SPECIALISM
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 
@@ -64,6 +95,7 @@ class NormSchema(StrictSchema):
 
 
 CLOCK_NORMS = ("hours", "minutes")
+NORM_MINUTES_ERROR = "normtijd in hele minuten, van 1 tot en met 240"
 REQUESTERS = ("gp-practice", "out-of-hours-post")
 
 
@@ -118,17 +150,61 @@ ICPC_CODE = validate.Regexp(r"^[A-Z](\d{2}(\.\d{1,2})?)?$", error="ICPC-1-NL cod
 CATEGORIES = ("meekijkconsult", "referral")
 
 
-class ReferralFlagSchema(StrictSchema):
-    """A sign that a request should rather be a referral (DOMAIN.md: red flags, physical examination)."""
+#: Words that are common in English sentences and never Dutch words; "in", "is" and "over" are both.
+_ENGLISH_ONLY = frozenset(("the", "and", "with", "should", "needs", "need", "usually", "which", "this", "that",
+                           "of", "to", "for", "be", "are", "or", "often", "seen", "person", "a", "an", "it", "its",
+                           "has", "have", "from", "by"))
+#: Dutch function words; one is enough to take the text as Dutch (a Dutch sentence may quote English).
+_DUTCH_ONLY = frozenset(("de", "het", "een", "en", "van", "wordt", "worden", "moet", "niet", "bij", "voor",
+                         "met", "naar", "op", "meestal", "ook", "zonder"))
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+def looks_english(text: str) -> bool:
+    """True for a sentence that reads as English: two English-only words and not one Dutch function word.
+
+    Deliberately cautious: a short name without such words ("Uitstralende rugpijn", "ECG") passes, so a
+    Dutch text is never refused; the rule is there to catch the English reasons of the earlier files."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return sum(w in _ENGLISH_ONLY for w in words) >= 2 and not any(w in _DUTCH_ONLY for w in words)
+
+
+def _dutch(field: str, max_length: int) -> list[Callable[[str], Any]]:
+    def check(text: str) -> None:
+        if looks_english(text):
+            raise ValidationError(f"{field} moet Nederlands zijn (dit leest als Engels); zet de Nederlandse tekst "
+                                  f"in {field} en de Engelse vertaling eventueel in {field}_en")
+    return [validate.Length(min=1, max=max_length, error=f"{field} is leeg of langer dan {max_length} tekens"), check]
+
+
+def _english(field: str, max_length: int) -> validate.Validator:
+    return validate.Length(min=1, max=max_length, error=f"{field}_en (de Engelse vertaling van {field}) is leeg of "
+                                                        f"langer dan {max_length} tekens")
+
+
+class ReferralFlagSchema(StrictSchema):
+    """A sign that a request should rather be a referral (DOMAIN.md: red flags, physical examination).
+
+    ``name`` (the rule, also how a stored flag finds its texts again) and ``reason`` are Dutch; ``name_en``
+    and ``reason_en`` are the optional English translations."""
+
+    name = fields.String(required=True, validate=_dutch("name", 200))
+    name_en = fields.String(validate=_english("name", 200))
     kind = fields.String(required=True, validate=validate.OneOf(("red-flag", "physical-examination")))
     icpc = fields.List(fields.String(validate=ICPC_CODE), required=True, validate=validate.Length(min=1))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=_dutch("reason", 500))
+    reason_en = fields.String(validate=_english("reason", 500))
+
+    @validates_schema
+    def _translated(self, data: dict[str, Any], **_: Any) -> None:
+        for field in ("name", "reason"):
+            english = data.get(f"{field}_en")
+            if english is not None and english.strip() == (data.get(field) or "").strip():
+                raise ValidationError(f"{field}_en is gelijk aan {field}: geef een Engelse vertaling of laat "
+                                      f"{field}_en weg", f"{field}_en")
 
 
 class ProfileSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=_dutch("name", 200))
     specialism = fields.String(required=True)
     #: meekijkconsult profiles admit consults; referral profiles admit referrals for triage.
     categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), validate=validate.Length(min=1),
@@ -165,7 +241,7 @@ class ProfileSchema(StrictSchema):
 
 class AgreementSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9\-_.]{1,64}$"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=_dutch("name", 200))
     zorggroep = fields.Nested(PartySchema, required=True)
     subcontractor = fields.Nested(PartySchema, required=True)
     valid_from = fields.Date(required=True)
@@ -185,6 +261,55 @@ class AgreementSchema(StrictSchema):
     #: The out-of-hours posts (HAP) whose GPs may ask under the profiles that admit them.
     out_of_hours_posts = fields.List(fields.Nested(PartySchema), load_default=list)
     callout = fields.Nested(CalloutSchema, load_default=lambda: CalloutSchema().load({}))
+    #: The agreed minutes per consult form (normtijd), e.g. {"e-consult": 15}; see the module docstring.
+    normtijd = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(CONSULT_FORMS, error="onbekende consultvorm {input}; kies uit "
+                                                   + ", ".join(CONSULT_FORMS))),
+        values=fields.Integer(strict=True, validate=validate.Range(min=1, max=240, error=NORM_MINUTES_ERROR),
+                              error_messages={"invalid": NORM_MINUTES_ERROR}),
+        load_default=dict, error_messages={"invalid": "normtijd geeft per consultvorm de minuten, "
+                                                      "bijvoorbeeld {{e-consult: 15, ecms: 30}}"})
+
+    #: Monitoring targets and baselines agreed before the start, and the collaboration's own costs
+    #: (agreements/business_terms.py).
+    monitoring = monitoring_field()
+    costs = costs_field()
+    #: How the contract is declared: declarant, payee, kind, attestations (agreements/declaration_terms.py).
+    declaratie = declaration_field()
+    #: The backup organisation a routine consult overflows to (agreements/backup_terms.py).
+    achtervang = backup_field()
+
+    @validates_schema
+    def _backup(self, data: dict[str, Any], **_: Any) -> None:
+        check_against_agreement(data, specialism_codes())
+
+    #: A regional expertise team answers under this agreement (agreements/team_terms.py).
+    team = team_field()
+
+    @pre_load
+    def _team_defaults(self, data: Any, **_: Any) -> Any:
+        return with_team_defaults(data)
+
+    @validates_schema
+    def _team(self, data: dict[str, Any], **_: Any) -> None:
+        check_team(data, specialism_codes())
+
+    #: The patient's context each consult form must carry (agreements/context_terms.py).
+    context_required = context_field(CONSULT_FORMS)
+
+    @validates_schema
+    def _context_forms(self, data: dict[str, Any], **_: Any) -> None:
+        wrong = forms_not_allowed(data)
+        if wrong:
+            raise ValidationError(wrong, "context_required")
+
+    @validates_schema
+    def _norm_time_forms(self, data: dict[str, Any], **_: Any) -> None:
+        allowed = set(data.get("consult_forms", []))
+        for form in data.get("normtijd", {}):
+            if form not in allowed:
+                raise ValidationError({form: [f"normtijd voor {form}, maar de afspraak staat die consultvorm niet "
+                                              f"toe (consult_forms: {', '.join(sorted(allowed))})"]}, "normtijd")
 
     @validates_schema
     def _out_of_hours(self, data: dict[str, Any], **_: Any) -> None:

@@ -7,9 +7,13 @@ from flask import Flask
 # Importing conformance and search registers their routes on the FHIR blueprint.
 from triage_service.api import (  # noqa: F401
     appointments,
+    back_referrals,
     binary,
+    care_teams,
     conformance,
+    context,
     errors,
+    history,
     ids,
     oauth,
     openapi,
@@ -18,6 +22,7 @@ from triage_service.api import (  # noqa: F401
     search,
     subscriptions,
     thread,
+    verdicts,
 )
 
 

@@ -14,7 +14,7 @@ from triage_service.api.search import check_params, date_clause, page_of, refere
 from triage_service.audit.trail import record
 from triage_service.consults.appointments import update_by_gp
 from triage_service.database import get_session
-from triage_service.errors import InvalidInput
+from triage_service.errors import N_, InvalidInput
 from triage_service.fhir.appointment import appointment_ics, appointment_to_fhir
 from triage_service.models import Appointment, AppointmentStatus, AuditAction
 from triage_service.request_context import base_url, clock
@@ -77,7 +77,8 @@ def search_appointments() -> Response:
         statuses = split_values(raw)
         unknown = [s for s in statuses if s not in {m.value for m in AppointmentStatus}]
         if unknown:
-            raise InvalidInput(f"Unknown appointment status: {', '.join(unknown)}", expression="status")
+            raise InvalidInput(N_("Unknown appointment status: %(unknown)s"), expression="status",
+                               params={"unknown": ', '.join(unknown)})
         where.append(Appointment.status.in_(statuses))
     for raw in args.getlist("date"):
         where.append(date_clause(Appointment.start, raw, "date"))
@@ -100,7 +101,7 @@ def _order(raw: str) -> list[Any]:
     for key in split_values(raw):
         column = _SORTS.get(key.removeprefix("-"))
         if column is None:
-            raise InvalidInput(f"_sort supports {', '.join(sorted(_SORTS))} (with '-' for descending), not "
-                               f"'{key}'", expression="_sort")
+            raise InvalidInput(N_("_sort supports %(supported)s (with '-' for descending), not '%(key)s'"),
+                               expression="_sort", params={"supported": ', '.join(sorted(_SORTS)), "key": key})
         order.append(column.desc() if key.startswith("-") else column.asc())
     return order

@@ -2,17 +2,20 @@
 
 ``POST /fhir/Binary`` takes the raw bytes with their own Content-Type (no base64
 overhead) or a FHIR Binary resource; ``GET /fhir/Binary/{id}`` streams the
-decrypted bytes back, never cached, with a generated file name. Inline base64 in a
+decrypted bytes back, never cached, with a generated file name, or, when the client
+asks for FHIR JSON by name (Accept or _format), the Binary resource with the bytes in base64. Inline base64 in a
 DocumentReference is accepted too and ends up in the same encrypted store.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 from flask import Response, request, stream_with_context
 
 from triage_service.api.io import fhir_response, read_body, read_resource
+from triage_service.api.media_types import JSON_TYPES, wants_fhir_resource
 from triage_service.api.resources import bp, caller_organisation
 from triage_service.attachments.documents import (
     binary_content,
@@ -23,6 +26,7 @@ from triage_service.attachments.documents import (
 )
 from triage_service.audit.trail import record
 from triage_service.database import get_session
+from triage_service.errors import N_, NotAcceptable
 from triage_service.models import AuditAction
 from triage_service.request_context import base_url, clock, settings
 from triage_service.security.policy import request_actor, require_scope
@@ -38,7 +42,7 @@ def create_binary() -> Response:
     if request.mimetype in _FHIR_TYPES:
         data, declared = binary_content(read_resource("Binary"))
     else:
-        data = read_body(conf.max_attachment_bytes, "file")
+        data = read_body(conf.max_attachment_bytes, N_("The file is larger than the limit of %(limit)s bytes"))
         declared = request.mimetype
     attachment = store_attachment(get_session(), request_actor(), conf, access.organisation_id, data, declared,
                                   clock())
@@ -56,6 +60,16 @@ def read_binary(rid: str) -> Response:
            resource_id=rid, patient_ref=attachment.patient_ref, at=clock())
     session.commit()  # the audit row is kept even if the client stops reading half-way
     chunks = read_attachment(session, settings(), attachment)
+    fmt = request.args.get("_format")
+    if fmt is not None and fmt.split(";")[0].strip() not in (*JSON_TYPES, "json"):
+        raise NotAcceptable(N_("This server answers FHIR JSON only: use _format=json or leave it out"))
+    if fmt is not None or wants_fhir_resource(request.accept_mimetypes, attachment.content_type):
+        # Asked for as FHIR: the Binary resource with the bytes in base64 (all segments authenticated first).
+        body = {"resourceType": "Binary", "id": attachment.id, "meta": {"versionId": "1"},
+                "contentType": attachment.content_type, "data": base64.b64encode(b"".join(chunks)).decode("ascii")}
+        response = fhir_response(body, 200, 1)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     first = next(chunks, b"")  # authenticate the first segment before the status line goes out
 
     def stream() -> Iterator[bytes]:

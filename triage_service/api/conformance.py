@@ -1,5 +1,5 @@
 """Our published conformance resources, read-only and public: the CapabilityStatement,
-StructureDefinitions, CodeSystems and ValueSets from ``fhir_profiles/``."""
+StructureDefinitions, CodeSystems, ValueSets and Questionnaires from ``fhir_profiles/``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from flask import Response, request
 
 from triage_service.api.io import fhir_response
 from triage_service.api.resources import bp
-from triage_service.errors import NotFound
+from triage_service.errors import N_, NotFound
 from triage_service.fhir.mapping import searchset
 from triage_service.fhir.profiles import registry
 from triage_service.request_context import base_url
 
-_KINDS = "StructureDefinition, CodeSystem, ValueSet"
+_KINDS = "StructureDefinition, CodeSystem, ValueSet, Questionnaire"
 
 
 @bp.get("/metadata")
@@ -44,7 +44,7 @@ def fhir_json_replace(node: object, old: str, new: str) -> dict[str, object]:
 def conformance_read(rtype: str, rid: str) -> Response:
     resource = registry().resources.get((rtype, rid))
     if resource is None:
-        raise NotFound(f"{rtype}/{rid} is not published by this service")
+        raise NotFound(N_("%(rtype)s/%(rid)s is not published by this service"), params={"rtype": rtype, "rid": rid})
     return fhir_response(resource)
 
 

@@ -20,7 +20,7 @@ from triage_service.audit.trail import record
 from triage_service.database import get_session
 from triage_service.diagnostics import log_unexpected, request_id
 from triage_service.encryption.envelope import DecryptionError
-from triage_service.errors import DomainError, InvalidId, InvalidInput, PreconditionFailed, Unauthorized
+from triage_service.errors import N_, DomainError, InvalidId, InvalidInput, PreconditionFailed, Unauthorized
 from triage_service.models import AuditAction, AuditOutcome
 from triage_service.outcome import Issue, operation_outcome
 from triage_service.request_context import clock
@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly",
                      415: "not-supported", 429: "throttled"}
+
+
+#: The API's sentence for an HTTP error without a domain exception behind it (templates: outcome.py).
+_HTTP_MESSAGES = {
+    404: N_("No such endpoint or resource type: %(method)s %(path)s"),
+    405: N_("%(method)s is not supported on %(path)s"),
+    429: N_("Too many requests (at most %(limit)s); wait a moment and try again"),
+}
+_INTERNAL_ERROR = N_("An internal error occurred; it has been logged under request id %(rid)s. Nothing was stored.")
 
 
 #: Refused access is what an auditor looks for (NEN 7513): 401, 403 and 404 are recorded.
@@ -106,7 +115,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
         if _screen():
-            return _web_error(exc.status_code, exc.message)
+            return _web_error(exc.status_code, exc.text())
         if request.blueprint == "reports":
             if exc.status_code in _REFUSALS:
                 _audit_refusal(exc)
@@ -121,8 +130,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError) -> Response:
         # Optimistic locking lost a race (it may surface at any flush, not only the explicit one).
-        return _domain_error(PreconditionFailed("The resource was changed by another request at the same "
-                                                "moment: read it again and retry with the current ETag"))
+        return _domain_error(PreconditionFailed(N_("The resource was changed by another request at the same "
+                                                   "moment: read it again and retry with the current ETag")))
 
     @app.errorhandler(DecryptionError)
     def _integrity(exc: DecryptionError) -> Response:
@@ -130,8 +139,8 @@ def init_app(app: Flask) -> None:
         # missing. Logged as such (without content) for the security officer.
         log.critical("integrity failure of stored data on %s %s: %s", request.method, request.path, exc)
         rid = log_unexpected(exc, "integrity failure:")
-        issue = Issue(code="exception", diagnostics="The stored file failed its integrity check; the incident "
-                                                     f"has been logged under request id {rid}")
+        issue = Issue("exception", N_("The stored file failed its integrity check; the incident has been logged "
+                                      "under request id %(rid)s"), params={"rid": rid})
         return fhir_response(operation_outcome([issue]), 500)
 
     @app.errorhandler(OAuthError)
@@ -154,19 +163,19 @@ def init_app(app: Flask) -> None:
             return _web_error(status, exc.description or exc.name)
         if request.blueprint == "reports":
             return _report_error(status, exc.description or exc.name)
+        params: dict[str, object] = {"method": request.method, "path": request.path,
+                                     "limit": exc.description or exc.name}
         if status >= 500:
             # Flask's answer when an error handler itself failed (logged by diagnostics.TriageFlask).
-            message = (f"An internal error occurred; it has been logged under request id {request_id()}. "
-                       "Nothing was stored.")
+            message, params = _INTERNAL_ERROR, {"rid": request_id()}
         elif isinstance(exc, RequestEntityTooLarge):
-            message = "The body is larger than the service accepts"
-        elif status == 404:
-            message = f"No such endpoint or resource type: {request.method} {request.path}"
-        elif status == 405:
-            message = f"{request.method} is not supported on {request.path}"
+            message = N_("The body is larger than the service accepts")
+        elif status in _HTTP_MESSAGES:
+            message = _HTTP_MESSAGES[status]
         else:
-            message = exc.description or exc.name
-        issue = Issue(code=_HTTP_ISSUE_CODES.get(status, "processing"), diagnostics=message)
+            # Werkzeug's own English description of a status we have no sentence for.
+            message, params = "%(text)s", {"text": exc.description or exc.name}
+        issue = Issue(_HTTP_ISSUE_CODES.get(status, "processing"), message, params=params)
         response = fhir_response(operation_outcome([issue]), status)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
@@ -175,14 +184,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         if _is_broken_body(exc):
-            return _domain_error(InvalidInput("The request body could not be read: its chunked encoding is "
-                                              "malformed, or it ended before its announced length"))
+            return _domain_error(InvalidInput(N_("The request body could not be read: its chunked encoding is "
+                                                 "malformed, or it ended before its announced length")))
         # A 500 is a bug: its traceback (without messages, which may hold patient data) and request id
         # go to the log, and the client gets the request id to quote.
         rid = log_unexpected(exc)
-        message = f"An internal error occurred; it has been logged under request id {rid}. Nothing was stored."
         if _screen():
             return _web_error(500, "")
         if request.blueprint == "reports":
-            return _report_error(500, message)
-        return fhir_response(operation_outcome([Issue(code="exception", diagnostics=message)]), 500)
+            return _report_error(500, _INTERNAL_ERROR % {"rid": rid})
+        return fhir_response(operation_outcome([Issue("exception", _INTERNAL_ERROR, params={"rid": rid})]), 500)

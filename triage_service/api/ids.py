@@ -14,7 +14,7 @@ import re
 from flask import request
 
 from triage_service.api.resources import bp
-from triage_service.errors import InvalidId
+from triage_service.errors import N_, InvalidId
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 #: A resource type as the audit trail records it (its column holds 40 characters).
@@ -29,5 +29,5 @@ def is_fhir_id(value: str) -> bool:
 def _check_path_id() -> None:
     rid = (request.view_args or {}).get("rid")
     if isinstance(rid, str) and not is_fhir_id(rid):
-        raise InvalidId("The id in the URL is not a FHIR id: 1 to 64 letters, digits, '-' and '.' "
-                        "(http://hl7.org/fhir/R4/datatypes.html#id)")
+        raise InvalidId(N_("The id in the URL is not a FHIR id: 1 to 64 letters, digits, '-' and '.' "
+                           "(http://hl7.org/fhir/R4/datatypes.html#id)"))

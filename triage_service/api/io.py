@@ -10,7 +10,9 @@ from typing import Any
 from flask import Response, current_app, request
 from werkzeug.http import http_date
 
-from triage_service.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from triage_service.api.media_types import speaks_version
+from triage_service.api.preferences import preferred_body
+from triage_service.errors import N_, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from triage_service.fhir.json_body import parse_json_body
 from triage_service.fhir.mapping import etag
 from triage_service.fhir.parsing import parse_resource
@@ -26,7 +28,7 @@ def read_resource(expected_type: str | None = None) -> dict[str, Any]:
     result = parse_resource(data, expected_type)
     errors = [i for i in result.issues if i.is_error]
     if errors:
-        raise InvalidInput("The body is not a valid FHIR R4 resource", issues=errors)
+        raise InvalidInput(N_("The body is not a valid FHIR R4 resource"), issues=errors)
     resource: dict[str, Any] = data
     return resource
 
@@ -36,14 +38,15 @@ def read_resource(expected_type: str | None = None) -> dict[str, Any]:
 _READ_STEP = 1 << 20
 
 
-def read_body(limit: int, what: str) -> bytes:
-    """The raw request body, or 413 when it is longer than ``limit`` bytes.
+def read_body(limit: int, too_large: str) -> bytes:
+    """The raw request body, or 413 when it is longer than ``limit`` bytes (``too_large`` says so, with
+    ``%(limit)s`` for the limit).
 
     We read one byte past the limit ourselves: a chunked body has no Content-Length to check first,
     and get_data() would silently truncate it at the limit instead of refusing it.
     """
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"The {what} is larger than the limit of {limit} bytes")
+        raise PayloadTooLarge(too_large, params={"limit": limit})
     stream, chunks, received = request.stream, [], 0
     while received <= limit:
         chunk = stream.read(min(_READ_STEP, limit + 1 - received))
@@ -52,7 +55,7 @@ def read_body(limit: int, what: str) -> bytes:
         chunks.append(chunk)
         received += len(chunk)
     if received > limit:
-        raise PayloadTooLarge(f"The {what} is larger than the limit of {limit} bytes")
+        raise PayloadTooLarge(too_large, params={"limit": limit})
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -60,28 +63,34 @@ def read_resource_for_update(expected_type: str, rid: str) -> dict[str, Any]:
     """The body of a PUT: a valid resource of that type whose id is the one in the URL."""
     resource = read_resource(expected_type)
     if resource.get("id") != rid:
-        raise InvalidInput(f"The {expected_type}'s id must equal the id in the URL", expression=f"{expected_type}.id")
+        raise InvalidInput(N_("The %(type)s's id must equal the id in the URL"), expression=f"{expected_type}.id",
+                           params={"type": expected_type})
     return resource
 
 
 def read_json() -> Any:
     mimetype = request.mimetype
     if mimetype not in _ACCEPTED_TYPES:
-        raise UnsupportedMediaType(f"Send FHIR JSON with Content-Type {FHIR_JSON} (got '{mimetype or 'none'}')")
+        raise UnsupportedMediaType(N_("Send FHIR JSON with Content-Type %(expected)s (got '%(got)s')"),
+                                   params={"expected": FHIR_JSON, "got": mimetype or "none"})
+    version = request.mimetype_params.get("fhirversion")  # Werkzeug lowercases parameter names
+    if not speaks_version(request.mimetype_params):
+        raise UnsupportedMediaType(N_("This server speaks FHIR 4.0 (R4), not fhirVersion=%(version)s"),
+                                   params={"version": version})
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType("FHIR JSON must be encoded as UTF-8")
+        raise UnsupportedMediaType(N_("FHIR JSON must be encoded as UTF-8"))
     limit = current_app.extensions["triage.settings"].max_request_bytes
-    raw = read_body(limit, "body")
+    raw = read_body(limit, N_("The body is larger than the limit of %(limit)s bytes"))
     data, issues = parse_json_body(raw)
     if not issues and _SURROGATE_ESCAPE.search(raw) and _has_unpaired_surrogate(data):
-        issues = [Issue("structure", "The body contains an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF): "
-                                     "JSON strings must be valid Unicode (http://hl7.org/fhir/R4/json.html)")]
+        issues = [Issue("structure", N_("The body contains an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF): "
+                                        "JSON strings must be valid Unicode (http://hl7.org/fhir/R4/json.html)"))]
     errors = [i for i in issues if i.is_error]
     if any(i.code == "too-costly" for i in errors):
-        raise PayloadTooLarge("The body is too large to process", issues=errors)
+        raise PayloadTooLarge(N_("The body is too large to process"), issues=errors)
     if errors:
-        raise InvalidInput("The body is not valid JSON", issues=errors)
+        raise InvalidInput(N_("The body is not valid JSON"), issues=errors)
     return data
 
 
@@ -107,12 +116,16 @@ def _has_unpaired_surrogate(value: Any) -> bool:
 
 def fhir_response(body: dict[str, Any], status: int = 200, version: int | None = None,
                   location: str | None = None) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from somewhere: escaped, the answer is still valid JSON
-        data = json.dumps(body, separators=(",", ":")).encode("ascii")
-    response = Response(data, status=status, mimetype=FHIR_JSON, content_type=f"{FHIR_JSON}; charset=utf-8")
+    sent = preferred_body(body, status)  # Prefer: return=... on a create or update (api/preferences.py)
+    if sent is None:
+        response = Response(b"", status=status)
+    else:
+        text = json.dumps(sent, ensure_ascii=False, separators=(",", ":"))
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from somewhere: escaped, the answer is still valid JSON
+            data = json.dumps(sent, separators=(",", ":")).encode("ascii")
+        response = Response(data, status=status, mimetype=FHIR_JSON, content_type=f"{FHIR_JSON}; charset=utf-8")
     if version is not None:
         response.headers["ETag"] = etag(version)
     last_updated = body.get("meta", {}).get("lastUpdated")
@@ -121,4 +134,6 @@ def fhir_response(body: dict[str, Any], status: int = 200, version: int | None =
         response.headers["Last-Modified"] = http_date(datetime.fromisoformat(last_updated.replace("Z", "+00:00")))
     if location:
         response.headers["Location"] = location
+    # Diagnostics and notes are in the request's language (outcome.py): a cache must not mix them up.
+    response.vary.add("Accept-Language")
     return response

@@ -22,9 +22,11 @@ def smart_configuration() -> Response:
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "grant_types_supported": ["client_credentials"],
-        # What a client can be registered for; each client is granted only its registered subset.
+        # What a client can be registered for; each client is granted the part of what it asks that its
+        # registration covers, in v1 (read, write, *) or v2 (cruds) syntax, for one type or all (*).
         "scopes_supported": sorted(f"system/{t}.{a}" for t in SCOPED_RESOURCE_TYPES for a in ("read", "write")),
-        "capabilities": ["client-confidential-asymmetric"],
+        # Both scope syntaxes are read as what they permit (security/scope_grants.py).
+        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
     })
 
 

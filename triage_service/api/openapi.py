@@ -47,6 +47,7 @@ _SEARCH = {
     "Communication": ["based-on", "part-of", "category", "sent"],
     "Subscription": ["status"],
     "Appointment": ["based-on", "status", "date", "_lastUpdated", "_sort"],
+    "QuestionnaireResponse": ["based-on"],
 }
 
 
@@ -66,6 +67,8 @@ def openapi_document() -> dict[str, Any]:
                                                      "iCalendar file)", params=_id()),
                                    "put": _operation("Book a proposed appointment or cancel one", body=True,
                                                      params=_id())},
+        "/fhir/CareTeam/{id}": {"get": _operation("Read an expertise team (the owner of a Task in its queue)",
+                                                  params=_id())},
         "/fhir/Subscription/{id}": {"get": _operation("Read a Subscription", params=_id()),
                                     "put": _operation("Change, pause or resume a Subscription", body=True,
                                                       params=_id()),
@@ -85,7 +88,7 @@ def openapi_document() -> dict[str, Any]:
         paths[f"/fhir/{rtype}"] = {"get": _operation(f"Search {rtype}", params=_params(names + _PAGING))}
         if rtype not in ("Task", "Appointment"):  # created by the service, not by the GP system
             paths[f"/fhir/{rtype}"]["post"] = _operation(f"Create a {rtype}", body=True, success="201")
-    for rtype in ("ServiceRequest", "Communication"):
+    for rtype in ("ServiceRequest", "Communication", "QuestionnaireResponse"):
         paths[f"/fhir/{rtype}/{{id}}"] = {"get": _operation(f"Read a {rtype}", params=_id())}
     for rtype in ("Patient", "Organization", "PractitionerRole", "Coverage", "DocumentReference"):
         paths[f"/fhir/{rtype}"] = {"post": _operation(f"Create a {rtype}", body=True, success="201")}

@@ -12,15 +12,17 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from triage_service.api.context_reads import context_response
 from triage_service.api.io import fhir_response, read_json, read_resource, read_resource_for_update
+from triage_service.api.media_types import accepts_fhir_json
+from triage_service.api.preferences import preference
 from triage_service.audit.trail import record
-from triage_service.consults.intake import submit_consult
+from triage_service.consults.intake import check_consult, submit_consult
 from triage_service.consults.letters import current_letters
 from triage_service.consults.tasks import update_task_by_gp
 from triage_service.consults.transactions import process_transaction
-from triage_service.consults.validation import validate_consult_request
 from triage_service.database import get_session
-from triage_service.errors import DomainError, InvalidInput, NotAcceptable, NotFound
+from triage_service.errors import N_, DomainError, InvalidInput, NotAcceptable, NotFound
 from triage_service.fhir.mapping import task_to_fhir
 from triage_service.fhir.parsing import parse_resource
 from triage_service.fhir.referral import REFERRAL_SUFFIX, referral_to_fhir
@@ -38,7 +40,6 @@ from triage_service.records.resolution import Resolver
 from triage_service.records.resources import create_resource
 from triage_service.records.supporting import SUPPORTING_TYPES, parse_if_none_exist
 from triage_service.request_context import base_url, clock, settings
-from triage_service.routing.service import match_or_explain
 from triage_service.security.policy import current_access, request_actor, require_scope
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -55,16 +56,20 @@ _JSON_FORMATS = ("application/fhir+json", "application/json", "application/json+
 @bp.before_request
 def _negotiate() -> None:
     """406 for a client that accepts only another format (http://hl7.org/fhir/R4/http.html#mime-type)."""
-    if request.endpoint in ("fhir.read_binary", "fhir.create_binary"):
+    if request.endpoint in ("fhir.read_binary", "fhir.create_binary") or (
+            request.endpoint == "fhir.vread" and (request.view_args or {}).get("rtype") == "Binary"):
         return  # a Binary is served and accepted in its own media type
     if request.endpoint == "fhir.read_appointment" and request.accept_mimetypes.quality("text/calendar") > 0:
         return  # an Appointment may also be had as iCalendar (api/appointments.py)
     fmt = request.args.get("_format")
     if fmt is not None and fmt.split(";")[0].strip() not in _JSON_FORMATS:
-        raise NotAcceptable("This server answers FHIR JSON only: use _format=json or leave it out")
-    accept = request.accept_mimetypes
-    if accept and not any(accept.quality(t) > 0 for t in _JSON_FORMATS[:3]):
-        raise NotAcceptable("This server answers FHIR JSON only: accept application/fhir+json")
+        raise NotAcceptable(N_("This server answers FHIR JSON only: use _format=json or leave it out"))
+    acceptable, other_version = accepts_fhir_json(request.accept_mimetypes)  # parameters read (api/media_types.py)
+    if other_version is not None:
+        raise NotAcceptable(N_("This server speaks FHIR 4.0 (R4), not fhirVersion=%(version)s"),
+                            params={"version": other_version})
+    if not acceptable:
+        raise NotAcceptable(N_("This server answers FHIR JSON only: accept application/fhir+json"))
 
 
 @bp.after_request
@@ -79,7 +84,7 @@ def _commit_on_success(response: Response) -> Response:
 def caller_organisation() -> Organisation:
     org = get_session().get(Organisation, current_access().organisation_id)
     if org is None:
-        raise NotFound("The organisation this client is registered for no longer exists")
+        raise NotFound(N_("The organisation this client is registered for no longer exists"))
     return org
 
 
@@ -104,10 +109,10 @@ def create_service_request() -> Response:
                                 settings().max_attachments_per_consult)
     consult = submission.consult
     status, location = 201 if submission.created else 200, _location("ServiceRequest", consult.id, consult.version_id)
-    if "return=operationoutcome" in request.headers.get("Prefer", "").replace(" ", "").lower():
+    if preference("return") == "operationoutcome":
         # http://hl7.org/fhir/R4/http.html#ops: the client asked for the outcome (with any warnings) instead.
-        done = Issue("informational", f"Created ServiceRequest/{consult.id} and Task/{submission.task.id}",
-                     severity="information")
+        done = Issue("informational", N_("Created ServiceRequest/%(id)s and Task/%(id2)s"),
+                     severity="information", params={"id": consult.id, "id2": submission.task.id})
         return fhir_response(operation_outcome([done, *submission.warnings]), status, consult.version_id, location)
     return fhir_response(consult.resource, status, consult.version_id, location)
 
@@ -122,18 +127,16 @@ def validate_service_request() -> Response:
         params = [p for p in data.get("parameter", []) if isinstance(p, dict) and p.get("name") == "resource"]
         data = params[0].get("resource") if params else None
         if data is None:
-            raise InvalidInput("Parameters must contain a 'resource' parameter with the ServiceRequest")
+            raise InvalidInput(N_("Parameters must contain a 'resource' parameter with the ServiceRequest"))
     result = parse_resource(data, "ServiceRequest")
     issues = list(result.issues)
     if not any(i.is_error for i in issues):
         session = get_session()
         try:
-            fields = validate_consult_request(session, caller_organisation(), data,
-                                              Resolver(session, access.organisation_id, data), clock(),
-                                              settings().max_attachments_per_consult)
-            _, flag = match_or_explain(session, fields.routing)
-            if flag is not None:
-                issues.append(Issue("business-rule", flag.reason, "ServiceRequest", severity="warning"))
+            # The create's own checks and warnings (consults/intake.check_consult), not a second copy of them.
+            issues.extend(check_consult(session, caller_organisation(), data,
+                                        Resolver(session, access.organisation_id, data), clock(),
+                                        settings().max_attachments_per_consult))
         except DomainError as exc:
             issues.extend(exc.issues)
         session.rollback()  # $validate never stores anything
@@ -186,8 +189,11 @@ def read_supporting(rtype: str, rid: str) -> Response:
     stored = session.scalar(select(StoredResource).where(
         StoredResource.id == rid, StoredResource.resource_type == rtype,
         StoredResource.organisation_id == access.organisation_id))
+    if stored is None and rtype == "DocumentReference":  # a medication list sent with a consult
+        return context_response(rtype, rid, access.organisation_id)
     if stored is None:
-        raise NotFound(f"{rtype}/{rid} is not known to this client's organisation")
+        raise NotFound(N_("%(rtype)s/%(rid)s is not known to this client's organisation"),
+                       params={"rtype": rtype, "rid": rid})
     record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type=rtype,
            resource_id=rid, patient_ref=stored.patient_ref, at=clock())
     return fhir_response(stored.resource, 200, stored.version_id)
@@ -199,7 +205,8 @@ def owned(model: type[_M], rid: str, organisation_id: str) -> _M:
     """A resource of the caller's organisation; another's is indistinguishable from none ("not found")."""
     found = get_session().scalar(select(model).where(model.id == rid, model.organisation_id == organisation_id))
     if found is None:
-        raise NotFound(f"{_FHIR_TYPES[model]}/{rid} is not known to this client's organisation")
+        raise NotFound(N_("%(rtype)s/%(rid)s is not known to this client's organisation"),
+                       params={"rtype": _FHIR_TYPES[model], "rid": rid})
     return found
 
 
@@ -218,8 +225,9 @@ def _read_referral(consult_id: str, organisation_id: str) -> Response:
     consult = owned(Consult, consult_id, organisation_id)
     body = referral_to_fhir(consult)
     if body is None:
-        raise NotFound(f"ServiceRequest/{consult_id}{REFERRAL_SUFFIX} does not exist: the consult did not become "
-                       f"a referral (a referral accepted at triage is ServiceRequest/{consult_id} itself)")
+        raise NotFound(N_("ServiceRequest/%(consult_id)s%(suffix)s does not exist: the consult did not "
+                          "become a referral (a referral accepted at triage is ServiceRequest/%(consult_id)s "
+                          "itself)"), params={"consult_id": consult_id, "suffix": REFERRAL_SUFFIX})
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="ServiceRequest",
            resource_id=body["id"], patient_ref=consult.patient_resource_id, at=clock())
     return fhir_response(body, 200, 1)

@@ -19,7 +19,7 @@ from triage_service.api.search import (
 from triage_service.audit.trail import record
 from triage_service.consults.thread import post_gp_message
 from triage_service.database import get_session
-from triage_service.errors import NotFound
+from triage_service.errors import N_, NotFound
 from triage_service.fhir.mapping import message_to_fhir
 from triage_service.models import AuditAction, Consult, ConsultMessage, ConsultTask
 from triage_service.request_context import base_url, clock, settings
@@ -48,7 +48,7 @@ def read_communication(rid: str) -> Response:
     row = session.execute(select(ConsultMessage, Consult.patient_resource_id).join(Consult).where(
         ConsultMessage.id == rid, Consult.organisation_id == access.organisation_id)).first()
     if row is None:
-        raise NotFound(f"Communication/{rid} is not known to this client's organisation")
+        raise NotFound(N_("Communication/%(rid)s is not known to this client's organisation"), params={"rid": rid})
     message, patient = row
     record(session, request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Communication",
            resource_id=rid, patient_ref=patient, at=clock())

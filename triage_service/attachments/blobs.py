@@ -21,7 +21,7 @@ from triage_service.encryption.envelope import (
     encrypt_stream,
     new_data_key,
 )
-from triage_service.errors import NotFound
+from triage_service.errors import N_, NotFound
 from triage_service.models import EncryptedBlob
 from triage_service.models.base import new_id
 from triage_service.private_files import replace_private_file
@@ -100,7 +100,7 @@ def read_blob(session: Session, store: BlobStore, ring: KeyRing, blob_id: str) -
     """Authenticated plaintext, segment by segment (DecryptionError on tampering or a wrong key)."""
     blob = session.get(EncryptedBlob, blob_id)
     if blob is None:
-        raise NotFound(f"No blob {blob_id}")
+        raise NotFound(N_("No blob %(blob_id)s"), params={"blob_id": blob_id})
     data_key = ring.unwrap(WrappedKey(blob.kek_id, blob.wrapped_key))
     with store.open(blob.storage_name) as source:
         yield from decrypt_stream(source, data_key, aad=blob.id.encode())

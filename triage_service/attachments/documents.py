@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import io
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from triage_service.attachments.blobs import PiecesReader, load_keyring, read_bl
 from triage_service.attachments.photos import CheckedFile, check_file
 from triage_service.audit.trail import Actor, record
 from triage_service.encryption.envelope import KeyRing
-from triage_service.errors import InvalidInput, NotFound, UnprocessableInput
+from triage_service.errors import N_, InvalidInput, NotFound, UnprocessableInput
 from triage_service.fhir.json_rules import decode_base64_strict
 from triage_service.fhir.meta import stamp
 from triage_service.fhir.profiles import PROFILE_CONSULT_PHOTO, registry
@@ -60,12 +61,13 @@ def binary_content(resource: dict[str, Any], where: str = "Binary") -> tuple[byt
     """
     data = resource.get("data")
     if not isinstance(data, str) or not data.strip():
-        raise UnprocessableInput("A Binary resource must carry its content as base64 in data (or POST the raw bytes "
-                           "with their own Content-Type)", expression=f"{where}.data")
+        raise UnprocessableInput(N_("A Binary resource must carry its content as base64 in data (or POST the raw bytes "
+                                    "with their own Content-Type)"), expression=f"{where}.data")
     try:
         decoded = decode_base64_strict(data)
     except ValueError as exc:
-        raise InvalidInput(f"Binary.data is not valid base64: {exc}", expression=f"{where}.data") from None
+        raise InvalidInput(N_("Binary.data is not valid base64: %(error)s"), expression=f"{where}.data",
+                           params={"error": exc}) from None
     return decoded, str(resource.get("contentType", ""))
 
 
@@ -86,6 +88,7 @@ def _store_checked(session: Session, actor: Actor, settings: Settings, organisat
     attachment = Attachment(id=attachment_id or new_id(), organisation_id=organisation_id,
                             content_type=checked.content_type,
                             original_size=checked.original_size, original_sha1=checked.original_sha1,
+                            served_sha1=served_sha1(checked.pieces),
                             width=checked.width, height=checked.height, blob_id=blob.id,
                             thumbnail_blob_id=thumbnail.id if thumbnail else None, created_at=now,
                             patient_ref=patient_ref)
@@ -99,11 +102,27 @@ def _store_checked(session: Session, actor: Actor, settings: Settings, organisat
     return attachment
 
 
+def served_sha1(pieces: tuple[bytes | memoryview, ...]) -> bytes:
+    digest = hashlib.sha1(usedforsecurity=False)  # FHIR's Attachment.hash is SHA-1 by definition
+    for piece in pieces:
+        digest.update(piece)
+    return digest.digest()
+
+
+def served_description(stored: Attachment) -> tuple[int, str]:
+    """Attachment.size and .hash of the bytes as served; the upload's for a file stored before the served
+    hash was kept (an unchanged PDF is the same either way)."""
+    if stored.served_sha1 is None:
+        return stored.original_size, base64.b64encode(stored.original_sha1).decode()
+    return stored.blob.size, base64.b64encode(stored.served_sha1).decode()
+
+
 def get_attachment(session: Session, organisation_id: str, attachment_id: str) -> Attachment:
     attachment = session.scalar(select(Attachment).where(Attachment.id == attachment_id,
                                                          Attachment.organisation_id == organisation_id))
     if attachment is None:
-        raise NotFound(f"Binary/{attachment_id} is not known to this client's organisation")
+        raise NotFound(N_("Binary/%(attachment_id)s is not known to this client's organisation"),
+                       params={"attachment_id": attachment_id})
     return attachment
 
 
@@ -119,7 +138,7 @@ def create_document_reference(session: Session, actor: Actor, settings: Settings
     one of the practice's Binaries; ``size``/``hash`` must describe the bytes when given."""
     issues = registry().validate(resource, PROFILE_CONSULT_PHOTO)
     if any(i.is_error for i in issues):
-        raise UnprocessableInput("The DocumentReference does not meet the consult-photo profile",
+        raise UnprocessableInput(N_("The DocumentReference does not meet the consult-photo profile"),
                                  issues=[i for i in issues if i.is_error])
     body = copy.deepcopy(resource)
     patient_ref = patient_of(session, organisation_id, resource)
@@ -134,14 +153,16 @@ def create_document_reference(session: Session, actor: Actor, settings: Settings
         else:
             url = str(attachment.get("url", ""))
             if not url.startswith("Binary/"):
-                raise UnprocessableInput("An attachment url must be Binary/{id} of a photo uploaded to this "
-                                         "service", expression=f"{expr}.url")
+                raise UnprocessableInput(N_("An attachment url must be Binary/{id} of a photo uploaded to this "
+                                            "service"),
+                                         expression=f"{expr}.url")
             stored = get_attachment(session, organisation_id, url.removeprefix("Binary/"))
             if patient_ref is not None and stored.patient_ref is None:
                 stored.patient_ref = patient_ref
         _check_matches(stored, attachment, expr)
-        attachment["size"] = stored.original_size
-        attachment["hash"] = base64.b64encode(stored.original_sha1).decode()
+        # What the GP system sent described its upload; what we serve describes the file at the url, which
+        # is cleaned of metadata (FHIR: size and hash are of the attachment's data).
+        attachment["size"], attachment["hash"] = served_description(stored)
     row = StoredResource(id=rid or new_id(), resource_type="DocumentReference", organisation_id=organisation_id,
                          version_id=1, patient_ref=patient_ref, resource={}, created_at=now, updated_at=now)
     session.add(row)
@@ -155,12 +176,18 @@ def create_document_reference(session: Session, actor: Actor, settings: Settings
 def _check_matches(stored: Attachment, attachment: dict[str, Any], expr: str) -> None:
     problems = []
     if attachment.get("contentType") != stored.content_type:
-        problems.append(Issue("value", f"contentType must be {stored.content_type}, the type of the bytes",
-                              f"{expr}.contentType"))
+        problems.append(Issue("value", N_("contentType must be %(content_type)s, the type of the bytes"),
+                              f"{expr}.contentType", params={"content_type": stored.content_type}))
     if "size" in attachment and attachment["size"] != stored.original_size:
-        problems.append(Issue("value", f"size says {attachment['size']} bytes, the file has {stored.original_size}",
-                              f"{expr}.size"))
+        problems.append(
+            Issue(
+                "value",
+                N_("size says %(size)s bytes, the file has %(actual)s"),
+                f"{expr}.size",
+                params={"size": attachment["size"], "actual": stored.original_size},
+            )
+        )
     if "hash" in attachment and attachment["hash"] != base64.b64encode(stored.original_sha1).decode():
-        problems.append(Issue("value", "hash is not the base64 SHA-1 of the file", f"{expr}.hash"))
+        problems.append(Issue("value", N_("hash is not the base64 SHA-1 of the file"), f"{expr}.hash"))
     if problems:
-        raise UnprocessableInput("The attachment does not describe its file", issues=problems)
+        raise UnprocessableInput(N_("The attachment does not describe its file"), issues=problems)

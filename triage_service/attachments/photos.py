@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from triage_service.attachments.jpeg_segments import strip_metadata
-from triage_service.errors import DomainError, PayloadTooLarge, UnprocessableInput, UnsupportedMediaType
+from triage_service.errors import N_, DomainError, PayloadTooLarge, UnprocessableInput, UnsupportedMediaType
 
 #: Content types we accept (fhir_profiles ValueSet triage-attachment-type, less HEIC: see below).
 ACCEPTED = ("image/jpeg", "image/png", "application/pdf")
@@ -66,23 +66,26 @@ def sniff(data: bytes) -> str | None:
 def check_file(data: bytes, declared: str, max_bytes: int, max_pixels: int) -> CheckedFile:
     """The file as it will be stored, or a 413/415/422 DomainError saying what is wrong."""
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"The file is {len(data)} bytes; the limit is {max_bytes} bytes")
+        raise PayloadTooLarge(N_("The file is %(size)s bytes; the limit is %(limit)s bytes"),
+                              params={"size": len(data), "limit": max_bytes})
     if not data:
-        raise UnprocessableInput("The file is empty")
+        raise UnprocessableInput(N_("The file is empty"))
     declared = declared.split(";")[0].strip().lower()
     actual = sniff(data)
     if actual == "image/heic":
-        raise UnsupportedMediaType("HEIC photos are not accepted yet: send JPEG (most phones can export it)")
+        raise UnsupportedMediaType(N_("HEIC photos are not accepted yet: send JPEG (most phones can export it)"))
     if declared not in ACCEPTED:
-        raise UnsupportedMediaType(f"Content type {declared or '(none)'} is not accepted; send one of "
-                                   f"{', '.join(ACCEPTED)}")
+        raise UnsupportedMediaType(N_("Content type %(declared)s is not accepted; send one of %(accepted)s")
+                                   if declared else N_("No content type was given; send one of %(accepted)s"),
+                                   params={"declared": declared, "accepted": ", ".join(ACCEPTED)})
     if actual != declared:
-        raise UnsupportedMediaType(f"The file was declared as {declared} but its bytes are "
-                                   f"{actual or 'not a JPEG, PNG or PDF'}")
+        raise UnsupportedMediaType(N_("The file was declared as %(declared)s but its bytes are %(actual)s") if actual
+                                   else N_("The file was declared as %(declared)s but its bytes are not a JPEG, PNG "
+                                           "or PDF"), params={"declared": declared, "actual": actual})
     sha1 = hashlib.sha1(data, usedforsecurity=False).digest()  # FHIR Attachment.hash is SHA-1
     if actual == "application/pdf":
         if b"%%EOF" not in data[-1024:]:
-            raise UnprocessableInput("The PDF is incomplete (no end-of-file marker)")
+            raise UnprocessableInput(N_("The PDF is incomplete (no end-of-file marker)"))
         return CheckedFile(actual, (data,), len(data), sha1)
     return _sanitise_image(data, actual, max_pixels, sha1)
 
@@ -95,11 +98,17 @@ def _sanitise_image(data: bytes, content_type: str, max_pixels: int, sha1: bytes
             Image.MAX_IMAGE_PIXELS = max_pixels
             with Image.open(io.BytesIO(data)) as probe:
                 if _PIL_FORMATS.get(probe.format or "") != content_type:
-                    raise UnsupportedMediaType(f"The bytes are not a valid {content_type} image")
+                    raise UnsupportedMediaType(N_("The bytes are not a valid %(content_type)s image"),
+                                               params={"content_type": content_type})
                 width, height = probe.size
                 if width * height > max_pixels:
-                    raise PayloadTooLarge(f"The image is {width}x{height} pixels; at most {max_pixels} pixels "
-                                          "are accepted (a decompression bomb, or far larger than a photo needs)")
+                    raise PayloadTooLarge(
+                        N_(
+                            "The image is %(width)sx%(height)s pixels; at most %(max_pixels)s pixels are accepted "
+                            "(a decompression bomb, or far larger than a photo needs)"
+                        ),
+                        params={"width": width, "height": height, "max_pixels": max_pixels},
+                    )
                 icc = probe.info.get("icc_profile")
                 needs_turn = probe.getexif().get(_ORIENTATION, 1) != 1
                 if content_type == "image/jpeg" and not needs_turn:
@@ -116,9 +125,10 @@ def _sanitise_image(data: bytes, content_type: str, max_pixels: int, sha1: bytes
     except DomainError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PayloadTooLarge("The image decodes to more pixels than accepted (a decompression bomb)") from exc
+        raise PayloadTooLarge(N_("The image decodes to more pixels than accepted (a decompression bomb)")) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnprocessableInput(f"The {content_type} image cannot be decoded: it is damaged or not an image") \
+        raise UnprocessableInput(N_("The %(content_type)s image cannot be decoded: it is damaged or not an image"),
+                                 params={"content_type": content_type}) \
             from exc
     clean = _encode(upright, content_type, icc)
     # Integer down-scaling first makes the thumbnail four times cheaper than resampling 12 MP directly.

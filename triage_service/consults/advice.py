@@ -22,15 +22,16 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import record
-from triage_service.consults import appointments, letters
+from triage_service.consults import appointments, letters, teams, time_spent
+from triage_service.consults.attestations import parse_attestations
 from triage_service.consults.specialist import (
     MAX_TEXT,
     actor_of,
     checked_text,
     open_task_of,
     open_task_of_kind,
-    required_text,
     take,
+    text_and_minutes,
     write_message,
 )
 from triage_service.consults.task_states import transition
@@ -50,26 +51,16 @@ OUTCOMES = ("primary-care-advice", "ecms", "referral-indicated", "other-speciali
 URGENCIES = ("routine", "urgent", "asap", "stat")
 
 
-def _minutes(form: dict[str, str], errors: dict[str, str]) -> int | None:
-    """The optional time spent (the subcontractor statement reports it)."""
-    raw = form.get("minutes", "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 600:
-        errors["minutes"] = N_("Time spent is a whole number of minutes between 1 and 600")
-        return None
-    return int(raw)
-
-
 def ask_gp(session: Session, user: InboxUser, consult_id: str, question: str, now: datetime,
-           source_ip: str | None = None) -> ConsultMessage:
+           source_ip: str | None = None, minutes: str = "") -> ConsultMessage:
     """Ask the GP for more information: the consult waits on the GP (Task on-hold)."""
-    text = required_text(question, "question", N_("Write your question to the GP"))
+    text, spent = text_and_minutes(question, "question", N_("Write your question to the GP"), minutes)
     task = open_task_of(session, user, consult_id)
     if task.status is TaskStatus.ON_HOLD:
         raise Conflict("This consult is already waiting for the GP's answer")
     take(task, user, now)
-    transition(task, TaskStatus.ON_HOLD)
+    time_spent.register(session, task.consult, user, "ask", spent, now)
+    transition(task, TaskStatus.ON_HOLD, now)
     task.business_status = "awaiting-gp-information"
     message = write_message(session, task, user, MessageCategory.REQUEST_FOR_INFORMATION, text, now)
     session.flush()
@@ -85,6 +76,10 @@ class Advice:
     referral_specialism: str | None = None
     referral_urgency: str | None = None
     minutes: int | None = None
+    #: What the specialist attested for the declaration (consults/attestations.py).
+    attestations: tuple[str, ...] = ()
+    #: Sent by this member on behalf of the consult's expertise team ("namens", consults/teams.py).
+    on_behalf_of_team: bool = False
 
 
 def parse_advice(form: dict[str, str], known_specialisms: set[str]) -> Advice:
@@ -103,10 +98,11 @@ def parse_advice(form: dict[str, str], known_specialisms: set[str]) -> Advice:
             errors["referral_urgency"] = N_("Choose how urgent the referral is")
     else:
         specialism = urgency = None
-    minutes = _minutes(form, errors)
+    minutes = time_spent.parse_minutes(form.get("minutes"), errors)
+    attested = parse_attestations(form, errors)
     if errors:
         raise FormErrors(errors)
-    return Advice(text, outcome, specialism, urgency, minutes)
+    return Advice(text, outcome, specialism, urgency, minutes, attested, form.get("on_behalf") == "team")
 
 
 def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Advice, now: datetime,
@@ -115,11 +111,18 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
     task = open_task_of_kind(session, user, consult_id, referral=False)
     appointments.require_no_open_appointment(session, task.consult)
     converted = advice.outcome == "referral-indicated"
-    consult = _conclude(task, user, now, "converted-to-referral" if converted else "advice-given", advice.outcome,
-                        converted, advice.referral_specialism, advice.referral_urgency, advice.minutes)
+    # Without the GP's authorisation the referral is a proposal the GP decides on, not yet a referral.
+    business = "advice-given" if not converted else \
+        "converted-to-referral" if task.consult.conversion_authorised else "referral-proposed"
+    consult = _conclude(session, task, user, now, business,
+                        advice.outcome, converted, advice.referral_specialism, advice.referral_urgency,
+                        advice.minutes, "answer")
+    consult.attestations = list(advice.attestations)
     _complete_request(consult, now)
     message = write_message(session, task, user, MessageCategory.ADVICE, advice.text, now)
     session.flush()
+    if advice.on_behalf_of_team:
+        teams.answer_for_team(session, actor_of(user, source_ip), user, consult, message, now)
     record(session, actor_of(user, source_ip), event="consult.advice", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,
            detail=f"outcome={advice.outcome}")
@@ -127,16 +130,18 @@ def record_advice(session: Session, user: InboxUser, consult_id: str, advice: Ad
     return message
 
 
-def _conclude(task: ConsultTask, user: InboxUser, now: datetime, business_status: str, outcome: str,
-              converted: bool, specialism: str | None, urgency: str | None, minutes: int | None) -> Consult:
+def _conclude(session: Session, task: ConsultTask, user: InboxUser, now: datetime, business_status: str,
+              outcome: str, converted: bool, specialism: str | None, urgency: str | None, minutes: int | None,
+              action: str) -> Consult:
     """The specialist's final word on a consult or referral: the Task is completed with the outcome."""
     take(task, user, now)
-    transition(task, TaskStatus.COMPLETED)
+    transition(task, TaskStatus.COMPLETED, now)
     task.business_status = business_status
     consult: Consult = task.consult
     consult.outcome, consult.converted_to_referral = outcome, converted
     consult.referral_specialism, consult.referral_urgency = specialism, urgency
-    consult.time_spent_minutes = minutes
+    consult.answered_by_agb = user.practitioner_agb  # credited in the monitoring, whoever holds the Task later
+    time_spent.register(session, consult, user, action, minutes, now)
     consult.completed_at = now
     return consult
 
@@ -166,7 +171,7 @@ def parse_acceptance(form: dict[str, str]) -> ReferralAcceptance:
     note = form.get("note", "").strip()
     if len(note) > MAX_TEXT:
         errors["note"] = N_("This text is too long (at most 10,000 characters)")
-    minutes = _minutes(form, errors)
+    minutes = time_spent.parse_minutes(form.get("minutes"), errors)
     if errors:
         raise FormErrors(errors)
     return ReferralAcceptance(urgency, note or None, minutes)
@@ -178,8 +183,8 @@ def accept_referral(session: Session, user: InboxUser, consult_id: str, acceptan
     because the referral still has to be performed by the hospital. The note, if any, is the message."""
     task = open_task_of_kind(session, user, consult_id, referral=True)
     # Counted as a referral (converted), not as a prevented one.
-    consult = _conclude(task, user, now, "referral-accepted", "referral-accepted", True, task.consult.specialism,
-                        acceptance.urgency, acceptance.minutes)
+    consult = _conclude(session, task, user, now, "referral-accepted", "referral-accepted", True,
+                        task.consult.specialism, acceptance.urgency, acceptance.minutes, "accept-referral")
     # The ServiceRequest resource is left exactly as the GP sent it (status active, the GP's priority), so
     # its version does not change; the urgency the specialist set is in Task.output (referral-urgency).
     # A message needs text (Communication.payload, tsc-1): without a note there is none, and Task.output
@@ -198,16 +203,17 @@ def accept_referral(session: Session, user: InboxUser, consult_id: str, acceptan
 class ReferralReturn:
     text: str
     minutes: int | None = None
+    attestations: tuple[str, ...] = ()
 
 
 def parse_return(form: dict[str, str]) -> ReferralReturn:
     """The "return to the GP with advice" form: advice as in the answer form, time spent optional."""
     errors: dict[str, str] = {}
-    text = checked_text(form.get("advice", ""), "advice", N_("Write your advice to the GP"), errors)
-    minutes = _minutes(form, errors)
+    attested = parse_attestations(form, errors)
     if errors:
         raise FormErrors(errors)
-    return ReferralReturn(text, minutes)
+    return ReferralReturn(*text_and_minutes(form.get("advice", ""), "advice", N_("Write your advice to the GP"),
+                                            form.get("minutes")), attested)
 
 
 def return_referral(session: Session, user: InboxUser, consult_id: str, returned: ReferralReturn, now: datetime,
@@ -215,8 +221,9 @@ def return_referral(session: Session, user: InboxUser, consult_id: str, returned
     """Triage sends the referral back to the GP with advice instead of to the hospital: a prevented
     referral. The GP's ServiceRequest is completed, as for a meekijkconsult answered with advice."""
     task = open_task_of_kind(session, user, consult_id, referral=True)
-    consult = _conclude(task, user, now, "referral-returned", "returned-with-advice", False, None, None,
-                        returned.minutes)
+    consult = _conclude(session, task, user, now, "referral-returned", "returned-with-advice", False, None, None,
+                        returned.minutes, "return-referral")
+    consult.attestations = list(returned.attestations)
     _complete_request(consult, now)
     message = write_message(session, task, user, MessageCategory.ADVICE, returned.text, now)
     session.flush()
@@ -227,13 +234,14 @@ def return_referral(session: Session, user: InboxUser, consult_id: str, returned
 
 
 def decline(session: Session, user: InboxUser, consult_id: str, reason: str, now: datetime,
-            source_ip: str | None = None) -> ConsultMessage:
+            source_ip: str | None = None, minutes: str = "") -> ConsultMessage:
     """Not suitable for a consult: the Task is rejected, with the reason as the answer to the GP."""
-    text = required_text(reason, "reason", N_("Give a reason"))
+    text, spent = text_and_minutes(reason, "reason", N_("Give a reason"), minutes)
     task = open_task_of(session, user, consult_id)
+    time_spent.register(session, task.consult, user, "decline", spent, now)
     if task.status is TaskStatus.ON_HOLD:
-        transition(task, TaskStatus.IN_PROGRESS)  # on-hold cannot end directly (FHIR.md's state machine)
-    transition(task, TaskStatus.REJECTED)
+        transition(task, TaskStatus.IN_PROGRESS, now)  # on-hold cannot end directly (FHIR.md's state machine)
+    transition(task, TaskStatus.REJECTED, now)
     task.business_status = "rejected-not-suitable"
     task.status_reason = text
     task.version_id += 1
@@ -241,6 +249,7 @@ def decline(session: Session, user: InboxUser, consult_id: str, reason: str, now
     consult = task.consult
     consult.outcome = "not-suitable"
     consult.converted_to_referral = False
+    consult.answered_by_agb = user.practitioner_agb
     appointments.cancel_open_appointments(session, consult, "specialist", N_("The consult was declined"), now)
     message = write_message(session, task, user, MessageCategory.ADVICE, text, now)
     session.flush()

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
+from triage_service.consults import time_spent
 from triage_service.consults.proposals import MAX_INSTRUCTIONS, Proposal
 from triage_service.consults.specialist import actor_of, open_task_of, take, task_of, write_message
 from triage_service.consults.task_states import check_version, transition
@@ -77,6 +78,7 @@ def propose(session: Session, user: InboxUser, consult_id: str, proposal: Propos
         raise FormErrors({"start_1": N_("Under this agreement you book the appointment yourself: give one time")})
     _check_agenda(session, user.practitioner_agb, proposal, replaced)
     take(task, user, now)
+    time_spent.register(session, consult, user, "appointment", proposal.time_spent, now)
     if replaced is not None:
         _cancel(replaced, "specialist", N_("Rescheduled by the specialist"), now)
     status = AppointmentStatus.BOOKED if books else AppointmentStatus.PROPOSED
@@ -125,7 +127,7 @@ def _own_appointment(session: Session, user: InboxUser, consult_id: str, appoint
     appointment = session.scalar(select(Appointment).where(Appointment.id == appointment_id,
                                                            Appointment.consult_id == consult_id))
     if appointment is None:
-        raise NotFound("This appointment does not exist")
+        raise NotFound(N_("This appointment does not exist"))
     return appointment
 
 
@@ -196,7 +198,7 @@ def mark(session: Session, user: InboxUser, consult_id: str, appointment_id: str
     appointment.status = AppointmentStatus(outcome)
     _bump(appointment, now)
     if appointment.status is AppointmentStatus.NOSHOW:
-        transition(task, TaskStatus.ON_HOLD)
+        transition(task, TaskStatus.ON_HOLD, now)
         task.business_status = "appointment-no-show"
         when = appointment.start.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
         write_message(session, task, user, MessageCategory.REQUEST_FOR_INFORMATION,
@@ -244,7 +246,7 @@ def update_by_gp(session: Session, actor: Actor, appointment: Appointment, submi
             "business-rule", _closed_message(appointment), "Appointment.status")])
     task = appointment.consult.task
     if task.status not in (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD):
-        raise Conflict("The consult of this appointment is no longer open", expression="Appointment.status")
+        raise Conflict(N_("The consult of this appointment is no longer open"), expression="Appointment.status")
     if wanted == AppointmentStatus.BOOKED.value:
         _book_by_gp(session, appointment, now)
     elif wanted == AppointmentStatus.CANCELLED.value:
@@ -253,8 +255,8 @@ def update_by_gp(session: Session, actor: Actor, appointment: Appointment, submi
         _cancel(appointment, "gp", str(text)[:MAX_INSTRUCTIONS] if text else None, now)
         _touch_task(session, task, now)
     else:
-        message = ("A GP system books a proposed time (status 'booked') or cancels one (status 'cancelled'); "
-                   "'fulfilled' and 'noshow' are for the specialist to record")
+        message = N_("A GP system books a proposed time (status 'booked') or cancels one (status 'cancelled'); "
+                     "'fulfilled' and 'noshow' are for the specialist to record")
         raise UnprocessableInput(message, issues=[Issue("business-rule", message, "Appointment.status")])
     session.flush()  # a concurrent change of the same version fails here (optimistic locking): 412
     record(session, actor, event="fhir.update", action=AuditAction.UPDATE, resource_type="Appointment",
@@ -272,11 +274,11 @@ def _same_times(appointment: Appointment, submitted: dict[str, Any]) -> None:
         try:
             theirs = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
         except ValueError as exc:
-            raise InvalidInput(f"Appointment.{element} is not a valid instant", expression=f"Appointment.{element}") \
-                from exc
+            raise InvalidInput(N_("Appointment.%(element)s is not a valid instant"), params={"element": element},
+                               expression=f"Appointment.{element}") from exc
         if theirs.tzinfo is None or theirs != ours:
-            message = ("The times of an appointment are the specialist's: book or cancel it as proposed, and ask "
-                       "for other times in a message")
+            message = N_("The times of an appointment are the specialist's: book or cancel it as proposed, and "
+                         "ask for other times in a message")
             raise UnprocessableInput(message, issues=[Issue("business-rule", message, f"Appointment.{element}")])
 
 
@@ -298,20 +300,23 @@ def _nothing_else_changed(appointment: Appointment, submitted: dict[str, Any]) -
     ours, theirs = _comparable(appointment_to_fhir(appointment, appointment.consult)), _comparable(submitted)
     changed = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
     if changed:
-        message = (f"A GP system may change only the status (booked or cancelled) and cancelationReason of an "
-                   f"appointment; this update also changes {', '.join(changed)}. Ask the specialist for other "
-                   "times or details in a message")
-        raise UnprocessableInput(message, issues=[Issue("business-rule", message, f"Appointment.{changed[0]}")])
+        message = N_("A GP system may change only the status (booked or cancelled) and cancelationReason of an "
+                     "appointment; this update also changes %(changed)s. Ask the specialist for other times or "
+                     "details in a message")
+        params = {"changed": ", ".join(changed)}
+        raise UnprocessableInput(message, params=params,
+                                 issues=[Issue("business-rule", message, f"Appointment.{changed[0]}", params=params)])
 
 
 def _book_by_gp(session: Session, appointment: Appointment, now: datetime) -> None:
     if appointment.status is AppointmentStatus.CANCELLED:
         withdrawn = appointment.cancelled_by in ("specialist", "service")
-        raise Conflict("This time was withdrawn: book one of the times still proposed, or ask the specialist for new "
-                       "ones" if withdrawn else "This time was cancelled: book one of the times still proposed",
+        raise Conflict(N_("This time was withdrawn: book one of the times still proposed, or ask the specialist "
+                          "for new ones") if withdrawn else
+                       N_("This time was cancelled: book one of the times still proposed"),
                        expression="Appointment.status")
     if appointment.start <= now:
-        raise Conflict("This time has passed: ask the specialist for a new one", expression="Appointment.start")
+        raise Conflict(N_("This time has passed: ask the specialist for a new one"), expression="Appointment.start")
     appointment.status = AppointmentStatus.BOOKED
     appointment.booked_by = "gp"
     _bump(appointment, now)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from triage_service.attachments.documents import store_attachment
 from triage_service.attachments.quality import measure
 from triage_service.audit.trail import Actor, record
+from triage_service.consults import context_form
 from triage_service.consults.coverage import Problem, coverage_problems
 from triage_service.consults.practice import consult_of_practice, practice_actor, practice_of, require_gp
 from triage_service.consults.transactions import process_transaction
@@ -33,6 +34,7 @@ from triage_service.consults.validation import (
 )
 from triage_service.errors import N_, Conflict, DomainError, Forbidden, FormErrors, NotFound
 from triage_service.fhir import dutch
+from triage_service.fhir.context import ECG, LOINC
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_PHOTO, PROFILE_CONSULT_REQUEST
 from triage_service.models import (
     AuditAction,
@@ -117,8 +119,8 @@ def save_draft(session: Session, user: InboxUser, draft: ConsultDraft | None, fo
                source_ip: str | None, ready: bool = False) -> ConsultDraft:
     """Keep what was typed (checked only when sent): a POH may save a half-filled form and come back."""
     practice = practice_of(session, user)
-    values = {name: str(form.get(name, "")).strip()[:MAX_QUESTION if name == "question" else 200]
-              for name in FIELDS}
+    values = {name: str(form.get(name, "")).strip()[:MAX_QUESTION if name in ("question", "ctx_medication") else 200]
+              for name in (*FIELDS, *context_form.FIELDS)}
     if draft is None:
         draft = ConsultDraft(organisation_id=practice.id, author_id=user.id, status=DraftStatus.OPEN, form=values,
                              files=[], created_at=now, updated_at=now)
@@ -137,17 +139,21 @@ def save_draft(session: Session, user: InboxUser, draft: ConsultDraft | None, fo
 
 
 def add_file(session: Session, actor: Actor, settings: Settings, draft: ConsultDraft, data: bytes,
-             content_type: str, title: str, now: datetime) -> dict[str, Any]:
+             content_type: str, title: str, now: datetime, kind: str | None = None) -> dict[str, Any]:
     """Check, clean and encrypt an uploaded photo or PDF (the API's own path) and add it to the draft,
-    with its measured sharpness and exposure so the GP is told before sending what to retake."""
+    with its measured sharpness and exposure so the GP is told before sending what to retake. ``kind`` "ecg"
+    marks the PDF of an ECG (sent with type LOINC 11524-6, consults/context_form.py)."""
     if draft.status is DraftStatus.SENT:
         raise Forbidden(N_("This consult has been sent already; it can no longer be changed"))
+    if kind == "ecg" and not data.startswith(b"%PDF-"):
+        raise FormErrors({"ctx_ecg": N_("Add the ECG as a PDF, as the ECG device or the HIS saves it")})
     if len(draft.files) >= settings.max_attachments_per_consult:
         raise FormErrors({"files": N_("A consult carries at most this many photos and documents")})
     attachment = store_attachment(session, actor, settings, draft.organisation_id, data, content_type, now)
     quality = measure(data) if attachment.content_type.startswith("image/") else None
-    entry = {"attachment_id": attachment.id, "title": title.strip()[:100], "content_type": attachment.content_type,
-             "quality": list(quality.problems) if quality else []}
+    entry = {"attachment_id": attachment.id, "title": title.strip()[:100] or ("ECG" if kind == "ecg" else ""),
+             "content_type": attachment.content_type, "quality": list(quality.problems) if quality else [],
+             **({"kind": kind} if kind else {})}
     draft.files = [*draft.files, entry]
     draft.updated_at = now
     return entry
@@ -201,6 +207,8 @@ def send(session: Session, user: InboxUser, settings: Settings, draft: ConsultDr
     if practice.kind is OrganisationKind.OUT_OF_HOURS_POST and not dutch.is_valid_agb(own_practice):
         # The post's patient belongs to another practice: the advice must reach the patient's own GP.
         missing["own_practice"] = FIELD_MESSAGES["own_practice"]
+    _context, context_errors = context_form.context_resources(draft.form, now)
+    missing.update(context_errors)
     if missing:
         raise FormErrors(missing)
     problems = coverage_problems(session, draft, practice, now)
@@ -226,6 +234,10 @@ def field_errors(refused: DomainError) -> dict[str, str]:
     admits this patient) is the form's as a whole, under ``""``, with the intake's own explanation."""
     errors: dict[str, str] = {}
     for issue in refused.issues:
+        if "kind" in issue.params:  # context the agreement requires (consults/patient_context.py)
+            for field, text in context_form.missing_errors([str(issue.params["kind"])]).items():
+                errors.setdefault(field, text)
+            continue
         expression = issue.expression or ""
         field = next((name for key, name in _FIELD_OF if key in expression.rsplit(".", 2)[-1]
                       or f".{key}" in expression), "")
@@ -295,12 +307,19 @@ def consult_bundle(draft: ConsultDraft, practice: Organisation, gp: Practitioner
                     # Photos the patient took and uploaded themself (consults/patient_photos.py) say so.
                     **({"author": [{"type": "Patient", "identifier": bsn, "display": "patiënt"}]}
                        if file.get("from_patient") else {}),
+                    # An ECG says so: the agreement may require one (fhir/context.py).
+                    **({"type": {"coding": [{"system": LOINC, "code": ECG, "display": "EKG study"}], "text": "ECG"}}
+                       if file.get("kind") == "ecg" else {}),
                     "content": [{"attachment": {"contentType": file["content_type"],
                                                 "url": f"Binary/{file['attachment_id']}",
                                                 **({"title": file["title"]} if file.get("title") else {})}}]}
         entries.append({"fullUrl": full_url, "resource": document,
                         "request": {"method": "POST", "url": "DocumentReference"}})
         supporting.append({"reference": full_url, "display": file.get("title") or f"{index + 1}"})
+    # The patient's context typed in the form's section, contained as a GP system would send it.
+    context, _errors = context_form.context_resources(form, now)
+    contained.extend(context)
+    supporting.extend({"reference": f"#{resource['id']}"} for resource in context)
     if supporting:
         request["supportingInfo"] = supporting
     entries.append({"fullUrl": f"urn:uuid:{draft.id}", "resource": request,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import record
-from triage_service.consults import appointments
+from triage_service.consults import appointments, norm_clock, time_spent
 from triage_service.consults.specialist import actor_of, checked_text, open_task_of
 from triage_service.errors import N_, FormErrors, UnprocessableInput
 from triage_service.fhir.dutch import postcode_digits
@@ -30,16 +30,18 @@ SPECIALISM_PREFIX = "specialism:"
 
 
 def forward(session: Session, user: InboxUser, consult_id: str, to_agb: str, reason: str, now: datetime,
-            source_ip: str | None = None) -> None:
+            source_ip: str | None = None, minutes: str = "") -> None:
     """Hand the consult to a colleague under the same agreement, the group queue, or (``specialism:<code>``)
     another specialism, which routes it afresh under that specialism's agreements, with a reason."""
     errors: dict[str, str] = {}
     text = checked_text(reason, "reason", N_("Give a reason"), errors)
+    spent = time_spent.parse_minutes(minutes, errors)
     task = open_task_of(session, user, consult_id)
     if to_agb.startswith(SPECIALISM_PREFIX):
         if errors:
             raise FormErrors(errors)
         _forward_to_specialism(session, user, task, to_agb.removeprefix(SPECIALISM_PREFIX), text, now, source_ip)
+        time_spent.register(session, task.consult, user, "forward", spent, now)
         return
     decision = session.scalar(select(RoutingDecision).where(RoutingDecision.consult_id == consult_id)
                               .order_by(RoutingDecision.decided_at.desc()).limit(1))
@@ -50,6 +52,7 @@ def forward(session: Session, user: InboxUser, consult_id: str, to_agb: str, rea
         raise FormErrors(errors)
     kind, name = colleagues[to_agb]
     previous = task.owner_name
+    time_spent.register(session, task.consult, user, "forward", spent, now)
     # Proposed and booked times were in the previous specialist's agenda: the new owner proposes their own.
     appointments.cancel_open_appointments(session, task.consult, "specialist", N_("The consult was forwarded"), now)
     task.owner_kind, task.owner_agb, task.owner_name = kind, to_agb, name
@@ -87,7 +90,7 @@ def _forward_to_specialism(session: Session, user: InboxUser, task: ConsultTask,
     consult.specialism, consult.agreement_id, consult.profile_id = specialism, chosen.profile.agreement_id, \
         chosen.profile.profile_id
     task.owner_kind, task.owner_agb, task.owner_name = chosen.kind, chosen.agb, chosen.name
-    task.due_at = outcome.due  # the new specialism's norm, from now
+    norm_clock.restart(task, outcome.due, now)  # the new specialism's norm, from now
     task.version_id += 1
     task.updated_at = now
     decision = record_decision(session, consult.id, outcome, now)

@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
 from triage_service.consults.callouts import open_callout
+from triage_service.consults.patient_context import require_context, store_context
 from triage_service.consults.validation import DEFAULT_MAX_ATTACHMENTS, validate_consult_request
-from triage_service.errors import Conflict
+from triage_service.errors import N_, Conflict
 from triage_service.fhir.meta import stamp
+from triage_service.fhir.notes import agreement_flag_note
 from triage_service.fhir.profiles import PROFILE_CONSULT_REQUEST
 from triage_service.models import (
+    Agreement,
     AuditAction,
     Consult,
     ConsultIdentifier,
@@ -34,14 +37,14 @@ from triage_service.models import (
     TaskStatus,
 )
 from triage_service.models.base import new_id
-from triage_service.outcome import Issue
+from triage_service.outcome import Issue, Message, issue
 from triage_service.records.patient_links import link_documents
 from triage_service.records.resolution import Resolver
 from triage_service.records.supporting import (
     primary_identifier_token,
 )
 from triage_service.routing.assignment import URGENT_PRIORITIES
-from triage_service.routing.referral_flags import FiredFlag, conversion_rate, describe
+from triage_service.routing.referral_flags import FiredFlag, conversion_rate
 from triage_service.routing.service import record_decision, route
 
 
@@ -79,6 +82,8 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     # Routing first: a request that no agreement covers is refused before anything is stored.
     outcome = route(session, fields.routing, fields.priority, now)
     chosen = outcome.assignment.chosen
+    # The context the agreement asks for with this consult form (e.g. a blood pressure and an ECG).
+    require_context(session, chosen.profile.agreement_id, fields.consult_form, fields.context.kinds)
 
     patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
     # The id is chosen here, so the stored resource carries it from the INSERT (no second UPDATE).
@@ -115,16 +120,23 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
             raise  # not an identifier collision: a bug, which must not pass for the client's fault
         if if_none_exist is not None:
             return Submission(winner, winner.task, created=False)
-        raise Conflict(f"A consult with identifier {system}|{value} already exists (ServiceRequest/{winner.id}); "
-                       "resubmit with If-None-Exist to retry safely", expression="ServiceRequest.identifier") from None
+        raise Conflict(
+            N_(
+                "A consult with identifier %(system)s|%(value)s already exists "
+                "(ServiceRequest/%(id)s); resubmit with If-None-Exist to retry safely"
+            ),
+            expression="ServiceRequest.identifier",
+            params={"system": system, "value": value, "id": winner.id},
+        ) from None
+    store_context(session, actor, consult, fields.context, now)
     notes = _record_flags(session, consult, outcome.flags, now)
     # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
+    # flag_note keeps the English sentence as written; the Task's note says it in the reader's language.
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
                        business_status="likely-referral" if notes else "assigned", owner_kind=chosen.kind,
                        owner_agb=chosen.agb, owner_name=chosen.name, due_at=outcome.due, version_id=1,
-                       urgent=fields.priority in URGENT_PRIORITIES,
-                       likely_referral=bool(notes), flag_note="\n".join(notes) or None, created_at=now,
-                       updated_at=now)
+                       urgent=fields.priority in URGENT_PRIORITIES, likely_referral=bool(notes),
+                       flag_note="\n".join(n.english() for n in notes) or None, created_at=now, updated_at=now)
     session.add(task)
     record_decision(session, consult.id, outcome, now)
     session.flush()  # the Task's id, for its call-out
@@ -140,19 +152,43 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     record(session, actor, event="routing.assign", action=AuditAction.EXECUTE, resource_type="Task",
            resource_id=task.id, patient_ref=patient.id, at=now,
            detail=f"agreement={chosen.profile.agreement_code}; owner={chosen.kind}:{chosen.agb}")
-    warnings = tuple(Issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)
+    warnings = tuple(issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)
     return Submission(consult, task, created=True, warnings=warnings)
 
 
-def _record_flags(session: Session, consult: Consult, flags: list[FiredFlag], now: datetime) -> list[str]:
-    """Store every fired flag with the conversion figure of similar consults; return them in words."""
+def _record_flags(session: Session, consult: Consult, flags: list[FiredFlag], now: datetime) -> list[Message]:
+    """Store every fired flag with the conversion figure of similar consults; return them as sentences, in
+    the order the Task lists them (fhir/mapping.py: the referral-profile flag first, then by rule)."""
     if not flags:
         return []
     total, converted = conversion_rate(session, consult.specialism, consult.primary_icpc)
     for flag in flags:
         session.add(ReferralFlag(consult_id=consult.id, kind=flag.kind, rule=flag.rule, reason=flag.reason,
                                  similar_total=total, similar_converted=converted, flagged_at=now))
-    return [describe(flag, total, converted) for flag in flags]
+    return _flag_notes(session, consult.agreement_id, flags, total, converted)
+
+
+def _flag_notes(session: Session, agreement_id: str | None, flags: list[FiredFlag], total: int,
+                converted: int) -> list[Message]:
+    ordered = sorted(flags, key=lambda f: (f.kind != "referral-profile", f.rule))
+    agreement = session.get(Agreement, agreement_id) if agreement_id else None
+    return [agreement_flag_note(agreement, flag.kind, flag.rule, flag.reason, total, converted) for flag in ordered]
+
+
+def check_consult(session: Session, organisation: Organisation, resource: dict[str, Any], resolver: Resolver,
+                  now: datetime, max_attachments: int = DEFAULT_MAX_ATTACHMENTS) -> list[Issue]:
+    """Everything a create checks, for ``$validate``: the same refusals (raised) and the same warnings
+    (returned), from the same code, so a request $validate passes is not refused or warned about otherwise
+    on create. Nothing is stored; the caller rolls back."""
+    fields = validate_consult_request(session, organisation, resource, resolver, now, max_attachments)
+    outcome = route(session, fields.routing, fields.priority, now)
+    require_context(session, outcome.assignment.chosen.profile.agreement_id, fields.consult_form,
+                    fields.context.kinds)
+    if not outcome.flags:
+        return []
+    total, converted = conversion_rate(session, fields.specialism, fields.icpc_codes[0])
+    notes = _flag_notes(session, outcome.assignment.chosen.profile.agreement_id, outcome.flags, total, converted)
+    return [issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes]
 
 
 def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any], now: datetime) -> StoredResource:

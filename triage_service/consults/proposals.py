@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from triage_service.consults import time_spent
 from triage_service.errors import N_, FormErrors
 from triage_service.routing.working_time import AMSTERDAM
 
@@ -38,6 +39,8 @@ class Proposal:
     replaces: str | None = None
     #: The form's field number of each start (errors are shown at the field); 1, 2, ... when not from a form.
     fields: tuple[int, ...] = ()
+    #: Minutes the specialist spent arranging it (time registration, consults/time_spent.py); not the duration.
+    time_spent: int | None = None
 
 
 
@@ -82,10 +85,11 @@ def parse_proposal(form: dict[str, str], video: bool, now: datetime) -> Proposal
         errors["instructions"] = N_("Say where the patient should come (and anything to bring)")
     if MIN_MINUTES <= minutes <= MAX_MINUTES and not any(k.startswith("start_") for k in errors):
         _check_no_overlap_among(slots, minutes, errors)
+    spent = time_spent.parse_minutes(form.get("time_spent"), errors, "time_spent")
     if errors:
         raise FormErrors(errors)
     return Proposal(tuple(starts), minutes, meeting_url, instructions, video and form.get("gp_joins") == "on",
-                    form.get("replaces") or None, tuple(number for _, number in slots))
+                    form.get("replaces") or None, tuple(number for _, number in slots), spent)
 
 
 

@@ -27,7 +27,7 @@ def explain_file(session: Session, raw: bytes, practice_agb: str) -> tuple[list[
         issues = parse_resource(data, "ServiceRequest").issues
     errors = [i for i in issues if i.is_error]
     if errors:
-        return [f"Not a valid ServiceRequest: {i.diagnostics} ({i.expression})" for i in errors], False
+        return [f"Not a valid ServiceRequest: {i.english()} ({i.expression})" for i in errors], False
     organisation = session.scalar(select(Organisation).where(Organisation.agb == practice_agb))
     if organisation is None:
         return [f"No practice with AGB {practice_agb}"], False
@@ -36,7 +36,7 @@ def explain_file(session: Session, raw: bytes, practice_agb: str) -> tuple[list[
         fields = validate_consult_request(session, organisation, resource,
                                           Resolver(session, organisation.id, resource), now)
     except DomainError as exc:
-        return [f"Refused at validation: {i.diagnostics} ({i.expression})" for i in exc.issues], False
+        return [f"Refused at validation: {i.english()} ({i.expression})" for i in exc.issues], False
 
     request = fields.routing
     lines = [f"Request: {specialism_label(request.specialism)}, ICPC {', '.join(request.icpc_codes)}, "
@@ -53,9 +53,9 @@ def explain_file(session: Session, raw: bytes, practice_agb: str) -> tuple[list[
         lines.append(f"  MATCH    {profile.agreement_code} / {profile.profile_name}")
     for profile, reasons in result.near_misses:
         lines.append(f"  no match {profile.agreement_code} / {profile.profile_name}: "
-                     + "; ".join(r.message for r in reasons))
+                     + "; ".join(r.message.english() for r in reasons))
     if not result.matches:
-        lines.extend(result.explanation(specialism_label(request.specialism)))
+        lines.extend(m.english() for m in result.explanation(specialism_label(request.specialism)))
         return lines, False
     assignment = choose(candidates_for(session, result.matches, now), fields.priority, request.performer_agb)
     if assignment is None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor
 from triage_service.consults.task_states import transition
+from triage_service.consults.time_spent import parse_minutes
 from triage_service.errors import N_, Conflict, FormErrors, NotFound
 from triage_service.models import ConsultMessage, ConsultTask, MessageCategory, TaskStatus
 from triage_service.security.web_auth import InboxUser
@@ -59,7 +60,7 @@ def take(task: ConsultTask, user: InboxUser, now: datetime) -> None:
     if task.owner_kind == "organisation" and user.practitioner_agb:
         task.owner_kind, task.owner_agb, task.owner_name = "practitioner", user.practitioner_agb, user.display_name
     if task.status in (TaskStatus.ACCEPTED, TaskStatus.ON_HOLD):
-        transition(task, TaskStatus.IN_PROGRESS)
+        transition(task, TaskStatus.IN_PROGRESS, now)
     task.version_id += 1
     task.updated_at = now
 
@@ -73,6 +74,17 @@ def checked_text(value: str, field: str, required: str, errors: dict[str, str]) 
         errors[field] = N_("This text is too long (at most 10,000 characters)")
     return text
 
+
+
+def text_and_minutes(value: str, field: str, required: str, minutes: str | None) -> tuple[str, int | None]:
+    """A required text with the optional time spent beside it (asking, declining, returning a referral):
+    both fields checked together, so one refusal names every mistake on the form."""
+    errors: dict[str, str] = {}
+    text = checked_text(value, field, required, errors)
+    spent = parse_minutes(minutes, errors)
+    if errors:
+        raise FormErrors(errors)
+    return text, spent
 
 
 def required_text(value: str, field: str, required: str) -> str:

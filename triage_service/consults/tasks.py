@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from triage_service.audit.trail import Actor, record
 from triage_service.consults.appointments import cancel_open_appointments
 from triage_service.consults.task_states import check_version, transition
-from triage_service.errors import InvalidTransition, UnprocessableInput
+from triage_service.errors import N_, InvalidTransition, UnprocessableInput
 from triage_service.fhir.meta import stamp
 from triage_service.models import AuditAction, ConsultTask, RequestStatus, TaskStatus
 from triage_service.outcome import Issue
@@ -34,11 +34,20 @@ def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitt
     if wanted == task.status.value:
         return task  # nothing changed: FHIR update is idempotent
     if wanted != TaskStatus.CANCELLED.value:
-        raise UnprocessableInput("A GP system may only cancel its consult or acknowledge the advice",
-                                 issues=[Issue("business-rule", "A GP system may only change a consult Task's "
-                                               "status to 'cancelled', or acknowledge a completed consult's advice "
-                                               "with businessStatus advice-acknowledged", "Task.status")])
-    transition(task, TaskStatus.CANCELLED)
+        raise UnprocessableInput(
+            N_("A GP system may only cancel its consult or acknowledge the advice"),
+            issues=[
+                Issue(
+                    "business-rule",
+                    N_(
+                        "A GP system may only change a consult Task's status to 'cancelled', or acknowledge a "
+                        "completed consult's advice with businessStatus advice-acknowledged"
+                    ),
+                    "Task.status",
+                )
+            ],
+        )
+    transition(task, TaskStatus.CANCELLED, now)
 
     cancel_open_appointments(session, task.consult, "gp", "The GP cancelled the consult", now)
     reason = submitted.get("statusReason", {})
@@ -63,7 +72,7 @@ def update_task_by_gp(session: Session, actor: Actor, task: ConsultTask, submitt
 def acknowledge_advice(session: Session, actor: Actor, task: ConsultTask, now: datetime) -> None:
     """The GP system confirms the advice arrived (business status advice-acknowledged)."""
     if task.status is not TaskStatus.COMPLETED:
-        raise InvalidTransition("Only advice that was given can be acknowledged", expression="Task.businessStatus")
+        raise InvalidTransition(N_("Only advice that was given can be acknowledged"), expression="Task.businessStatus")
     if task.business_status == "advice-acknowledged":
         return
     task.business_status = "advice-acknowledged"

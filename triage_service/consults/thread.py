@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from triage_service.attachments.documents import create_document_reference
 from triage_service.audit.trail import Actor, record
 from triage_service.consults.task_states import transition
-from triage_service.errors import Conflict, NotFound, UnprocessableInput
+from triage_service.errors import N_, Conflict, NotFound, UnprocessableInput
 from triage_service.fhir import dutch
 from triage_service.fhir.profiles import PROFILE_CONSULT_MESSAGE, PROFILE_CONSULT_PHOTO, registry
 from triage_service.models import (
@@ -47,29 +47,30 @@ def post_gp_message(session: Session, actor: Actor, organisation: Organisation, 
                     now: datetime, max_attachments: int = 10) -> ConsultMessage:
     issues = [i for i in registry().validate(resource, PROFILE_CONSULT_MESSAGE) if i.is_error]
     if issues:
-        raise UnprocessableInput("The Communication does not meet the consult-message profile", issues=issues)
+        raise UnprocessableInput(N_("The Communication does not meet the consult-message profile"), issues=issues)
     consult_id = _ref_id(resource["basedOn"][0], "ServiceRequest")
     consult = session.scalar(select(Consult).where(Consult.id == consult_id,
                                                    Consult.organisation_id == organisation.id)) if consult_id else None
     if consult is None:
-        raise NotFound("basedOn must reference a consult (ServiceRequest) of this client's practice",
+        raise NotFound(N_("basedOn must reference a consult (ServiceRequest) of this client's practice"),
                        expression="Communication.basedOn[0]")
     task: ConsultTask = consult.task
     if _ref_id(resource["partOf"][0], "Task") != task.id:
-        raise UnprocessableInput("partOf must reference the Task of that consult", expression="Communication.partOf[0]")
+        raise UnprocessableInput(N_("partOf must reference the Task of that consult"),
+                                 expression="Communication.partOf[0]")
     category = MessageCategory(resource["category"][0]["coding"][0]["code"])
     if category not in _GP_CATEGORIES:
-        raise UnprocessableInput("A GP system sends information-provided (an answer) or general messages",
+        raise UnprocessableInput(N_("A GP system sends information-provided (an answer) or general messages"),
                                  expression="Communication.category[0]")
     if task.status not in (TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD):
-        raise Conflict(f"The consult is {task.status.value}: no more messages can be added",
-                       expression="Communication.basedOn[0]")
+        raise Conflict(N_("The consult is %(value)s: no more messages can be added"),
+                       expression="Communication.basedOn[0]", params={"value": task.status.value})
     question = _question(session, consult, resource, category)
     texts = [p["contentString"] for p in resource["payload"] if isinstance(p.get("contentString"), str)]
     documents = _documents(session, consult, resource, max_attachments)
     if not documents and (not texts or not "".join(texts).strip()):
-        raise UnprocessableInput("The message needs text in payload.contentString",
-                                 issues=[Issue("required", "The message needs text in payload.contentString",
+        raise UnprocessableInput(N_("The message needs text in payload.contentString"),
+                                 issues=[Issue("required", N_("The message needs text in payload.contentString"),
                                                "Communication.payload")])
     sender = resource.get("sender", {})
     identifier = sender.get("identifier", {}) if isinstance(sender, dict) else {}
@@ -80,7 +81,7 @@ def post_gp_message(session: Session, actor: Actor, organisation: Organisation, 
         in_response_to_id=question.id if question else None, document_ids=documents, sent_at=now)
     session.add(message)
     if category is MessageCategory.INFORMATION_PROVIDED and task.status is TaskStatus.ON_HOLD:
-        transition(task, TaskStatus.IN_PROGRESS)
+        transition(task, TaskStatus.IN_PROGRESS, now)
         task.business_status = "information-received"
     task.version_id += 1
     task.updated_at = now
@@ -100,8 +101,8 @@ def _documents(session: Session, consult: Consult, resource: dict[str, Any], max
     for index, payload in enumerate(resource["payload"]):
         expression = f"Communication.payload[{index}]"
         if "contentAttachment" in payload:
-            raise UnprocessableInput("Send a photo as a DocumentReference (POST /fhir/Binary, then "
-                                     "/fhir/DocumentReference) and reference it with contentReference",
+            raise UnprocessableInput(N_("Send a photo as a DocumentReference (POST /fhir/Binary, then "
+                                        "/fhir/DocumentReference) and reference it with contentReference"),
                                      expression=expression)
         if "contentReference" not in payload:
             continue
@@ -110,17 +111,15 @@ def _documents(session: Session, consult: Consult, resource: dict[str, Any], max
             StoredResource.id == document_id, StoredResource.resource_type == "DocumentReference",
             StoredResource.organisation_id == consult.organisation_id)) if document_id else None
         if stored is None:
-            raise UnprocessableInput("contentReference must reference a DocumentReference this practice "
-                                     "uploaded", issues=[Issue("not-found", "contentReference must reference a "
-                                                               "DocumentReference this practice uploaded",
-                                                               f"{expression}.contentReference")])
+            unknown = N_("contentReference must reference a DocumentReference this practice uploaded")
+            raise UnprocessableInput(unknown, issues=[Issue("not-found", unknown, f"{expression}.contentReference")])
         ids.append(stored.id)
     if ids:
         earlier = sum(len(m.document_ids or []) for m in session.scalars(
             select(ConsultMessage).where(ConsultMessage.consult_id == consult.id)))
         if consult.photo_count + earlier + len(ids) > max_attachments:
-            raise UnprocessableInput(f"A consult carries at most {max_attachments} photos and documents",
-                                     expression="Communication.payload")
+            raise UnprocessableInput(N_("A consult carries at most %(max_attachments)s photos and documents"),
+                                     expression="Communication.payload", params={"max_attachments": max_attachments})
     return ids
 
 
@@ -129,17 +128,24 @@ def _question(session: Session, consult: Consult, resource: dict[str, Any],
     answered = resource.get("inResponseTo", [])
     if not answered:
         if category is MessageCategory.INFORMATION_PROVIDED:
-            raise UnprocessableInput("An answer must say which question it answers (inResponseTo)",
-                                     issues=[Issue("required", "An answer must say which question it answers "
-                                                   "(inResponseTo)", "Communication.inResponseTo")])
+            raise UnprocessableInput(
+                N_("An answer must say which question it answers (inResponseTo)"),
+                issues=[
+                    Issue(
+                        "required",
+                        N_("An answer must say which question it answers (inResponseTo)"),
+                        "Communication.inResponseTo",
+                    )
+                ],
+            )
         return None
     question_id = _ref_id(answered[0], "Communication")
     question = session.scalar(select(ConsultMessage).where(
         ConsultMessage.id == question_id, ConsultMessage.consult_id == consult.id,
         ConsultMessage.category == MessageCategory.REQUEST_FOR_INFORMATION)) if question_id else None
     if question is None:
-        raise UnprocessableInput("inResponseTo does not name a question of this consult",
-                                 issues=[Issue("not-found", "inResponseTo does not name a question of this consult",
+        raise UnprocessableInput(N_("inResponseTo does not name a question of this consult"),
+                                 issues=[Issue("not-found", N_("inResponseTo does not name a question of this consult"),
                                                "Communication.inResponseTo[0]")])
     return question
 

@@ -11,7 +11,7 @@ posted on its own.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from triage_service.attachments.documents import binary_content, create_document_reference, store_attachment
 from triage_service.audit.trail import Actor
 from triage_service.consults.intake import submit_consult
-from triage_service.errors import InvalidInput, NotSupported, UnprocessableInput
+from triage_service.consults.patient_context import kept_context
+from triage_service.errors import N_, InvalidInput, NotSupported, UnprocessableInput
+from triage_service.fhir.context import is_context_resource
 from triage_service.models import Organisation
 from triage_service.models.base import new_id
 from triage_service.outcome import Issue
@@ -29,9 +31,10 @@ from triage_service.records.resources import create_resource
 from triage_service.records.supporting import SUPPORTING_TYPES, find_by_identifier, parse_if_none_exist
 from triage_service.settings import Settings
 
-#: Supporting resources first, in an order where each only refers to earlier ones.
+#: Supporting resources first, in an order where each only refers to earlier ones. The patient's context
+#: (medication, allergies, measurements) is stored with the consult that names it (consults/patient_context.py).
 _ORDER = {"Binary": 0, "Organization": 1, "Patient": 2, "PractitionerRole": 3, "Coverage": 4, "DocumentReference": 5,
-          "ServiceRequest": 6}
+          "MedicationStatement": 5, "AllergyIntolerance": 5, "Observation": 5, "ServiceRequest": 6}
 
 
 @dataclass
@@ -46,11 +49,11 @@ class EntryResult:
 def process_transaction(session: Session, actor: Actor, organisation: Organisation, client_pk: str | None,
                         bundle: dict[str, Any], now: datetime, settings: Settings) -> list[EntryResult]:
     if bundle.get("type") != "transaction":
-        raise NotSupported("Only Bundles of type 'transaction' can be posted to the base URL",
+        raise NotSupported(N_("Only Bundles of type 'transaction' can be posted to the base URL"),
                            expression="Bundle.type")
     entries = bundle.get("entry", [])
     if not entries:
-        raise InvalidInput("A transaction Bundle needs at least one entry", expression="Bundle.entry")
+        raise InvalidInput(N_("A transaction Bundle needs at least one entry"), expression="Bundle.entry")
 
     issues: list[Issue] = []
     planned: list[tuple[int, dict[str, Any], tuple[str, str] | None]] = []
@@ -60,26 +63,27 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
         request = entry.get("request", {})
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
         if rtype is None:
-            issues.append(Issue("required", "Each entry of a transaction needs a resource", f"{expr}.resource"))
+            issues.append(Issue("required", N_("Each entry of a transaction needs a resource"), f"{expr}.resource"))
             continue
         if rtype not in _ORDER:
-            issues.append(Issue("not-supported", f"Resources of type {rtype} cannot be submitted in a "
-                                "transaction here (supported: " + ", ".join(_ORDER) + ")", f"{expr}.resource"))
+            issues.append(Issue("not-supported", N_("Resources of type %(rtype)s cannot be submitted in a "
+                                                    "transaction here (supported: %(supported)s)"),
+                                f"{expr}.resource", params={"rtype": rtype, "supported": ", ".join(_ORDER)}))
             continue
         if request.get("method") != "POST" or request.get("url") != rtype:
-            issues.append(Issue("not-supported", f"Each entry must be request.method POST to url '{rtype}'",
-                                f"{expr}.request"))
+            issues.append(Issue("not-supported", N_("Each entry must be request.method POST to url '%(rtype)s'"),
+                                f"{expr}.request", params={"rtype": rtype}))
             continue
         condition = None
         if request.get("ifNoneExist"):
             try:
                 condition = parse_if_none_exist(request["ifNoneExist"])
             except (InvalidInput, NotSupported) as exc:
-                issues.append(Issue(exc.issue_code, exc.message, f"{expr}.request.ifNoneExist"))
+                issues.append(Issue(exc.issue_code, exc.template, f"{expr}.request.ifNoneExist", params=exc.params))
                 continue
         planned.append((index, resource, condition))
     if issues:
-        raise UnprocessableInput("The transaction cannot be processed", issues=issues)
+        raise UnprocessableInput(N_("The transaction cannot be processed"), issues=issues)
 
     # Assign (or match) an id for every entry, then rewrite urn:uuid references everywhere.
     ids: dict[str, str] = {}
@@ -100,7 +104,8 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
     rewritten = {index: _rewrite(resource, ids, f"Bundle.entry[{index}].resource", unresolved)
                  for index, resource, _ in planned}
     if unresolved:
-        raise UnprocessableInput("The transaction has references that point nowhere", issues=unresolved)
+        raise UnprocessableInput(N_("The transaction has references that point nowhere"), issues=unresolved)
+    pending, entry_of = _context_entries(planned, rewritten, ids, entries)
 
     for index, _resource, condition in sorted(planned, key=lambda p: _ORDER[p[1]["resourceType"]]):
         if index in results:
@@ -110,10 +115,17 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
         try:
             if rtype == "ServiceRequest":
                 submission = submit_consult(session, actor, organisation, client_pk, resource,
-                                            Resolver(session, organisation.id, resource), now, condition,
+                                            Resolver(session, organisation.id, resource, pending), now, condition,
                                             settings.max_attachments_per_consult)
                 results[index] = EntryResult(rtype, submission.consult.id, submission.consult.version_id,
                                              submission.created, submission.warnings)
+                if not submission.created:
+                    # A retry: its context entries are the ones kept the first time, not new resources.
+                    _kept_context(session, submission.consult.id, resource, entry_of, results)
+            elif is_context_resource(resource):
+                # Kept by the intake with the consult that names it (checked there, with the consult's patient).
+                rid = ids.get(str(entries[index].get("fullUrl")), "/").split("/")[1]
+                results[index] = EntryResult(rtype, rid, 1, True)
             else:
                 rid = ids.get(str(entries[index].get("fullUrl")), "/").split("/")[1] or new_id()
                 if rtype == "Binary":
@@ -121,7 +133,8 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
                     try:
                         data, declared = binary_content(resource)  # a 422 gets the entry's place below
                     except InvalidInput as exc:  # content that is not base64: a 400, at the same place
-                        raise InvalidInput(exc.message, expression=_prefix(exc.expression, index)) from exc
+                        raise InvalidInput(exc.template, params=exc.params,
+                                           expression=_prefix(exc.expression, index)) from exc
                     store_attachment(session, actor, settings, organisation.id, data, declared, now,
                                      attachment_id=rid)
                 elif rtype == "DocumentReference":
@@ -131,13 +144,55 @@ def process_transaction(session: Session, actor: Actor, organisation: Organisati
                 results[index] = EntryResult(rtype, rid, 1, True)
         except UnprocessableInput as exc:
             # Point each issue at the entry it belongs to, so the GP system can find it.
-            raise type(exc)(exc.message, issues=[
-                Issue(i.code, i.diagnostics, _prefix(i.expression, index), i.severity) for i in exc.issues
+            raise type(exc)(exc.template, params=exc.params, issues=[
+                replace(i, expression=_prefix(i.expression, index)) for i in exc.issues
             ]) from exc
     return [results[index] for index, _, _ in planned]
 
 
+def _context_entries(planned: list[tuple[int, dict[str, Any], tuple[str, str] | None]],
+                     rewritten: dict[int, dict[str, Any]], ids: dict[str, str],
+                     entries: list[dict[str, Any]]) -> tuple[dict[str, tuple[dict[str, Any], str]], dict[str, int]]:
+    """The patient's context among the entries, by the reference the ServiceRequest names it with (with where it
+    is, for the Resolver, and its entry's index); an entry that no ServiceRequest of the transaction names would be
+    stored with no consult, so it is refused."""
+    named = {str(ref.get("reference")) for resource in rewritten.values()
+             if resource.get("resourceType") == "ServiceRequest"
+             for ref in resource.get("supportingInfo", []) if isinstance(ref, dict)}
+    pending: dict[str, tuple[dict[str, Any], str]] = {}
+    entry_of: dict[str, int] = {}
+    issues = []
+    for index, resource, _condition in planned:
+        if not is_context_resource(resource):
+            continue
+        reference = ids.get(str(entries[index].get("fullUrl")))
+        if reference is None or reference not in named:
+            issues.append(Issue("business-rule", N_("This entry is the patient's context (medication, allergies or "
+                                                    "a measurement) but no ServiceRequest of the transaction names "
+                                                    "it in supportingInfo"), f"Bundle.entry[{index}].fullUrl"))
+            continue
+        pending[reference] = (rewritten[index], f"Bundle.entry[{index}].resource")
+        entry_of[reference] = index
+    if issues:
+        raise UnprocessableInput(N_("The transaction cannot be processed"), issues=issues)
+    return pending, entry_of
+
+
+def _kept_context(session: Session, consult_id: str, request: dict[str, Any], entry_of: dict[str, int],
+                  results: dict[int, EntryResult]) -> None:
+    """The entries of a retried transaction answered with the context rows the consult already has, matched by
+    their place in supportingInfo (a retry sends the same request)."""
+    kept = kept_context(session, consult_id)
+    for position, reference in enumerate(request.get("supportingInfo", [])):
+        index = entry_of.get(str(reference.get("reference"))) if isinstance(reference, dict) else None
+        row = kept.get(position)
+        if index is not None and row is not None:
+            results[index] = EntryResult(row.resource_type, row.id, 1, created=False)
+
+
 def _prefix(expression: str | None, index: int) -> str:
+    if expression and expression.startswith("Bundle."):
+        return expression  # it already names its own entry (a context entry the ServiceRequest points at)
     return f"Bundle.entry[{index}].resource" + ("." + expression.split(".", 1)[1]
                                                  if expression and "." in expression else "")
 
@@ -151,8 +206,8 @@ def _rewrite(resource: dict[str, Any], ids: dict[str, str], expr: str, unresolve
                 if key in ("reference", "url") and isinstance(value, str) and value.startswith("urn:uuid:") \
                         and (key == "reference" or value in ids):
                     if value not in ids:
-                        unresolved.append(Issue("not-found", "This reference names no entry of the "
-                                                "transaction (no entry has that fullUrl)", f"{path}.reference"))
+                        unresolved.append(Issue("not-found", N_("This reference names no entry of the transaction (no "
+                                                                "entry has that fullUrl)"), f"{path}.reference"))
                     out[key] = ids.get(value, value)
                 else:
                     out[key] = walk(value, f"{path}.{key}")

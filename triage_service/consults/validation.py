@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_service.errors import Forbidden, UnprocessableInput
+from triage_service.consults.patient_context import RequestContext, collect_context
+from triage_service.errors import N_, Forbidden, UnprocessableInput
 from triage_service.fhir import dutch
+from triage_service.fhir.context import is_medication_list
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_REQUEST, registry
 from triage_service.models.consult import RequestStatus
 from triage_service.models.organisation import Organisation, OrganisationKind
@@ -84,6 +86,8 @@ class ConsultFields:
     photo_count: int
     #: The snapshot routing matches against the agreements.
     routing: RoutingRequest
+    #: The patient's medication, allergies and measurements sent with it (consults/patient_context.py).
+    context: RequestContext = RequestContext()  # noqa: RUF009 - frozen, so one shared empty default is safe
 
 
 
@@ -118,7 +122,7 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
     issues = registry().validate(resource, PROFILE_CONSULT_REQUEST, resolver.reference_type)
     issues.extend(identifier_issues(resource, "ServiceRequest"))
     if resource.get("status") != RequestStatus.ACTIVE.value:
-        issues.append(Issue("value", "A consult request is submitted with status 'active'",
+        issues.append(Issue("value", N_("A consult request is submitted with status 'active'"),
                             "ServiceRequest.status"))
 
     patient = resolver.resolve(resource.get("subject"))
@@ -126,25 +130,26 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
         issues.extend(check_patient(patient.resource, patient.location or "ServiceRequest.subject"))
     authored = resource.get("authoredOn")
     if isinstance(authored, str) and parse_instant(authored) > now + CLOCK_SKEW:
-        issues.append(Issue("value", "authoredOn lies in the future; send the moment the GP wrote the request",
+        issues.append(Issue("value", N_("authoredOn lies in the future; send the moment the GP wrote the request"),
                             "ServiceRequest.authoredOn"))
 
     requester_agb = practice_agb = None
     role = resolver.resolve(resource.get("requester"))
     if role is not None and role.resource.get("resourceType") == "PractitionerRole":
-        practitioner = role.resource.get("practitioner", {})
-        agb = (practitioner.get("identifier") or {}) if isinstance(practitioner, dict) else {}
+        agb = _practitioner_agb(role.resource, resolver)
         if agb.get("system") != dutch.AGB or not dutch.is_valid_agb(str(agb.get("value", ""))):
-            issues.append(Issue("required", "The requesting GP needs practitioner.identifier with system "
-                                f"{dutch.AGB} and an 8-digit AGB code", "ServiceRequest.requester"))
+            issues.append(Issue("required", N_("The requesting GP needs practitioner.identifier with system %(agb)s "
+                                               "and an 8-digit AGB code"), "ServiceRequest.requester",
+                                params={"agb": dutch.AGB}))
         else:
             requester_agb = str(agb["value"])
         practice = resolver.resolve(role.resource.get("organization"))
         if practice is None or practice.resource.get("resourceType") != "Organization":
-            issues.append(Issue("required", "The requesting GP's PractitionerRole.organization must reference "
-                                "the practice (Organization with its AGB code)", "ServiceRequest.requester"))
+            issues.append(Issue("required", N_("The requesting GP's PractitionerRole.organization must reference "
+                                               "the practice (Organization with its AGB code)"),
+                                "ServiceRequest.requester"))
         else:
-            org_issues = check_organization_agb(practice.resource, "ServiceRequest.requester", "practice")
+            org_issues = check_organization_agb(practice.resource, "ServiceRequest.requester", N_("practice"))
             issues.extend(org_issues)
             if not org_issues:
                 practice_agb = identifier_values(practice.resource, dutch.AGB)[0]
@@ -155,25 +160,28 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
     if coverage is not None and coverage.resource.get("resourceType") == "Coverage":
         uzovi = _payor_uzovi(coverage.resource, resolver)
         if uzovi is None:
-            issues.append(Issue("required", f"The Coverage needs a payor identified by its UZOVI code "
-                                f"({dutch.UZOVI}, 4 digits)", "ServiceRequest.insurance[0]"))
+            issues.append(Issue("required", N_("The Coverage needs a payor identified by its UZOVI code (%(uzovi)s, "
+                                               "4 digits)"), "ServiceRequest.insurance[0]",
+                                params={"uzovi": dutch.UZOVI}))
 
     performer_agb = _performer_agb(resource, resolver, issues)
     photo_count = _photo_count(resource, resolver, issues, max_attachments)
+    context = collect_context(resource, resolver, now)
+    issues.extend(context.issues)
 
     errors = [i for i in issues if i.is_error]
     if errors:
-        raise UnprocessableInput("The consult request does not meet the consult-request profile",
+        raise UnprocessableInput(N_("The consult request does not meet the consult-request profile"),
                                  issues=errors)
     if patient is None or requester_agb is None or practice_agb is None or uzovi is None:
         # Unreachable when the profile holds (subject, requester and insurance are required); kept so a
         # profile change can never turn into a 500.
-        raise UnprocessableInput("The consult request lacks its patient, requester or insurance")
+        raise UnprocessableInput(N_("The consult request lacks its patient, requester or insurance"))
 
     if practice_agb != organisation.agb:
         # A client acts for exactly one practice (FHIR.md, Authentication).
-        raise Forbidden("The requesting practice's AGB code is not the organisation this client is "
-                        "registered for", expression="ServiceRequest.requester")
+        raise Forbidden(N_("The requesting practice's AGB code is not the organisation this client is registered "
+                           "for"), expression="ServiceRequest.requester")
 
     patient_practice_agb = None
     if organisation.kind is OrganisationKind.OUT_OF_HOURS_POST:
@@ -181,14 +189,17 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
         patient_practice_agb = own_practice_agb(patient.resource, resolver)
         where = f"{patient.location or 'Patient'}.generalPractitioner"
         if patient_practice_agb is None:
-            raise UnprocessableInput(OWN_PRACTICE_NEEDED, issues=[Issue("required", OWN_PRACTICE_NEEDED, where)])
+            params = {"system": dutch.AGB}
+            raise UnprocessableInput(OWN_PRACTICE_NEEDED, params=params,
+                                     issues=[Issue("required", OWN_PRACTICE_NEEDED, where, params=params)])
         known = session.scalar(select(Organisation.kind).where(Organisation.agb == patient_practice_agb))
         # A practice outside the region is fine (a patient on holiday); the post itself, an insurer or a hospital
         # is a mistake that would send the advice nowhere.
         if patient_practice_agb == organisation.agb or known not in (None, OrganisationKind.GP_PRACTICE):
-            message = (f"AGB {patient_practice_agb} is not a GP practice: name the patient's own practice, "
-                       "not the out-of-hours post or another kind of organisation")
-            raise UnprocessableInput(message, issues=[Issue("value", message, where)])
+            message = N_("AGB %(agb)s is not a GP practice: name the patient's own practice, not the "
+                         "out-of-hours post or another kind of organisation")
+            params = {"agb": patient_practice_agb}
+            raise UnprocessableInput(message, params=params, issues=[Issue("value", message, where, params=params)])
 
     addresses = [a for a in patient.resource.get("address", []) if isinstance(a, dict)]
     home = next((a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {})
@@ -200,7 +211,7 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
     specialism = next(c.get("code") for c in resource["performerType"]["coding"]
                       if (c.get("system"), c.get("code")) in allowed_specialisms)
     if category is None or form is None:
-        raise UnprocessableInput("The consult request lacks a known category or consult form")
+        raise UnprocessableInput(N_("The consult request lacks a known category or consult form"))
     icpc_codes = [c["code"] for rc in resource["reasonCode"] for c in rc.get("coding", [])
                   if c.get("system") == dutch.ICPC_1_NL]
     patient_birth = birth_date(patient.resource)
@@ -233,11 +244,12 @@ def validate_consult_request(session: Session, organisation: Organisation, resou
             # meekijkconsult profiles (which the default category would pick).
             category=category, requester_kind=organisation.kind.value, requester_agb=organisation.agb,
             priority=resource["priority"], sent_at=now.astimezone(AMSTERDAM).time().replace(tzinfo=None)),
+        context=context,
     )
 
 
-OWN_PRACTICE_NEEDED = ("A consult from an out-of-hours post names the patient's own GP practice: "
-                       f"Patient.generalPractitioner with the practice's 8-digit AGB code ({dutch.AGB})")
+OWN_PRACTICE_NEEDED = N_("A consult from an out-of-hours post names the patient's own GP practice: "
+                         "Patient.generalPractitioner with the practice's 8-digit AGB code (%(system)s)")
 
 
 def own_practice_agb(patient: dict[str, Any], resolver: Resolver) -> str | None:
@@ -258,6 +270,28 @@ def own_practice_agb(patient: dict[str, Any], resolver: Resolver) -> str | None:
 
 
 
+def _practitioner_agb(role: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
+    """The requesting GP's AGB identifier, named in PractitionerRole.practitioner either way FHIR allows: a
+    logical reference (``identifier``) or a reference to a Practitioner that carries it among its identifiers:
+    contained in the PractitionerRole itself (a transaction entry), in the ServiceRequest holding the role, in
+    the Bundle, or stored. Empty when neither names an AGB code."""
+    practitioner = role.get("practitioner")
+    if not isinstance(practitioner, dict):
+        return {}
+    if isinstance(practitioner.get("identifier"), dict):
+        return dict(practitioner["identifier"])
+    ref = practitioner.get("reference")
+    own = [c for c in role.get("contained", []) if isinstance(c, dict) and isinstance(ref, str)
+           and ref.startswith("#") and c.get("id") == ref[1:]] if isinstance(role.get("contained"), list) else []
+    resolved = own[0] if own else getattr(resolver.resolve(practitioner), "resource", None)
+    if not isinstance(resolved, dict) or resolved.get("resourceType") != "Practitioner":
+        return {}
+    identifiers = resolved.get("identifier", [])
+    agbs = [i for i in identifiers if isinstance(i, dict) and i.get("system") == dutch.AGB] \
+        if isinstance(identifiers, list) else []
+    return dict(agbs[0]) if agbs else {}
+
+
 def _performer_agb(resource: dict[str, Any], resolver: Resolver, issues: list[Issue]) -> str | None:
     """The AGB of a specialist the GP asked for by name (ServiceRequest.performer), if any."""
     performers = resource.get("performer", [])
@@ -272,8 +306,8 @@ def _performer_agb(resource: dict[str, Any], resolver: Resolver, issues: list[Is
     identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
     agbs = [i.get("value") for i in identifiers if isinstance(i, dict) and i.get("system") == dutch.AGB]
     if not agbs or not dutch.is_valid_agb(str(agbs[0])):
-        issues.append(Issue("value", f"A requested performer must identify the specialist by AGB code "
-                                     f"({dutch.AGB})", "ServiceRequest.performer[0]"))
+        issues.append(Issue("value", N_("A requested performer must identify the specialist by AGB code (%(agb)s)"),
+                      "ServiceRequest.performer[0]", params={"agb": dutch.AGB}))
         return None
     return str(agbs[0])
 
@@ -284,22 +318,25 @@ def _photo_count(resource: dict[str, Any], resolver: Resolver, issues: list[Issu
     photos = files = 0
     for index, reference in enumerate(resource.get("supportingInfo", [])):
         resolved = resolver.resolve(reference)
-        if resolved is None or resolved.resource.get("resourceType") != "DocumentReference":
-            continue
+        if resolved is None or resolved.resource.get("resourceType") != "DocumentReference" \
+                or is_medication_list(resolved.resource):
+            continue  # a medication list is text carried inline, not a file (consults/patient_context.py)
         for content in resolved.resource.get("content", []):
             attachment = content.get("attachment", {})
             if "data" in attachment:
                 # Photo bytes go through the encrypted photo store, never into the request's own JSON.
-                issues.append(Issue("not-supported", "Photos cannot be sent inline in a contained resource: "
-                                    "POST them to /fhir/Binary or /fhir/DocumentReference and reference those",
+                issues.append(Issue("not-supported", N_("Photos cannot be sent inline in a contained resource: POST "
+                                                        "them to /fhir/Binary or /fhir/DocumentReference and reference "
+                                                        "those"),
                                     f"ServiceRequest.supportingInfo[{index}]"))
                 continue
             files += 1
             if str(attachment.get("contentType", "")).startswith("image/"):
                 photos += 1
     if files > limit:
-        issues.append(Issue("too-costly", f"A consult may carry at most {limit} photos and documents ({files} "
-                                          "attached)", "ServiceRequest.supportingInfo"))
+        issues.append(Issue("too-costly", N_("A consult may carry at most %(limit)s photos and documents (%(files)s "
+                                             "attached)"), "ServiceRequest.supportingInfo",
+                            params={"limit": limit, "files": files}))
     return photos
 
 

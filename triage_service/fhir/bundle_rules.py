@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from triage_service.errors import N_
 from triage_service.fhir.json_rules import (
     BUNDLE_TYPES,
     ENTRY_REQUEST_TYPES,
@@ -30,7 +31,7 @@ class BundleRules(IssueCollector):
         raw_type = bundle.get("type")
         bundle_type = raw_type if isinstance(raw_type, str) and raw_type in BUNDLE_TYPES else None
         if "total" in bundle and bundle_type not in ("searchset", "history"):
-            self.add("invariant", "total only when a search or history (bdl-1)", f"{path}.total")
+            self.add("invariant", N_("total only when a search or history (bdl-1)"), f"{path}.total")
         self._bundle_links(bundle, path, bundle_type)
         entries = bundle.get("entry")
         if not isinstance(entries, list):
@@ -44,12 +45,12 @@ class BundleRules(IssueCollector):
             resource = entry.get("resource")
             if "resource" not in entry and "request" not in entry and "response" not in entry:
                 self.add(
-                    "invariant", "A bundle entry must have a resource, a request or a response (bdl-5)", entry_path
+                    "invariant", N_("A bundle entry must have a resource, a request or a response (bdl-5)"), entry_path
                 )
             if bundle_type is not None:
                 self._entry_request_response(entry, entry_path, bundle_type)
             if "search" in entry and bundle_type != "searchset":
-                self.add("invariant", "entry.search only when a search (bdl-2)", f"{entry_path}.search")
+                self.add("invariant", N_("entry.search only when a search (bdl-2)"), f"{entry_path}.search")
             full_url = entry.get("fullUrl")
             if isinstance(full_url, str) and full_url:
                 self._full_url(full_url, resource, f"{entry_path}.fullUrl")
@@ -67,7 +68,8 @@ class BundleRules(IssueCollector):
                 if len(versions) > 1 and (None in versions or len(set(versions)) != len(versions)):
                     self.add(
                         "invariant",
-                        "The same fullUrl is used by more than one entry without distinct meta.versionId (bdl-7)",
+                        N_("The same fullUrl is used by more than one entry without distinct meta.versionId "
+                           "(bdl-7)"),
                         f"{path}.entry",
                     )
                     break
@@ -83,13 +85,14 @@ class BundleRules(IssueCollector):
             relation = link["relation"]
             link_path = f"{path}.link[{index}].relation"
             if relation in SINGLE_RELATIONS and relation in seen:
-                self.add("invariant", f"The link relation '{relation}' can only occur once", link_path)
+                self.add("invariant", N_("The link relation '%(relation)s' can only occur once"), link_path,
+                         relation=relation)
             seen.add(relation)
             if relation in PAGING_RELATIONS and bundle_type not in ("searchset", "history", None):
                 self.add(
                     "invariant",
-                    f"The paging link relation '{relation}' is only allowed in a searchset or history",
-                    link_path,
+                    N_("The paging link relation '%(relation)s' is only allowed in a searchset or history"),
+                    link_path, relation=relation,
                 )
 
     @staticmethod
@@ -117,26 +120,33 @@ class BundleRules(IssueCollector):
         if needs_request and request is None:
             self.add(
                 "required",
-                f"Every entry of a {bundle_type} Bundle must have a request (bdl-3)",
-                f"{entry_path}.request",
+                N_("Every entry of a %(bundle_type)s Bundle must have a request (bdl-3)"),
+                f"{entry_path}.request", bundle_type=bundle_type,
             )
         elif not needs_request and "request" in entry:
             self.add(
-                "invariant", f"A {bundle_type} Bundle entry must not have a request (bdl-3)", f"{entry_path}.request"
+                "invariant",
+                N_("A %(bundle_type)s Bundle entry must not have a request (bdl-3)"),
+                f"{entry_path}.request",
+                bundle_type=bundle_type,
             )
         if isinstance(request, dict):
             for element in ("method", "url"):
                 if element not in request:
-                    self.add("required", f"entry.request.{element} is required", f"{entry_path}.request.{element}")
+                    self.add("required", N_("entry.request.%(element)s is required"),
+                             f"{entry_path}.request.{element}", element=element)
         if needs_response and "response" not in entry:
             self.add(
                 "required",
-                f"Every entry of a {bundle_type} Bundle must have a response (bdl-4)",
-                f"{entry_path}.response",
+                N_("Every entry of a %(bundle_type)s Bundle must have a response (bdl-4)"),
+                f"{entry_path}.response", bundle_type=bundle_type,
             )
         elif not needs_response and "response" in entry:
             self.add(
-                "invariant", f"A {bundle_type} Bundle entry must not have a response (bdl-4)", f"{entry_path}.response"
+                "invariant",
+                N_("A %(bundle_type)s Bundle entry must not have a response (bdl-4)"),
+                f"{entry_path}.response",
+                bundle_type=bundle_type,
             )
 
     def _full_url(self, full_url: str, resource: Any, path: str) -> None:
@@ -145,22 +155,22 @@ class BundleRules(IssueCollector):
         lowered = full_url.lower()
         if lowered.startswith("urn:uuid:"):
             if not UUID_URN.fullmatch(full_url):
-                self.add("value", "fullUrl 'urn:uuid:' must be followed by a valid lowercase UUID", path)
+                self.add("value", N_("fullUrl 'urn:uuid:' must be followed by a valid lowercase UUID"), path)
             return
         if lowered.startswith("urn:oid:"):
             if not OID_URN.fullmatch(full_url):
-                self.add("value", "fullUrl 'urn:oid:' must be followed by a valid OID", path)
+                self.add("value", N_("fullUrl 'urn:oid:' must be followed by a valid OID"), path)
             return
         parts = urlsplit(full_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in full_url):
             self.add(
                 "value",
-                "fullUrl must be an absolute URI: urn:uuid:<uuid>, urn:oid:<oid> or an http(s) URL",
+                N_("fullUrl must be an absolute URI: urn:uuid:<uuid>, urn:oid:<oid> or an http(s) URL"),
                 path,
             )
             return
         if "/_history/" in full_url:
-            self.add("invariant", "fullUrl cannot be a version specific reference (bdl-8)", path)
+            self.add("invariant", N_("fullUrl cannot be a version specific reference (bdl-8)"), path)
             return
         # "fullUrl SHALL NOT disagree with the id in the resource" (bundle.html#bundle-unique)
         tail = RESTFUL_TAIL.fullmatch(parts.path)
@@ -171,7 +181,7 @@ class BundleRules(IssueCollector):
             ):
                 self.add(
                     "invariant",
-                    "fullUrl looks like a RESTful URL but does not end with the resource's type and id",
+                    N_("fullUrl looks like a RESTful URL but does not end with the resource's type and id"),
                     path,
                 )
 
@@ -183,10 +193,12 @@ class BundleRules(IssueCollector):
         resource_type = resource.get("resourceType")
         if mode == "outcome" and resource_type != "OperationOutcome":
             self.add(
-                "invariant", "An entry with search.mode 'outcome' must be an OperationOutcome", f"{entry_path}.resource"
+                "invariant",
+                N_("An entry with search.mode 'outcome' must be an OperationOutcome"),
+                f"{entry_path}.resource",
             )
         if mode in ("match", "include") and "id" not in resource:
-            self.add("required", "Search results must have ids", f"{entry_path}.resource.id")
+            self.add("required", N_("Search results must have ids"), f"{entry_path}.resource.id")
         if (
             mode == "match"
             and search_types is not None
@@ -194,6 +206,6 @@ class BundleRules(IssueCollector):
         ):
             self.add(
                 "invariant",
-                "A search match is not of the resource type that was searched for",
+                N_("A search match is not of the resource type that was searched for"),
                 f"{entry_path}.resource",
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from triage_service.errors import N_
 from triage_service.fhir.json_rules import (
     ABSOLUTE_URI,
     ATTACHMENT_KEYS,
@@ -56,7 +57,7 @@ class ElementRules(IssueCollector):
         if element_names(data) <= PERIOD_KEYS:
             start, end = data.get("start"), data.get("end")
             if isinstance(start, str) and isinstance(end, str) and period_out_of_order(start, end):
-                self.add("invariant", "Period start SHALL have a lower value than end (per-1)", path)
+                self.add("invariant", N_("Period start SHALL have a lower value than end (per-1)"), path)
         reference = data.get("reference")
         if isinstance(reference, str) and reference:
             self._reference(reference, f"{path}.reference")
@@ -68,70 +69,72 @@ class ElementRules(IssueCollector):
         decoded: bytes | None = None
         if "data" in data:
             if "contentType" not in data:
-                self.add("invariant", "An Attachment with data SHALL have a contentType (att-1)", f"{path}.contentType")
+                self.add("invariant", N_("An Attachment with data SHALL have a contentType (att-1)"),
+                         f"{path}.contentType")
             decoded = self.base64(data["data"], f"{path}.data")
         size = data.get("size")
         if decoded is not None and isinstance(size, int) and not isinstance(size, bool) and size != len(decoded):
-            self.add("value", "Attachment size does not match the length of the decoded data", f"{path}.size")
+            self.add("value", N_("Attachment size does not match the length of the decoded data"), f"{path}.size")
         if "hash" in data:
             digest = self.base64(data["hash"], f"{path}.hash")
             # Only comparable when the data is inline; with just a url the hash
             # cannot be verified here (and HL7's own examples carry hex-in-base64).
             if digest is not None and decoded is not None and hashlib.sha1(decoded).digest() != digest:  # noqa: S324 - FHIR R4 mandates SHA-1 here
-                self.add("value", "Attachment hash is not the base64 SHA-1 of the decoded data", f"{path}.hash")
+                self.add("value", N_("Attachment hash is not the base64 SHA-1 of the decoded data"), f"{path}.hash")
 
     def base64(self, value: Any, path: str) -> bytes | None:
         if not isinstance(value, str):
-            self.add("structure", f"base64Binary must be a JSON string, not {json_type(value)}", path)
+            self.add("structure", N_("base64Binary must be a JSON string, not %(found)s"), path, found=json_type(value))
             return None
         if not value:
-            self.add("structure", "Empty strings are not allowed; omit the element instead", path)
+            self.add("structure", N_("Empty strings are not allowed; omit the element instead"), path)
             return None
         try:
             return decode_base64_strict(value)
         except ValueError as exc:
-            self.add("value", f"Invalid base64Binary content: {exc}", path)
+            self.add("value", N_("Invalid base64Binary content: %(error)s"), path, error=exc)
             return None
 
     def _narrative(self, div: Any, path: str) -> None:
         """narrative.html#xhtml: the div is XHTML with a <div> root in the XHTML namespace."""
         if not isinstance(div, str):
-            self.add("structure", f"Narrative div must be a JSON string, not {json_type(div)}", path)
+            self.add("structure", N_("Narrative div must be a JSON string, not %(found)s"), path, found=json_type(div))
             return
         stripped = div.strip()
         if not stripped.startswith("<div") or (not stripped.endswith("</div>") and not stripped.endswith("/>")):
-            self.add("value", "Narrative div must be a single <div> element", path)
+            self.add("value", N_("Narrative div must be a single <div> element"), path)
             return
         if not XHTML_NAMESPACE.match(stripped):
-            self.add("value", 'Narrative div must declare xmlns="http://www.w3.org/1999/xhtml"', path)
+            self.add("value", N_("Narrative div must declare xmlns=\"http://www.w3.org/1999/xhtml\""), path)
         if NARRATIVE_FORBIDDEN.search(stripped):
             self.add(
                 "invariant",
-                "Narrative contains forbidden XHTML (scripts, forms, frames, objects, event attributes; txt-1)",
+                N_("Narrative contains forbidden XHTML (scripts, forms, frames, objects, event "
+                   "attributes; txt-1)"),
                 path,
             )
         if BAD_CHARS.search(stripped):
-            self.add("value", "Narrative contains control characters or unpaired surrogates", path)
+            self.add("value", N_("Narrative contains control characters or unpaired surrogates"), path)
         # txt-2: "The narrative SHALL have some non-whitespace content"
         if not TAG.sub("", stripped).strip() and "<img" not in stripped.lower():
-            self.add("invariant", "Narrative SHALL have some non-whitespace content (txt-2)", path)
+            self.add("invariant", N_("Narrative SHALL have some non-whitespace content (txt-2)"), path)
 
     def _reference(self, reference: str, path: str) -> None:
         """references.html#literal: an absolute URL, a relative [type]/[id],
         '#local' for contained resources, or urn:uuid/urn:oid within a Bundle."""
         if reference.isspace() or any(ch.isspace() for ch in reference):
-            self.add("value", "Reference.reference must not contain whitespace", path)
+            self.add("value", N_("Reference.reference must not contain whitespace"), path)
             return
         if reference.startswith("#"):
             return
         lowered = reference.lower()
         if lowered.startswith("urn:uuid:"):
             if not UUID_URN.fullmatch(reference):
-                self.add("value", "Reference 'urn:uuid:' must be followed by a valid lowercase UUID", path)
+                self.add("value", N_("Reference 'urn:uuid:' must be followed by a valid lowercase UUID"), path)
             return
         if lowered.startswith("urn:oid:"):
             if not OID_URN.fullmatch(reference):
-                self.add("value", "Reference 'urn:oid:' must be followed by a valid OID", path)
+                self.add("value", N_("Reference 'urn:oid:' must be followed by a valid OID"), path)
             return
         if ABSOLUTE_URI.match(reference):
             return
@@ -139,7 +142,8 @@ class ElementRules(IssueCollector):
         if match is None or not is_resource_type(match["type"]):
             self.add(
                 "value",
-                "Relative references must be of the form [ResourceType]/[id] (or a conditional [ResourceType]?[query])",
+                N_("Relative references must be of the form [ResourceType]/[id] (or a conditional "
+                   "[ResourceType]?[query])"),
                 path,
             )
 
@@ -148,17 +152,17 @@ class ElementRules(IssueCollector):
         extension) and ext-1: "Must have either extensions or value[x], not both"."""
         url = ext.get("url")
         if url is None:
-            self.add("required", "Extension.url is required", f"{path}.url")
+            self.add("required", N_("Extension.url is required"), f"{path}.url")
         elif isinstance(url, str) and url and not nested and not ABSOLUTE_URI.fullmatch(url):
-            self.add("value", "Extension.url must be an absolute URL", f"{path}.url")
+            self.add("value", N_("Extension.url must be an absolute URL"), f"{path}.url")
         values = {name for name in element_names(ext) if name.startswith("value") and name[5:6].isupper()}
         has_children = "extension" in ext
         if len(values) > 1:
-            self.add("structure", "An extension can have only one value[x]", path)
+            self.add("structure", N_("An extension can have only one value[x]"), path)
         if has_children and values:
-            self.add("invariant", "Must have either extensions or value[x], not both (ext-1)", path)
+            self.add("invariant", N_("Must have either extensions or value[x], not both (ext-1)"), path)
         elif not has_children and not values:
-            self.add("invariant", "Must have either extensions or value[x] (ext-1)", path)
+            self.add("invariant", N_("Must have either extensions or value[x] (ext-1)"), path)
 
     def element_id(self, value: Any, path: str) -> None:
         if not isinstance(value, str) or not value:
@@ -167,5 +171,5 @@ class ElementRules(IssueCollector):
             return
         ids = self.element_ids[-1]
         if value in ids:
-            self.add("value", "Duplicate element id within the resource", path)
+            self.add("value", N_("Duplicate element id within the resource"), path)
         ids.add(value)

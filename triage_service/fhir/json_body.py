@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from triage_service.errors import N_
 from triage_service.fhir.json_rules import (
     display_name,
 )
@@ -64,8 +65,8 @@ def _duplicate_key_issues(value: Any, path: str, depth: int = 0) -> list[Issue]:
             issues.append(
                 Issue(
                     "structure",
-                    f"Duplicate JSON property {display_name(key)} (each property may occur only once)",
-                    f"{path}.{key}",
+                    N_("Duplicate JSON property %(key)s (each property may occur only once)"),
+                    f"{path}.{key}", params={"key": display_name(key)},
                 )
             )
     if isinstance(value, dict):
@@ -108,42 +109,55 @@ def parse_json_body(raw: bytes) -> tuple[Any, list[Issue]]:
     clients send one); any other encoding is refused.
     """
     if not isinstance(raw, (bytes, bytearray, memoryview)):
-        return None, [Issue("structure", "Request body must be bytes")]
+        return None, [Issue("structure", N_("Request body must be bytes"))]
     data = bytes(raw)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Issue("structure", f"Request body is not valid UTF-8 (invalid byte at offset {exc.start})")]
+        return None, [Issue("structure", N_("Request body is not valid UTF-8 (invalid byte at offset %(start)s)"),
+                      params={"start": exc.start})]
     try:
         value = json.loads(
             text, object_pairs_hook=_object_hook, parse_constant=_reject_constant, parse_float=_parse_float
         )
     except _NonFiniteNumber:
         return None, [
-            Issue("structure", "JSON numbers must be finite: NaN, Infinity and overflowing numbers are not allowed")
+            Issue("structure", N_("JSON numbers must be finite: NaN, Infinity and overflowing numbers are not allowed"))
         ]
     except json.JSONDecodeError as exc:
         return None, [
-            Issue("structure", f"Request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+            Issue(
+                "structure",
+                N_("Request body is not valid JSON: %(msg)s (line %(lineno)s, column %(colno)s)"),
+                params={"msg": exc.msg, "lineno": exc.lineno, "colno": exc.colno},
+            )
         ]
     except RecursionError:
-        return None, [Issue("structure", "Request body JSON is nested too deeply")]
+        return None, [Issue("structure", N_("Request body JSON is nested too deeply"))]
     except ValueError:  # e.g. an integer literal longer than Python allows
-        return None, [Issue("structure", "Request body contains a number that cannot be represented")]
+        return None, [Issue("structure", N_("Request body contains a number that cannot be represented"))]
     if _more_elements_than(value, MAX_JSON_ELEMENTS):
         # Validation cost grows with the number of elements, not bytes: a 15 MB body of 200,000
         # reason codes held a worker for a minute. Checked first, before any recursive walk.
-        return None, [Issue("too-costly", f"The resource has more than {MAX_JSON_ELEMENTS} JSON elements; a consult "
-                                          "request needs a few hundred (photos count as one element each)")]
+        return None, [
+            Issue(
+                "too-costly",
+                N_(
+                    "The resource has more than %(limit)s JSON elements; a consult request "
+                    "needs a few hundred (photos count as one element each)"
+                ),
+                params={"limit": MAX_JSON_ELEMENTS},
+            )
+        ]
     resource_type = value.get("resourceType") if isinstance(value, dict) else None
     root = resource_type if isinstance(resource_type, str) and SAFE_NAME.fullmatch(resource_type) else "$"
     duplicates = _duplicate_key_issues(value, root)
     if duplicates:
         return None, duplicates
     if not isinstance(value, dict):
-        return None, [Issue("invalid", "Request body must be a JSON object (a FHIR resource)")]
+        return None, [Issue("invalid", N_("Request body must be a JSON object (a FHIR resource)"))]
     if not isinstance(resource_type, str) or not resource_type.strip():
-        return None, [Issue("invalid", "The resource has no 'resourceType' string property", "resourceType")]
+        return None, [Issue("invalid", N_("The resource has no 'resourceType' string property"), "resourceType")]
     return value, []

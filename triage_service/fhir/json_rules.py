@@ -345,5 +345,7 @@ class IssueCollector:
         # for the element within a resource"); one set per resource being walked.
         self.element_ids: list[set[str]] = []
 
-    def add(self, code: str, diagnostics: str, expression: str | None, severity: Severity = "error") -> None:
-        self.issues.append(Issue(code=code, diagnostics=diagnostics, expression=expression, severity=severity))
+    def add(self, code: str, message: str, expression: str | None, severity: Severity = "error",
+            **params: object) -> None:
+        """``message`` is a template marked with ``N_``; ``params`` its values (outcome.py)."""
+        self.issues.append(Issue(code, message, expression, severity, params))

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
 from triage_service.fhir.dutch import AGB
+from triage_service.fhir.notes import agreement_flag_note, callout_note, translated
+from triage_service.fhir.overflow_note import overflow_notes
 from triage_service.fhir.profiles import CANONICAL_BASE, PROFILE_CONSULT_MESSAGE, PROFILE_CONSULT_TASK, registry
-from triage_service.models import Consult, ConsultMessage, ConsultTask
+from triage_service.fhir.teams import on_behalf_extension, team_owner
+from triage_service.models import Agreement, Consult, ConsultMessage, ConsultTask, ReferralFlag
 
 CS_BUSINESS_STATUS = f"{CANONICAL_BASE}/CodeSystem/triage-business-status"
 
@@ -49,24 +55,45 @@ def task_to_fhir(task: ConsultTask, letter_id: str | None = None) -> dict[str, A
         # Specialists and groups are known to the GP system by AGB, not by a server id of ours.
         body["owner"] = {"type": "PractitionerRole" if task.owner_kind == "practitioner" else "Organization",
                          "identifier": {"system": AGB, "value": task.owner_agb}, "display": task.owner_name}
-    notes = [{"text": line} for line in task.flag_note.splitlines()] if task.flag_note else []
+        session = object_session(task)
+        if task.owner_kind == "organisation" and session is not None:
+            # An expertise team's queue is owned by the team as a CareTeam (fhir/teams.py).
+            body["owner"] = team_owner(session, task.owner_agb) or body["owner"]
+    notes = _flag_notes(task)
     if task.urgent:
-        notes += [{"time": instant(step.at), "text": CALLOUT_NOTES.get(step.kind, step.kind).format(name=step.reason)}
+        notes += [{"time": instant(step.at), **translated(callout_note(step.kind, step.reason))}
                   for step in task.callout_steps]
+    notes += overflow_notes(task, instant)
     if notes:
         body["note"] = notes
     if consult.outcome:
         body["output"] = _outputs(consult, letter_id)
-    if task.due_at:
+    # restriction.period is the period over which fulfilment is sought. While the Task waits on the GP the
+    # norm is paused (consults/norm_clock.py) and its end is not known until the GP answers: stating the
+    # due time of the moment of pausing would tell the GP system a deadline that no longer holds. So it is
+    # left out while paused; status on-hold and businessStatus say why, and it returns, moved, on resuming.
+    if task.due_at and task.paused_at is None:
         body["restriction"] = {"period": {"end": instant(task.due_at)}}
     return body
 
 
-#: An urgent consult's call-out as the GP reads it in the Task's history (consults/callouts.py): in Dutch, like
-#: every text a Dutch GP reads.
-CALLOUT_NOTES = {"callout-started": "Spoedconsult opgeroepen: {name}",
-                 "callout-escalated": "Niet op tijd opgepakt; nu opgeroepen: {name}",
-                 "callout-taken": "Opgepakt door {name}"}
+def _flag_notes(task: ConsultTask) -> list[dict[str, Any]]:
+    """The "likely referral" flags, said again from the stored flags in the reader's language (fhir/notes.py).
+
+    Read only for a flagged Task (one small query). ``flag_note`` keeps the English sentence as written at
+    intake; it is shown as written only for a Task whose flags were not stored (none since migration 0004)."""
+    if not task.flag_note:
+        return []
+    session = object_session(task)
+    flags = session.scalars(select(ReferralFlag).where(ReferralFlag.consult_id == task.consult_id)
+                            .order_by(ReferralFlag.flagged_at, ReferralFlag.kind != "referral-profile",
+                                      ReferralFlag.rule)).all() if session else []
+    if not flags:
+        return [{"text": line} for line in task.flag_note.splitlines()]
+    agreement = session.get(Agreement, task.consult.agreement_id) if session and task.consult.agreement_id else None
+    return [translated(agreement_flag_note(agreement, f.kind, f.rule, f.reason, f.similar_total, f.similar_converted))
+            for f in flags]
+
 
 CS_OUTCOME = f"{CANONICAL_BASE}/CodeSystem/triage-consult-outcome"
 CS_MESSAGE_CATEGORY = f"{CANONICAL_BASE}/CodeSystem/triage-message-category"
@@ -96,6 +123,11 @@ def message_to_fhir(message: ConsultMessage, task_id: str) -> dict[str, Any]:
     }
     if message.in_response_to_id:
         body["inResponseTo"] = [{"reference": f"Communication/{message.in_response_to_id}"}]
+    session = object_session(message)
+    behalf = on_behalf_extension(session, message.id) if session is not None and message.category.value == "advice" \
+        else None
+    if behalf is not None:
+        body["extension"] = [behalf]  # sent by the member on behalf of the expertise team (fhir/teams.py)
     return body
 
 
@@ -105,7 +137,10 @@ def _outputs(consult: Consult, letter_id: str | None) -> list[dict[str, Any]]:
         {"type": {"text": "outcome"}, "valueCodeableConcept": {"coding": [
             {"system": CS_OUTCOME, "code": consult.outcome,
              "display": registry().display(CS_OUTCOME, consult.outcome or "") or consult.outcome}]}},
-        {"type": {"text": "converted-to-referral"}, "valueBoolean": bool(consult.converted_to_referral)},
+        # True only once there is a referral: the GP's own referral accepted in triage, or a consult the GP
+        # authorised to convert; a proposal the GP has yet to decide on is not one (fhir/referral.py).
+        {"type": {"text": "converted-to-referral"}, "valueBoolean": bool(consult.converted_to_referral) and (
+            consult.is_referral_for_triage or bool(consult.conversion_authorised))},
     ]
     advice = next((m for m in reversed(consult.messages) if m.category.value == "advice"), None)
     if advice is not None:
@@ -132,8 +167,11 @@ def _outputs(consult: Consult, letter_id: str | None) -> list[dict[str, Any]]:
     return outputs
 
 
-def searchset(entries: list[dict[str, Any]], total: int, self_url: str, next_url: str | None,
-              base_url: str, included: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def searchset(entries: list[dict[str, Any]], total: int | None, self_url: str, next_url: str | None,
+              base_url: str, included: list[dict[str, Any]] | None = None,
+              outcome: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A search result Bundle; without a total when the client asked _total=none, and with an OperationOutcome
+    entry (search.mode outcome) when the search left something out."""
     links = [{"relation": "self", "url": self_url}]
     if next_url:
         links.append({"relation": "next", "url": next_url})
@@ -141,7 +179,11 @@ def searchset(entries: list[dict[str, Any]], total: int, self_url: str, next_url
                  "search": {"mode": "match"}} for r in entries]
     rendered += [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
                   "search": {"mode": "include"}} for r in included or []]
-    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
+    if outcome is not None:
+        rendered.append({"resource": outcome, "search": {"mode": "outcome"}})
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links}
+    if total is not None:
+        bundle["total"] = total
     if rendered:
         bundle["entry"] = rendered  # FHIR forbids empty arrays
     return bundle

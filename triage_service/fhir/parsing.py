@@ -41,6 +41,7 @@ from typing import Any
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
+from triage_service.errors import N_
 from triage_service.fhir.json_body import SAFE_NAME
 from triage_service.fhir.json_rules import (
     display_name,
@@ -183,20 +184,29 @@ def _validation_issues(error: ValidationError, root: str, data: dict[str, Any]) 
         error_type = str(detail["type"])
         message = _scrub(str(detail["msg"]), detail.get("input"))
         if error_type == "extra_forbidden":
-            issues.append(Issue("structure", f"Unknown element {element} (not in FHIR R4)", expression))
+            issues.append(Issue("structure", N_("Unknown element %(element)s (not in FHIR R4)"), expression,
+                          params={"element": element}))
         elif error_type in _MISSING_ERRORS:
-            issues.append(Issue("required", f"Required element {element} is missing", expression))
+            issues.append(Issue("required", N_("Required element %(element)s is missing"), expression,
+                          params={"element": element}))
         elif error_type in _STRUCTURE_ERRORS:
             expected = _EXPECTED_JSON.get(error_type)
             if expected:
                 found = json_type(detail.get("input"))
                 issues.append(
-                    Issue("structure", f"Element {element} must be a JSON {expected}, not a {found}", expression)
+                    Issue(
+                        "structure",
+                        N_("Element %(element)s must be a JSON %(expected)s, not a %(found)s"),
+                        expression,
+                        params={"element": element, "expected": expected, "found": found},
+                    )
                 )
             else:
-                issues.append(Issue("structure", f"Wrong JSON structure for {element}: {message}", expression))
+                issues.append(Issue("structure", N_("Wrong JSON structure for %(element)s: %(detail)s"), expression,
+                              params={"element": element, "detail": message}))
         else:
-            issues.append(Issue("value", f"Invalid value for {element}: {_readable(message)}", expression))
+            issues.append(Issue("value", N_("Invalid value for %(element)s: %(detail)s"), expression,
+                          params={"element": element, "detail": _readable(message)}))
     return issues
 
 
@@ -254,21 +264,24 @@ def parse_resource(data: Any, expected_type: str | None = None) -> ParseResult:
     ``invalid`` issue. Never raises for bad input.
     """
     if not isinstance(data, dict):
-        return ParseResult(None, [Issue("invalid", "A FHIR resource must be a JSON object")], None)
+        return ParseResult(None, [Issue("invalid", N_("A FHIR resource must be a JSON object"))], None)
     resource_type = data.get("resourceType")
     if not isinstance(resource_type, str) or not resource_type:
         return ParseResult(
-            None, [Issue("invalid", "The resource has no 'resourceType' string property", "resourceType")], None
+            None, [Issue("invalid", N_("The resource has no 'resourceType' string property"), "resourceType")], None
         )
     safe_type = resource_type if SAFE_NAME.fullmatch(resource_type) else None
     klass = resource_class(resource_type)
     if klass is None:
         shown = f" '{safe_type}'" if safe_type else ""
-        issue = Issue("not-supported", f"Resource type{shown} is not supported: not a FHIR R4 resource type", safe_type)
+        issue = Issue("not-supported", N_("Resource type%(shown)s is not supported: not a FHIR R4 resource type"),
+                      safe_type, params={"shown": shown})
         return ParseResult(None, [issue], safe_type)
     if expected_type is not None and resource_type != expected_type:
-        article = "an" if expected_type[:1] in "AEIOU" else "a"
-        issue = Issue("invalid", f"Expected {article} {expected_type} resource, not {resource_type}", resource_type)
+        expected = N_("Expected an %(expected_type)s resource, not %(resource_type)s") if expected_type[:1] in "AEIOU" \
+            else N_("Expected a %(expected_type)s resource, not %(resource_type)s")
+        issue = Issue("invalid", expected, resource_type,
+                      params={"expected_type": expected_type, "resource_type": resource_type})
         return ParseResult(None, [issue], resource_type)
 
     structural = check_structure(data, resource_type)
@@ -289,7 +302,7 @@ def parse_resource(data: Any, expected_type: str | None = None) -> ParseResult:
         if not any(issue.is_error for issue in structural + typed_issues):
             # Nothing we found explains it: a case the layers above should learn about.
             logger.warning("fhir.resources raised %s for a %s", type(exc).__name__, resource_type, exc_info=exc)
-            model_issues = [Issue("structure", "The resource could not be parsed as FHIR R4 JSON", resource_type)]
+            model_issues = [Issue("structure", N_("The resource could not be parsed as FHIR R4 JSON"), resource_type)]
 
     issues = _merge(structural, typed_issues, model_issues)
     if any(issue.is_error for issue in issues):

@@ -18,19 +18,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fhirpathpy import compile as fhirpath_compile
 
-from triage_service.outcome import Issue
+from triage_service.errors import N_
+from triage_service.outcome import Issue, Localized
 from triage_service.settings import PROJECT_ROOT
 
 PROFILES_DIR = PROJECT_ROOT / "fhir_profiles"
 CANONICAL_BASE = "https://fhir.triage-service.nl"
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+TRANSLATION = f"{CORE_SD}translation"
 
 PROFILE_CONSULT_REQUEST = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-request"
 PROFILE_CONSULT_TASK = f"{CANONICAL_BASE}/StructureDefinition/triage-consult-task"
@@ -42,7 +44,8 @@ PROFILE_CONSULT_APPOINTMENT = f"{CANONICAL_BASE}/StructureDefinition/triage-cons
 @dataclass
 class _Constraint:
     key: str
-    human: str
+    #: The rule in words, in English and in every language its ``_human`` translation extensions give.
+    human: Localized
     expression: str
     evaluate: Callable[..., list[Any]]
 
@@ -59,6 +62,8 @@ class _Element:
     value_set: str | None = None
     choice_types: list[str] = field(default_factory=list)
     target_types: list[str] = field(default_factory=list)
+    #: FHIRPath invariants on the element itself, checked on each repetition (so the issue names it).
+    constraints: list[_Constraint] = field(default_factory=list)
 
 
 @dataclass
@@ -153,13 +158,15 @@ class ProfileRegistry:
         for element in profile.elements:
             issues.extend(self._check_element(resource, root, element, reference_type))
         for constraint in profile.constraints:
-            try:
-                result = constraint.evaluate(resource)
-            except Exception:
-                result = [False]
-            if result == [False]:
-                issues.append(Issue(code="invariant", expression=root,
-                                    diagnostics=f"{constraint.human} (rule {constraint.key})"))
+            if _evaluates_false(constraint, resource):
+                issues.append(
+                    Issue(
+                        code="invariant",
+                        expression=root,
+                        message=N_("%(human)s (rule %(key)s)"),
+                        params={"human": constraint.human, "key": constraint.key},
+                    )
+                )
         return issues
 
     def _check_element(self, resource: dict[str, Any], root: str, element: _Element,
@@ -174,17 +181,25 @@ class ProfileRegistry:
                 values = [v for v in values if isinstance(v, dict) and v.get("url") == element.slice_url]
                 expr = f"{parent_expr}.extension('{element.slice_url}')"
             if element.min is not None and len(values) < element.min:
-                yield Issue(code="required", expression=expr,
-                            diagnostics=f"{_label(root, element)} is required (at least {element.min})")
+                yield Issue(
+                    code="required",
+                    expression=expr,
+                    message=N_("%(label)s is required (at least %(min)s)"),
+                    params={"label": _label(root, element), "min": element.min},
+                )
             if element.max is not None and len(values) > element.max:
-                what = "is not allowed" if element.max == 0 else f"may occur at most {element.max} time(s)"
-                yield Issue(code="structure", expression=expr, diagnostics=f"{_label(root, element)} {what}")
+                yield Issue("structure", N_("%(label)s is not allowed") if element.max == 0 else
+                            N_("%(label)s may occur at most %(max)s time(s)"), expr,
+                            params={"label": _label(root, element), "max": element.max})
             if element.choice_types and key is not None:
                 suffix = key[len(name) - 3:]
                 if suffix not in [t[0].upper() + t[1:] for t in element.choice_types]:
-                    yield Issue(code="structure", expression=expr,
-                                diagnostics=f"{_label(root, element)} must be of type "
-                                            f"{' or '.join(element.choice_types)}")
+                    yield Issue(
+                        code="structure",
+                        expression=expr,
+                        message=N_("%(label)s must be of type %(choice_types)s"),
+                        params={"label": _label(root, element), "choice_types": " or ".join(element.choice_types)},
+                    )
             for index, value in enumerate(values):
                 item_expr = f"{expr}[{index}]" if isinstance(parent.get(key or name), list) else expr
                 yield from self._check_value(value, item_expr, root, element, reference_type)
@@ -193,36 +208,55 @@ class ProfileRegistry:
                      reference_type: Callable[[str, dict[str, Any]], str | None] | None) -> Iterator[Issue]:
         label = _label(root, element)
         if element.fixed is not None and value != element.fixed:
-            yield Issue(code="value", expression=expr, diagnostics=f"{label} must be '{element.fixed}'")
+            yield Issue(code="value", expression=expr, message=N_("%(label)s must be '%(fixed)s'"),
+                        params={"label": label, "fixed": element.fixed})
         if element.pattern_cc is not None and not _matches_cc_pattern(value, element.pattern_cc):
             systems = ", ".join(c.get("system", "") for c in element.pattern_cc.get("coding", []))
-            yield Issue(code="value", expression=expr, diagnostics=f"{label} needs a coding from {systems}")
+            yield Issue(code="value", expression=expr, message=N_("%(label)s needs a coding from %(systems)s"),
+                        params={"label": label, "systems": systems})
+        for constraint in element.constraints:
+            if isinstance(value, dict) and _evaluates_false(constraint, value):
+                yield Issue(code="invariant", expression=expr, message=N_("%(human)s (rule %(key)s)"),
+                            params={"human": constraint.human, "key": constraint.key})
         if element.pattern_identifier is not None and (
             not isinstance(value, dict) or value.get("system") != element.pattern_identifier.get("system")
         ):
-            yield Issue(code="value", expression=expr,
-                        diagnostics=f"{label} must use system {element.pattern_identifier.get('system')}")
+            yield Issue(
+                code="value",
+                expression=expr,
+                message=N_("%(label)s must use system %(system)s"),
+                params={"label": label, "system": element.pattern_identifier.get("system")},
+            )
         if element.value_set is not None:
             allowed = self.value_set_codes(element.value_set)
             if not _in_value_set(value, allowed):
                 codes = ", ".join(sorted(code for _, code in allowed))
-                yield Issue(code="code-invalid", expression=expr,
-                            diagnostics=f"{label}: code not in value set {element.value_set} "
-                                        f"(allowed: {codes})")
+                yield Issue(
+                    code="code-invalid",
+                    expression=expr,
+                    message=N_("%(label)s: code not in value set %(value_set)s (allowed: %(codes)s)"),
+                    params={"label": label, "value_set": element.value_set, "codes": codes},
+                )
         if element.slice_url is not None and isinstance(value, dict):
             for issue in self.validate(value, element.slice_url):
-                yield Issue(code=issue.code, diagnostics=issue.diagnostics, severity=issue.severity,
-                            expression=expr + (issue.expression or "")[len("Extension"):])
+                yield replace(issue, expression=expr + (issue.expression or "")[len("Extension"):])
         if element.target_types and isinstance(value, dict) and isinstance(value.get("reference"), str):
             ref = value["reference"]
             target = reference_type(ref, value) if reference_type else literal_type(ref)
             if target is None:
-                yield Issue(code="not-found", expression=f"{expr}.reference",
-                            diagnostics=f"{label}: reference '{ref}' cannot be resolved")
+                yield Issue(
+                    code="not-found",
+                    expression=f"{expr}.reference",
+                    message=N_("%(label)s: reference '%(ref)s' cannot be resolved"),
+                    params={"label": label, "ref": ref},
+                )
             elif target not in element.target_types:
-                yield Issue(code="invalid", expression=f"{expr}.reference",
-                            diagnostics=f"{label} must reference {' or '.join(element.target_types)}, "
-                                        f"not {target}")
+                yield Issue(
+                    code="invalid",
+                    expression=f"{expr}.reference",
+                    message=N_("%(label)s must reference %(target_types)s, not %(target)s"),
+                    params={"label": label, "target_types": " or ".join(element.target_types), "target": target},
+                )
 
 
 def _walk_concepts(concepts: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -295,6 +329,31 @@ def _in_value_set(value: Any, allowed: frozenset[tuple[str, str]]) -> bool:
     return (value.get("system"), value.get("code")) in allowed
 
 
+def _evaluates_false(constraint: _Constraint, node: dict[str, Any]) -> bool:
+    """An invariant fails when it is false, or cannot be evaluated on what was sent (a malformed value)."""
+    try:
+        return bool(constraint.evaluate(node) == [False])
+    except Exception:
+        return True
+
+
+def _compiled(raw: dict[str, Any]) -> list[_Constraint]:
+    return [_Constraint(key=c["key"], human=_translated(c["human"], c.get("_human", {})),
+                        expression=c["expression"], evaluate=fhirpath_compile(c["expression"], None))
+            for c in raw.get("constraint", [])]
+
+
+def _translated(english: str, element: dict[str, Any]) -> Localized:
+    """A text and its translations as FHIR writes them: the core ``translation`` extension on the element."""
+    texts = {"en": english}
+    for extension in element.get("extension", []):
+        if extension.get("url") == TRANSLATION:
+            parts = {part.get("url"): part for part in extension.get("extension", [])}
+            if "lang" in parts and "content" in parts:
+                texts[str(parts["lang"].get("valueCode"))] = str(parts["content"].get("valueString"))
+    return Localized(texts)
+
+
 def _compile_profile(sd: dict[str, Any]) -> Profile:
     root = sd["type"]
     elements: list[_Element] = []
@@ -302,11 +361,9 @@ def _compile_profile(sd: dict[str, Any]) -> Profile:
     for raw in sd.get("differential", {}).get("element", []):
         path = raw["path"].split(".")[1:]
         if not path:
-            for c in raw.get("constraint", []):
-                constraints.append(_Constraint(key=c["key"], human=c["human"], expression=c["expression"],
-                                               evaluate=fhirpath_compile(c["expression"], None)))
+            constraints.extend(_compiled(raw))
             continue
-        element = _Element(path=path)
+        element = _Element(path=path, constraints=_compiled(raw))
         if "min" in raw:
             element.min = int(raw["min"])
         if "max" in raw and raw["max"] != "*":

@@ -15,6 +15,7 @@ from typing import Any
 
 from triage_service.fhir.dutch import AGB, VEKTIS_SPECIALISM
 from triage_service.fhir.mapping import instant
+from triage_service.fhir.notes import referral_note, translated
 from triage_service.fhir.profiles import CANONICAL_BASE
 from triage_service.models import Consult
 
@@ -54,9 +55,7 @@ def referral_to_fhir(consult: Consult) -> dict[str, Any] | None:
         "requester": {"type": "PractitionerRole", "identifier": {"system": AGB, "value": consult.requester_agb}},
         "reasonCode": consult.resource.get("reasonCode", []),
         "authoredOn": instant(consult.completed_at),
-        "note": [{"text": "Referral advised by the specialist in the meekijkconsult. " + (
-            "The GP authorised conversion, so this is an order." if authorised else
-            "The GP did not authorise conversion: this is a proposal, and the GP decides whether to refer.")}],
+        "note": [translated(referral_note(authorised))],
     }
     if advice is not None:
         body["supportingInfo"] = [{"reference": f"Communication/{advice.id}"}]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from triage_service.errors import N_
 from triage_service.fhir.bundle_rules import BundleRules
 from triage_service.fhir.element_rules import ElementRules
 from triage_service.fhir.json_rules import (
@@ -60,7 +61,7 @@ def check_structure(resource: dict[str, Any], path: str | None = None) -> list[I
     """
     checker = _Checker()
     if not isinstance(resource, dict):
-        checker.add("invalid", "A resource must be a JSON object", path, severity="fatal")
+        checker.add("invalid", N_("A resource must be a JSON object"), path, severity="fatal")
         return checker.issues
     resource_type = resource.get("resourceType")
     root = path or (resource_type if isinstance(resource_type, str) and safe_name(resource_type) else "Resource")
@@ -76,16 +77,18 @@ class _Checker(BundleRules, ElementRules):
     def resource(self, data: Any, path: str, depth: int, contained: bool) -> None:
         """Check a value that sits where a resource must be."""
         if not isinstance(data, dict):
-            self.add("structure", f"A resource must be a JSON object, not {json_type(data)}", path, "fatal")
+            self.add("structure", N_("A resource must be a JSON object, not %(found)s"), path, "fatal",
+                     found=json_type(data))
             return
         resource_type = data.get("resourceType")
         if not isinstance(resource_type, str) or not resource_type:
             # http://hl7.org/fhir/R4/json.html#resources: "resourceType" is always present.
-            self.add("required", "The resource has no 'resourceType' string", path, "fatal")
+            self.add("required", N_("The resource has no 'resourceType' string"), path, "fatal")
             return
         if not is_resource_type(resource_type):
             shown = f" '{resource_type}'" if safe_name(resource_type) else ""
-            self.add("not-supported", f"Resource type{shown} is not a FHIR R4 resource type", path, "fatal")
+            self.add("not-supported", N_("Resource type%(shown)s is not a FHIR R4 resource type"), path, "fatal",
+                     shown=shown)
             return
         self.element_ids.append(set())
         try:
@@ -100,7 +103,7 @@ class _Checker(BundleRules, ElementRules):
             # datatypes.html#id; fhir.resources allows 255 characters.
             self.add(
                 "value",
-                "Resource id must be a string of 1-64 characters from A-Z, a-z, 0-9, '-' and '.'",
+                N_("Resource id must be a string of 1-64 characters from A-Z, a-z, 0-9, '-' and '.'"),
                 f"{path}.id",
             )
         if contained:
@@ -116,21 +119,22 @@ class _Checker(BundleRules, ElementRules):
         # http://hl7.org/fhir/R4/domainresource.html#invs
         if "contained" in data:
             self.add(
-                "invariant", "A contained resource SHALL NOT contain nested resources (dom-2)", f"{path}.contained"
+                "invariant", N_("A contained resource SHALL NOT contain nested resources (dom-2)"), f"{path}.contained"
             )
         meta = data.get("meta")
         if isinstance(meta, dict):
             if "versionId" in meta or "lastUpdated" in meta:
                 self.add(
                     "invariant",
-                    "A contained resource SHALL NOT have meta.versionId or meta.lastUpdated (dom-4)",
+                    N_("A contained resource SHALL NOT have meta.versionId or meta.lastUpdated (dom-4)"),
                     f"{path}.meta",
                 )
             if "security" in meta:
-                self.add("invariant", "A contained resource SHALL NOT have a security label (dom-5)", f"{path}.meta")
+                self.add("invariant", N_("A contained resource SHALL NOT have a security label (dom-5)"),
+                         f"{path}.meta")
         if "id" not in data:
             # references.html#contained: contained resources are referenced by '#id'.
-            self.add("required", "A contained resource must have an id", path)
+            self.add("required", N_("A contained resource must have an id"), path)
 
     def _container_rules(self, data: dict[str, Any], path: str) -> None:
         contained = data["contained"]
@@ -144,7 +148,7 @@ class _Checker(BundleRules, ElementRules):
                 continue
             item_path = f"{path}.contained[{index}]"
             if item_id in seen:
-                self.add("invariant", "Two contained resources have the same id", f"{item_path}.id")
+                self.add("invariant", N_("Two contained resources have the same id"), f"{item_path}.id")
             seen.add(item_id)
             # dom-3: a contained resource SHALL be referenced from elsewhere in the
             # resource or SHALL refer to the containing resource ('#').
@@ -153,8 +157,8 @@ class _Checker(BundleRules, ElementRules):
             if f"#{item_id}" not in local_refs and not any(text == "#" for text in iter_strings(item)):
                 self.add(
                     "invariant",
-                    "Contained resource is not referenced from the containing resource "
-                    "and does not refer to it (dom-3)",
+                    N_("Contained resource is not referenced from the containing resource and does not refer "
+                       "to it (dom-3)"),
                     item_path,
                 )
 
@@ -164,7 +168,8 @@ class _Checker(BundleRules, ElementRules):
 
     def value(self, value: Any, path: str, depth: int, key: str) -> None:
         if depth > MAX_DEPTH:
-            self.add("structure", f"JSON is nested deeper than {MAX_DEPTH} levels", path, "fatal")
+            self.add("structure", N_("JSON is nested deeper than %(limit)s levels"), path, "fatal",
+                     limit=MAX_DEPTH)
             return
         if isinstance(value, dict):
             if "resourceType" in value:
@@ -174,17 +179,18 @@ class _Checker(BundleRules, ElementRules):
         elif isinstance(value, str):
             self.string(value, path, key)
         elif isinstance(value, float) and not math.isfinite(value):
-            self.add("structure", "NaN and Infinity are not JSON numbers", path)
+            self.add("structure", N_("NaN and Infinity are not JSON numbers"), path)
 
     def obj(self, data: dict[str, Any], path: str, depth: int, parent_key: str | None) -> None:
         if not data:
             # ele-1: "All FHIR elements must have a @value or children"
             self.add(
-                "structure", "Empty objects are not allowed (ele-1: an element must have a value or children)", path
+                "structure", N_("Empty objects are not allowed (ele-1: an element must have a value or children)"), path
             )
             return
         if depth > MAX_DEPTH:
-            self.add("structure", f"JSON is nested deeper than {MAX_DEPTH} levels", path, "fatal")
+            self.add("structure", N_("JSON is nested deeper than %(limit)s levels"), path, "fatal",
+                     limit=MAX_DEPTH)
             return
         is_resource = "resourceType" in data
         is_extension = parent_key in ("extension", "modifierExtension")
@@ -196,25 +202,33 @@ class _Checker(BundleRules, ElementRules):
             child_path = f"{path}.{key}"
             if not isinstance(key, str) or not key or key != key.strip():
                 self.add(
-                    "structure", f"Element name {display_name(str(key))} has leading or trailing whitespace", child_path
+                    "structure",
+                    N_("Element name %(key)s has leading or trailing whitespace"),
+                    child_path,
+                    key=display_name(str(key)),
                 )
                 continue
             if key == "fhir_comments":
                 # DSTU2 JSON comments; json.html (R4) has no comments at all.
-                self.add("structure", "Unknown element 'fhir_comments' (not in FHIR R4)", child_path)
+                self.add("structure", N_("Unknown element 'fhir_comments' (not in FHIR R4)"), child_path)
                 continue
             if key == "resourceType":
                 continue
             if child is None:
                 # json.html: "null" is never a valid value of a JSON property.
-                self.add("structure", f"Element {display_name(key)} is null; omit the element instead", child_path)
+                self.add("structure", N_("Element %(key)s is null; omit the element instead"), child_path,
+                         key=display_name(key))
                 continue
             if isinstance(child, list):
                 self.array(data, key, child, path, depth + 1, parent_is_extension=is_extension)
                 continue
             if key.startswith("_") and isinstance(data.get(key[1:]), list):
                 self.add(
-                    "structure", f"{display_name(key)} must be an array because {display_name(key[1:])} is", child_path
+                    "structure",
+                    N_("%(key)s must be an array because %(partner)s is"),
+                    child_path,
+                    key=display_name(key),
+                    partner=display_name(key[1:]),
                 )
             if key == "id" and not is_resource and parent_key != "element":
                 # ElementDefinition.id repeats between snapshot and differential by design.
@@ -242,14 +256,19 @@ class _Checker(BundleRules, ElementRules):
         array_path = f"{path}.{key}"
         if not items:
             # json.html: "arrays are never empty" (an element with no values is omitted).
-            self.add("structure", f"Empty arrays are not allowed; omit {display_name(key)} instead", array_path)
+            self.add("structure", N_("Empty arrays are not allowed; omit %(key)s instead"), array_path,
+                     key=display_name(key))
             return
         partner_key = key[1:] if key.startswith("_") else f"_{key}"
         partner: Any = parent.get(partner_key)
         if partner is not None and not isinstance(partner, list):
             if key.startswith("_"):
                 self.add(
-                    "structure", f"{display_name(key)} is an array but {display_name(partner_key)} is not", array_path
+                    "structure",
+                    N_("%(key)s is an array but %(partner_key)s is not"),
+                    array_path,
+                    key=display_name(key),
+                    partner_key=display_name(partner_key),
                 )
             partner = None
         elif isinstance(partner, list) and len(partner) != len(items):
@@ -257,8 +276,8 @@ class _Checker(BundleRules, ElementRules):
                 # json.html#primitive: the _x array has one entry (or null) per value.
                 self.add(
                     "structure",
-                    f"{display_name(key)} and {display_name(partner_key)} must have the same number of entries",
-                    array_path,
+                    N_("%(key)s and %(partner_key)s must have the same number of entries"),
+                    array_path, key=display_name(key), partner_key=display_name(partner_key),
                 )
             partner = None
         is_extension_list = key in ("extension", "modifierExtension")
@@ -271,19 +290,20 @@ class _Checker(BundleRules, ElementRules):
                 if partner is None or partner[index] is None:
                     self.add(
                         "structure",
-                        f"Null in array {display_name(key)} (only allowed as a placeholder aligned with the '_' array)",
-                        item_path,
+                        N_("Null in array %(key)s (only allowed as a placeholder aligned with the '_' array)"),
+                        item_path, key=display_name(key),
                     )
                 continue
             if isinstance(item, list):
-                self.add("structure", "Arrays of arrays do not exist in FHIR JSON", item_path)
+                self.add("structure", N_("Arrays of arrays do not exist in FHIR JSON"), item_path)
                 continue
             if is_resource_list:
                 self.resource(item, item_path, depth + 1, contained=True)
                 continue
             if is_extension_list:
                 if not isinstance(item, dict):
-                    self.add("structure", f"An extension must be a JSON object, not {json_type(item)}", item_path)
+                    self.add("structure", N_("An extension must be a JSON object, not %(found)s"), item_path,
+                             found=json_type(item))
                     continue
                 self.extension(item, item_path, nested=parent_is_extension)
             if key.endswith("Base64Binary"):
@@ -294,17 +314,18 @@ class _Checker(BundleRules, ElementRules):
     def string(self, text: str, path: str, key: str) -> None:
         if not text:
             # json.html#primitive: "property values can never be empty strings".
-            self.add("structure", "Empty strings are not allowed; omit the element instead", path)
+            self.add("structure", N_("Empty strings are not allowed; omit the element instead"), path)
             return
         if key in IDENTIFYING_KEYS and text.isspace():
-            self.add("value", f"{display_name(key)} must not consist of whitespace only", path)
+            self.add("value", N_("%(key)s must not consist of whitespace only"), path, key=display_name(key))
             return
         if len(text) > MAX_STRING_CHARS:
-            self.add("value", f"String exceeds the FHIR limit of {MAX_STRING_CHARS} characters", path)
+            self.add("value", N_("String exceeds the FHIR limit of %(limit)s characters"), path,
+                     limit=MAX_STRING_CHARS)
         if BAD_CHARS.search(text):
-            self.add("value", "String contains control characters or unpaired surrogates", path)
+            self.add("value", N_("String contains control characters or unpaired surrogates"), path)
         if ACTIVE_CONTENT.search(text):
-            self.add("value", "String contains embedded active HTML content (script, iframe, ...)", path)
+            self.add("value", N_("String contains embedded active HTML content (script, iframe, ...)"), path)
 
     # -- datatype-shaped rules -------------------------------------------------------------
 

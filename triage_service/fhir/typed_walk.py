@@ -17,6 +17,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase
 
+from triage_service.errors import N_
 from triage_service.fhir.json_rules import (
     ABSOLUTE_URI,
     MAX_DEPTH,
@@ -209,7 +210,10 @@ class TypedWalk:
             if isinstance(value, list):
                 if not meta.is_list:
                     self.add(
-                        "structure", f"Element {display_name(key)} does not repeat: it must not be an array", child_path
+                        "structure",
+                        N_("Element %(key)s does not repeat: it must not be an array"),
+                        child_path,
+                        key=display_name(key),
                     )
                     continue
                 for index, item in enumerate(value):
@@ -217,8 +221,8 @@ class TypedWalk:
             elif meta.is_list:
                 self.add(
                     "structure",
-                    f"Element {display_name(key)} must be a JSON array, not a {json_type(value)}",
-                    child_path,
+                    N_("Element %(key)s must be a JSON array, not a %(found)s"),
+                    child_path, key=display_name(key), found=json_type(value),
                 )
             else:
                 self.item(meta, value, child_path, in_resource, depth)
@@ -231,8 +235,8 @@ class TypedWalk:
                 # fhir.resources would even json-parse a *string* here into the object.
                 self.add(
                     "structure",
-                    f"Element {display_name(meta.name)} must be a JSON object, not a {json_type(value)}",
-                    path,
+                    N_("Element %(name)s must be a JSON object, not a %(found)s"),
+                    path, name=display_name(meta.name), found=json_type(value),
                 )
             elif meta.resource_position:
                 self.resource(value, path, depth + 1)
@@ -255,8 +259,8 @@ class TypedWalk:
             # json.html#primitive: the JSON type of each primitive is fixed.
             self.add(
                 "structure",
-                f"Element {display_name(meta.name)} must be a JSON {expected}, not a {json_type(value)}",
-                path,
+                N_("Element %(name)s must be a JSON %(expected)s, not a %(found)s"),
+                path, name=display_name(meta.name), expected=expected, found=json_type(value),
             )
             return
         if not isinstance(value, str):
@@ -264,9 +268,8 @@ class TypedWalk:
         if meta.allowed is not None and value not in meta.allowed:
             self.add(
                 "code-invalid",
-                f"Code for {display_name(meta.name)} is not in the required value set; "
-                f"allowed codes: {meta.allowed_text}",
-                path,
+                N_("Code for %(name)s is not in the required value set; allowed codes: %(allowed_text)s"),
+                path, name=display_name(meta.name), allowed_text=meta.allowed_text,
             )
         if kind in _URI_TYPES:
             self.uri(meta, value, path, in_resource)
@@ -274,35 +277,35 @@ class TypedWalk:
             try:
                 decode_base64_strict(value)
             except ValueError as exc:
-                self.add("value", f"Invalid base64Binary content: {exc}", path)
+                self.add("value", N_("Invalid base64Binary content: %(error)s"), path, error=exc)
 
     def uri(self, meta: _Field, value: str, path: str, in_resource: bool) -> None:
         kind = meta.primitive
         if any(ch.isspace() for ch in value):
             # datatypes.html#uri: regex \S* - URIs contain no whitespace.
-            self.add("value", f"{display_name(meta.name)} must not contain whitespace", path)
+            self.add("value", N_("%(name)s must not contain whitespace"), path, name=display_name(meta.name))
             return
         lowered = value.lower()
         if lowered.startswith("urn:uuid:") and not UUID_URN.fullmatch(value):
-            self.add("value", "A 'urn:uuid:' URI must be followed by a valid lowercase UUID", path)
+            self.add("value", N_("A 'urn:uuid:' URI must be followed by a valid lowercase UUID"), path)
             return
         if lowered.startswith("urn:oid:") and not OID_URN.fullmatch(value):
-            self.add("value", "A 'urn:oid:' URI must be followed by a valid OID", path)
+            self.add("value", N_("A 'urn:oid:' URI must be followed by a valid OID"), path)
             return
         absolute = bool(ABSOLUTE_URI.fullmatch(value))
         if kind == "canonical" and not absolute and not value.startswith("#"):
             # references.html#canonical: canonical URLs are absolute, or '#local' for contained.
-            self.add("value", "Canonical URLs must be absolute URLs unless they are '#' fragment references", path)
+            self.add("value", N_("Canonical URLs must be absolute URLs unless they are '#' fragment references"), path)
         elif meta.name == "system" and kind == "uri":
             # Coding.system / Identifier.system / ValueSet.compose.include.system
             # identify a code system or namespace: a local reference resolves nowhere.
             if not absolute:
-                self.add("value", "system must be an absolute URI, not a local reference", path)
+                self.add("value", N_("system must be an absolute URI, not a local reference"), path)
             elif value.startswith("http://hl7.org/fhir/ValueSet/"):
-                self.add("value", "system refers to a value set, not a code system", path)
+                self.add("value", N_("system refers to a value set, not a code system"), path)
         elif meta.name == "url" and kind == "uri" and in_resource and not absolute:
             # The canonical url of a (contained) conformance resource is absolute.
-            self.add("value", "The canonical url of a resource must be an absolute URI", path)
+            self.add("value", N_("The canonical url of a resource must be an absolute URI"), path)
 
-    def add(self, code: str, diagnostics: str, expression: str) -> None:
-        self.issues.append(Issue(code=code, diagnostics=diagnostics, expression=expression))
+    def add(self, code: str, message: str, expression: str, **params: object) -> None:
+        self.issues.append(Issue(code, message, expression, params=params))

@@ -38,20 +38,20 @@ from triage_service.letters.content import LetterContent, Party, ThreadMessage
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 _MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
            "november", "december")
-_FONT, _BOLD = "LetterSans", "LetterSans-Bold"
+FONT, BOLD = "LetterSans", "LetterSans-Bold"
 _FONTS = Path(reportlab.__file__).parent / "fonts"
 _registered = threading.Lock()
 _MARGIN = 20 * mm
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
     """Once per process, on first use (import time stays inert): reportlab's font registry is global."""
     with _registered:
-        if _FONT in pdfmetrics.getRegisteredFontNames():
+        if FONT in pdfmetrics.getRegisteredFontNames():
             return
-        pdfmetrics.registerFont(TTFont(_FONT, str(_FONTS / "Vera.ttf")))
-        pdfmetrics.registerFont(TTFont(_BOLD, str(_FONTS / "VeraBd.ttf")))
-        pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_BOLD, italic=_FONT, boldItalic=_BOLD)
+        pdfmetrics.registerFont(TTFont(FONT, str(_FONTS / "Vera.ttf")))
+        pdfmetrics.registerFont(TTFont(BOLD, str(_FONTS / "VeraBd.ttf")))
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
 
 
 def dutch_date(day: date) -> str:
@@ -74,15 +74,15 @@ def _pdf_date(moment: datetime) -> str:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("body", fontName=_FONT, fontSize=10, leading=13.5, spaceAfter=4)
+    body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13.5, spaceAfter=4)
     return {
-        "title": ParagraphStyle("title", parent=body, fontName=_BOLD, fontSize=17, leading=21, spaceAfter=2),
+        "title": ParagraphStyle("title", parent=body, fontName=BOLD, fontSize=17, leading=21, spaceAfter=2),
         "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=11, leading=15, textColor=colors.HexColor(
             "#333333"), spaceAfter=10),
         # A heading or a message's who-and-when never ends a page alone; a long text itself may break.
-        "heading": ParagraphStyle("heading", parent=body, fontName=_BOLD, fontSize=12, leading=16, spaceBefore=10,
+        "heading": ParagraphStyle("heading", parent=body, fontName=BOLD, fontSize=12, leading=16, spaceBefore=10,
                                   spaceAfter=4, keepWithNext=1),
-        "meta": ParagraphStyle("meta", parent=body, fontName=_BOLD, fontSize=9.5, leading=13, spaceBefore=4,
+        "meta": ParagraphStyle("meta", parent=body, fontName=BOLD, fontSize=9.5, leading=13, spaceBefore=4,
                                spaceAfter=1, keepWithNext=1),
         "body": body,
         "cell": ParagraphStyle("cell", parent=body, spaceAfter=0),
@@ -106,7 +106,7 @@ def _facts(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Ta
     table = Table(data, colWidths=[42 * mm, A4[0] - 2 * _MARGIN - 42 * mm], hAlign="LEFT")
     # The table's own font (its default is Helvetica, which the PDF would not embed), though the cells are
     # paragraphs in their own style.
-    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), _FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                ("BOTTOMPADDING", (0, 0), (-1, -1), 2), ("TOPPADDING", (0, 0), (-1, -1), 1)]))
     return table
@@ -184,7 +184,7 @@ def _canvas_maker(content: LetterContent) -> type[Canvas]:
         def save(self) -> None:
             for state in self._kept:
                 self.__dict__.update(state)
-                self.setFont(_FONT, 8)
+                self.setFont(FONT, 8)
                 self.setFillColor(colors.HexColor("#555555"))
                 self.drawString(_MARGIN, 12 * mm, footer)
                 self.drawRightString(A4[0] - _MARGIN, 12 * mm, f"pagina {self.getPageNumber()} van {len(self._kept)}")
@@ -196,7 +196,7 @@ def _canvas_maker(content: LetterContent) -> type[Canvas]:
 
 def render_letter(content: LetterContent) -> bytes:
     """The letter as PDF bytes; equal content gives equal bytes."""
-    _register_fonts()
+    register_fonts()
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=_MARGIN, rightMargin=_MARGIN, topMargin=_MARGIN, bottomMargin=22 * mm,
@@ -204,6 +204,6 @@ def render_letter(content: LetterContent) -> bytes:
         title=f"Consultverslag {content.specialism.lower()}", author=content.specialist.name,
         subject=content.kind, creator="triage_service", invariant=1, lang="nl-NL",
         # Each page starts in this font too: the default (Helvetica) would be a font the PDF does not embed.
-        initialFontName=_FONT, initialFontSize=10)
+        initialFontName=FONT, initialFontSize=10)
     document.build(_story(content, _styles()), canvasmaker=_canvas_maker(content))
     return out.getvalue()

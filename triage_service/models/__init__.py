@@ -8,6 +8,7 @@ from triage_service.models.agreement import Agreement, PatientProfile
 from triage_service.models.appointment import APPOINTMENT_FORMS, Appointment, AppointmentStatus
 from triage_service.models.attachment import Attachment
 from triage_service.models.audit import AuditAction, AuditEntry, AuditOutcome
+from triage_service.models.back_referral import BackReferral, BackReferralMessage, BackReferralStatus
 from triage_service.models.base import Base
 from triage_service.models.blob import EncryptedBlob
 from triage_service.models.client import AccessToken, ApiClient, UsedAssertion
@@ -19,6 +20,7 @@ from triage_service.models.consult import (
     RequestStatus,
     TaskStatus,
 )
+from triage_service.models.context import ConsultContextItem
 from triage_service.models.declaration import DeclarationBatch, DeclarationLine
 from triage_service.models.draft import ConsultDraft, DraftStatus
 from triage_service.models.message import ConsultMessage, MessageCategory
@@ -31,19 +33,25 @@ from triage_service.models.organisation import (
     Practitioner,
     PractitionerRoleKind,
 )
+from triage_service.models.overflow import OVERFLOW_REASONS, Overflow
 from triage_service.models.patient_link import PatientUploadLink
 from triage_service.models.push import PushNotice, PushSubscription
 from triage_service.models.resource import StoredResource
 from triage_service.models.routing import Absence, DeadlineEvent, ReferralFlag, RoutingDecision
 from triage_service.models.subscription import Notification, Subscription, SubscriptionStatus
+from triage_service.models.team import ExpertiseTeam, ExpertiseTeamMember, MdoEntry, TeamAnswer
 from triage_service.models.user import PRACTICE_ROLES, EmailNotice, User, UserRole
+from triage_service.models.verdict import WITHOUT_ADVICE, GpVerdict
 from triage_service.models.web_session import WebSession
+from triage_service.models.work import TextSnippet, TimeRegistration
 
 __all__ = [
     "APPOINTMENT_FORMS",
+    "OVERFLOW_REASONS",
     "PRACTICE_ROLES",
     "REQUESTER_KINDS",
     "TASK_TRANSITIONS",
+    "WITHOUT_ADVICE",
     "Absence",
     "AccessToken",
     "Agreement",
@@ -54,9 +62,13 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditOutcome",
+    "BackReferral",
+    "BackReferralMessage",
+    "BackReferralStatus",
     "Base",
     "CalloutStage",
     "Consult",
+    "ConsultContextItem",
     "ConsultDraft",
     "ConsultFact",
     "ConsultIdentifier",
@@ -68,11 +80,16 @@ __all__ = [
     "DraftStatus",
     "EmailNotice",
     "EncryptedBlob",
+    "ExpertiseTeam",
+    "ExpertiseTeamMember",
+    "GpVerdict",
+    "MdoEntry",
     "MessageCategory",
     "Notification",
     "OnCallShift",
     "Organisation",
     "OrganisationKind",
+    "Overflow",
     "PatientProfile",
     "PatientUploadLink",
     "Practitioner",
@@ -86,6 +103,9 @@ __all__ = [
     "Subscription",
     "SubscriptionStatus",
     "TaskStatus",
+    "TeamAnswer",
+    "TextSnippet",
+    "TimeRegistration",
     "UrgentCallout",
     "UsedAssertion",
     "User",

@@ -40,6 +40,9 @@ class Agreement(Base):
     out_of_hours_posts: Mapped[list[Any]] = mapped_column(default=list)
     #: How an urgent consult with a clock-time norm is called out: {"repeat_minutes", "escalate_after_minutes"}.
     callout: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The agreed time per consult form in minutes (normtijd: {"e-consult": 15}); the screens offer it as the
+    #: default registration and the statements set the registered minutes beside it.
+    norm_minutes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     s3_prestatie_code: Mapped[str] = mapped_column(String(32))
     #: Money is integer cents everywhere: declarations must be right to the cent.
     s3_tariff_cents: Mapped[int] = mapped_column(Integer)
@@ -52,8 +55,24 @@ class Agreement(Base):
     appointment_booking: Mapped[str] = mapped_column(String(16), default="gp")
     #: AGB codes of the subcontractor's specialists who answer under this agreement.
     specialist_agbs: Mapped[list[Any]]
-    #: When a request should rather be a referral: [{"name", "kind", "icpc": [...], "reason"}].
+    #: When a request should rather be a referral: [{"name", "kind", "icpc": [...], "reason"}] plus the optional
+    #: English "name_en" and "reason_en" (agreements/schema.py).
     referral_flags: Mapped[list[Any]] = mapped_column(default=list)
+    #: Monitoring targets and baselines agreed before the start (issue 22): {"prevented_share": 0.3,
+    #: "within_norm_share": 0.9, "baseline_referral_rate": 0.25, "saving_ratio": 0.3333, ...}; empty when none.
+    monitoring_targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The business case's own costs beside the tariff: {"incidental_cents": .., "structural_cents_per_year": ..}.
+    costs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: How this contract is declared (issue 22): {"declarant": "zorggroep"|"practice", "payee": ..,
+    #: "kind": "S3"|"M&I"|"first-line-budget", "attestations": ["no-open-dbc"]}; empty is the S3 default.
+    declaration: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The backup organisation a routine consult overflows to (issue 23, agreements/backup_terms.py): {"agb",
+    #: "name", "specialists": [{"agb", "name", "specialism"}], "fee_cents", "when_nobody_available",
+    #: "after_norm_share_percent"}; empty when the agreement has none.
+    backup: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The patient's context a consult must carry, per consult form (agreements/context_terms.py):
+    #: {"e-consult": ["blood-pressure", "ecg"]}; empty requires none.
+    context_required: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source_file: Mapped[str] = mapped_column(Text)
     #: SHA-256 of the validated file content: re-importing an unchanged file changes nothing.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
@@ -63,6 +82,11 @@ class Agreement(Base):
     profiles: Mapped[list[PatientProfile]] = relationship(
         back_populates="agreement", cascade="all, delete-orphan", order_by="PatientProfile.position"
     )
+
+    def referral_flag(self, name: str) -> dict[str, Any] | None:
+        """The referral flag named ``name`` as stored from the file, with its optional English (``name_en``,
+        ``reason_en``). Here rather than in agreements/ so the FHIR mapping, a lower layer, can read it too."""
+        return next((f for f in self.referral_flags or [] if f.get("name") == name), None)
 
 
 class PatientProfile(Base):

@@ -22,6 +22,10 @@ class Attachment(Base):
     #: Size and SHA-1 of the bytes as the GP system sent them (what Attachment.size/hash describe).
     original_size: Mapped[int] = mapped_column(BigInteger)
     original_sha1: Mapped[bytes] = mapped_column(LargeBinary(20))
+    #: SHA-1 of the bytes as served (cleaned of metadata, turned upright), what a DocumentReference's
+    #: attachment.hash must describe so a GP system checking integrity accepts what it downloads; the
+    #: served size is the blob's. None for files stored before it was kept (release 0038).
+    served_sha1: Mapped[bytes | None] = mapped_column(LargeBinary(20))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     blob_id: Mapped[str] = mapped_column(ForeignKey("encrypted_blobs.id"))

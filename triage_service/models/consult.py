@@ -137,6 +137,10 @@ class Consult(Base):
     referral_urgency: Mapped[str | None] = mapped_column(String(16))
     #: Time the specialist spent, as they registered it (the subcontractor statement reports it).
     time_spent_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: Who answered (a specialist's AGB): the monitoring credits them, whoever holds the Task later.
+    answered_by_agb: Mapped[str | None] = mapped_column(String(8))
+    #: What the answering specialist attested for the declaration, e.g. ["no-open-dbc"] (issue 22).
+    attestations: Mapped[list[Any]] = mapped_column(default=list)
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     #: Encrypted at rest: the contained patient and the clinical question.
     resource: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("consults.resource"))
@@ -211,6 +215,9 @@ class ConsultTask(Base):
     owner_agb: Mapped[str | None] = mapped_column(String(8))
     owner_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None]
+    #: Since when the answer norm is paused: the Task is on-hold, waiting for the GP. On resuming, ``due_at``
+    #: moves on by the pause, measured as the norm measures (working time or clock time).
+    paused_at: Mapped[datetime | None]
     #: The consult's priority is urgent, asap or stat: a copy (priority never changes after intake), so
     #: routing counts a candidate's urgent open work without reading the consults (migration 0020).
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -221,6 +228,9 @@ class ConsultTask(Base):
     #: Set by the answer-norm monitor, so each consult is flagged and escalated at most once.
     near_due_flagged_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    #: When the consult overflowed to the agreement's backup organisation (routing/overflow.py; the Overflow row
+    #: says to whom and why): at most once, and read by the FHIR Task's notes without a query for the others.
+    overflowed_at: Mapped[datetime | None]
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -63,6 +63,11 @@ class DeclarationLine(Base):
     #: The consult date: the day the advice was given (Europe/Amsterdam).
     service_date: Mapped[date] = mapped_column(Date)
     prestatie_code: Mapped[str] = mapped_column(String(32))
+    #: The contract's declaration terms when the line was made (issue 22): who declares, who is paid, and the
+    #: kind of prestatie (S3, M&I, first-line budget). None on lines made before the terms were configurable.
+    declarant_agb: Mapped[str | None] = mapped_column(String(8))
+    payee_agb: Mapped[str | None] = mapped_column(String(8))
+    prestatie_kind: Mapped[str | None] = mapped_column(String(32))
     tariff_cents: Mapped[int] = mapped_column(Integer)
     #: Negative for a credit line.
     amount_cents: Mapped[int] = mapped_column(Integer)

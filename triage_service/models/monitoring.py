@@ -47,3 +47,16 @@ class ConsultFact(Base):
     taken_minutes: Mapped[int | None] = mapped_column(Integer)
     #: The Task's owner (who answered, once completed): a specialist's or group queue's AGB.
     owner_agb: Mapped[str | None] = mapped_column(String(8))
+    #: The Task's due time (moved on by pauses) and since when it is paused: an open consult past its due time
+    #: counts as late in "within norm" (issue 22).
+    due_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    #: The specialist who answered: figures by specialist credit them, not whoever holds the Task now.
+    answered_by_agb: Mapped[str | None] = mapped_column(String(8))
+    #: How often the consult was forwarded, and whether the answer-norm monitor escalated it.
+    forwarded: Mapped[int] = mapped_column(Integer, default=0)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The GP's verdict after reading the advice (models/verdict.py), None until given.
+    verdict_useful: Mapped[bool | None] = mapped_column(Boolean)
+    verdict_without: Mapped[str | None] = mapped_column(String(16))
+    verdict_referral_needed: Mapped[bool | None] = mapped_column(Boolean)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from triage_service.errors import UnprocessableInput
+from triage_service.errors import N_, UnprocessableInput
 from triage_service.fhir.dutch import AGB
 from triage_service.models import ConsultTask, TaskStatus
 from triage_service.outcome import Issue
@@ -40,8 +40,9 @@ class TaskCriteria:
                 and _accepts(self.requesters, task.consult.requester_agb))
 
 
-def _refused(message: str, code: str = "value") -> UnprocessableInput:
-    return UnprocessableInput(message, issues=[Issue(code, message, _EXPRESSION)])
+def _refused(message: str, code: str = "value", **params: object) -> UnprocessableInput:
+    """``message`` is a template marked with ``N_``; ``params`` its values (outcome.py)."""
+    return UnprocessableInput(message, params=params, issues=[Issue(code, message, _EXPRESSION, params=params)])
 
 
 def _accepts(allowed: frozenset[str], value: str | None) -> bool:
@@ -52,24 +53,25 @@ def parse_criteria(criteria: str) -> TaskCriteria:
     """``Task`` or ``Task?param=value[,value]&...``; anything else is refused with the reason."""
     rtype, _, query = criteria.strip().partition("?")
     if rtype != "Task":
-        raise _refused(f"Subscriptions are on Task only (criteria 'Task?...'), not '{rtype}'", "not-supported")
+        raise _refused(N_("Subscriptions are on Task only (criteria 'Task?...'), not '%(rtype)s'"), "not-supported",
+                       rtype=rtype)
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
     except ValueError as exc:
-        raise _refused("The criteria's query is not name=value pairs joined by '&'") from exc
+        raise _refused(N_("The criteria's query is not name=value pairs joined by '&'")) from exc
     values: dict[str, set[str]] = {}
     for name, raw in pairs:
         if name not in PARAMETERS:
-            raise _refused(f"Criteria parameter '{name}' is not supported; use {', '.join(PARAMETERS)}",
-                          "not-supported")
+            raise _refused(N_("Criteria parameter '%(name)s' is not supported; use %(parameters)s"),
+                          "not-supported", name=name, parameters=', '.join(PARAMETERS))
         parts = [v for v in raw.split(",") if v]
         if not parts:
-            raise _refused(f"Criteria parameter '{name}' has no value")
+            raise _refused(N_("Criteria parameter '%(name)s' has no value"), name=name)
         values.setdefault(name.split(":")[0], set()).update(_normalise(name, v) for v in parts)
     statuses = values.get("status", set())
     unknown = statuses - {s.value for s in TaskStatus}
     if unknown:
-        raise _refused(f"Unknown Task status in criteria: {', '.join(sorted(unknown))}")
+        raise _refused(N_("Unknown Task status in criteria: %(statuses)s"), statuses=', '.join(sorted(unknown)))
     return TaskCriteria(frozenset(statuses), frozenset(values.get("business-status", set())),
                         frozenset(values.get("focus", set())), frozenset(values.get("owner", set())),
                         frozenset(values.get("requester", set())))
@@ -79,7 +81,7 @@ def _normalise(name: str, value: str) -> str:
     system, sep, code = value.rpartition("|")
     if name.startswith(("owner", "requester")):
         if sep and system not in ("", AGB):
-            raise _refused(f"'{name}' is matched by AGB code ({AGB}|<code>)")
+            raise _refused(N_("'%(name)s' is matched by AGB code (%(agb)s|<code>)"), name=name, agb=AGB)
         return code
     if name == "focus":
         return value.removeprefix("ServiceRequest/").split("/")[0]

@@ -31,7 +31,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage_service.clock import Clock
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
-from triage_service.models import ConsultTask, EmailNotice, Organisation, Practitioner, User
+from triage_service.models import (
+    ConsultTask,
+    EmailNotice,
+    ExpertiseTeam,
+    ExpertiseTeamMember,
+    Organisation,
+    Practitioner,
+    User,
+)
 from triage_service.notifications import claims
 from triage_service.routing.service import specialism_label
 from triage_service.routing.working_time import AMSTERDAM
@@ -104,7 +112,12 @@ def _recipients(session: Session, task: ConsultTask) -> list[tuple[User, str | N
         group = session.scalar(select(Organisation).where(Organisation.agb == task.owner_agb))
         if group is None:
             return []
-        users = session.scalars(select(User).where(User.organisation_id == group.id, *wanted)).all()
+        # The group's own specialists, and an expertise team's members, who each keep their own organisation.
+        members = (select(ExpertiseTeamMember.practitioner_id)
+                   .join(ExpertiseTeam, ExpertiseTeam.id == ExpertiseTeamMember.team_id)
+                   .where(ExpertiseTeam.organisation_id == group.id))
+        users = session.scalars(select(User).where(or_(User.organisation_id == group.id,
+                                                       User.practitioner_id.in_(members)), *wanted)).all()
         return [(u, group.name) for u in users]
     users = session.scalars(select(User).join(Practitioner, Practitioner.id == User.practitioner_id)
                             .where(Practitioner.agb == task.owner_agb, *wanted)).all()

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
 from triage_service.encryption.envelope import KeyRing, WrappedKey
-from triage_service.errors import Forbidden, InvalidInput, UnprocessableInput
+from triage_service.errors import N_, Forbidden, InvalidInput, UnprocessableInput
 from triage_service.fhir.mapping import instant
 from triage_service.models import AuditAction, Consult, Notification, Subscription, SubscriptionStatus
 from triage_service.notifications.criteria import TaskCriteria, parse_criteria
@@ -71,27 +71,28 @@ class SubscriptionSpec:
 MAX_CRITERIA_LENGTH = 1000
 
 
-def _refused(message: str, expression: str, code: str = "value") -> UnprocessableInput:
-    return UnprocessableInput(message, issues=[Issue(code, message, expression)])
+def _refused(message: str, expression: str, code: str = "value", **params: object) -> UnprocessableInput:
+    """``message`` is a template marked with ``N_``; ``params`` its values (outcome.py)."""
+    return UnprocessableInput(message, params=params, issues=[Issue(code, message, expression, params=params)])
 
 
 def check_subscription(session: Session, resource: dict[str, Any], organisation_id: str, settings: Settings,
                        now: datetime, stored_headers: dict[str, str] | None = None) -> SubscriptionSpec:
     status = resource.get("status")
     if status not in ("requested", "active", "off"):
-        raise _refused("Subscription.status must be 'requested' (or 'active'; 'off' to pause); the service "
-                       "sets 'error' itself", "Subscription.status")
+        raise _refused(N_("Subscription.status must be 'requested' (or 'active'; 'off' to pause); the service "
+                          "sets 'error' itself"), "Subscription.status")
     criteria_text = str(resource.get("criteria", ""))
     if len(criteria_text.strip()) > MAX_CRITERIA_LENGTH:
         # The column's size (PostgreSQL refused a longer one with a 500; found by benchmarks/fuzz_api.py).
-        raise _refused(f"Subscription.criteria may be at most {MAX_CRITERIA_LENGTH} characters long",
-                       "Subscription.criteria")
+        raise _refused(N_("Subscription.criteria may be at most %(limit)s characters long"),
+                       "Subscription.criteria", limit=MAX_CRITERIA_LENGTH)
     criteria = parse_criteria(criteria_text)
     _check_own_data(session, criteria, organisation_id)
     channel: dict[str, Any] = resource.get("channel", {})
     if channel.get("type") != "rest-hook":
-        raise _refused(f"Only the rest-hook channel is supported (got '{channel.get('type')}')",
-                       "Subscription.channel.type", "not-supported")
+        raise _refused(N_("Only the rest-hook channel is supported (got '%(channel)s')"),
+                       "Subscription.channel.type", "not-supported", channel=channel.get('type'))
     endpoint = _endpoint(channel.get("endpoint"), settings)
     payload_content = _payload_content(channel)
     headers = _headers(channel.get("header", []), stored_headers or {})
@@ -105,7 +106,7 @@ def _check_own_data(session: Session, criteria: TaskCriteria, organisation_id: s
         own = set(session.scalars(select(Consult.id).where(Consult.id.in_(criteria.focus),
                                                            Consult.organisation_id == organisation_id)))
         if criteria.focus - own:
-            raise Forbidden("The criteria name a ServiceRequest that is not this organisation's",
+            raise Forbidden(N_("The criteria name a ServiceRequest that is not this organisation's"),
                             expression="Subscription.criteria")
     for agb in criteria.requesters:
         elsewhere = session.scalar(select(func.count()).select_from(Consult).where(
@@ -113,24 +114,24 @@ def _check_own_data(session: Session, criteria: TaskCriteria, organisation_id: s
         here = session.scalar(select(func.count()).select_from(Consult).where(
             Consult.requester_agb == agb, Consult.organisation_id == organisation_id))
         if elsewhere and not here:
-            raise Forbidden(f"The criteria name requester {agb}, a GP of another organisation",
-                            expression="Subscription.criteria")
+            raise Forbidden(N_("The criteria name requester %(agb)s, a GP of another organisation"),
+                            expression="Subscription.criteria", params={"agb": agb})
 
 
 def _endpoint(value: object, settings: Settings) -> str:
     expression = "Subscription.channel.endpoint"
     if not isinstance(value, str) or not value:
-        raise _refused("A rest-hook subscription needs channel.endpoint, the URL notifications are POSTed to",
+        raise _refused(N_("A rest-hook subscription needs channel.endpoint, the URL notifications are POSTed to"),
                        expression, "required")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise _refused("channel.endpoint must be an absolute http(s) URL", expression)
+        raise _refused(N_("channel.endpoint must be an absolute http(s) URL"), expression)
     if parts.username or parts.password:
-        raise _refused("channel.endpoint must not carry credentials; send them in channel.header", expression)
+        raise _refused(N_("channel.endpoint must not carry credentials; send them in channel.header"), expression)
     if settings.is_production and parts.scheme != "https":
-        raise _refused("channel.endpoint must use https: notifications are signed, not secret", expression)
+        raise _refused(N_("channel.endpoint must use https: notifications are signed, not secret"), expression)
     if len(value) > 2000:
-        raise _refused("channel.endpoint is longer than 2000 characters", expression)
+        raise _refused(N_("channel.endpoint is longer than 2000 characters"), expression)
     return value
 
 
@@ -139,35 +140,37 @@ def _payload_content(channel: dict[str, Any]) -> str:
     if payload is None:
         return "empty"  # R4: no payload element means a notification without a body
     if payload != FHIR_JSON:
-        raise _refused(f"channel.payload must be {FHIR_JSON} (or absent for an empty notification)",
-                       "Subscription.channel.payload", "not-supported")
+        raise _refused(N_("channel.payload must be %(type)s (or absent for an empty notification)"),
+                       "Subscription.channel.payload", "not-supported", type=FHIR_JSON)
     content = "id-only"
     for extension in channel.get("_payload", {}).get("extension", []):
         if extension.get("url") == PAYLOAD_CONTENT_EXTENSION:
             content = extension.get("valueCode", "")
     if content == "full-resource":
-        raise _refused("Notifications carry ids only, never full resources: patient data is read with a "
-                       "token, not pushed", "Subscription.channel.payload", "not-supported")
+        raise _refused(N_("Notifications carry ids only, never full resources: patient data is read with a "
+                          "token, not pushed"), "Subscription.channel.payload", "not-supported")
     if content not in ("id-only", "empty"):
-        raise _refused("The payload content must be id-only or empty", "Subscription.channel.payload")
+        raise _refused(N_("The payload content must be id-only or empty"), "Subscription.channel.payload")
     return content
 
 
 def _headers(values: list[Any], stored: dict[str, str]) -> dict[str, str]:
     if len(values) > MAX_HEADERS:
-        raise _refused(f"At most {MAX_HEADERS} channel headers", "Subscription.channel.header")
+        raise _refused(N_("At most %(limit)s channel headers"), "Subscription.channel.header",
+                       limit=MAX_HEADERS)
     headers: dict[str, str] = {}
     for index, value in enumerate(values):
         expression = f"Subscription.channel.header[{index}]"
         match = _HEADER.match(str(value)) if len(str(value)) <= 2000 else None
         if match is None:
-            raise _refused("A channel header is 'Name: value' on one line (at most 2000 characters)", expression)
+            raise _refused(N_("A channel header is 'Name: value' on one line (at most 2000 characters)"), expression)
         name, content = match.group(1), match.group(2).strip()
         if name.lower() in _RESERVED:
-            raise _refused(f"The header {name} is set by the service itself", expression)
+            raise _refused(N_("The header %(name)s is set by the service itself"), expression, name=name)
         if content == MASK:
             if name not in stored:
-                raise _refused(f"'{MASK}' keeps a stored header value, but {name} has none", expression)
+                raise _refused(N_("'%(mask)s' keeps a stored header value, but %(name)s has none"), expression,
+                               mask=MASK, name=name)
             content = stored[name]
         headers[name] = content
     return headers
@@ -179,9 +182,9 @@ def _end(value: object, now: datetime) -> datetime | None:
     try:
         end = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput("Subscription.end must be an instant", expression="Subscription.end") from exc
+        raise InvalidInput(N_("Subscription.end must be an instant"), expression="Subscription.end") from exc
     if end.tzinfo is None or end <= now:
-        raise _refused("Subscription.end must be a moment in the future, with a time zone", "Subscription.end")
+        raise _refused(N_("Subscription.end must be a moment in the future, with a time zone"), "Subscription.end")
     return end
 
 
@@ -201,12 +204,12 @@ def create_subscription(session: Session, actor: Actor, organisation_id: str, cl
     """A new active subscription, and its signing secret (returned this once)."""
     spec = check_subscription(session, resource, organisation_id, settings, now)
     if spec.status is SubscriptionStatus.OFF:
-        raise _refused("A new subscription starts as 'requested'", "Subscription.status")
+        raise _refused(N_("A new subscription starts as 'requested'"), "Subscription.status")
     count = session.scalar(select(func.count()).select_from(Subscription).where(
         Subscription.organisation_id == organisation_id, Subscription.status != SubscriptionStatus.OFF)) or 0
     if count >= MAX_PER_ORGANISATION:
-        raise _refused(f"This organisation already has {count} subscriptions; delete one first",
-                       "Subscription", "business-rule")
+        raise _refused(N_("This organisation already has %(count)s subscriptions; delete one first"),
+                       "Subscription", "business-rule", count=count)
     secret = secrets.token_urlsafe(32)
     sealed = _seal(ring, secret, spec.headers)
     subscription = Subscription(

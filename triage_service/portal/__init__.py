@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from triage_service.portal import launch, new_consult, patient_page, views  # noqa: F401 - views register on views.bp
+from triage_service.portal import (  # noqa: F401 - views register on views.bp
+    back_referrals,
+    launch,
+    new_consult,
+    patient_page,
+    verdict,
+    views,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -67,15 +67,18 @@ def _save(draft: ConsultDraft | None) -> Any:
                               ready=action == "ready")
     errors: dict[str, str] = {}
     added = []
-    for upload in (f for f in request.files.getlist("photos") if f and f.filename):
+    # Photos and documents, and the ECG of the section on the patient's context (portal/_patient_context.html).
+    uploads = [(f, None) for f in request.files.getlist("photos")] + [(f, "ecg") for f in request.files.getlist("ecg")]
+    for upload, kind in ((f, k) for f, k in uploads if f and f.filename):
         try:
             added.append(drafts.add_file(session, practice_actor(user, request.remote_addr), settings(), draft,
-                                         upload.read(), upload.mimetype, request.form.get("photo_title", ""),
-                                         clock()))
+                                         upload.read(), upload.mimetype,
+                                         "" if kind else request.form.get("photo_title", ""), clock(), kind))
         except FormErrors as refused:
             errors.update({k: _(v) for k, v in refused.errors.items()})
         except DomainError:
-            errors["files"] = _("This file cannot be added: only JPEG, PNG or PDF within the size limit")
+            errors["ctx_ecg" if kind else "files"] = _("This file cannot be added: only JPEG, PNG or PDF within the "
+                                                        "size limit")
     for attachment_id in request.form.getlist("remove"):
         drafts.remove_file(draft, attachment_id, clock())
     session.commit()  # the draft and its photos are kept whatever the send below says

@@ -13,11 +13,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from triage_service.attachments.documents import get_attachment, read_attachment
 from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
-from triage_service.consults import letters, patient_photos, practice
+from triage_service.consults import letters, patient_photos, practice, verdicts
+from triage_service.consults.patient_context import context_tables
 from triage_service.database import get_session
 from triage_service.errors import N_, Conflict, DomainError, FormErrors, NotFound
 from triage_service.models import Attachment, AuditAction, OrganisationKind
 from triage_service.portal import queries
+from triage_service.portal.overflow_notice import overflow_notice
 from triage_service.portal.qr import qr_svg
 from triage_service.request_context import clock, settings
 from triage_service.routing.service import specialism_label
@@ -73,11 +75,11 @@ def consults() -> str:
 
 @bp.get("/consults/<consult_id>")
 def consult(consult_id: str) -> Any:
-    return _consult_page(consult_id)
+    return consult_page(consult_id)
 
 
-def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status: int = 200,
-                  new_link: tuple[str, str, Any] | None = None) -> Any:
+def consult_page(consult_id: str, errors: dict[str, str] | None = None, status: int = 200,
+                 new_link: tuple[str, str, Any] | None = None) -> Any:
     user = current_user()
     found, read_only = practice.consult_to_read(get_session(), user, consult_id)
     practice.record_view(get_session(), user, found, clock(), request.remote_addr)
@@ -89,8 +91,11 @@ def _consult_page(consult_id: str, errors: dict[str, str] | None = None, status:
                            form=request.form, specialism=specialism_text, user=user, quality=thresholds(),
                            new_link=new_link, patient_links=patient_photos.links_of(get_session(), consult=found),
                            own_practice=practice.own_practice_name(get_session(), found), read_only=read_only,
-                           now=clock(),
-                           max_bytes=settings().max_attachment_bytes), status
+                           now=clock(), verdict=verdicts.find_verdict(get_session(), found.id),
+                           can_judge=not read_only and verdicts.answered_with_advice(found),
+                           max_bytes=settings().max_attachment_bytes,
+                           overflow=overflow_notice(get_session(), found),
+                           patient_context=context_tables(get_session(), found)), status
 
 
 @bp.post("/consults/<consult_id>/answer")
@@ -103,7 +108,7 @@ def answer(consult_id: str) -> Any:
                                  settings().max_attachments_per_consult)
     except FormErrors as refused:
         get_session().rollback()
-        return _consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, 400)
+        return consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, 400)
     flash(_("Your answer has been sent to the specialist."))
     return redirect(url_for("portal.consult", consult_id=consult_id))
 
@@ -138,10 +143,10 @@ def consult_patient_link(consult_id: str) -> Any:
                                                          request.remote_addr)
     except Conflict as refused:
         get_session().rollback()
-        return _consult_page(consult_id, {"patient_link": _(refused.message)}, 409)
+        return consult_page(consult_id, {"patient_link": _(refused.message)}, 409)
     get_session().commit()
     url = url_for("patient.upload_page", token=token, _external=True)
-    return _consult_page(consult_id, new_link=(url, qr_svg(url), link.expires_at))
+    return consult_page(consult_id, new_link=(url, qr_svg(url), link.expires_at))
 
 
 @bp.post("/consults/<consult_id>/acknowledge")

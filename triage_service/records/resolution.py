@@ -29,8 +29,12 @@ class Resolved:
 
 
 class Resolver:
-    def __init__(self, session: Session, organisation_id: str, container: dict[str, Any]):
+    def __init__(self, session: Session, organisation_id: str, container: dict[str, Any],
+                 pending: dict[str, tuple[dict[str, Any], str]] | None = None):
         self.session = session
+        #: Entries of the same transaction that are stored with the consult, not before it (the patient's
+        #: context, consults/patient_context.py): "Observation/{id}" -> (resource, "Bundle.entry[n].resource").
+        self.pending = pending or {}
         self.organisation_id = organisation_id
         self.root = str(container.get("resourceType", "Resource"))
         self.contained = {c.get("id"): (i, c) for i, c in enumerate(container.get("contained", []))
@@ -52,6 +56,9 @@ class Resolver:
                 return None
             index, resource = found
             return Resolved(resource, None, f"{self.root}.contained[{index}]")
+        if ref in self.pending:
+            resource, location = self.pending[ref]
+            return Resolved(resource, None, location)
         rtype = literal_type(ref)
         if rtype is None or ref.startswith("http"):
             return None  # absolute references to other servers are not followed

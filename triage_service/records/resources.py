@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
-from triage_service.errors import UnprocessableInput
+from triage_service.errors import N_, UnprocessableInput
 from triage_service.fhir.meta import stamp
 from triage_service.models import AuditAction, StoredResource
 from triage_service.models.base import new_id
@@ -37,7 +37,8 @@ def create_resource(session: Session, actor: Actor, organisation_id: str, resour
             return Created(existing, created=False)
     issues = [i for i in check_supporting(resource, rtype) if i.is_error]
     if issues:
-        raise UnprocessableInput(f"The {rtype} does not meet the service's rules", issues=issues)
+        raise UnprocessableInput(N_("The %(rtype)s does not meet the service's rules"), issues=issues,
+                                 params={"rtype": rtype})
     stored = StoredResource(id=rid or new_id(), resource_type=rtype, organisation_id=organisation_id,
                             identifier_token=primary_identifier_token(resource), version_id=1, resource={},
                             created_at=now, updated_at=now)

@@ -33,6 +33,7 @@ from triage_service.models import (
     AuditAction,
     AuditEntry,
     Consult,
+    ConsultContextItem,
     ConsultDraft,
     ConsultFact,
     ConsultIdentifier,
@@ -130,7 +131,7 @@ def _remove_consults(session: Session, ids: list[str]) -> None:
     session.execute(delete(Notification).where(Notification.task_id.in_(tasks)))
     session.execute(delete(DeadlineEvent).where(DeadlineEvent.task_id.in_(tasks)))
     # One statement each: an appointment that replaces another goes in the same statement as the one it replaces.
-    for model in (ConsultFact, ReferralFlag, RoutingDecision, ConsultIdentifier, Appointment):
+    for model in (ConsultFact, ReferralFlag, RoutingDecision, ConsultIdentifier, Appointment, ConsultContextItem):
         session.execute(delete(model).where(model.consult_id.in_(ids)))
     # Corrections point at the lines they correct: those go first.
     session.execute(delete(DeclarationLine).where(DeclarationLine.consult_id.in_(ids),

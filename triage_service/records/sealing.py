@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from triage_service.models import Consult, ConsultMessage, ConsultTask, RoutingDecision, StoredResource, User
+from triage_service.models import (
+    Consult,
+    ConsultContextItem,
+    ConsultMessage,
+    ConsultTask,
+    RoutingDecision,
+    StoredResource,
+    User,
+)
 from triage_service.records.supporting import primary_identifier_token
 
 
@@ -18,7 +26,8 @@ def encrypt_existing(session: Any) -> dict[str, int]:
     identifier tokens into blind indexes. Idempotent; run once after upgrading."""
     counts: dict[str, int] = {}
     for model, column in ((StoredResource, "resource"), (Consult, "resource"), (ConsultMessage, "text"),
-                          (ConsultTask, "status_reason"), (RoutingDecision, "reason"), (User, "totp_secret")):
+                          (ConsultTask, "status_reason"), (RoutingDecision, "reason"), (User, "totp_secret"),
+                          (ConsultContextItem, "resource")):
         count = 0
         for row in session.scalars(select(model).execution_options(yield_per=500)):
             flag_modified(row, column)  # written again through the encrypting column type

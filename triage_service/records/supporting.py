@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.encryption.fields import blind_index
-from triage_service.errors import InvalidInput, NotSupported, PreconditionFailed
+from triage_service.errors import N_, InvalidInput, NotSupported, PreconditionFailed
 from triage_service.fhir import dutch
 from triage_service.models import StoredResource
-from triage_service.outcome import Issue
+from triage_service.outcome import Issue, message
 
 SUPPORTING_TYPES = ("Patient", "Organization", "PractitionerRole", "Coverage")
 
@@ -44,12 +44,13 @@ def identifier_issues(resource: dict[str, Any], expr: str) -> list[Issue]:
             continue
         for part in ("system", "value"):
             if isinstance(ident.get(part), str) and len(ident[part]) > MAX_IDENTIFIER_LENGTH:
-                issues.append(Issue("value", f"An identifier's {part} may be at most {MAX_IDENTIFIER_LENGTH} "
-                                             "characters long", f"{expr}.identifier[{index}].{part}"))
+                issues.append(Issue("value", N_("An identifier's %(part)s may be at most %(limit)s characters long"),
+                                    f"{expr}.identifier[{index}].{part}",
+                                    params={"part": part, "limit": MAX_IDENTIFIER_LENGTH}))
         key = (ident.get("system"), ident.get("value"))
         if key in seen:
-            issues.append(Issue("business-rule", "This identifier (system and value) is listed twice; list each "
-                                                 "identifier once", f"{expr}.identifier[{index}]"))
+            issues.append(Issue("business-rule", N_("This identifier (system and value) is listed twice; list each "
+                                                    "identifier once"), f"{expr}.identifier[{index}]"))
         seen.add(key)
     return issues
 
@@ -58,34 +59,36 @@ def check_patient(patient: dict[str, Any], expr: str) -> list[Issue]:
     issues: list[Issue] = []
     bsns = identifier_values(patient, dutch.BSN)
     if len(bsns) != 1:
-        issues.append(Issue("required", f"The patient needs exactly one identifier with system {dutch.BSN} (BSN)",
-                            f"{expr}.identifier"))
+        issues.append(Issue("required", N_("The patient needs exactly one identifier with system %(bsn)s (BSN)"),
+                            f"{expr}.identifier", params={"bsn": dutch.BSN}))
     elif not dutch.is_valid_bsn(bsns[0]):
-        issues.append(Issue("value", "The patient's BSN is not a valid BSN (9 digits passing the elfproef)",
+        issues.append(Issue("value", N_("The patient's BSN is not a valid BSN (9 digits passing the elfproef)"),
                             f"{expr}.identifier"))
     birth = patient.get("birthDate")
     if not isinstance(birth, str) or len(birth) != 10:
-        issues.append(Issue("required", "The patient's birthDate must be a full date (YYYY-MM-DD): routing "
-                                        "depends on the patient's age", f"{expr}.birthDate"))
+        issues.append(Issue("required", N_("The patient's birthDate must be a full date (YYYY-MM-DD): routing "
+                                           "depends on the patient's age"), f"{expr}.birthDate"))
     if patient.get("gender") not in ("male", "female", "other", "unknown"):
-        issues.append(Issue("required", "The patient's gender is required", f"{expr}.gender"))
+        issues.append(Issue("required", N_("The patient's gender is required"), f"{expr}.gender"))
     for index, address in enumerate(patient.get("address", [])):
         # Routing by region uses the postcode, so a Dutch address must carry a real one.
         country = str(address.get("country", "NL")).strip().upper()
         postcode = address.get("postalCode")
         if country in dutch.NETHERLANDS and isinstance(postcode, str) and not dutch.is_valid_postcode(postcode):
-            issues.append(Issue("value", "A Dutch postalCode is four digits and two letters (e.g. 1234 AB)",
+            issues.append(Issue("value", N_("A Dutch postalCode is four digits and two letters (e.g. 1234 AB)"),
                                 f"{expr}.address[{index}].postalCode"))
     return issues
 
 
 def check_organization_agb(org: dict[str, Any], expr: str, what: str) -> list[Issue]:
+    """``what`` names the organisation in a sentence (a template marked with ``N_``, e.g. "practice")."""
     agbs = identifier_values(org, dutch.AGB)
     if not agbs:
-        return [Issue("required", f"The {what} needs an identifier with system {dutch.AGB} (AGB code)",
-                      f"{expr}.identifier")]
+        return [Issue("required", N_("The %(what)s needs an identifier with system %(agb)s (AGB code)"),
+                      f"{expr}.identifier", params={"what": message(what), "agb": dutch.AGB})]
     if not all(dutch.is_valid_agb(a) for a in agbs):
-        return [Issue("value", f"The {what}'s AGB code must be 8 digits", f"{expr}.identifier")]
+        return [Issue("value", N_("The %(what)s's AGB code must be 8 digits"), f"{expr}.identifier",
+                params={"what": message(what)})]
     return []
 
 
@@ -97,10 +100,10 @@ def check_supporting(resource: dict[str, Any], expr: str) -> list[Issue]:
     if rtype == "Organization":
         agbs, uzovis = identifier_values(resource, dutch.AGB), identifier_values(resource, dutch.UZOVI)
         if not agbs and not uzovis:
-            return [Issue("required", f"The organization needs an AGB ({dutch.AGB}) or UZOVI ({dutch.UZOVI}) "
-                                      "identifier", f"{expr}.identifier")]
+            return [Issue("required", N_("The organization needs an AGB (%(agb)s) or UZOVI (%(uzovi)s) identifier"),
+                    f"{expr}.identifier", params={"agb": dutch.AGB, "uzovi": dutch.UZOVI})]
         if not all(map(dutch.is_valid_agb, agbs)) or not all(map(dutch.is_valid_uzovi, uzovis)):
-            return [Issue("value", "An AGB code must be 8 digits and a UZOVI code 4 digits", f"{expr}.identifier")]
+            return [Issue("value", N_("An AGB code must be 8 digits and a UZOVI code 4 digits"), f"{expr}.identifier")]
     return []
 
 
@@ -114,7 +117,7 @@ def parse_instant(value: str) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        raise InvalidInput("A dateTime with a time must carry a timezone")
+        raise InvalidInput(N_("A dateTime with a time must carry a timezone"))
     return parsed.astimezone(UTC)
 
 
@@ -124,10 +127,10 @@ def parse_if_none_exist(header: str) -> tuple[str, str]:
 
     pairs = parse_qsl(header.removeprefix("?"), keep_blank_values=True)
     if len(pairs) != 1 or pairs[0][0] != "identifier":
-        raise NotSupported("If-None-Exist supports exactly one criterion: identifier=system|value")
+        raise NotSupported(N_("If-None-Exist supports exactly one criterion: identifier=system|value"))
     system, sep, value = pairs[0][1].partition("|")
     if not sep or not system or not value:
-        raise InvalidInput("If-None-Exist identifier must be written as system|value")
+        raise InvalidInput(N_("If-None-Exist identifier must be written as system|value"))
     return system, value
 
 
@@ -139,7 +142,7 @@ def find_by_identifier(session: Session, organisation_id: str, resource_type: st
                                      StoredResource.identifier_token == blind_index(system, value))).all()
     if len(matches) > 1:
         # FHIR conditional create: multiple matches -> 412 Precondition Failed.
-        raise PreconditionFailed("If-None-Exist matches more than one resource")
+        raise PreconditionFailed(N_("If-None-Exist matches more than one resource"))
     return matches[0] if matches else None
 
 

@@ -7,11 +7,19 @@
 - A correction adds a credit line for the last declared line and, unless the consult is
   withdrawn, a new debit line with the corrected insurer and the agreement's tariff. Both
   wait for the next batch of their insurer; the lines already sent stay as they are.
+- Each line carries the contract's declaration terms (issue 22, reports/declaration_terms.py): who
+  declares, who is paid, the kind of prestatie. A consult whose agreement requires an attestation the
+  specialist did not tick is held back: the GP had the advice, the insurer gets no line, and the
+  close-month check lists it with the reason.
+- A consult of an agreement paid from the zorggroep's first-line budget (soort eerstelijnsbudget: a kaderhuisarts,
+  an extended-scope physiotherapist) is never a line here: see reports/first_line.py. One that overflowed to the
+  agreement's backup organisation names that organisation where the payee is the subcontractor
+  (reports/overflow.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +37,8 @@ from triage_service.models import (
     Organisation,
 )
 from triage_service.models.base import new_id
+from triage_service.reports.declaration_terms import FIRST_LINE_BUDGET, MISSING_ATTESTATION, HeldBack, agreement_terms
+from triage_service.reports.overflow import backup_payees
 from triage_service.reports.periods import Month, local_date
 
 
@@ -62,10 +72,30 @@ class Candidate:
     service_date: date
     prestatie_code: str
     tariff_cents: int
+    #: Shown on the close-month check (a line per consult); not part of the declaration line itself.
+    consult_form: str = ""
+    #: The contract's terms (reports/declaration_terms.py): who declares, who is paid, the kind of prestatie.
+    declarant_agb: str = ""
+    payee_agb: str = ""
+    prestatie_kind: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What closing the month would declare, and the consults it holds back (with the reason)."""
+
+    candidates: list[Candidate]
+    held_back: list[HeldBack]
 
 
 def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) -> list[Candidate]:
-    """Completed consults of this insurer, answered before the month's end, not declared before.
+    """What closing the month would declare (see :func:`selection`)."""
+    return selection(session, zorggroep_id, insurer, month).candidates
+
+
+def selection(session: Session, zorggroep_id: str, insurer: str, month: Month) -> Selection:
+    """Completed consults of this insurer, answered before the month's end, not declared before; those whose
+    agreement requires an attestation the specialist did not give are held back.
 
     ``completed_at`` is set only when the specialist concludes the consult (consults/advice.py
     ``_conclude``), so it stands for "Task completed" without joining a million Tasks.
@@ -79,7 +109,7 @@ def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) 
         window.append(Consult.completed_at >= Month.parse(last_closed).end)
     rows = session.execute(
         select(Consult.id, Organisation.agb, Consult.completed_at, Agreement.s3_prestatie_code,
-               Agreement.s3_tariff_cents)
+               Agreement.s3_tariff_cents, Consult.consult_form, Consult.agreement_id, Consult.attestations)
         .join(Agreement, Agreement.id == Consult.agreement_id)
         .join(Organisation, Organisation.id == Consult.organisation_id)
         .where(Agreement.zorggroep_id == zorggroep_id, Consult.insurer_uzovi == insurer, *window)).all()
@@ -88,9 +118,29 @@ def declarable(session: Session, zorggroep_id: str, insurer: str, month: Month) 
     # lists of ids (10 s on a million consults).
     declared = set(session.scalars(select(DeclarationLine.consult_id).join(
         Consult, Consult.id == DeclarationLine.consult_id).where(Consult.insurer_uzovi == insurer, *window)))
-    return sorted((Candidate(cid, agb or "", local_date(done), code, tariff)
-                   for cid, agb, done, code, tariff in rows if done is not None and cid not in declared),
-                  key=lambda c: (c.service_date, c.practice_agb, c.consult_id))
+    terms = agreement_terms(session, (row.agreement_id for row in rows))
+    # An overflowed consult was answered by the agreement's backup organisation: a payee "subcontractor" is it.
+    backups = backup_payees(session, Consult.insurer_uzovi == insurer, *window)
+    candidates, held_back = [], []
+    for cid, agb, done, code, tariff, form, agreement_id, attested in rows:
+        if done is None or cid in declared:
+            continue
+        agreed, practice = terms[agreement_id], agb or ""
+        if agreed.kind == FIRST_LINE_BUDGET:
+            # Paid from the zorggroep's first-line budget, which the insurer has already funded as a whole: a
+            # line per consult would have the insurer pay it twice. reports/first_line.py lists these consults
+            # for the budget (the dashboard's first-line section and its CSV).
+            continue
+        if cid in backups:
+            agreed = replace(agreed, subcontractor_agb=backups[cid])
+        missing = agreed.missing(attested)
+        if missing:
+            held_back.append(HeldBack(cid, local_date(done), MISSING_ATTESTATION, missing))
+            continue
+        candidates.append(Candidate(cid, practice, local_date(done), code, tariff, form,
+                                    agreed.declarant_agb(practice), agreed.payee_agb(practice), agreed.kind))
+    return Selection(sorted(candidates, key=lambda c: (c.service_date, c.practice_agb, c.consult_id)),
+                     sorted(held_back, key=lambda h: (h.service_date, h.consult_id)))
 
 
 def pending_corrections(session: Session, zorggroep_id: str, insurer: str) -> list[DeclarationLine]:
@@ -110,7 +160,8 @@ def close_month(session: Session, actor: Actor, actor_name: str, zorggroep_id: s
         DeclarationBatch.period == str(month)))
     if existing is not None:
         raise Conflict(f"{month} is already closed for insurer {insurer}: batch {existing.number}")
-    candidates = declarable(session, zorggroep_id, insurer, month)
+    selected = selection(session, zorggroep_id, insurer, month)
+    candidates = selected.candidates
     corrections = pending_corrections(session, zorggroep_id, insurer)
     if not candidates and not corrections:
         raise UnprocessableInput(f"Nothing to declare to insurer {insurer} for {month}", expression="insurer")
@@ -128,6 +179,7 @@ def close_month(session: Session, actor: Actor, actor_name: str, zorggroep_id: s
             {"id": new_id(), "batch_id": batch_id, "position": position, "consult_id": c.consult_id,
              "sequence": 0, "zorggroep_id": zorggroep_id, "kind": "debit", "practice_agb": c.practice_agb,
              "insurer_uzovi": insurer, "service_date": c.service_date, "prestatie_code": c.prestatie_code,
+             "declarant_agb": c.declarant_agb, "payee_agb": c.payee_agb, "prestatie_kind": c.prestatie_kind,
              "tariff_cents": c.tariff_cents, "amount_cents": c.tariff_cents, "created_at": now,
              "created_by": actor_name}
             for position, c in enumerate(candidates, start=1)])
@@ -138,7 +190,8 @@ def close_month(session: Session, actor: Actor, actor_name: str, zorggroep_id: s
     assert batch is not None
     record(session, actor, event="report.declaration.close", action=AuditAction.CREATE,
            resource_type="DeclarationBatch", resource_id=batch_id, at=now,
-           detail=f"insurer={insurer}; period={month}; lines={batch.line_count}; total_cents={total}")
+           detail=f"insurer={insurer}; period={month}; lines={batch.line_count}; total_cents={total}; "
+                  f"held_back={len(selected.held_back)}")
     return batch
 
 
@@ -167,7 +220,8 @@ def correct(session: Session, actor: Actor, actor_name: str, zorggroep_id: str, 
         added.append(DeclarationLine(
             consult_id=consult_id, sequence=sequence, zorggroep_id=zorggroep_id, kind="credit",
             practice_agb=last.practice_agb, insurer_uzovi=last.insurer_uzovi, service_date=last.service_date,
-            prestatie_code=last.prestatie_code, tariff_cents=last.tariff_cents, amount_cents=-last.amount_cents,
+            prestatie_code=last.prestatie_code, declarant_agb=last.declarant_agb, payee_agb=last.payee_agb,
+            prestatie_kind=last.prestatie_kind, tariff_cents=last.tariff_cents, amount_cents=-last.amount_cents,
             corrects_line_id=last.id, reason=reason, created_at=now, created_by=actor_name))
     elif withdraw:
         raise Conflict("This consult's declaration is already withdrawn")
@@ -176,10 +230,16 @@ def correct(session: Session, actor: Actor, actor_name: str, zorggroep_id: str, 
         practice = session.get(Organisation, consult.organisation_id)
         assert agreement is not None
         assert practice is not None
+        agreed = agreement_terms(session, [agreement.id])[agreement.id]
+        backups = backup_payees(session, Consult.id == consult_id)
+        if consult_id in backups:
+            agreed = replace(agreed, subcontractor_agb=backups[consult_id])
         added.append(DeclarationLine(
             consult_id=consult_id, sequence=sequence + 1, zorggroep_id=zorggroep_id, kind="debit",
             practice_agb=practice.agb or "", insurer_uzovi=insurer or last.insurer_uzovi,
             service_date=last.service_date, prestatie_code=agreement.s3_prestatie_code,
+            declarant_agb=agreed.declarant_agb(practice.agb or ""), payee_agb=agreed.payee_agb(practice.agb or ""),
+            prestatie_kind=agreed.kind,
             tariff_cents=agreement.s3_tariff_cents, amount_cents=agreement.s3_tariff_cents,
             corrects_line_id=last.id if last.kind == "debit" else None, reason=reason, created_at=now,
             created_by=actor_name))
@@ -207,3 +267,10 @@ def batch(session: Session, zorggroep_id: str, batch_id: str) -> DeclarationBatc
     if found is None:
         raise NotFound("No declaration batch with this id for this zorggroep")
     return found
+
+
+def waiting_corrections(session: Session, zorggroep_id: str) -> list[DeclarationLine]:
+    """Every correction line of the zorggroep not yet in a batch, of any insurer (the corrections screen)."""
+    return list(session.scalars(select(DeclarationLine).where(
+        DeclarationLine.zorggroep_id == zorggroep_id, DeclarationLine.batch_id.is_(None))
+        .order_by(DeclarationLine.created_at, DeclarationLine.consult_id, DeclarationLine.sequence)))

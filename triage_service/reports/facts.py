@@ -11,13 +11,22 @@ call-out, which is noted here like a change of its Task, so the fact follows in 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
-from triage_service.models import APPOINTMENT_FORMS, Agreement, Consult, ConsultTask, TaskStatus
+from triage_service.models import (
+    APPOINTMENT_FORMS,
+    Agreement,
+    Consult,
+    ConsultTask,
+    GpVerdict,
+    TaskStatus,
+    TimeRegistration,
+)
 from triage_service.models.monitoring import ConsultFact
 from triage_service.models.on_call import UrgentCallout
 from triage_service.routing.assignment import URGENT_PRIORITIES
@@ -26,6 +35,7 @@ from triage_service.routing.working_time import AMSTERDAM
 _CHANGED = "triage.changed_consults"
 _CREATED = "triage.created_consults"
 _TAKEN = "triage.changed_callouts"
+_VERDICTS = "triage.new_verdicts"
 FIRST_MONDAY = date(2001, 1, 1)
 _STATES = {TaskStatus.COMPLETED: "completed", TaskStatus.REJECTED: "rejected", TaskStatus.CANCELLED: "cancelled"}
 
@@ -40,8 +50,19 @@ def _minutes_between(start: datetime, end: datetime) -> int:
     return int((end - start).total_seconds() // 60)
 
 
+@dataclass(frozen=True)
+class Afterwards:
+    """What happened to a consult besides its Task: forwards and the GP's verdict (empty for a new consult)."""
+
+    forwarded: int = 0
+    verdict: GpVerdict | None = None
+
+
+NOTHING_YET = Afterwards()
+
+
 def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None,
-                taken_at: datetime | None = None) -> dict[str, Any]:
+                taken_at: datetime | None = None, afterwards: Afterwards = NOTHING_YET) -> dict[str, Any]:
     """The fact row of a consult; ``taken_at`` is when its call-out was taken ("Ik pak hem op"), if it was."""
     answered = consult.completed_at if task.status is TaskStatus.COMPLETED else None
     if consult.consult_form in APPOINTMENT_FORMS and consult.appointment_offered_at is not None:
@@ -58,7 +79,12 @@ def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None,
             "state": _STATES.get(task.status, "open"), "outcome": consult.outcome,
             "converted": bool(consult.converted_to_referral), "answer_minutes": minutes, "within_norm": within,
             "taken_minutes": None if taken_at is None else _minutes_between(consult.created_at, taken_at),
-            "owner_agb": task.owner_agb}
+            "owner_agb": task.owner_agb, "due_at": task.due_at, "paused_at": task.paused_at,
+            "answered_by_agb": consult.answered_by_agb, "forwarded": afterwards.forwarded,
+            "escalated": task.escalated_at is not None,
+            "verdict_useful": verdict.useful if (verdict := afterwards.verdict) else None,
+            "verdict_without": verdict.without_advice if verdict else None,
+            "verdict_referral_needed": verdict.referral_still_needed if verdict else None}
 
 
 @event.listens_for(Session, "before_flush")
@@ -73,6 +99,9 @@ def _note_changed_consults(session: Session, _context: Any, _instances: Any) -> 
     # Objects again: a new call-out's Task may get its id only in this flush.
     callouts: list[UrgentCallout] = session.info.setdefault(_TAKEN, [])
     callouts.extend(obj for obj in session.dirty if isinstance(obj, UrgentCallout))
+    # A verdict given: its consult's fact carries it (the consult and its Task have not changed).
+    verdicts: list[GpVerdict] = session.info.setdefault(_VERDICTS, [])
+    verdicts.extend(obj for obj in session.new if isinstance(obj, GpVerdict))
 
 
 @event.listens_for(Session, "before_commit")
@@ -83,6 +112,7 @@ def _write_facts(session: Session) -> None:
     changed: list[Consult | ConsultTask] = session.info.pop(_CHANGED, [])
     created = {consult.id for consult in session.info.pop(_CREATED, [])}
     changed.extend(_tasks(session, {callout.task_id for callout in session.info.pop(_TAKEN, [])}))
+    changed.extend(_consults(session, {verdict.consult_id for verdict in session.info.pop(_VERDICTS, [])}))
     pairs = _consults_with_tasks(session, changed)
     if not pairs:
         return
@@ -91,8 +121,10 @@ def _write_facts(session: Session) -> None:
     known = [c.id for c, _ in pairs if c.id not in created]
     existing = {f.consult_id: f for f in session.scalars(select(ConsultFact).where(ConsultFact.consult_id.in_(known)))
                 } if known else {}
+    afterwards = _afterwards(session, known)
     for consult, task in pairs:
-        values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""), taken.get(task.id))
+        values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""), taken.get(task.id),
+                             afterwards.get(consult.id, NOTHING_YET))
         fact = existing.get(consult.id)
         if fact is None:
             session.add(ConsultFact(**values))
@@ -104,12 +136,31 @@ def _write_facts(session: Session) -> None:
     session.info.pop(_CHANGED, None)
     session.info.pop(_CREATED, None)
     session.info.pop(_TAKEN, None)
+    session.info.pop(_VERDICTS, None)
 
 
 def _tasks(session: Session, task_ids: set[str]) -> list[ConsultTask]:
     """The Tasks of changed call-outs (from the identity map where they are there already)."""
     tasks = [session.get(ConsultTask, task_id) for task_id in sorted(task_ids)]
     return [task for task in tasks if task is not None]
+
+
+def _consults(session: Session, consult_ids: set[str]) -> list[Consult]:
+    consults = [session.get(Consult, consult_id) for consult_id in sorted(consult_ids)]
+    return [consult for consult in consults if consult is not None]
+
+
+def _afterwards(session: Session, consult_ids: list[str]) -> dict[str, Afterwards]:
+    """Forwards and verdicts of consults that existed before this transaction (a new consult has neither, so
+    an intake asks nothing): two indexed look-ups by consult id."""
+    if not consult_ids:
+        return {}
+    forwards = dict(session.execute(select(TimeRegistration.consult_id, func.count()).where(
+        TimeRegistration.consult_id.in_(consult_ids), TimeRegistration.action == "forward")
+        .group_by(TimeRegistration.consult_id)).all())
+    verdicts = {v.consult_id: v
+                for v in session.scalars(select(GpVerdict).where(GpVerdict.consult_id.in_(consult_ids)))}
+    return {i: Afterwards(forwards.get(i, 0), verdicts.get(i)) for i in forwards.keys() | verdicts.keys()}
 
 
 def _taken_at(session: Session, task_ids: list[str]) -> dict[str, datetime]:
@@ -155,6 +206,7 @@ def _forget_changed_consults(session: Session) -> None:
     session.info.pop(_CHANGED, None)
     session.info.pop(_CREATED, None)
     session.info.pop(_TAKEN, None)
+    session.info.pop(_VERDICTS, None)
 
 
 #: An agreement's zorggroep never changes (changed terms are a new agreement row), so it is
@@ -178,8 +230,10 @@ def rebuild_facts(session: Session, chunk: int = 5_000) -> int:
     count = 0
     for rows in _chunks(session, chunk):
         taken = _taken_at(session, [t.id for c, t in rows if c.priority in URGENT_PRIORITIES])
+        afterwards = _afterwards(session, [c.id for c, _ in rows])
         session.execute(insert(ConsultFact), [
-            fact_values(c, t, zorggroeps.get(c.agreement_id or ""), taken.get(t.id)) for c, t in rows])
+            fact_values(c, t, zorggroeps.get(c.agreement_id or ""), taken.get(t.id), afterwards.get(c.id, NOTHING_YET))
+            for c, t in rows])
         count += len(rows)
     return count
 

@@ -12,16 +12,23 @@ Definitions, so the figures can be checked by hand:
 - answer time runs from submission to advice in whole minutes, reported in hours; median and
   90th percentile are nearest-rank (the value at position ceil(p*n) of the sorted answer
   times), the same on SQLite and PostgreSQL; "within norm" means advice no later than the
-  Task's due time;
+  Task's due time, which moves on while the consult waits on the GP (consults/norm_clock.py); the share
+  is of the answered consults *and* the open ones already past their due time at ``now`` (late,
+  however long they stay open), so nine consults weeks overdue cannot leave it at 100%;
 - a referral is *prevented* when a completed consult did not become a referral and either
   the GP would have referred without it (intent ``would-refer``) or it was a referral that
   triage returned to the GP; the *conversion rate* is converted / completed;
 - the intake flag is scored on completed consults: flagged and converted (right), flagged
   and not converted (false alarm), not flagged but converted (missed);
-- business case: second-line cost avoided = prevented x the agreement's average referral
-  cost; the cost of the consults = completed x (S3 tariff + subcontractor fee); the saving
-  ratio (avoided - cost) / avoided is compared with the target of one third. Consults under
-  an agreement without an average referral cost are left out of it (and counted).
+- the business case is reports/business_case.py's, as the insurer's framework defines it: the
+  integral tariff as cost with the subcontractor's fee a split of it, avoided referrals including
+  referrals returned after triage (shown separately), the agreement's own costs, and the saving
+  ratio against one third decided exactly. Consults under an agreement without an average
+  referral cost are left out of it (and counted);
+- by specialist, a consult counts for the specialist who answered it (or declined it); an open one
+  for whoever holds it. Forwarding and escalation are counted apart: per group the consults that
+  were forwarded or escalated, and by specialist the consults each forwarded away or had escalated
+  away from them (reports/handovers.py).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, true
+from sqlalchemy import and_, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,10 +54,11 @@ from triage_service.models import (
     Practitioner,
 )
 from triage_service.models.monitoring import ConsultFact
+from triage_service.reports import business_case, handovers
+from triage_service.reports.business_case import TARGET_SAVING_RATIO, Money, ratio
 from triage_service.reports.facts import FIRST_MONDAY
 from triage_service.routing.service import specialism_label
 
-TARGET_SAVING_RATIO = 1 / 3
 FORMS = ("e-consult", "intercollegial-consult", "video-consult", "ecms")
 PRIORITIES = ("routine", "urgent", "asap", "stat")
 INTENTS = ("would-refer", "would-not-refer", "unsure")
@@ -67,7 +75,9 @@ class GroupBy(enum.StrEnum):
 
 _KEYS: dict[GroupBy, Any] = {
     GroupBy.SPECIALISM: ConsultFact.specialism, GroupBy.PRACTICE: ConsultFact.practice_id,
-    GroupBy.SPECIALIST: ConsultFact.owner_agb, GroupBy.AGREEMENT: ConsultFact.agreement_id,
+    # Who answered, not who holds the consult now (a forward or escalation after the answer moves nothing).
+    GroupBy.SPECIALIST: func.coalesce(ConsultFact.answered_by_agb, ConsultFact.owner_agb),
+    GroupBy.AGREEMENT: ConsultFact.agreement_id,
     GroupBy.WEEK: ConsultFact.week, GroupBy.TOTAL: literal("total"),
 }
 
@@ -94,18 +104,33 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.count().filter(condition)
 
 
-def _columns(outcomes: list[str]) -> dict[str, ColumnElement[Any]]:
+def late_open(now: datetime) -> ColumnElement[bool]:
+    """Open and past its due time at ``now``: not paused, or paused only after it was already late."""
+    f = ConsultFact
+    return and_(f.state == "open", f.due_at.is_not(None), f.due_at < now,
+                or_(f.paused_at.is_(None), f.paused_at > f.due_at))
+
+
+def _columns(outcomes: list[str], now: datetime) -> dict[str, ColumnElement[Any]]:
     f = ConsultFact
     completed = f.state == "completed"
     converted = and_(completed, f.converted.is_(true()))
     not_converted = and_(completed, f.converted.is_not(true()))
     flagged = f.flagged.is_(true())
+    referral = f.category == "referral"
+    would_refer = and_(f.gp_intent == "would-refer", ~referral)
     return {
         "consults": func.count(),
         "completed": _count_if(completed),
         "within_norm": _count_if(and_(completed, f.within_norm.is_(true()))),
+        "late_open": _count_if(late_open(now)),
+        "paused": _count_if(and_(f.state == "open", f.paused_at.is_not(None))),
         "converted": _count_if(converted),
-        "prevented": _count_if(and_(not_converted, (f.gp_intent == "would-refer") | (f.category == "referral"))),
+        "prevented_by_intent": _count_if(and_(not_converted, would_refer)),
+        "returned": _count_if(and_(not_converted, referral)),
+        "intended": _count_if(and_(completed, or_(would_refer, referral))),
+        "forwarded": _count_if(f.forwarded > 0),
+        "escalated": _count_if(f.escalated.is_(true())),
         "flagged_converted": _count_if(and_(flagged, converted)),
         "flagged_not_converted": _count_if(and_(flagged, not_converted)),
         "unflagged_converted": _count_if(and_(~flagged, converted)),
@@ -119,48 +144,57 @@ def _columns(outcomes: list[str]) -> dict[str, ColumnElement[Any]]:
     }
 
 
-def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: GroupBy) -> dict[str, Any]:
+def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: GroupBy,
+               now: datetime) -> dict[str, Any]:
+    """The figures per group of the consults submitted in the window; ``now`` decides which open consults
+    are late already."""
     key = _KEYS[group_by]
     where = [ConsultFact.zorggroep_id == zorggroep_id, ConsultFact.created_at >= window.start,
              ConsultFact.created_at < window.end]
     outcomes = outcome_codes()
-    columns = _columns(outcomes)
+    columns = _columns(outcomes, now)
     names = list(columns)
     # Grouped by agreement as well: the business case needs each agreement's tariff, fee and referral cost.
     query = (select(key.label("key"), ConsultFact.agreement_id, *(c.label(f"c{i}") for i, c in enumerate(
         columns.values()))).where(*where).group_by(key, ConsultFact.agreement_id))
     totals: dict[Any, dict[str, int]] = {}
-    money: dict[Any, dict[str, int]] = defaultdict(lambda: {"avoided": 0, "cost": 0, "uncosted": 0})
-    prices = _prices(session)
+    money: dict[Any, Money] = defaultdict(Money)
+    prices = business_case.prices(session)
     for row in session.execute(query):
         values = {name: int(row._mapping[f"c{i}"] or 0) for i, name in enumerate(names)}
         group = totals.setdefault(row.key, dict.fromkeys(names, 0))
         for name, value in values.items():
             group[name] += value
-        price = prices.get(row.agreement_id)
-        if price is None or price[2] is None:
-            money[row.key]["uncosted"] += values["completed"]
-        else:
-            money[row.key]["avoided"] += values["prevented"] * price[2]
-            money[row.key]["cost"] += values["completed"] * (price[0] + price[1])
+        money[row.key].add(prices.get(row.agreement_id), values["completed"], values["prevented_by_intent"],
+                           values["returned"])
+    if group_by in (GroupBy.TOTAL, GroupBy.AGREEMENT):
+        for group_money in money.values():
+            group_money.add_own_costs(0, 0)  # carried here, even where none were agreed (0, not "not applicable")
+        # An agreement's own costs run whether or not it had consults in the period.
+        for agreement_id, (structural, incidental) in business_case.own_costs(
+                session, zorggroep_id, window.start, window.end).items():
+            group_key = "total" if group_by is GroupBy.TOTAL else agreement_id
+            totals.setdefault(group_key, dict.fromkeys(names, 0))
+            money[group_key].add_own_costs(structural, incidental)
     percentiles = _answer_percentiles(session, key, where)
     visits = _appointments(session, key, where)
-    shown = _names(session, group_by, set(totals))
+    passed_on = handovers.by_specialist(session, where) if group_by is GroupBy.SPECIALIST else {}
+    shown = _names(session, group_by, set(totals) | set(passed_on))
+    for agb in passed_on:
+        totals.setdefault(agb, dict.fromkeys(names, 0))
     ordered = sorted(totals, key=lambda k: _sort_key(k if group_by is GroupBy.WEEK else shown.get(k, (k,))[0]))
-    groups = [{**_group(*shown.get(k, (k, k)), totals[k], money[k], percentiles.get(k, (None, None)), outcomes),
-               "appointments": _appointment_figures(visits.get(k, {}))} for k in ordered]
-    return {"period": {"from": window.start.isoformat(), "to": window.end.isoformat()},
+    groups: list[dict[str, Any]] = [
+        {**_group(*shown.get(k, (k, k)), totals[k], money[k], percentiles.get(k, (None, None)), outcomes),
+         "appointments": _appointment_figures(visits.get(k, {}))} for k in ordered]
+    if group_by is GroupBy.SPECIALIST:
+        for figures in groups:
+            figures["handovers"] = passed_on.get(str(figures["key"]), handovers.NONE)
+    return {"period": {"from": window.start.isoformat(), "to": window.end.isoformat()}, "as_of": now.isoformat(),
             "group_by": group_by.value, "target_saving_ratio": round(TARGET_SAVING_RATIO, 4), "groups": groups}
 
 
 def _sort_key(key: Any) -> tuple[int, str]:
     return (0, f"{key:012d}") if isinstance(key, int) else (1, str(key))
-
-
-def _prices(session: Session) -> dict[str, tuple[int, int, int | None]]:
-    return {a: (t, f, c) for a, t, f, c in session.execute(select(
-        Agreement.id, Agreement.s3_tariff_cents, Agreement.subcontractor_fee_cents,
-        Agreement.average_referral_cost_cents))}
 
 
 def _names(session: Session, group_by: GroupBy, keys: set[Any]) -> dict[Any, tuple[Any, Any]]:
@@ -217,7 +251,7 @@ def _appointment_figures(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for form in sorted(APPOINTMENT_FORMS):
         held, missed = counts.get((form, "fulfilled"), 0), counts.get((form, "noshow"), 0)
-        figures[form] = {"held": held, "no_show": missed, "no_show_share": _ratio(missed, held + missed),
+        figures[form] = {"held": held, "no_show": missed, "no_show_share": ratio(missed, held + missed),
                          "cancelled": counts.get((form, "cancelled"), 0),
                          "open": counts.get((form, "proposed"), 0) + counts.get((form, "booked"), 0)}
     return figures
@@ -238,14 +272,8 @@ def _hours(minutes: Any) -> float | None:
     return None if minutes is None else round(float(minutes) / 60, 2)
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _group(key: Any, label: Any, v: dict[str, int], money: dict[str, int],
+def _group(key: Any, label: Any, v: dict[str, int], money: Money,
            percentiles: tuple[float | None, float | None], outcomes: list[str]) -> dict[str, Any]:
-    avoided, cost = money["avoided"], money["cost"]
-    saving_ratio = _ratio(avoided - cost, avoided)
     return {
         "key": key, "label": label, "consults": v["consults"],
         "by_form": {f: v[f"form:{f}"] for f in FORMS},
@@ -253,23 +281,22 @@ def _group(key: Any, label: Any, v: dict[str, int], money: dict[str, int],
         "referral_requests": v["category:referral"],
         "completed": v["completed"],
         "answer_hours": {"median": percentiles[0], "p90": percentiles[1]},
-        "within_norm": v["within_norm"], "within_norm_share": _ratio(v["within_norm"], v["completed"]),
+        "within_norm": v["within_norm"], "late_open": v["late_open"], "paused": v["paused"],
+        "within_norm_share": ratio(v["within_norm"], v["completed"] + v["late_open"]),
         "outcomes": {o: v[f"outcome:{o}"] for o in outcomes},
         "gp_intent": {i: v[f"intent:{i}"] for i in INTENTS},
-        "prevented_referrals": v["prevented"], "converted_to_referral": v["converted"],
-        "conversion_rate": _ratio(v["converted"], v["completed"]),
+        "prevented_referrals": v["prevented_by_intent"] + v["returned"],
+        "prevented_by_gp_intent": v["prevented_by_intent"], "returned_after_triage": v["returned"],
+        "converted_to_referral": v["converted"],
+        "forwarded": v["forwarded"], "escalated": v["escalated"],
+        "conversion_rate": ratio(v["converted"], v["completed"]),
         "referral_flag": {
             "flagged_converted": v["flagged_converted"], "flagged_not_converted": v["flagged_not_converted"],
             "unflagged_converted": v["unflagged_converted"], "unflagged_not_converted": v["unflagged_not_converted"],
-            "precision": _ratio(v["flagged_converted"], v["flagged_converted"] + v["flagged_not_converted"]),
-            "recall": _ratio(v["flagged_converted"], v["flagged_converted"] + v["unflagged_converted"]),
+            "precision": ratio(v["flagged_converted"], v["flagged_converted"] + v["flagged_not_converted"]),
+            "recall": ratio(v["flagged_converted"], v["flagged_converted"] + v["unflagged_converted"]),
         },
-        "business_case": {
-            "avoided_cents": avoided, "cost_cents": cost, "saving_cents": avoided - cost,
-            "saving_ratio": saving_ratio,
-            "meets_target": None if saving_ratio is None else saving_ratio >= TARGET_SAVING_RATIO,
-            "completed_without_referral_cost": money["uncosted"],
-        },
+        "business_case": business_case.figures(money, v["prevented_by_intent"], v["returned"], v["intended"]),
     }
 
 

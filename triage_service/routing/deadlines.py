@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from triage_service.audit.trail import Actor, record
 from triage_service.models import AuditAction, Consult, ConsultTask, DeadlineEvent, RoutingDecision, TaskStatus
 from triage_service.routing.assignment import Candidate, candidates_for
+from triage_service.routing.overflow import backup_colleague, run_overflow
 from triage_service.routing.service import routing_table
 
 WORKER_ACTOR = Actor(kind="worker", id="deadline-monitor", organisation_id=None, source_ip="local")
@@ -36,6 +37,8 @@ class MonitorRun:
     flagged: int
     escalated: int
     unassignable: int
+    #: Routine consults moved to the agreement's backup organisation (routing/overflow.py).
+    overflowed: int = 0
 
 
 def _claim(session: Session, *conditions: object) -> list[ConsultTask]:
@@ -50,6 +53,9 @@ def _claim(session: Session, *conditions: object) -> list[ConsultTask]:
 def run_deadline_jobs(session: Session, now: datetime) -> MonitorRun:
     """One pass of the monitor; flushes, the caller commits."""
     flagged = escalated = unassignable = 0
+    # Before escalating: a consult the backup can still answer within the norm should go there, not be
+    # escalated among the specialists who could not take it.
+    overflowed = run_overflow(session, now)
     for task in _claim(session, ConsultTask.due_at <= now, ConsultTask.escalated_at.is_(None)):
         if _escalate(session, task, now):
             escalated += 1
@@ -64,11 +70,19 @@ def run_deadline_jobs(session: Session, now: datetime) -> MonitorRun:
                                       reason=f"Less than {NEAR_DUE_SHARE:.0%} of the answer time is left"))
             flagged += 1
     session.flush()
-    return MonitorRun(flagged, escalated, unassignable)
+    return MonitorRun(flagged, escalated, unassignable, overflowed)
 
 
 def _colleague(session: Session, task: ConsultTask, now: datetime) -> Candidate | None:
     """The least-loaded available specialist of the same profile other than the current owner, else the group."""
+    if task.overflowed_at is not None:
+        # It overflowed because the agreement's own specialists could not make the norm: it stays with the backup.
+        backup = backup_colleague(session, task, now)
+        table_profile = next((p for p in routing_table(session).by_specialism.get(task.consult.specialism, ())
+                              if p.profile_id == task.consult.profile_id), None)
+        if backup is None or table_profile is None:
+            return None
+        return Candidate(backup.kind, backup.agb, backup.name, table_profile, True, backup.open, 0, now)
     table = routing_table(session)
     consult = task.consult
     profile = next((p for p in table.by_specialism.get(consult.specialism, ())

@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
+from triage_service.errors import N_
 from triage_service.models import Agreement, PatientProfile
+from triage_service.outcome import Message, message
 
-FORM_LABELS = {"e-consult": "e-consult", "intercollegial-consult": "intercollegial consult",
-               "video-consult": "video consult", "ecms": "one-off physical consult (ECMS)"}
+FORM_LABELS = {"e-consult": N_("e-consult"), "intercollegial-consult": N_("intercollegial consult"),
+               "video-consult": N_("video consult"), "ecms": N_("one-off physical consult (ECMS)")}
+#: The same with its article, as the subject of a sentence ("an e-consult is not agreed ...").
+_FORM_SUBJECTS = {"e-consult": N_("an e-consult"), "intercollegial-consult": N_("an intercollegial consult"),
+                  "video-consult": N_("a video consult"), "ecms": N_("a one-off physical consult (ECMS)")}
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ class Mismatch:
     """One dimension on which a profile does not admit the request."""
 
     dimension: str  # validity, insurer, form, icpc, age, sex, region, photos, performer
-    message: str
+    #: In the reader's language when rendered (outcome.py).
+    message: Message
 
 
 @dataclass
@@ -104,15 +110,17 @@ class MatchResult:
         matched = {id(p) for p in self.matches}
         return [(p, mismatches(p, self.request)) for p in self.considered if id(p) not in matched]
 
-    def explanation(self, specialism_label: str) -> list[str]:
+    def explanation(self, specialism: object) -> list[Message]:
         """Why nothing matched, in words a GP understands: one line per closest profile, naming it,
-        so the GP sees each arrangement that almost fits and what it lacks."""
+        so the GP sees each arrangement that almost fits and what it lacks. ``specialism`` is its name (a
+        str, or an outcome.Localized for the reader's language)."""
         near_misses = self.near_misses
         if not near_misses:
-            return [f"No collaboration agreement covers {specialism_label}."]
+            return [message(N_("No collaboration agreement covers %(specialism)s."), specialism=specialism)]
         fewest = min(len(reasons) for _, reasons in near_misses)
-        return [f"No agreement covers this {specialism_label} request. Closest: '{profile.profile_name}' "
-                f"({profile.agreement_code}): " + "; ".join(r.message for r in reasons) + "."
+        return [message(N_("No agreement covers this %(specialism)s request. Closest: '%(profile)s' "
+                           "(%(agreement)s): %(reasons)s."), specialism=specialism, profile=profile.profile_name,
+                        agreement=profile.agreement_code, reasons=_listed([r.message for r in reasons], "; "))
                 for profile, reasons in near_misses if len(reasons) == fewest]
 
 
@@ -227,56 +235,68 @@ def _icpc_admitted(profile: CompiledProfile, codes: tuple[str, ...]) -> bool:
     return False
 
 
+def _listed(parts: list[Message | str], separator: str = ", ") -> Message:
+    """The parts joined, each in the reader's language (a Message renders the Messages among its params)."""
+    names = [f"p{i}" for i in range(len(parts))]
+    return Message(separator.join(f"%({n})s" for n in names), dict(zip(names, parts, strict=True)))
+
+
 def mismatches(profile: CompiledProfile, request: RoutingRequest) -> list[Mismatch]:
     """Every dimension on which ``profile`` does not admit ``request`` (empty: it matches)."""
     out: list[Mismatch] = []
     if request.category not in profile.categories:
-        out.append(Mismatch("category", "these patients are agreed as referrals for triage, not as a meekijkconsult"
-                            if request.category == "meekijkconsult" else
-                            "these patients are agreed as meekijkconsult, not as referrals for triage"))
+        out.append(Mismatch("category", message(
+            N_("these patients are agreed as referrals for triage, not as a meekijkconsult")
+            if request.category == "meekijkconsult" else
+            N_("these patients are agreed as meekijkconsult, not as referrals for triage"))))
     if not _admits_requester(profile, request):
-        out.append(Mismatch("requester", "these patients are agreed for questions from the out-of-hours post"
-                            if request.requester_kind == "gp-practice" else
-                            "this out-of-hours post is not part of the agreement"
-                            if "out-of-hours-post" in profile.requesters else
-                            "these patients are agreed for questions from GP practices, not from the "
-                            "out-of-hours post"))
+        out.append(Mismatch("requester", message(
+            N_("these patients are agreed for questions from the out-of-hours post")
+            if request.requester_kind == "gp-practice" else
+            N_("this out-of-hours post is not part of the agreement")
+            if "out-of-hours-post" in profile.requesters else
+            N_("these patients are agreed for questions from GP practices, not from the out-of-hours post"))))
     if profile.priorities and request.priority not in profile.priorities:
-        out.append(Mismatch("priority", f"priority {request.priority} is not agreed for these patients "
-                                        f"(agreed: {', '.join(sorted(profile.priorities))})"))
+        out.append(Mismatch("priority", message(
+            N_("priority %(priority)s is not agreed for these patients (agreed: %(agreed)s)"),
+            priority=request.priority, agreed=", ".join(sorted(profile.priorities)))))
     if not in_hours(profile.hours, request.sent_at) and profile.hours is not None:
         start, until = profile.hours
-        out.append(Mismatch("hours", f"these patients are agreed from {start:%H:%M} to "
-                                     f"{'24:00' if until == time.max else f'{until:%H:%M}'} only"))
+        out.append(Mismatch("hours", message(
+            N_("these patients are agreed from %(start)s to %(until)s only"),
+            start=f"{start:%H:%M}", until="24:00" if until == time.max else f"{until:%H:%M}")))
     if request.on < profile.valid_from or (profile.valid_until is not None and request.on > profile.valid_until):
-        out.append(Mismatch("validity", f"agreement {profile.agreement_code} is not in force on {request.on}"))
+        out.append(Mismatch("validity", message(N_("agreement %(agreement)s is not in force on %(day)s"),
+                                                agreement=profile.agreement_code, day=request.on.isoformat())))
     if request.insurer not in profile.insurers:
-        out.append(Mismatch("insurer", f"insurer UZOVI {request.insurer} is not covered "
-                                       f"(covered: {', '.join(sorted(profile.insurers))})"))
+        out.append(Mismatch("insurer", message(N_("insurer UZOVI %(insurer)s is not covered (covered: %(covered)s)"),
+                                               insurer=request.insurer, covered=", ".join(sorted(profile.insurers)))))
     if request.form not in profile.forms or request.form not in profile.agreement_forms:
-        allowed = ", ".join(FORM_LABELS.get(f, f) for f in sorted(profile.forms & profile.agreement_forms)) or "none"
-        label = FORM_LABELS.get(request.form, request.form)
-        out.append(Mismatch("form", f"{'an' if label[0] in 'aeiou' else 'a'} {label} is not agreed "
-                                    f"for these patients (agreed: {allowed})"))
+        agreed = [message(FORM_LABELS[f]) if f in FORM_LABELS else f
+                  for f in sorted(profile.forms & profile.agreement_forms)]
+        subject = message(_FORM_SUBJECTS[request.form]) if request.form in _FORM_SUBJECTS else request.form
+        out.append(Mismatch("form", message(N_("%(form)s is not agreed for these patients (agreed: %(agreed)s)"),
+                                            form=subject, agreed=_listed(agreed) if agreed else message(N_("none")))))
     if not _icpc_admitted(profile, request.icpc_codes):
         admitted = ", ".join(sorted(profile.icpc_chapters | profile.icpc_codes))
-        out.append(Mismatch("icpc", f"ICPC {', '.join(request.icpc_codes)} is outside the agreed complaints "
-                                    f"({admitted})"))
+        out.append(Mismatch("icpc", message(N_("ICPC %(codes)s is outside the agreed complaints (%(admitted)s)"),
+                                            codes=", ".join(request.icpc_codes), admitted=admitted)))
     if (profile.min_age is not None and request.age < profile.min_age) or (
             profile.max_age is not None and request.age > profile.max_age):
         band = f"{profile.min_age if profile.min_age is not None else 0}-" \
                f"{profile.max_age if profile.max_age is not None else ''}"
-        out.append(Mismatch("age", f"age {request.age} is outside the agreed age band {band}"))
+        out.append(Mismatch("age", message(N_("age %(age)s is outside the agreed age band %(band)s"),
+                                           age=request.age, band=band)))
     if profile.sex is not None and request.sex != profile.sex:
-        out.append(Mismatch("sex", f"the profile is for {profile.sex} patients only"))
+        out.append(Mismatch("sex", message(N_("the profile is for patients of sex %(sex)s only"), sex=profile.sex)))
     if profile.postcode_ranges:
         if request.postcode is None:
-            out.append(Mismatch("region", "the patient's postcode is needed to decide the region"))
+            out.append(Mismatch("region", message(N_("the patient's postcode is needed to decide the region"))))
         elif not any(lo <= request.postcode <= hi for lo, hi in profile.postcode_ranges):
-            out.append(Mismatch("region", "the patient lives outside the agreed region"))
+            out.append(Mismatch("region", message(N_("the patient lives outside the agreed region"))))
     if request.photo_count < profile.min_photos:
-        out.append(Mismatch("photos", f"{profile.min_photos} photos are required "
-                                      f"({request.photo_count} attached)"))
+        out.append(Mismatch("photos", message(N_("%(required)s photos are required (%(attached)s attached)"),
+                                              required=profile.min_photos, attached=request.photo_count)))
     if request.performer_agb is not None and request.performer_agb not in profile.specialist_agbs:
-        out.append(Mismatch("performer", "the requested specialist does not answer under this agreement"))
+        out.append(Mismatch("performer", message(N_("the requested specialist does not answer under this agreement"))))
     return out

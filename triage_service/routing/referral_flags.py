@@ -88,9 +88,3 @@ def _count(session: Session, specialism: str, icpc: str) -> tuple[int, int]:
         .where(Consult.specialism == specialism, Consult.primary_icpc == icpc,
                Consult.status == RequestStatus.COMPLETED, Consult.category != REFERRAL_CATEGORY)).one()
     return int(total), int(converted)
-
-
-def describe(flag: FiredFlag, total: int, converted: int) -> str:
-    figure = (f"{converted} of {total} similar consults became a referral" if total
-              else "no similar consults have been completed yet")
-    return f"Likely referral ({flag.rule}): {flag.reason}. {figure[0].upper()}{figure[1:]}."

@@ -15,11 +15,11 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from triage_service.errors import UnprocessableInput
+from triage_service.errors import N_, UnprocessableInput
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, PatientProfile, RoutingDecision
 from triage_service.models.consult import REFERRAL_CATEGORY
-from triage_service.outcome import Issue
+from triage_service.outcome import LANGUAGES, Localized, issue
 from triage_service.routing.assignment import (
     NEVER,
     URGENT_PRIORITIES,
@@ -89,9 +89,9 @@ def match_or_explain(session: Session, request: RoutingRequest) -> tuple[MatchRe
         if as_referral.matches:
             return as_referral, referral_profile_flag(as_referral.matches[0])
     if not result.matches:
-        issues = [Issue("business-rule", text, "ServiceRequest")
-                  for text in result.explanation(specialism_label(request.specialism))]
-        raise UnprocessableInput(issues[0].diagnostics, issues=issues)
+        label = Localized({language: specialism_label(request.specialism, language) for language in LANGUAGES})
+        issues = [issue("business-rule", text, "ServiceRequest") for text in result.explanation(label)]
+        raise UnprocessableInput(issues[0].message, params=issues[0].params, issues=issues)
     return result, None
 
 
@@ -100,10 +100,8 @@ def route(session: Session, request: RoutingRequest, priority: str, now: datetim
     candidates = candidates_for(session, result.matches, now)
     assignment = choose(candidates, priority, request.performer_agb)
     if assignment is None:
-        raise UnprocessableInput("The matching agreement names no specialists who can answer; the zorggroep "
-                                 "must complete the agreement", issues=[Issue(
-                                     "business-rule", "The matching agreement names no specialists who can "
-                                     "answer; the zorggroep must complete the agreement", "ServiceRequest")])
+        raise UnprocessableInput(N_("The matching agreement names no specialists who can answer; the zorggroep "
+                                    "must complete the agreement"), expression="ServiceRequest")
     norms = assignment.chosen.profile.answer_norms
     # "Likely referral" flags tell the GP and the specialist that a meekijkconsult will probably end as a
     # referral; a referral sent for triage already is one, so they would say nothing.

@@ -86,6 +86,46 @@ def is_office_hours(moment: datetime) -> bool:
     return next_working_moment(moment) == moment.astimezone(AMSTERDAM)
 
 
+def working_time_between(start: datetime, end: datetime) -> timedelta:
+    """The working time from ``start`` to ``end`` (zero when ``end`` is not after ``start``): the hours of
+    08:00-17:00 on working days that fall between them, so evenings, weekends and holidays count nothing."""
+    total = timedelta()
+    local = next_working_moment(start)
+    finish = end.astimezone(AMSTERDAM)
+    while local < finish:
+        end_of_day = _at(local.date(), DAY_END)
+        total += min(end_of_day, finish) - local
+        local = next_working_moment(end_of_day)
+    return total
+
+
+def add_working_time(start: datetime, amount: timedelta) -> datetime:
+    """``start`` plus ``amount`` of working time, carried over evenings, weekends and holidays."""
+    remaining = amount
+    local = next_working_moment(start)
+    while True:
+        end_of_day = _at(local.date(), DAY_END)
+        if remaining <= end_of_day - local:
+            return (local + remaining).astimezone(UTC)
+        remaining -= end_of_day - local
+        local = next_working_moment(end_of_day)
+
+
+def norm_time_between(norm: dict[str, Any], start: datetime, end: datetime) -> timedelta:
+    """The time from ``start`` to ``end`` as this norm counts it: clock time for hours or minutes, else
+    working time. Negative (clock) or zero (working) when ``end`` is before ``start``."""
+    if is_clock_time(norm):
+        return end - start
+    return working_time_between(start, end)
+
+
+def add_norm_time(norm: dict[str, Any], start: datetime, amount: timedelta) -> datetime:
+    """``start`` plus ``amount`` as this norm counts time (clock time or working time)."""
+    if is_clock_time(norm):
+        return (start + amount).astimezone(UTC)
+    return add_working_time(start, amount)
+
+
 def due_at(start: datetime, norm: dict[str, Any]) -> datetime:
     """The due time for an agreement norm: working days or hours, or clock hours or minutes."""
     if "hours" in norm:

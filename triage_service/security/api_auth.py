@@ -21,16 +21,19 @@ import jwt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from triage_service.errors import Unauthorized
+from triage_service.errors import N_, Unauthorized
 from triage_service.models import AccessToken, ApiClient, Organisation, UsedAssertion
 from triage_service.security import signed_jwt
+from triage_service.security.scope_grants import granted_scopes
 from triage_service.settings import Settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Resource types a GP system may be granted access to.
 SCOPED_RESOURCE_TYPES = frozenset(
     {"ServiceRequest", "Task", "Patient", "Organization", "PractitionerRole", "Coverage", "Communication",
-     "DocumentReference", "Binary", "Subscription", "Appointment"}
+     "DocumentReference", "Binary", "Subscription", "Appointment", "QuestionnaireResponse",
+     # The patient's context sent with a consult, read-only (api/context.py).
+     "MedicationStatement", "AllergyIntolerance", "Observation"}
 )
 
 
@@ -123,8 +126,8 @@ def issue_token(session: Session, settings: Settings, form: dict[str, str], toke
     claims = _verified_claims(client, assertion, token_url, settings, now)
     _remember_jti(session, client, claims, now)
 
-    allowed = set(client.scopes.split())
-    granted = [s for s in requested if s in allowed]
+    # The part of each requested scope the registration covers, not a string compare (security/scope_grants.py).
+    granted = granted_scopes(requested, client.scopes.split(), SCOPED_RESOURCE_TYPES, REPORT_SCOPES)
     if not granted:
         raise OAuthError("invalid_scope", "none of the requested scopes is registered for this client")
 
@@ -173,9 +176,9 @@ def _remember_jti(session: Session, client: ApiClient, claims: dict[str, Any], n
 
 def authenticate_bearer(session: Session, authorization: str | None, now: datetime) -> AccessContext:
     """The caller of a bearer-token request; Unauthorized saying what is wrong with the token otherwise."""
-    how = "get one from the token endpoint with a SMART Backend Services client assertion"
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise Unauthorized(f"A bearer token is required (Authorization: Bearer <token>): {how}")
+        raise Unauthorized(N_("A bearer token is required (Authorization: Bearer <token>): get one from the token "
+                              "endpoint with a SMART Backend Services client assertion"))
     # One round trip for the token, its client and the client's organisation (which most requests need
     # next; it is then in the session's identity map): three separate reads cost 1.4 ms on PostgreSQL.
     found = session.execute(
@@ -184,10 +187,12 @@ def authenticate_bearer(session: Session, authorization: str | None, now: dateti
         .where(AccessToken.token_hash == token_hash(authorization[7:].strip()))).first()
     if found is None or not found[1].active:
         # Expired tokens are deleted as new ones are issued, so "unknown" may also mean expired.
-        raise Unauthorized(f"The bearer token is unknown, expired or revoked: {how}")
+        raise Unauthorized(N_("The bearer token is unknown, expired or revoked: get one from the token endpoint "
+                              "with a SMART Backend Services client assertion"))
     row, client = found[0], found[1]
     if row.expires_at <= now:
-        raise Unauthorized(f"The bearer token has expired: {how}")
+        raise Unauthorized(N_("The bearer token has expired: get one from the token endpoint with a SMART Backend "
+                              "Services client assertion"))
     return AccessContext(client_pk=client.id, client_id=client.client_id,
                          organisation_id=client.organisation_id, scopes=frozenset(row.scopes.split()),
                          loaded=tuple(found))

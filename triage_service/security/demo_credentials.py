@@ -13,7 +13,17 @@ DEMO_USERS = [("dermatoloog", "dr. L. Visser", "03100001", "JBSWY3DPEHPK3PXPJBSW
               # Visser's colleague: a consult without a requested specialist may go to either of them.
               ("dermatoloog2", "dr. K. Smit", "03100002", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"),
               # Mulder's colleague: on call on the other days of the rota, and the backup on Mulder's.
-              ("cardioloog2", "dr. E. Kok", "03200002", "GYO5276NTENTUFTSJTWGJYZDPRZPNR7E")]
+              ("cardioloog2", "dr. E. Kok", "03200002", "GYO5276NTENTUFTSJTWGJYZDPRZPNR7E"),
+              # First-line specialists (issue 23), each of their own first-line practice (config/agreements/).
+              ("kaderhuisarts", "dr. H. Kuipers", "01100001", "4J5THT4YCVBG5TWGQLC6MYO4QJCKAGCV"),
+              ("optometrist", "J. Hendriks", "08030010", "PHV7ABCZ26ATLETSCCBTYH6ECPKAB77N"),
+              ("fysiotherapeut", "M. Verbeek", "04060010", "L7NI64LUDLDNWHZLVMYC34LK57B2WEEE"),
+              # The backup of the dermatology agreement (achtervang): a dermatologist of another hospital.
+              ("dermatoloog-maasstad", "dr. M. de Wit", "03100031", "MDJXX3VMC3EGFCKVRZP6S4HMGVUS5PVO"),
+              # The wound-care team (issue 23, config/agreements/wondzorg.yaml) with dr. Visser: a nurse specialist
+              # wound care of the home-care organisation and a kaderhuisarts of a health centre.
+              ("wondverpleegkundige", "J. Bakker", "90000401", "5UOK5FEQU7SSIM527PQXXQOZS4X352KP"),
+              ("kaderhuisarts-wondzorg", "dr. H. Kramer", "01000402", "226C5U4L2Q4GOMT2V3IFWG65IK2Y3KYY")]
 #: The zorggroep's staff member: (username, name, zorggroep AGB, TOTP secret); lands on the reports dashboard.
 DEMO_STAFF = ("zorggroep", "M. de Boer (zorggroep)", "07300001", "4IZ7UF7N7AVFVZCWVHDRLIZCKPB3MYJ5")
 #: The rota maker of Ziekenhuis Rivierenland: (username, name, organisation AGB, TOTP secret); keeps the on-call

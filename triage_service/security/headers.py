@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Flask, Response, g
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.settings import Settings
+
+ResponseT = TypeVar("ResponseT", bound=WerkzeugResponse)
 
 #: Inbox pages: our own styles and images only, no script at all (nothing inline either).
 PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -40,6 +45,16 @@ def allow_own_scripts(previews: bool = False, push: bool = False) -> None:
     check); ``previews`` also lets it show images the browser made of files chosen on the device, ``push``
     register the service worker and post the push subscription."""
     g.page_scripts = "previews" if previews else "push" if push else True
+
+
+def never_cached(response: ResponseT) -> ResponseT:
+    """A photo or file of a patient: not kept by the browser or anything between it and us. ``no-store``
+    says so to every HTTP/1.1 cache (and every response has it, above); ``Pragma`` and an ``Expires`` in the
+    past are for HTTP/1.0 proxies, which ignore Cache-Control and are still found in some hospital networks."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["Expires"] = "0"
+    return response
 
 
 def init_app(app: Flask, settings: Settings) -> None:

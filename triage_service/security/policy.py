@@ -16,7 +16,8 @@ from werkzeug.wrappers import Response
 
 from triage_service.audit.trail import Actor
 from triage_service.database import get_session
-from triage_service.errors import Forbidden, InvalidId, InvalidInput, Unauthorized
+from triage_service.errors import N_, Forbidden, InvalidId, InvalidInput, Unauthorized
+from triage_service.models import UserRole
 from triage_service.security.api_auth import AccessContext, authenticate_bearer
 
 #: Endpoints anyone may call: the capability statement and our published conformance resources
@@ -72,7 +73,7 @@ def init_app(app: Flask) -> None:
 
 def _refuse_control_characters_in_path() -> None:
     if "\x00" in request.path:
-        raise InvalidId("The URL may not contain NUL characters: no id has one")
+        raise InvalidId(N_("The URL may not contain NUL characters: no id has one"))
 
 
 def _refuse_control_characters() -> None:
@@ -84,7 +85,7 @@ def _refuse_control_characters() -> None:
         fields += request.form.items(multi=True)
     for key, value in fields:
         if "\x00" in key or "\x00" in value:
-            raise InvalidInput("Parameters and form fields may not contain NUL characters")
+            raise InvalidInput(N_("Parameters and form fields may not contain NUL characters"))
 
 
 def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Response | None:
@@ -110,7 +111,7 @@ def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Resp
             if not str(request.endpoint).endswith("static"):
                 session["after_login"] = request.path
             return redirect(url_for("web.login"))
-        raise Unauthorized("Your session has ended; log in again")
+        raise Unauthorized(N_("Your session has ended; log in again"))
     g.inbox_user = user
     return None
 
@@ -124,6 +125,17 @@ SHARED_SESSION_ENDPOINTS = frozenset({"web.logout", "web.user_settings", "web.ho
 #: and who may change which rota is decided there (web/rota.py ``rota_access``).
 ROTA_ENDPOINTS = frozenset({"web.rota", "web.rota_add", "web.rota_upload", "web.rota_shift", "web.rota_change",
                             "web.rota_delete"})
+
+
+#: The zorggroep's report screens: the dashboard and closing a month (web/views.py), the statements
+#: (web/statements.py), corrections (web/corrections.py) and the quarterly report (web/quarterly.py). Only
+#: zorggroep staff and admins reach them (403 for any other account); reports/access.py ``report_access`` then
+#: checks the account's zorggroep itself.
+REPORT_SCREENS = frozenset({"web.dashboard", "web.close_month_preview", "web.close_month", "web.statements_page",
+                            "web.statement_page", "web.statement_csv_file", "web.statement_pdf_file",
+                            "web.corrections", "web.correct", "web.quarterly_page", "web.quarterly_pdf_file",
+                            "web.first_line_budget_csv", "web.back_referrals_csv"})
+REPORT_ROLES = frozenset({UserRole.ZORGGROEP_STAFF.value, UserRole.ADMIN.value})
 
 
 def _keep_to_own_screens() -> Response | None:
@@ -140,11 +152,13 @@ def _keep_to_own_screens() -> Response | None:
         allowed = request.endpoint in SHARED_SESSION_ENDPOINTS | ROTA_ENDPOINTS
     else:
         allowed = True
+    if allowed and request.endpoint in REPORT_SCREENS and user.role not in REPORT_ROLES:
+        raise Forbidden(N_("Reports are for the zorggroep's staff"))  # a specialist, say: the page says why
     if allowed:
         return None
     if request.method == "GET":
         return redirect(url_for("web.home"))
-    raise Forbidden("This page is not for your account")
+    raise Forbidden(N_("This page is not for your account"))
 
 
 def current_access() -> AccessContext:
@@ -156,8 +170,13 @@ def require_scope(resource_type: str, interaction: str) -> AccessContext:
     access = current_access()
     if not access.allows(resource_type, interaction):
         word = "read" if interaction in ("read", "search") else "write"
-        raise Forbidden(f"The token's scopes do not allow {interaction} on {resource_type} "
-                        f"(needs e.g. system/{resource_type}.{word})")
+        raise Forbidden(
+            N_(
+                "The token's scopes do not allow %(interaction)s on %(resource_type)s (needs e.g. "
+                "system/%(resource_type)s.%(word)s)"
+            ),
+            params={"interaction": interaction, "resource_type": resource_type, "word": word},
+        )
     return access
 
 

@@ -18,7 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
-from triage_service.models import PRACTICE_ROLES, AuditAction, AuditOutcome, Organisation, Practitioner, User, UserRole
+from triage_service.models import (
+    PRACTICE_ROLES,
+    AuditAction,
+    AuditOutcome,
+    ExpertiseTeam,
+    ExpertiseTeamMember,
+    Organisation,
+    Practitioner,
+    User,
+    UserRole,
+)
 from triage_service.security.demo_credentials import uses_published_credentials
 from triage_service.security.passwords import hash_password, verify_password
 from triage_service.settings import Settings
@@ -50,6 +60,9 @@ class InboxUser:
     #: The organisation the account acts for (for a GP, their practice): a practice sees only its own.
     organisation_id: str | None = None
     practitioner_id: str | None = None
+    #: The AGB codes of the expertise teams the specialist is a member of: their queues are the specialist's
+    #: group queues beside their own organisation's (models/team.py).
+    team_agbs: tuple[str, ...] = ()
 
     @property
     def in_practice(self) -> bool:
@@ -72,7 +85,12 @@ class InboxUser:
 
     @property
     def owner_agbs(self) -> tuple[str, ...]:
-        return tuple(a for a in (self.practitioner_agb, self.organisation_agb) if a)
+        return tuple(a for a in (self.practitioner_agb, self.organisation_agb, *self.team_agbs) if a)
+
+    @property
+    def group_agbs(self) -> tuple[str, ...]:
+        """The group queues the specialist works from: their organisation's and their teams'."""
+        return tuple(a for a in (self.organisation_agb, *self.team_agbs) if a)
 
 
 def inbox_user(session: Session, user_id: str) -> InboxUser | None:
@@ -84,7 +102,16 @@ def inbox_user(session: Session, user_id: str) -> InboxUser | None:
     return InboxUser(user.id, user.username, user.display_name, practitioner.agb if practitioner else None,
                      organisation.agb if organisation else None, user.language, user.role.value,
                      user.organisation_id or (practitioner.organisation_id if practitioner else None),
-                     practitioner.id if practitioner else None)
+                     practitioner.id if practitioner else None, _team_agbs(session, practitioner))
+
+
+def _team_agbs(session: Session, practitioner: Practitioner | None) -> tuple[str, ...]:
+    if practitioner is None:
+        return ()
+    return tuple(agb for agb in session.scalars(
+        select(Organisation.agb).join(ExpertiseTeam, ExpertiseTeam.organisation_id == Organisation.id)
+        .join(ExpertiseTeamMember, ExpertiseTeamMember.team_id == ExpertiseTeam.id)
+        .where(ExpertiseTeamMember.practitioner_id == practitioner.id).order_by(Organisation.agb)) if agb)
 
 
 @cache

@@ -7,18 +7,30 @@ limited to consults owned by them or their group, and every view is audited.
 
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from triage_service.outcome import api_language
 from triage_service.settings import Settings
 
-# The views of login, rota, push_devices and urgent_views ("Ik pak hem op", the banner) register on views.bp.
+# The views of login, inbox_search (the BSN search), snippets, rota, push_devices, urgent_views ("Ik pak hem
+# op", the banner), photo_views (the photo viewer's page), statements and corrections (the zorggroep's
+# statements and declaration corrections) and quarterly (the quarterly report for the insurer) register on views.bp.
 from triage_service.web import (  # noqa: F401
+    back_referrals,
+    collaboration,
+    corrections,
+    inbox_search,
     labels,
     login,
+    photo_views,
     push_devices,
+    quarterly,
     rota,
+    snippets,
+    statements,
+    teams,
     urgent_views,
     views,
 )
@@ -31,7 +43,15 @@ csrf = CSRFProtect()
 def select_locale() -> str:
     """Dutch unless the user chose English (these users are Dutch specialists): with the language button,
     or in their settings (applied at login). The browser's own preference is not followed: a Dutch
-    hospital's browsers are often set to English, and the inbox is meant to be Dutch by default."""
+    hospital's browsers are often set to English, and the inbox is meant to be Dutch by default.
+
+    The FHIR API follows the GP system's ``Accept-Language`` instead (outcome.api_language). Outside a
+    request (the CLI, workers), Dutch unless the caller forces a locale."""
+    language = api_language()
+    if language is not None:
+        return language
+    if not has_request_context():
+        return "nl"
     chosen = session.get("lang")
     return str(chosen) if chosen in LANGUAGES else "nl"
 

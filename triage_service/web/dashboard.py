@@ -22,12 +22,16 @@ from marshmallow import ValidationError, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_service.models import Agreement, Organisation, OrganisationKind
+from triage_service.errors import N_
+from triage_service.models import Agreement, DeclarationLine, Organisation, OrganisationKind
 from triage_service.reports import declarations
+from triage_service.reports.declaration_terms import HeldBack, TariffWarning, tariff_warnings
 from triage_service.reports.monitoring import GroupBy, Window, monitoring
 from triage_service.reports.periods import Month, local_date, local_midnight
 from triage_service.reports.schemas import MAX_WINDOW_DAYS, CloseSchema, MonitoringSchema
+from triage_service.reports.targets import AgreementTargets, targets_against_actual
 from triage_service.routing.service import specialism_label
+from triage_service.web.dutch_dates import day_text, month_text, parse_day, parse_month
 
 #: The groupings the form offers, in this order ("total" is always shown as the table's last row).
 GROUPINGS = (GroupBy.SPECIALISM, GroupBy.PRACTICE, GroupBy.SPECIALIST, GroupBy.AGREEMENT, GroupBy.WEEK)
@@ -66,7 +70,9 @@ class PeriodForm:
 
     @property
     def query(self) -> dict[str, str]:
-        """The same period as query parameters, for the CSV link and the reporting API."""
+        """The same period as query parameters (ISO dates once valid), for the CSV link and the reporting API."""
+        if self.start is not None and self.end is not None:
+            return {"from": self.start.isoformat(), "to": self.end.isoformat(), "group_by": self.group_by}
         return {"from": self.from_text, "to": self.to_text, "group_by": self.group_by}
 
 
@@ -74,14 +80,22 @@ def read_period(args: Mapping[str, str], today: date) -> PeriodForm:
     """The period from the query string; without dates, the last full month and this month so far (a month
     closes once a month, but what happens now matters too). Checked by MonitoringSchema."""
     if "from" not in args and "to" not in args:
-        start, _ = last_full_month(today)
+        start, _last = last_full_month(today)
         end = today
-        args = {"from": start.isoformat(), "to": end.isoformat(), "group_by": args.get("group_by", "")}
+        args = {"from": day_text(start), "to": day_text(end), "group_by": args.get("group_by", "")}
     form = PeriodForm(args.get("from", ""), args.get("to", ""), args.get("group_by") or DEFAULT_GROUPING.value)
+    # Typed as dd-mm-jjjj (web/dutch_dates.py); the schema checks the rest on ISO dates, as the API does.
+    typed = {"from": form.from_text, "to": form.to_text}
+    for name, text in typed.items():
+        if text.strip() and parse_day(text) is None:
+            form.errors[name] = str(_("This is not a date; write it as dd-mm-jjjj, e.g. 30-11-2026."))
+    if form.errors:
+        return form
     # Only the form's own fields: the schema refuses unknown ones, and a stray parameter in a
     # bookmarked URL is not a mistake in the form. An empty field is a missing one ("fill in a date").
+    iso = {name: str(parse_day(text)) for name, text in typed.items() if text.strip()}
     try:
-        loaded = MonitoringSchema().load({name: value for name, value in form.query.items() if value})
+        loaded = MonitoringSchema().load({**iso, "group_by": form.group_by} if form.group_by else iso)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"from": exc.messages}
         form.errors = {_form_field(name): _period_message(str(texts[0]) if isinstance(texts, list) else str(texts))
@@ -128,18 +142,43 @@ class Figures:
     target_saving_ratio: float
     #: What the charts draw (serialised into the page as JSON).
     charts: dict[str, Any]
+    #: Per agreement running in the period: its agreed targets against the actual figures.
+    targets: list[AgreementTargets]
 
 
 def figures(session: Session, zorggroep_id: str, start: date, end: date, group_by: GroupBy, language: str,
-            outcome_label: Callable[[str], str]) -> Figures:
+            outcome_label: Callable[[str], str], now: datetime) -> Figures:
     window = Window(local_midnight(start), local_midnight(end + timedelta(days=1)))
-    chosen = monitoring(session, zorggroep_id, window, group_by)
-    total = chosen if group_by is GroupBy.TOTAL else monitoring(session, zorggroep_id, window, GroupBy.TOTAL)
-    weeks = chosen if group_by is GroupBy.WEEK else monitoring(session, zorggroep_id, window, GroupBy.WEEK)
+    chosen = monitoring(session, zorggroep_id, window, group_by, now)
+    total = chosen if group_by is GroupBy.TOTAL else monitoring(session, zorggroep_id, window, GroupBy.TOTAL, now)
+    weeks = chosen if group_by is GroupBy.WEEK else monitoring(session, zorggroep_id, window, GroupBy.WEEK, now)
     rows = [_row(group, group_by, language) for group in chosen["groups"]]
     total_row = Row(str(_("All consults")), "total", total["groups"][0]) if total["groups"] else None
     return Figures(rows, total_row, float(chosen["target_saving_ratio"]),
-                   _charts(rows, total_row, weeks["groups"], _week_labels(start, end), language, outcome_label))
+                   _charts(rows, total_row, weeks["groups"], _week_labels(start, end), language, outcome_label),
+                   targets_against_actual(session, zorggroep_id, window, now))
+
+
+_TARGET_LABELS = {
+    "prevented_referrals_percent": N_("Prevented referrals, share of the intended referrals"),
+    "within_norm_percent": N_("Answered within the norm"),
+    "referral_rate_baseline_percent": N_("Referral rate against the baseline before the start (lower is better)"),
+    "saving_percent": N_("Saving ratio"),
+    "median_answer_hours": N_("Median answer time (at most)"),
+}
+
+
+def target_label(name: str) -> str:
+    return str(_(_TARGET_LABELS[name]))
+
+
+def target_value(name: str, value: float | None) -> str:
+    """A target or actual figure in its unit: hours for the answer time, otherwise a percentage."""
+    if value is None:
+        return NO_VALUE
+    if name == "median_answer_hours":
+        return str(_("%(hours)s hours", hours=hours(value)))
+    return percent(value / 100, 1)
 
 
 def _row(group: dict[str, Any], group_by: GroupBy, language: str) -> Row:
@@ -201,8 +240,11 @@ def money(cents: int | None) -> str:
     return str(format_currency(Decimal(cents) / 100, "EUR"))
 
 
-def percent(ratio: float | None) -> str:
-    return NO_VALUE if ratio is None else str(format_percent(ratio, format="#,##0%"))
+def percent(ratio: float | None, decimals: int = 0) -> str:
+    """A share as a percentage: whole by default; the saving ratio with one decimal, so 33.1% never reads as
+    the 33% of the one-third target."""
+    pattern = "#,##0%" if not decimals else "#,##0." + "0" * decimals + "%"
+    return NO_VALUE if ratio is None else str(format_percent(ratio, format=pattern))
 
 
 def hours(value: float | None) -> str:
@@ -240,22 +282,23 @@ class CloseForm:
 
 
 def month_to_close(today: date) -> str:
-    """The month the form suggests: the last full one (the usual month to declare)."""
+    """The month the form suggests: the last full one (the usual month to declare), as mm-jjjj."""
     start, _end = last_full_month(today)
-    return f"{start:%Y-%m}"
+    return month_text(Month(start.year, start.month))
 
 
 def read_close(data: Mapping[str, str], today: date) -> CloseForm:
-    """Insurer and month, checked with the reporting API's CloseSchema."""
+    """Insurer and month (mm-jjjj, web/dutch_dates.py), checked with the reporting API's CloseSchema."""
     form = CloseForm(data.get("insurer", ""), data.get("period", month_to_close(today)))
+    typed = parse_month(form.period)
     try:
-        loaded = CloseSchema().load({"insurer": form.insurer, "period": form.period})
+        loaded = CloseSchema().load({"insurer": form.insurer, "period": str(typed) if typed else form.period})
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {}
         if "insurer" in messages:
             form.errors["insurer"] = str(_("Choose an insurer."))
         if "period" in messages:
-            form.errors["period"] = str(_("Choose a month (written as 2026-11)."))
+            form.errors["period"] = str(_("This is not a month; write it as mm-jjjj, e.g. 11-2026."))
         return form
     form.month = loaded["period"]
     return form
@@ -266,16 +309,26 @@ class ClosePreview:
     consults: int
     corrections: int
     total_cents: int
+    #: What closing would declare, line by line (the consults, then the corrections waiting).
+    lines: tuple[declarations.Candidate, ...] = ()
+    correction_lines: tuple[DeclarationLine, ...] = ()
     #: Why the month cannot be closed now (and the HTTP status to answer with), or None.
     problem: str | None = None
     status: int = 200
+    #: Consults answered in the month that closing will not declare, with the reason (issue 22).
+    held_back: tuple[HeldBack, ...] = ()
+    #: Prestatiecodes that would carry two or more tariffs in this batch.
+    tariff_warnings: tuple[TariffWarning, ...] = ()
 
 
 def preview_close(session: Session, zorggroep_id: str, insurer: str, month: Month, now: datetime) -> ClosePreview:
     """What closing would declare, and why it cannot be closed yet. ``declarations.close_month``
     checks the same again when the month is really closed (this is for the confirmation page)."""
-    candidates = declarations.declarable(session, zorggroep_id, insurer, month)
+    selected = declarations.selection(session, zorggroep_id, insurer, month)
+    candidates = selected.candidates
     corrections = declarations.pending_corrections(session, zorggroep_id, insurer)
+    warnings = tariff_warnings([(c.prestatie_code, c.tariff_cents) for c in candidates]
+                               + [(line.prestatie_code, line.tariff_cents) for line in corrections])
     total = sum(c.tariff_cents for c in candidates) + sum(line.amount_cents for line in corrections)
     closed = declarations.batches(session, zorggroep_id, insurer, str(month))
     problem, status = None, 200
@@ -287,4 +340,24 @@ def preview_close(session: Session, zorggroep_id: str, insurer: str, month: Mont
                             number=closed[0].number), 409
     elif not candidates and not corrections:
         problem, status = _("There is nothing to declare to this insurer for this month."), 422
-    return ClosePreview(len(candidates), len(corrections), total, str(problem) if problem else None, status)
+    return ClosePreview(len(candidates), len(corrections), total, tuple(candidates), tuple(corrections),
+                        str(problem) if problem else None, status, tuple(selected.held_back), tuple(warnings))
+
+
+def held_back_reason(held: HeldBack) -> str:
+    """Why a consult is not declared, in the user's language."""
+    named = {"no-open-dbc": _("that no hospital treatment (DBC) is open for this question")}
+    return str(_("The specialist did not attest %(what)s; the agreement requires it.",
+                 what=", ".join(str(named.get(code, code)) for code in held.missing)))
+
+
+def tariff_warning_text(warning: TariffWarning) -> str:
+    """The warning in the user's language, e.g. "Prestatie code 12345 carries 2 tariffs in this batch:
+    € 75,00 (2 lines), € 80,00 (1 line). Check the agreements before closing."."""
+    # Two messages rather than ngettext: Dutch has the same two forms, and the catalogue keeps plain entries.
+    tariffs = [str(_("%(amount)s (1 line)", amount=money(cents)) if count == 1 else
+                   _("%(amount)s (%(num)d lines)", amount=money(cents), num=count))
+               for cents, count in warning.tariffs]
+    return str(_("Prestatie code %(code)s carries %(count)d tariffs in this batch: %(tariffs)s. Check the "
+                 "agreements before closing.", code=warning.prestatie_code, count=len(tariffs),
+                 tariffs=", ".join(tariffs)))

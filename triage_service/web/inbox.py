@@ -1,23 +1,25 @@
-"""What the inbox shows: consults owned by the specialist or their group, most urgent first.
+"""One consult as the inbox shows it, and who may see it: the specialist's own, their group's, one being
+called out to them, and one they forwarded away (read-only: what they did stays findable, issue 21).
 
-Ordering follows the work: urgent, asap and stat consults first (an out-of-hours question waits minutes,
-not days), then consults flagged as likely referrals (triaged first, issue 3), each by due time, so overdue
-and near-due consults are on top.
+The list of consults is web/inbox_list.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, literal_column, or_, select
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, joinedload
 
-from triage_service import clock
+from triage_service.agreements.declaration_terms import attestations_required
+from triage_service.agreements.norms import norm_minutes_for
+from triage_service.consults import letters
 from triage_service.consults.appointments import appointments_of, specialist_books
 from triage_service.consults.forwarding import SPECIALISM_PREFIX, colleagues_of, other_specialisms
+from triage_service.consults.norm_clock import PausedNorm, paused
+from triage_service.consults.patient_context import ContextTables, context_tables
 from triage_service.fhir.dutch import AGB
 from triage_service.models import (
     APPOINTMENT_FORMS,
@@ -29,182 +31,40 @@ from triage_service.models import (
     ReferralFlag,
     RoutingDecision,
     StoredResource,
-    TaskStatus,
+    TimeRegistration,
 )
 from triage_service.models.appointment import OPEN_APPOINTMENT
 from triage_service.routing.assignment import OPEN_STATUSES
-from triage_service.routing.service import age_on, routing_table, specialism_label
+from triage_service.routing.service import age_on, specialism_label
 from triage_service.security.web_auth import InboxUser
-from triage_service.web.urgent import CalloutPanel, RowCallout, called_out_to, callout_panel, row_callouts
-
-PAGE_SIZE = 25
-VIEWS = ("mine", "group", "answered")
-#: "Open" with the statuses written into the SQL, so PostgreSQL sees that the partial index of the queue
-#: (models/consult.py, ix_consult_tasks_open_queue) covers the query even in a prepared, generic plan.
-OPEN_LITERAL = ConsultTask.status.in_([literal_column(f"'{status.value}'") for status in OPEN_STATUSES])
-PRIORITIES = ("routine", "urgent", "asap", "stat")
+from triage_service.web.norm_text import paused_left_words
+from triage_service.web.urgent import CalloutPanel, called_out_to, callout_panel
 
 
-@dataclass(frozen=True)
-class InboxFilter:
-    view: str = "mine"
-    priority: str | None = None
-    specialism: str | None = None
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> InboxFilter:
-        """Unknown or malformed filter values fall back to the defaults instead of failing the page."""
-        view = args.get("view", "mine")
-        priority = args.get("priority") or None
-        try:
-            page = max(1, min(int(args.get("page", "1")), 10_000))
-        except ValueError:
-            page = 1
-        return cls(view=view if view in VIEWS else "mine",
-                   priority=priority if priority in PRIORITIES else None,
-                   specialism=(args.get("specialism") or None), page=page)
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    consult_id: str
-    specialism: str
-    priority: str
-    form: str
-    icpc: str
-    age: int
-    sex: str
-    status: str
-    due_at: datetime | None
-    likely_referral: bool
-    received_at: datetime
-    owner_name: str | None
-    #: A referral sent for triage rather than a meekijkconsult.
-    referral: bool = False
-    #: The Task's business status: the list shows where a video consult or ECMS stands with its appointment.
-    business_status: str = ""
-    #: Urgent, asap or stat: shown with an icon, the priority in words and a countdown (web/urgent.py).
-    urgent: bool = False
-    #: For an urgent consult that is called out: still waiting for someone to take it, or who took it.
-    callout: RowCallout | None = None
-
-
-@dataclass
-class InboxPage:
-    rows: list[InboxRow]
-    counts: dict[str, int]
-    total: int
-    page: int
-    pages: int
-    specialisms: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _visible(user: InboxUser) -> Any:
+def visible(user: InboxUser) -> Any:
     """The ownership rule: the specialist's own consults and those of their group's queue."""
     conditions = []
     if user.practitioner_agb:
         conditions.append(and_(ConsultTask.owner_kind == "practitioner",
                                ConsultTask.owner_agb == user.practitioner_agb))
-    if user.organisation_agb:
+    if user.group_agbs:
+        # The group queues: the organisation's, and those of the expertise teams the specialist is in.
         conditions.append(and_(ConsultTask.owner_kind == "organisation",
-                               ConsultTask.owner_agb == user.organisation_agb))
+                               ConsultTask.owner_agb.in_(user.group_agbs)))
     return or_(*conditions) if conditions else ConsultTask.id.is_(None)
-
-
-def _tab_counts(session: Session, user: InboxUser) -> dict[str, int]:
-    """The three tab counts in one round trip, as a sum of counts per owner and status.
-
-    Each count is a range of the (owner_agb, status, owner_kind) index, read index-only. One count over
-    ``owner A OR owner B`` with FILTER clauses was planned on PostgreSQL (after VACUUM, 100,000 consults)
-    as a walk of the whole index with a filter: 13 ms, growing with every consult in the region.
-    """
-    def count(kind: str, agb: str | None, *statuses: TaskStatus) -> Any:
-        if not agb:
-            return literal(0)
-        return select(func.count()).where(ConsultTask.owner_agb == agb, ConsultTask.status.in_(statuses),
-                                          ConsultTask.owner_kind == kind).scalar_subquery()
-
-    own, group = ("practitioner", user.practitioner_agb), ("organisation", user.organisation_agb)
-    row = session.execute(select(count(*own, *OPEN_STATUSES), count(*group, *OPEN_STATUSES),
-                                 count(*own, TaskStatus.COMPLETED) + count(*group, TaskStatus.COMPLETED))).one()
-    return {view: int(value or 0) for view, value in zip(VIEWS, row, strict=True)}
-
-
-def _view_clause(user: InboxUser, view: str) -> Any:
-    if view == "answered":
-        return and_(_visible(user), ConsultTask.status == TaskStatus.COMPLETED)
-    if view == "group":
-        return and_(ConsultTask.owner_kind == "organisation", ConsultTask.owner_agb == user.organisation_agb,
-                    OPEN_LITERAL)
-    return and_(ConsultTask.owner_kind == "practitioner", ConsultTask.owner_agb == user.practitioner_agb,
-                OPEN_LITERAL)
-
-
-def inbox_page(session: Session, user: InboxUser, form: InboxFilter, now: datetime, language: str) -> InboxPage:
-    base: Select[Any] = select(ConsultTask).join(Consult, Consult.id == ConsultTask.consult_id)
-    where = [_view_clause(user, form.view)]
-    if form.priority:
-        where.append(Consult.priority == form.priority)
-    if form.specialism:
-        where.append(Consult.specialism == form.specialism)
-    counts = _tab_counts(session, user)
-    filtered = form.priority or form.specialism
-    total = (session.scalar(select(func.count()).select_from(base.where(*where).subquery())) or 0) if filtered \
-        else counts[form.view]
-    # Not the consult's resource: the list shows none of it, and reading it meant fetching and decrypting
-    # a few kB per row.
-    # The consult comes from the join the filter needs already (joinedload joined consults a second time).
-    query = (base.where(*where).options(contains_eager(ConsultTask.consult).defer(Consult.resource))
-             .order_by(ConsultTask.urgent.desc(), ConsultTask.likely_referral.desc(), ConsultTask.due_at.asc(),
-                       ConsultTask.created_at)
-             .limit(PAGE_SIZE).offset((form.page - 1) * PAGE_SIZE))
-    today = now.date()
-    tasks = list(session.scalars(query))
-    callouts = row_callouts(session, tasks)
-    rows = [_row(task, today, language, callouts.get(task.id)) for task in tasks]
-    specialisms = sorted((s, specialism_label(s, language)) for s in _specialisms(session, user))
-    return InboxPage(rows, counts, total, form.page, max(1, -(-total // PAGE_SIZE)), specialisms)
-
-
-#: The specialisms of a user's open consults, per worker, for a minute: (database, practitioner, organisation)
-#: -> (monotonic time read, specialisms). Reading them joins every open consult (3,000 for one specialist
-#: in the benchmark: 25 ms); a filter option that appears a minute late costs nothing.
-_OPEN_SPECIALISMS_SECONDS = 60.0
-_open_specialisms: dict[tuple[str, str | None, str | None], tuple[float, frozenset[str]]] = {}
-
-
-def _specialisms(session: Session, user: InboxUser) -> set[str]:
-    """The specialisms the filter offers: those of the user's agreements (from the routing table in memory),
-    and of their open consults (one may have come from another specialism). Not a DISTINCT over every
-    consult they ever answered: with 100,000 of those that alone took 120-400 ms per page."""
-    table = routing_table(session)
-    mine = {p.specialism for profiles in table.by_specialism.values() for p in profiles
-            if (user.practitioner_agb and user.practitioner_agb in p.specialist_agbs)
-            or (user.organisation_agb and user.organisation_agb == p.subcontractor_agb)}
-    key = (session.get_bind().engine.url.render_as_string(), user.practitioner_agb, user.organisation_agb)
-    now = clock.monotonic()
-    cached = _open_specialisms.get(key)
-    if cached is None or now - cached[0] >= _OPEN_SPECIALISMS_SECONDS:
-        cached = (now, frozenset(session.scalars(
-            select(Consult.specialism).join(ConsultTask, ConsultTask.consult_id == Consult.id)
-            .where(_visible(user), ConsultTask.status.in_(OPEN_STATUSES)).distinct())))
-        _open_specialisms[key] = cached
-    return mine | cached[1]
-
-
-def _row(task: ConsultTask, today: date, language: str, callout: RowCallout | None) -> InboxRow:
-    consult = task.consult
-    return InboxRow(consult.id, specialism_label(consult.specialism, language), consult.priority, consult.consult_form,
-                    ", ".join(consult.icpc_codes), age_on(consult.patient_birth_date, today), consult.patient_gender,
-                    task.status.value, task.due_at, task.likely_referral, task.created_at, task.owner_name,
-                    consult.is_referral_for_triage, task.business_status, task.urgent, callout)
 
 
 @dataclass(frozen=True)
 class PhotoRef:
     id: str
     title: str
+    #: The DocumentReference's contentType (checked against the stored file's): a PDF has no thumbnail and is
+    #: not shown in the photo viewer.
+    content_type: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
 
 
 @dataclass(frozen=True)
@@ -245,6 +105,31 @@ class ConsultDetail:
     urgent: bool = False
     #: An urgent consult's call-out: who was alerted, whether it waits to be taken, who took it.
     callout: CalloutPanel | None = None
+    #: This specialist forwarded the consult and it is no longer theirs: shown read-only, without actions.
+    forwarded_away: bool = False
+    #: What was sent, kept in view after the answer (issue 21): the referral's target and urgency, when it was
+    #: concluded, the time registered per action, and the letter for the record if one was made.
+    referral_specialism: str | None = None
+    referral_urgency: str | None = None
+    completed_at: datetime | None = None
+    registrations: list[TimeRegistration] = field(default_factory=list)
+    minutes_total: int | None = None
+    letter_id: str | None = None
+    #: The agreement's norm time for this consult form: the default of every time field.
+    norm_minutes: int | None = None
+    #: What the agreement's declaration needs the answering specialist to attest (a checkbox each), and what
+    #: was attested once answered (issue 22).
+    attestations_required: tuple[str, ...] = ()
+    attestations: tuple[str, ...] = ()
+    #: Waiting on the GP: the answer norm is paused (consults/norm_clock.py), with what is left of it in words.
+    paused: PausedNorm | None = None
+    paused_left: str = ""
+    #: The patient's medication, allergies and measurements the GP sent along (consults/patient_context.py).
+    context: ContextTables | None = None
+
+    @property
+    def may_act(self) -> bool:
+        return self.is_open and not self.forwarded_away
 
     @property
     def booked(self) -> Appointment | None:
@@ -257,23 +142,27 @@ class ConsultDetail:
 
 def is_visible(session: Session, user: InboxUser, consult_id: str) -> bool:
     """The consult is the user's own or their group's."""
-    return session.scalar(select(ConsultTask.id).where(ConsultTask.consult_id == consult_id, _visible(user))) \
+    return session.scalar(select(ConsultTask.id).where(ConsultTask.consult_id == consult_id, visible(user))) \
         is not None
 
 
 def _owns(task: ConsultTask, user: InboxUser) -> bool:
     return (task.owner_kind == "practitioner" and task.owner_agb == user.practitioner_agb) or \
-        (task.owner_kind == "organisation" and task.owner_agb == user.organisation_agb)
+        (task.owner_kind == "organisation" and task.owner_agb in user.group_agbs)
 
 
 def consult_detail(session: Session, user: InboxUser, consult_id: str, language: str = "en") -> ConsultDetail | None:
     """The consult if the user may see it (their own or their group's, or an urgent one being called out to
     them that nobody has taken yet); None otherwise (shown as 404)."""
     task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id,
-                                                    or_(_visible(user), called_out_to(user)))
+                                                    or_(visible(user), called_out_to(user), forwarded_by(user)))
                           .options(joinedload(ConsultTask.consult)))
     if task is None:
         return None
+    registrations = list(session.scalars(select(TimeRegistration).where(TimeRegistration.consult_id == consult_id)
+                                         .order_by(TimeRegistration.registered_at, TimeRegistration.id)))
+    away = not _owns(task, user) and any(r.action == "forward" and r.practitioner_agb == user.practitioner_agb
+                                         for r in registrations)
     consult = task.consult
     resource = consult.resource
     contained = {c.get("id"): c for c in resource.get("contained", [])}
@@ -282,6 +171,7 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
     practice = _resolve(session, consult, role.get("organization", {}), contained) if role else {}
     decision = session.scalar(select(RoutingDecision).where(RoutingDecision.consult_id == consult.id)
                               .order_by(RoutingDecision.decided_at.desc()).limit(1))
+    norm = paused(task)
     return ConsultDetail(
         id=consult.id, organisation_id=consult.organisation_id, patient_ref=consult.patient_resource_id,
         question="\n\n".join(n.get("text", "") for n in resource.get("note", [])),
@@ -309,7 +199,26 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         specialist_books=specialist_books(session, consult),
         urgent=task.urgent,
         callout=callout_panel(session, user, task, _owns(task, user)) if task.urgent else None,
+        forwarded_away=away,
+        referral_specialism=specialism_label(consult.referral_specialism, language)
+        if consult.referral_specialism else None,
+        referral_urgency=consult.referral_urgency, completed_at=consult.completed_at,
+        registrations=registrations, minutes_total=consult.time_spent_minutes,
+        letter_id=letters.current_letters(session, [consult]).get(consult.id),
+        norm_minutes=norm_minutes_for(session, consult),
+        attestations_required=attestations_required(session, consult), attestations=tuple(consult.attestations or ()),
+        paused=norm, paused_left=paused_left_words(norm) if norm else "",
+        context=context_tables(session, consult),
     )
+
+
+def forwarded_by(user: InboxUser) -> Any:
+    """A consult this specialist forwarded: they may read it (read-only) and find it under "closed"."""
+    if not user.practitioner_agb:
+        return ConsultTask.id.is_(None)
+    return exists().where(TimeRegistration.consult_id == ConsultTask.consult_id,
+                          TimeRegistration.practitioner_agb == user.practitioner_agb,
+                          TimeRegistration.action == "forward")
 
 
 def _agb_text(reference: dict[str, Any]) -> str:
@@ -345,5 +254,6 @@ def _photos(session: Session, consult: Consult, resource: dict[str, Any],
             attachment = content.get("attachment", {})
             url = str(attachment.get("url", ""))
             if url.startswith("Binary/"):
-                photos.append(PhotoRef(url.removeprefix("Binary/"), str(attachment.get("title", ""))))
+                photos.append(PhotoRef(url.removeprefix("Binary/"), str(attachment.get("title", "")),
+                                      str(attachment.get("contentType", ""))))
     return photos

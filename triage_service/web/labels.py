@@ -40,6 +40,10 @@ def code_labels() -> dict[str, dict[str | None, str]]:
                         "fulfilled": _("Held"), "noshow": _("Patient did not come")},
         "status": {"accepted": _("New"), "in-progress": _("In progress"), "on-hold": _("Waiting for the GP"),
                    "completed": _("Answered"), "rejected": _("Declined"), "cancelled": _("Cancelled by the GP")},
+        # The actions time is registered for (consults/time_spent.py).
+        "action": {"ask": _("Question to the GP"), "answer": _("Advice"), "accept-referral": _("Referral accepted"),
+                   "return-referral": _("Returned to the GP with advice"), "forward": _("Forwarded"),
+                   "decline": _("Declined"), "appointment": _("Appointment")},
         "message": {"request-for-information": _("Question to the GP"),
                     "information-provided": _("Answer from the GP"), "advice": _("Advice"), "general": _("Message")},
     }
@@ -56,11 +60,12 @@ def template_globals() -> dict[str, Any]:
 
     return {"current_user": g.get("inbox_user"), "sees_reports": g.get("sees_reports", False),
             "money": reports_page.money, "percent": reports_page.percent, "hours": reports_page.hours,
-            "grouping_label": reports_page.grouping_label,
+            "grouping_label": reports_page.grouping_label, "target_label": reports_page.target_label,
+            "target_value": reports_page.target_value,
             "priority_label": lookup("priority"), "sex_label": lookup("sex"),
             "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
             "message_label": lookup("message"), "status_label": lookup("status"),
-            "appointment_label": lookup("appointment"),
+            "appointment_label": lookup("appointment"), "action_label": lookup("action"),
             "translate": _,
             "business_label": lambda value: labels["business"].get(value, ""), "get_locale": get_locale,
             "routing_text": routing_text, "flag_text": flag_text, "age_label": lambda age: years % {"age": age},

@@ -53,6 +53,16 @@ _RULES: list[_Rule] = [
                 r"consults\)\.$"),
      lambda m: gettext("Past its due time with %(owner)s; handed to %(target)s (%(count)s open consults).",
                        owner=m["owner"], target=m["target"], count=m["count"])),
+    # A routine consult moved to the agreement's backup organisation (routing/overflow.py).
+    (re.compile(r"^Overflowed to (?P<target>.+) of (?P<org>.+) \(backup of agreement (?P<code>\S+)\): none of the "
+                r"agreement's own specialists is available\.$"),
+     lambda m: gettext("Handed to %(target)s of %(org)s, the backup of agreement %(code)s: none of the agreement's "
+                       "own specialists is available.", target=m["target"], org=m["org"], code=m["code"])),
+    (re.compile(r"^Overflowed to (?P<target>.+) of (?P<org>.+) \(backup of agreement (?P<code>\S+)\): "
+                r"(?P<share>\d+)% of the answer norm passed and nobody took the consult from (?P<owner>.+)\.$"),
+     lambda m: gettext("Handed to %(target)s of %(org)s, the backup of agreement %(code)s: %(share)s%% of the "
+                       "answer norm passed and nobody took the consult from %(owner)s.", target=m["target"],
+                       org=m["org"], code=m["code"], share=m["share"], owner=m["owner"])),
     # An urgent consult with a clock-time norm (routing/service.py, consults/callouts.py).
     (re.compile(r"^Outside office hours; (?P<duty>.+) is on call now, (?P<backup>.+) is the backup \(rota of "
                 r"(?P<org>.+), agreement (?P<code>\S+)\)\.$"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -25,6 +24,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from triage_service.accounts import preferences as account
+from triage_service.accounts.snippets import snippets_of
 from triage_service.attachments.documents import get_attachment, read_attachment
 from triage_service.audit.trail import Actor, record
 from triage_service.consults import advice, appointments, forwarding, proposals, specialist
@@ -37,13 +37,14 @@ from triage_service.reports import declarations
 from triage_service.reports.access import report_access
 from triage_service.reports.monitoring import GroupBy
 from triage_service.reports.periods import local_date
+from triage_service.reports.verdicts import verdicts_for_days
 from triage_service.request_context import clock, settings
 from triage_service.routing.service import VS_REQUESTED_SPECIALISM, specialism_label
-from triage_service.security.headers import allow_own_scripts
+from triage_service.security.headers import allow_own_scripts, never_cached
 from triage_service.security.web_auth import InboxUser
+from triage_service.web import collaboration_figures, inbox_list, overdue, urgent_figures
 from triage_service.web import dashboard as reports_page
 from triage_service.web import inbox as queries
-from triage_service.web import urgent_figures
 from triage_service.web.labels import code_labels
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -102,11 +103,11 @@ def home() -> WerkzeugResponse:
 @bp.get("/inbox")
 def inbox() -> str:
     user = current_user()
-    form = queries.InboxFilter.from_args(request.args)
-    page = queries.inbox_page(get_session(), user, form, clock(), str(get_locale()))
+    form = inbox_list.InboxFilter.from_args(request.args)
+    page = inbox_list.inbox_page(get_session(), user, form, clock(), str(get_locale()))
     record(get_session(), inbox_actor(), event="web.inbox.list", action=AuditAction.READ, resource_type="Task",
            detail=f"view={form.view}; shown={len(page.rows)}", at=clock())
-    return render_template("inbox.html", page=page, form=form, now=clock(), near=timedelta(hours=4))
+    return render_template("inbox.html", page=page, form=form, now=clock(), near=inbox_list.NEAR)
 
 
 @bp.get("/consults/<consult_id>")
@@ -126,25 +127,33 @@ def consult_page(consult_id: str, errors: dict[str, str] | None = None, form: st
         get_session().commit()  # the view was shown, even though the form is refused
     specialisms = sorted((code, specialism_label(code, str(get_locale()))) for _, code in
                          registry().value_set_codes(VS_REQUESTED_SPECIALISM))
+    own_snippets = snippets_of(get_session(), user.id) if detail.may_act else []
+    if own_snippets and not g.get("page_scripts"):
+        allow_own_scripts()  # static/snippets.js inserts a snippet into the answer field
     return render_template("consult.html", c=detail, now=clock(), errors=errors or {}, open_form=form,
-                           values=request.form, specialisms=specialisms, outcomes=advice.OUTCOMES), status
+                           values=request.form, specialisms=specialisms, outcomes=advice.OUTCOMES,
+                           snippets=own_snippets), status
 
 
-def _act(consult_id: str, form: str, action: Callable[[], object]) -> Any:
-    """Run an action; field errors re-show the page with the errors next to the fields (400)."""
+def _act(consult_id: str, form: str, action: Callable[[], object], done: str | None = None) -> Any:
+    """Run an action; field errors re-show the page with the errors next to the fields (400). Done, the
+    consult's page says in words what happened; it stays readable after a forward (read-only) or a decline."""
     try:
         action()
     except FormErrors as refused:
         get_session().rollback()
         return consult_page(consult_id, {k: _(v) for k, v in refused.errors.items()}, form, 400)
-    flash(_("Saved."))
+    flash(done or _("Saved."))
     return redirect(url_for("web.consult", consult_id=consult_id))
 
 
 @bp.post("/consults/<consult_id>/ask")
 def ask(consult_id: str) -> Any:
     return _act(consult_id, "ask", lambda: advice.ask_gp(
-        get_session(), current_user(), consult_id, request.form.get("question", ""), clock(), request.remote_addr))
+        get_session(), current_user(), consult_id, request.form.get("question", ""), clock(), request.remote_addr,
+        request.form.get("minutes", "")),
+        _("Your question has been sent to the GP. The consult waits under \"Waiting for the GP\" until the "
+          "answer comes."))
 
 
 @bp.post("/consults/<consult_id>/answer")
@@ -156,7 +165,7 @@ def answer(consult_id: str) -> Any:
         return advice.record_advice(get_session(), current_user(), consult_id,
                                     advice.parse_advice(dict(request.form), known), clock(), request.remote_addr)
 
-    return _act(consult_id, "answer", act)
+    return _act(consult_id, "answer", act, _("Your advice has been sent to the GP. What you sent is shown below."))
 
 
 @bp.post("/consults/<consult_id>/accept-referral")
@@ -166,7 +175,7 @@ def accept_referral(consult_id: str) -> Any:
         return advice.accept_referral(get_session(), current_user(), consult_id,
                                       advice.parse_acceptance(dict(request.form)), clock(), request.remote_addr)
 
-    return _act(consult_id, "accept-referral", act)
+    return _act(consult_id, "accept-referral", act, _("The referral is accepted. The GP has been told."))
 
 
 @bp.post("/consults/<consult_id>/return-referral")
@@ -176,7 +185,8 @@ def return_referral(consult_id: str) -> Any:
         return advice.return_referral(get_session(), current_user(), consult_id,
                                       advice.parse_return(dict(request.form)), clock(), request.remote_addr)
 
-    return _act(consult_id, "return-referral", act)
+    return _act(consult_id, "return-referral", act,
+                _("The referral has been returned to the GP with your advice: a prevented referral."))
 
 
 @bp.post("/consults/<consult_id>/appointments")
@@ -188,21 +198,23 @@ def propose_appointments(consult_id: str) -> Any:
         return appointments.propose(get_session(), current_user(), consult_id, proposal, clock(),
                                     request.remote_addr)
 
-    return _act(consult_id, "appointments", act)
+    return _act(consult_id, "appointments", act, _("The appointment has been offered; the GP sees it at once."))
 
 
 @bp.post("/consults/<consult_id>/appointments/<appointment_id>/cancel")
 def cancel_appointment(consult_id: str, appointment_id: str) -> Any:
     return _act(consult_id, f"cancel-{appointment_id}", lambda: appointments.withdraw_or_cancel(
         get_session(), current_user(), consult_id, appointment_id, request.form.get("reason", ""), clock(),
-        request.remote_addr))
+        request.remote_addr), _("The appointment is withdrawn or cancelled; the GP sees it at once."))
 
 
 @bp.post("/consults/<consult_id>/appointments/<appointment_id>/mark")
 def mark_appointment(consult_id: str, appointment_id: str) -> Any:
     return _act(consult_id, f"mark-{appointment_id}", lambda: appointments.mark(
         get_session(), current_user(), consult_id, appointment_id, request.form.get("outcome", ""),
-        request.form.get("note", ""), clock(), request.remote_addr))
+        request.form.get("note", ""), clock(), request.remote_addr),
+        _("The appointment is marked as held: now give your advice.") if request.form.get("outcome") == "fulfilled"
+        else _("Marked: the patient did not come. The GP has been told."))
 
 
 @bp.get("/consults/<consult_id>/appointments/<appointment_id>/calendar.ics")
@@ -229,13 +241,16 @@ def appointment_calendar(consult_id: str, appointment_id: str) -> Response:
 def forward(consult_id: str) -> Any:
     return _act(consult_id, "forward", lambda: forwarding.forward(
         get_session(), current_user(), consult_id, request.form.get("to", ""), request.form.get("reason", ""), clock(),
-        request.remote_addr))
+        request.remote_addr, request.form.get("minutes", "")),
+        _("The consult has been forwarded. You find it under \"Closed\" in your inbox."))
 
 
 @bp.post("/consults/<consult_id>/decline")
 def decline(consult_id: str) -> Any:
     return _act(consult_id, "decline", lambda: advice.decline(
-        get_session(), current_user(), consult_id, request.form.get("reason", ""), clock(), request.remote_addr))
+        get_session(), current_user(), consult_id, request.form.get("reason", ""), clock(), request.remote_addr,
+        request.form.get("minutes", "")),
+        _("The consult has been declined; the GP receives your reason. You find it under \"Closed\"."))
 
 
 @bp.get("/consults/<consult_id>/photos/<attachment_id>")
@@ -259,8 +274,7 @@ def photo(consult_id: str, attachment_id: str) -> Response:
         yield from chunks
 
     mimetype = "image/jpeg" if thumbnail else attachment.content_type
-    response = Response(stream_with_context(stream()), mimetype=mimetype)
-    response.headers["Cache-Control"] = "no-store"
+    response = never_cached(Response(stream_with_context(stream()), mimetype=mimetype))
     response.headers["Content-Disposition"] = "inline"
     return response
 
@@ -301,21 +315,25 @@ def dashboard() -> Any:
     access = report_access()  # 403 for anyone but the zorggroep's staff
     allow_own_scripts()  # Chart.js and the dashboard's script, from web/static only
     period = reports_page.read_period(request.args, local_date(clock()))
-    figures, months, urgent = None, [], None
+    figures, months, urgent, verdicts, collaboration = None, [], None, None, None
     if period.start is not None and period.end is not None:
+        verdicts = verdicts_for_days(get_session(), access.zorggroep_id, period.start, period.end, str(get_locale()))
         outcomes = code_labels()["outcome"]
         figures = reports_page.figures(get_session(), access.zorggroep_id, period.start, period.end,
                                        GroupBy(period.group_by), str(get_locale()),
-                                       lambda code: outcomes.get(code, code))
+                                       lambda code: outcomes.get(code, code), clock())
         urgent = urgent_figures.section(get_session(), access.zorggroep_id, period.start, period.end, clock(),
                                         str(get_locale()), lambda code: outcomes.get(code, code))
         months = reports_page.statement_months(period.start, period.end)
+        collaboration = collaboration_figures.section(get_session(), access.zorggroep_id, period.start,
+                                                      period.end, str(get_locale()))
         record(get_session(), access.actor, event="web.dashboard.view", action=AuditAction.READ,
                resource_type="Report", detail=f"from={period.start}; to={period.end}; group_by={period.group_by}",
                at=clock())
     return render_template(
-        "dashboard.html", period=period, figures=figures, urgent=urgent, months=months,
-        groupings=reports_page.GROUPINGS,
+        "dashboard.html", period=period, figures=figures, urgent=urgent, months=months, verdicts=verdicts,
+        collaboration=collaboration,
+        groupings=reports_page.GROUPINGS, overdue=overdue.dashboard_section(get_session(), access, clock()),
         batches=declarations.batches(get_session(), access.zorggroep_id),
         insurers=dict(reports_page.insurers(get_session(), access.zorggroep_id)),
         month_to_close=reports_page.month_to_close(local_date(clock()))), (400 if period.errors else 200)
@@ -324,7 +342,9 @@ def dashboard() -> Any:
 def _close_page(zorggroep_id: str, form: reports_page.CloseForm, preview: reports_page.ClosePreview | None,
                 status: int) -> Any:
     return render_template("close_month.html", form=form, preview=preview,
-                           insurers=reports_page.insurers(get_session(), zorggroep_id)), status
+                           insurers=reports_page.insurers(get_session(), zorggroep_id),
+                           tariff_warning_text=reports_page.tariff_warning_text,
+                           held_back_reason=reports_page.held_back_reason), status
 
 
 @bp.get("/dashboard/close")
@@ -365,4 +385,6 @@ def close_month() -> Any:
     flash(_("%(period)s is closed for insurer %(insurer)s: batch %(number)d, %(lines)d lines, %(total)s.",
             period=batch.period, insurer=batch.insurer_uzovi, number=batch.number, lines=batch.line_count,
             total=reports_page.money(batch.total_cents)))
+    for warning in preview.tariff_warnings:  # closed all the same: two tariffs may be right (a new version)
+        flash(reports_page.tariff_warning_text(warning))
     return redirect(url_for("web.dashboard", _anchor="declarations"))

@@ -27,6 +27,7 @@ from triage_service.models import (
     OrganisationKind,
     Practitioner,
     PractitionerRoleKind,
+    TextSnippet,
     User,
 )
 from triage_service.models.user import UserRole
@@ -46,7 +47,9 @@ DEMO_SCOPES = ["system/ServiceRequest.write", "system/ServiceRequest.read", "sys
                "system/Coverage.write", "system/Coverage.read", "system/Binary.write", "system/Binary.read",
                "system/DocumentReference.write", "system/DocumentReference.read", "system/Communication.write",
                "system/Communication.read", "system/Subscription.write", "system/Subscription.read",
-               "system/Appointment.read", "system/Appointment.write"]
+               "system/Appointment.read", "system/Appointment.write", "system/QuestionnaireResponse.write",
+               "system/QuestionnaireResponse.read", "system/Observation.read", "system/MedicationStatement.read",
+               "system/AllergyIntolerance.read"]
 
 
 class _Practice(PartySchema):
@@ -82,6 +85,12 @@ def _org(session: Session, kind: OrganisationKind, name: str, agb: str | None = 
 
 def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     import yaml
+
+    from triage_service.demo.back_referrals import load_back_referral
+    from triage_service.demo.context import load_context_consult
+    from triage_service.demo.first_line import load_first_line_consults
+    from triage_service.demo.teams import load_team_consults
+    from triage_service.demo.urgent import load_urgent_consult
 
     if settings.is_production:
         # The demo accounts' passwords and TOTP secrets are published: in production they would be a way in.
@@ -148,12 +157,36 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
                         practitioner_agb=gp_agb, organisation_agb=None if gp_agb else practice_agb,
                         totp_secret=secret)
     session.flush()
+    _demo_snippets(session)
     demo_rota(session, session.scalars(select(Agreement)), clock.now())
     _demo_consults(session, practices[0])
+    _demo_verdicts(session, practices[0])
+    load_first_line_consults(session, settings, practices[0])  # demo/first_line.py: one for each first-line specialist
+    load_context_consult(session, settings, practices[0])  # demo/context.py: a cardiology e-consult with context
+    load_team_consults(session, practices[0])  # demo/teams.py: the wound-care team's queue and MDO agenda
+    load_back_referral(session, practices[0])  # demo/back_referrals.py: the cardiologist hands a patient back
     posts = [org for org in practices if org.kind is OrganisationKind.OUT_OF_HOURS_POST]
     if posts:
-        _demo_urgent_consult(session, posts[0], practices[0])
+        load_urgent_consult(session, posts[0], practices[0])  # demo/urgent.py: the HAP's call-out
     return clients
+
+
+#: Dr. Visser's standard answers, so the demo shows the snippet buttons above the advice field.
+DEMO_SNIPPETS = (
+    ("Naevus vervolgen", "Beeld past bij een benigne naevus. Advies: vervolgen met foto's over drie maanden; bij "
+                         "groei, kleurverandering of bloeding opnieuw consulteren."),
+    ("Eczeem basis", "Advies: dagelijks een indifferente crème, bij exacerbatie twee weken een klasse 2 "
+                     "corticosteroïd (triamcinolon 0,1%), daarna afbouwen."),
+)
+
+
+def _demo_snippets(session: Session) -> None:
+    user = session.scalar(select(User).where(User.username == DEMO_USERS[0][0]))
+    if user is None or session.scalar(select(TextSnippet.id).where(TextSnippet.user_id == user.id).limit(1)):
+        return
+    now = clock.now()
+    for title, text in DEMO_SNIPPETS:
+        session.add(TextSnippet(user_id=user.id, title=title, text=text, created_at=now, updated_at=now))
 
 
 def demo_rota(session: Session, agreements: Iterable[Agreement], now: datetime, days: int = 14) -> None:
@@ -218,6 +251,7 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
     from triage_service.audit.trail import CLI_ACTOR
     from triage_service.consults.intake import submit_consult
     from triage_service.consults.validation import CS_CONSULT_FORM
+    from triage_service.demo.context import add_blood_pressure
     from triage_service.fhir.profiles import registry
     from triage_service.models.consult import REFERRAL_CATEGORY
     from triage_service.records.resolution import Resolver
@@ -247,6 +281,7 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
             resource["reasonCode"][0]["text"] = display
         if form == "video-consult":
             resource["performerType"]["coding"][0].update(code="0320", display="Cardiologie")
+            add_blood_pressure(resource, now)  # the cardiology agreement asks for one (demo/context.py)
         if referral:
             # A normal referral sent for triage: no GP intent or conversion authorisation, which only a
             # meekijkconsult has.
@@ -262,47 +297,66 @@ def _demo_consults(session: Session, practice: Organisation) -> None:
                        now, if_none_exist=(resource["identifier"][0]["system"], f"HIS-{number}"))
 
 
-DEMO_URGENT_NOTE = ("Man van 58, sinds twee uur hartkloppingen en licht drukkend gevoel, niet uitstralend. ECG op de "
-                    "post: atriumfibrilleren, ventrikelfrequentie 110, geen ST-afwijkingen. Hemodynamisch stabiel. "
-                    "Kan hij met frequentiecontrole thuis blijven en morgen naar de eigen huisarts, of moet hij "
-                    "vannacht naar de SEH?")
+#: Consults dr. Visser has answered, three with the GP's verdict, so the dashboard shows verdicts (issue 22):
+#: (number, ICPC, display, GP's intent, outcome, verdict as (useful, without the advice, referral still needed)).
+DEMO_ANSWERED = (
+    ("DEMO-6", "S74", "Dermatomycose", "would-refer", "primary-care-advice", (True, "refer", False)),
+    ("DEMO-7", "S82", "Naevus/moedervlek", "would-refer", "primary-care-advice", (True, "not-refer", False)),
+    ("DEMO-8", "S82", "Naevus/moedervlek", "unsure", "referral-indicated", (False, "refer", True)),
+    ("DEMO-9", "S74", "Dermatomycose", "would-refer", "primary-care-advice", None),
+)
+DEMO_ADVICE = {"S74": "Beeld past bij een dermatomycose. Advies: terbinafine 250 mg eenmaal daags gedurende twee "
+                      "weken; bij onvoldoende effect opnieuw consulteren.",
+               "S82": "Beeld past bij een benigne naevus. Advies: vervolgen met foto's over drie maanden; bij groei, "
+                      "kleurverandering of bloeding opnieuw consulteren."}
 
 
-def _demo_urgent_consult(session: Session, post: Organisation, own_practice: Organisation) -> None:
-    """An urgent question from the out-of-hours post, sent now: the cardiologist on call (or, in office hours,
-    the least-loaded one) is being called out, so the inbox shows the banner and "Ik pak hem op"."""
-    from triage_service import clock
+def _demo_verdicts(session: Session, practice: Organisation) -> None:
+    """Answered consults of De Linde, each answered by dr. Visser and three judged by dr. Jansen in the portal,
+    through the same intake, answer and verdict the doors use (idempotent: what was done is not done again)."""
     from triage_service.audit.trail import CLI_ACTOR
+    from triage_service.consults.advice import Advice, record_advice
     from triage_service.consults.intake import submit_consult
+    from triage_service.consults.practice import practice_actor
+    from triage_service.consults.verdicts import find_verdict, give_verdict
+    from triage_service.models import TaskStatus
     from triage_service.records.resolution import Resolver
+    from triage_service.security.web_auth import inbox_user
 
-    client = session.scalar(select(ApiClient).where(ApiClient.organisation_id == post.id))
-    gp = session.scalar(select(Practitioner).where(Practitioner.organisation_id == post.id))
-    if client is None or gp is None or not post.agb or not own_practice.agb:
+    client = session.scalar(select(ApiClient).where(ApiClient.organisation_id == practice.id))
+    visser_id = session.scalar(select(User.id).where(User.username == DEMO_USERS[0][0]))
+    jansen_id = session.scalar(select(User.id).where(User.username == DEMO_PRACTICE_USERS[0][0]))
+    visser = inbox_user(session, visser_id) if visser_id else None
+    jansen = inbox_user(session, jansen_id) if jansen_id else None
+    if client is None or visser is None or jansen is None:
         return
     now = clock.now()
-    # The demo request as the post's GP system sends it: the post and its GP as requester.
-    text = DEMO_EXAMPLE.read_text(encoding="utf-8").replace(f'"{own_practice.agb}"', f'"{post.agb}"')
-    resource = json.loads(text.replace('"01012345"', f'"{gp.agb}"'))
-    resource.pop("id")
-    resource["identifier"][0]["value"] = "HAP-DEMO-1"
-    resource["authoredOn"] = now.isoformat()
-    resource["priority"] = "urgent"
-    resource["performerType"]["coding"][0].update(code="0320", display="Cardiologie")
-    resource["reasonCode"] = [{"coding": [{"system": "http://hl7.org/fhir/sid/icpc-1-nl", "code": "K78",
-                                           "display": "Atriumfibrilleren/-fladderen"}],
-                               "text": "Nieuw atriumfibrilleren, hemodynamisch stabiel"}]
-    resource["note"] = [{"text": DEMO_URGENT_NOTE}]
-    # The post's name and its GP's, not the practice's the example was written for: the specialist calls back there.
-    for contained in resource["contained"]:
-        if contained["resourceType"] == "Organization":
-            contained["name"] = post.name
-        elif contained["resourceType"] == "PractitionerRole":
-            contained["practitioner"]["display"] = gp.name
-            contained["organization"]["display"] = post.name
-    patient = next(c for c in resource["contained"] if c["resourceType"] == "Patient")
-    patient["gender"] = "male"
-    patient["generalPractitioner"] = [{"type": "Organization", "display": own_practice.name, "identifier": {
-        "system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": own_practice.agb}}]
-    submit_consult(session, CLI_ACTOR, post, client.id, resource, Resolver(session, post.id, resource), now,
-                   if_none_exist=(resource["identifier"][0]["system"], "HAP-DEMO-1"))
+    answered = []
+    for number, icpc, display, intent, outcome, verdict in DEMO_ANSWERED:
+        resource = json.loads(DEMO_EXAMPLE.read_text(encoding="utf-8"))
+        resource.pop("id")
+        resource["identifier"][0]["value"] = f"HIS-{number}"
+        resource["authoredOn"] = now.isoformat()
+        resource["reasonCode"][0]["coding"][0].update(code=icpc, display=display)
+        resource["performer"] = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z",
+                                                 "value": DEMO_USERS[0][2]}, "display": DEMO_USERS[0][1]}]
+        resource["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] = intent
+        if icpc == "S74":
+            resource["reasonCode"][0]["text"] = "Schilferende, jeukende plekken liezen, niet over op miconazol"
+            resource["note"] = [{"text": DEMO_MYCOSIS_NOTE}]
+        consult = submit_consult(session, CLI_ACTOR, practice, client.id, resource,
+                                 Resolver(session, practice.id, resource), now,
+                                 if_none_exist=(resource["identifier"][0]["system"], f"HIS-{number}")).consult
+        if consult.task.status is not TaskStatus.COMPLETED:
+            referral = ("0310", "routine") if outcome == "referral-indicated" else (None, None)
+            record_advice(session, visser, consult.id, Advice(DEMO_ADVICE[icpc], outcome, *referral), now)
+        answered.append((consult.id, verdict))
+    # The monitoring's fact rows take a verdict only for a consult that existed before the transaction
+    # (reports/facts.py): as in real use, the consults are in before the GP judges them.
+    session.commit()
+    for consult_id, verdict in answered:
+        if verdict is not None and find_verdict(session, consult_id) is None:
+            useful, without, needed = verdict
+            give_verdict(session, practice_actor(jansen, None), practice.id, consult_id,
+                         {"useful": useful, "without-advice": without, "referral-still-needed": needed},
+                         source="portal", answered_by=jansen.id, now=now)
