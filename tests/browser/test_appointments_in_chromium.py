@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirpy import SyncFHIRClient
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_inbox_in_chromium import log_in
@@ -61,38 +62,38 @@ def test_an_ecms_is_proposed_booked_rescheduled_held_and_answered(
     log_in(page, live_server, clock)
     page.goto(f"{live_server}/consults/{consult_id}")
 
-    assert page.get_by_role("heading", name="Afspraak", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Afspraak", exact=True)).to_be_visible()
     page.get_by_label("Tijd 1").fill(local(clock, hours=48))
     page.get_by_label("Tijd 2").fill(local(clock, hours=72))
     page.get_by_label("Locatie en instructies voor de patiënt").fill("Polikliniek dermatologie, route 12")
     page.get_by_role("button", name="Tijden voorstellen").click()
-    assert page.get_by_text("De afspraak is aangeboden").is_visible()
+    expect(page.get_by_text("De afspraak is aangeboden")).to_be_visible()
     assert page.locator("tr.appointment.proposed").count() == 2
 
     proposed = appointments(fhir, consult_id)
     assert [a["status"] for a in proposed] == ["proposed", "proposed"]
     book(fhir, proposed[0])
     page.reload()
-    assert page.get_by_text("Status: Afspraak geboekt").is_visible()
+    expect(page.get_by_text("Status: Afspraak geboekt")).to_be_visible()
     assert page.locator("tr.appointment.booked").count() == 1
 
     # The patient cannot come then: the specialist moves the appointment to a new time.
     page.get_by_label("Tijd 1").fill(local(clock, hours=96))
     screenshot(page, "appointment-reschedule")
     page.get_by_role("button", name="Verplaatsen").click()
-    assert page.get_by_text("De afspraak is aangeboden").is_visible()
+    expect(page.get_by_text("De afspraak is aangeboden")).to_be_visible()
     after = appointments(fhir, consult_id)
     assert [a["status"] for a in after] == ["cancelled", "cancelled", "proposed"]
     book(fhir, after[-1])
 
     fhir = at_the_appointment(page, live_server, gp, clock, consult_id, DEMO_USERS[0], hours=96, minutes=10)
     page.get_by_role("button", name="Afspraak heeft plaatsgevonden").click()
-    assert page.get_by_text("Status: Afspraak gehouden: geef uw advies").is_visible()
+    expect(page.get_by_text("Status: Afspraak gehouden: geef uw advies")).to_be_visible()
     page.get_by_label("Advies aan de huisarts").fill("Seborroïsche keratose; geen behandeling nodig.")
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
     page.get_by_role("button", name="Advies versturen").click()
 
-    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw advies is naar de huisarts gestuurd.")).to_be_visible()
     assert business_status(fhir, consult_id) == ("completed", "advice-given")
     assert appointments(fhir, consult_id)[-1]["status"] == "fulfilled"
 
@@ -106,11 +107,11 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
 
     page.get_by_label("Tijd 1").fill(local(clock, hours=26))
     page.get_by_role("button", name="Tijden voorstellen").click()
-    assert page.get_by_text("Een videoconsult heeft de link van uw videotool nodig").is_visible()  # a form error
+    expect(page.get_by_text("Een videoconsult heeft de link van uw videotool nodig")).to_be_visible()  # a form error
     page.get_by_label("Videolink (uit uw videotool)").fill("https://video.rivierenland.example/kamer-81")
     page.get_by_label("De huisarts neemt deel aan het videoconsult").check()
     page.get_by_role("button", name="Tijden voorstellen").click()
-    assert page.get_by_role("link", name="Videolink").is_visible()
+    expect(page.get_by_role("link", name="Videolink")).to_be_visible()
     screenshot(page, "appointment-video")
 
     first = appointments(fhir, consult_id)[0]
@@ -119,7 +120,7 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
 
     fhir = at_the_appointment(page, live_server, gp, clock, consult_id, CARDIOLOGIST, hours=26, minutes=15)
     page.get_by_role("button", name="Patiënt niet verschenen").click()
-    assert page.get_by_text("Status: Patiënt niet verschenen: wacht op de huisarts").is_visible()
+    expect(page.get_by_text("Status: Patiënt niet verschenen: wacht op de huisarts")).to_be_visible()
     assert business_status(fhir, consult_id) == ("on-hold", "appointment-no-show")
 
     # The GP system answers the no-show message: the patient wants a new appointment.
@@ -132,7 +133,7 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     page.get_by_label("Tijd 1").fill(local(clock, hours=24))
     page.get_by_label("Videolink (uit uw videotool)").fill("https://video.rivierenland.example/kamer-82")
     page.get_by_role("button", name="Tijden voorstellen").click()
-    assert page.get_by_text("De afspraak is aangeboden").is_visible()
+    expect(page.get_by_text("De afspraak is aangeboden")).to_be_visible()
     second = next(a for a in appointments(fhir, consult_id) if a["status"] == "proposed")
     book(fhir, second)
 
@@ -142,6 +143,6 @@ def test_a_video_consult_with_a_no_show_gets_a_new_time_and_is_answered(
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
     page.get_by_role("button", name="Advies versturen").click()
 
-    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw advies is naar de huisarts gestuurd.")).to_be_visible()
     assert business_status(fhir, consult_id) == ("completed", "advice-given")
     assert sorted(a["status"] for a in appointments(fhir, consult_id)) == ["fulfilled", "noshow"]

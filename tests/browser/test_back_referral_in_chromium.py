@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, axe_violations, screenshot
@@ -44,8 +45,8 @@ def test_a_back_referral_is_sent_questioned_answered_and_taken_over(
     page.get_by_label("Wat de huisarts vanaf nu doet").fill("CVRM: bloeddruk halfjaarlijks")
     page.get_by_label("Wanneer opnieuw verwijzen").fill("Toename dyspneu")
     page.get_by_role("button", name="Naar de praktijk sturen").click()
-    assert page.get_by_text("Dit is geen geldig BSN").is_visible()
-    assert page.get_by_text("Geef de diagnose als ICPC-1-NL-code").is_visible()
+    expect(page.get_by_text("Dit is geen geldig BSN")).to_be_visible()
+    expect(page.get_by_text("Geef de diagnose als ICPC-1-NL-code")).to_be_visible()
     assert_stays_inside(page, "form")
     # The refusal is a 422 page, which the browser's console reports; it is the answer expected here.
     trouble[:] = [t for t in trouble if "422" not in t]
@@ -56,7 +57,7 @@ def test_a_back_referral_is_sent_questioned_answered_and_taken_over(
     page.get_by_label("Diagnose in woorden").fill("Stabiel hartfalen")
     page.get_by_label("Zorgprogramma (optioneel)").select_option("cvrm")
     page.get_by_role("button", name="Naar de praktijk sturen").click()
-    assert page.get_by_text("De terugverwijzing is naar de praktijk gestuurd.").is_visible()
+    expect(page.get_by_text("De terugverwijzing is naar de praktijk gestuurd.")).to_be_visible()
     specialist_url = page.url
     check(page, f"back-referral-sent-{screen}", trouble)
 
@@ -68,17 +69,17 @@ def test_a_back_referral_is_sent_questioned_answered_and_taken_over(
     check(gp_page, f"back-referral-portal-{screen}", gp_trouble)
     gp_page.get_by_label("Uw vraag").fill("Welke streefwaarde voor de bloeddruk?")
     gp_page.get_by_role("button", name="Vraag versturen").click()
-    assert gp_page.get_by_text("Uw vraag is naar de specialist gestuurd.").is_visible()
+    expect(gp_page.get_by_text("Uw vraag is naar de specialist gestuurd.")).to_be_visible()
 
     page.goto(specialist_url)
     page.get_by_label("Uw antwoord").fill("Systolisch onder 130 mmHg.")
     page.get_by_role("button", name="Antwoord versturen").click()
-    assert page.get_by_text("Uw antwoord is naar de praktijk gestuurd.").is_visible()
+    expect(page.get_by_text("Uw antwoord is naar de praktijk gestuurd.")).to_be_visible()
     check(page, f"back-referral-answered-{screen}", trouble)
 
     gp_page.reload()
     gp_page.get_by_role("button", name="Ik neem de zorg over").click()
-    assert gp_page.get_by_text("U hebt de zorg overgenomen.").is_visible()
+    expect(gp_page.get_by_text("U hebt de zorg overgenomen.")).to_be_visible()
     check(gp_page, f"back-referral-taken-over-{screen}", gp_trouble)
     gp_page.close()
 
@@ -93,6 +94,6 @@ def test_the_dashboard_counts_the_back_referral(on_screen: Any, screen: str, liv
     log_in_as_staff(page, live_server, clock)
     page.wait_for_url(f"{live_server}/dashboard")
     section = page.locator("#back-referrals")
-    assert section.get_by_role("heading", name="Terugverwijzingen naar de huisarts").is_visible()
+    expect(section.get_by_role("heading", name="Terugverwijzingen naar de huisarts")).to_be_visible()
     assert_stays_inside(page, "#back-referrals table")
     check(page, f"back-referral-dashboard-{screen}", trouble)

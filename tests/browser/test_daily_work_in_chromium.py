@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_inbox_in_chromium import consult, log_in, photo_consult
 from tests.conftest import FrozenClock, GPSystem
@@ -27,7 +29,7 @@ def test_the_inbox_rows_and_every_view_read_on_a_phone_and_a_desktop(
     row = page.locator("table.consults tbody tr").filter(has=page.locator(f"a[href='/consults/{consult_id}']"))
     text = row.inner_text()
     assert "Patiënte (58 jr) heeft sinds ongeveer drie maanden" in text and "2 foto's" in text
-    assert row.locator(f"a[href='/consults/{consult_id}']").is_visible()  # the link is on screen, not off it
+    expect(row.locator(f"a[href='/consults/{consult_id}']")).to_be_visible()  # the link is on screen, not off it
     _accessible(page)
     screenshot(page, f"daily-inbox-{screen}")
     for view, label in (("waiting", "Wacht op de huisarts"), ("group", "Mijn groep"), ("answered", "Beantwoord"),
@@ -49,7 +51,7 @@ def test_ask_advise_and_see_what_was_sent_then_find_it_answered(
     page.get_by_label("Uw vraag").fill("Heeft de laesie gebloed?")
     page.get_by_label("Bestede tijd aan deze vraag (minuten)").fill("3")
     page.get_by_role("button", name="Vraag versturen").click()
-    assert page.get_by_text("Uw vraag is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw vraag is naar de huisarts gestuurd.")).to_be_visible()
     page.goto(f"{live_server}/inbox?view=waiting")
     assert page.locator(f"a[href='/consults/{asked}']").count() == 1
 
@@ -60,7 +62,7 @@ def test_ask_advise_and_see_what_was_sent_then_find_it_answered(
     page.get_by_label("Urgentie van de verwijzing").select_option("urgent")
     page.get_by_label("Bestede tijd (minuten)").fill("8")
     page.get_by_role("button", name="Advies versturen").click()
-    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw advies is naar de huisarts gestuurd.")).to_be_visible()
     sent = page.locator("section.sent")
     for shown in ("Verwijzing geïndiceerd", "Dermatologie", "Spoed", "Verwijzen voor excisie.", "8 minuten",
                   "Consultverslag downloaden (pdf)"):
@@ -85,8 +87,8 @@ def test_forward_and_decline_land_on_pages_that_say_what_happened(
     page.get_by_label("Naar", exact=True).select_option("03100002")
     page.locator("#forward-reason").fill("Collega doet deze casuïstiek")
     page.get_by_role("button", name="Doorsturen").click()
-    assert page.get_by_text("Het consult is doorgestuurd.").is_visible()
-    assert page.get_by_text("U hebt dit consult doorgestuurd naar dr. K. Smit").is_visible()
+    expect(page.get_by_text("Het consult is doorgestuurd.")).to_be_visible()
+    expect(page.get_by_text("U hebt dit consult doorgestuurd naar dr. K. Smit")).to_be_visible()
     owner = gp.get(f"/fhir/Task?focus={forwarded}").get_json()["entry"][0]["resource"]["owner"]
     assert owner["identifier"]["value"] == "03100002"
     _accessible(page)
@@ -94,7 +96,7 @@ def test_forward_and_decline_land_on_pages_that_say_what_happened(
     page.goto(f"{live_server}/consults/{declined}")
     page.get_by_label("Reden voor de huisarts").fill("Past niet binnen deze afspraak")
     page.get_by_role("button", name="Afwijzen").click()
-    assert page.get_by_text("Het consult is afgewezen; de huisarts krijgt uw reden.").is_visible()
+    expect(page.get_by_text("Het consult is afgewezen; de huisarts krijgt uw reden.")).to_be_visible()
     _accessible(page)
 
     page.goto(f"{live_server}/inbox?view=closed")
@@ -111,12 +113,12 @@ def test_a_search_by_bsn_and_a_refused_one(on_screen: Any, live_server: str, gp:
     log_in(page, live_server, clock)
     page.get_by_label("Patiënt zoeken op BSN").fill("12345")
     page.get_by_role("button", name="Zoeken").click()
-    assert page.get_by_text("Een BSN heeft 9 cijfers en voldoet aan de elfproef").is_visible()
+    expect(page.get_by_text("Een BSN heeft 9 cijfers en voldoet aan de elfproef")).to_be_visible()
     assert "/inbox/zoeken" in page.url and "bsn" not in page.url
     _accessible(page)
     page.get_by_label("Patiënt zoeken op BSN").fill("999990019")
     page.get_by_role("button", name="Zoeken").click()
-    assert page.get_by_text("1 consult van deze patiënt gevonden.").is_visible()
+    expect(page.get_by_text("1 consult van deze patiënt gevonden.")).to_be_visible()
     assert page.locator(f"a[href='/consults/{consult_id}']").count() == 1
     _accessible(page)
 
@@ -130,11 +132,11 @@ def test_a_snippet_is_made_and_inserted_into_the_advice(
     page.goto(f"{live_server}/inbox/tekstblokken")
     _accessible(page)
     page.get_by_role("button", name="Tekstblok toevoegen").click()
-    assert page.get_by_text("Geef het tekstblok een korte naam").is_visible()
+    expect(page.get_by_text("Geef het tekstblok een korte naam")).to_be_visible()
     page.locator("#new-title").fill("Naevus vervolgen")
     page.locator("#new-text").fill("Vervolgen over drie maanden; bij groei opnieuw consulteren.")
     page.get_by_role("button", name="Tekstblok toevoegen").click()
-    assert page.get_by_text("Tekstblok \"Naevus vervolgen\" toegevoegd.").is_visible()
+    expect(page.get_by_text("Tekstblok \"Naevus vervolgen\" toegevoegd.")).to_be_visible()
     _accessible(page)
     screenshot(page, f"daily-snippets-{screen}")
 
@@ -181,7 +183,7 @@ def test_a_whole_answer_with_the_keyboard_alone(page: Any, live_server: str, gp:
     tab_to(page.get_by_role("button", name="Advies versturen"))
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw advies is naar de huisarts gestuurd.")).to_be_visible()
     task = gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]
     assert task["status"] == "completed"
     assert "6 minuten" in page.locator("section.sent").inner_text()

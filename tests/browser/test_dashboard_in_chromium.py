@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyotp
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, screenshot
 from tests.conftest import FrozenClock
@@ -60,8 +61,8 @@ def test_staff_land_on_the_dashboard_and_see_four_charts_without_csp_trouble(
     log_in_as_staff(page, live_server, clock)
 
     page.wait_for_url(f"{live_server}/dashboard")
-    assert page.get_by_role("heading", name="Rapportages").is_visible()
-    assert page.get_by_role("heading", name="Kerncijfers per specialisme").is_visible()
+    expect(page.get_by_role("heading", name="Rapportages")).to_be_visible()
+    expect(page.get_by_role("heading", name="Kerncijfers per specialisme")).to_be_visible()
     assert page.evaluate("() => typeof window.Chart") == "function"
     charts = drawn_charts(page)
     assert {id_: (c["chart"], c["type"]) for id_, c in charts.items()} == {
@@ -83,16 +84,16 @@ def test_staff_choose_a_period_per_week_and_close_the_month(
     page.get_by_label("Per", exact=True).select_option("week")
     page.get_by_role("button", name="Tonen").click()
     page.wait_for_url("**/dashboard?from=02-11-2026&to=15-11-2026&group_by=week")
-    assert page.get_by_role("heading", name="Kerncijfers per week").is_visible()
+    expect(page.get_by_role("heading", name="Kerncijfers per week")).to_be_visible()
     assert page.evaluate("() => Chart.getChart('chart-volumes').data.labels") == ["2026-W45", "2026-W46"]
 
     page.get_by_label("Verzekeraar", exact=True).select_option("3311")
     page.get_by_role("button", name="Controleren voor het afsluiten").click()
-    assert page.get_by_text("Te declareren beantwoorde consulten").is_visible()
+    expect(page.get_by_text("Te declareren beantwoorde consulten")).to_be_visible()
     page.get_by_role("button", name="2026-11 afsluiten voor verzekeraar 3311").click()
 
     page.wait_for_url(f"{live_server}/dashboard#declarations")
-    assert page.get_by_text("2026-11 is afgesloten voor verzekeraar 3311: batch 1, 4 regels").is_visible()
+    expect(page.get_by_text("2026-11 is afgesloten voor verzekeraar 3311: batch 1, 4 regels")).to_be_visible()
     with page.expect_download() as download:
         page.locator("#declarations a", has_text="CSV").click()
     assert download.value.suggested_filename == "declaraties-3311-2026-11-batch1.csv"
@@ -106,6 +107,6 @@ def test_the_agreed_targets_stay_inside_their_cards_on_a_phone_and_a_desktop(
     on_screen.wait_for_url(f"{live_server}/dashboard")
 
     targets = on_screen.locator(".target-card", has_text="MKC-DERM")
-    assert targets.get_by_text("Voorkomen verwijzingen, aandeel van de beoogde verwijzingen").is_visible()
+    expect(targets.get_by_text("Voorkomen verwijzingen, aandeel van de beoogde verwijzingen")).to_be_visible()
     assert_stays_inside(on_screen, ".target-card")
     assert_no_horizontal_scroll(on_screen)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, axe_violations
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff
 from tests.browser.test_inbox_in_chromium import log_in
@@ -65,7 +67,8 @@ def test_the_close_check_shows_held_back_consults_and_the_two_tariff_warning(
     assert world.ids["B"] in held.inner_text()
     assert "geen ziekenhuisbehandeling (DBC)" in held.inner_text()
     warning = on_screen.locator("#tariff-warnings")
-    assert warning.is_visible() and "12345" in warning.inner_text()
+    expect(warning).to_be_visible()
+    assert "12345" in warning.inner_text()
     assert serious(on_screen) == []
     assert_stays_inside(on_screen, ".card")
     assert_no_horizontal_scroll(on_screen)

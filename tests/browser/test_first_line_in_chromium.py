@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
 from tests.browser.test_inbox_in_chromium import log_in
@@ -39,7 +41,7 @@ def test_the_optometrist_logs_in_and_answers_in_the_inbox(
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
     page.get_by_label("Bestede tijd (minuten)").fill("12")
     page.get_by_role("button", name="Advies versturen").click()
-    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw advies is naar de huisarts gestuurd.")).to_be_visible()
     check(page, f"first-line-answered-{screen}", trouble)
 
 
@@ -52,7 +54,7 @@ def test_the_dashboard_shows_the_first_line_and_backup_figures(
     log_in_as_staff(page, live_server, clock)
     page.wait_for_url(f"{live_server}/dashboard")
     section = page.locator("#first-line-overflow")
-    assert section.get_by_role("heading", name="Eerstelijnsspecialisten en achtervang").is_visible()
+    expect(section.get_by_role("heading", name="Eerstelijnsspecialisten en achtervang")).to_be_visible()
     assert "Naar een eerstelijnsspecialist" in section.inner_text()
     assert_stays_inside(page, "#first-line-overflow table")
     check(page, f"first-line-dashboard-{screen}", trouble)

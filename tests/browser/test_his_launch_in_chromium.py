@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_portal_in_chromium import add_photos, assert_accessible, consults_sent, phone, send, sharp
@@ -56,7 +57,7 @@ def test_a_launch_from_the_his_opens_the_filled_in_form_on_a_phone_and_the_gp_se
     send(phone)
 
     phone.wait_for_url(f"{live_server}/huisarts/consults/*")
-    assert phone.get_by_text("Uw consult is verstuurd").is_visible()
+    expect(phone.get_by_text("Uw consult is verstuurd")).to_be_visible()
     assert consults_sent(app) == 1
 
 
@@ -70,7 +71,7 @@ def test_a_launch_used_twice_gets_a_dutch_page_and_no_session(
     phone.get_by_role("button", name="Meekijkconsult").click()
     phone.wait_for_load_state()
 
-    assert phone.get_by_text("al gebruikt").is_visible()
+    expect(phone.get_by_text("al gebruikt")).to_be_visible()
     assert "999990019" not in phone.content()
     assert_accessible(phone)
     screenshot(phone, "portal-his-launch-replayed")
@@ -102,7 +103,7 @@ def test_a_forged_expired_or_other_practice_launch_gets_a_dutch_page_and_no_sess
     else:
         his_posts_the_launch(phone, app, clock, live_server, practice_agb="03067890", gp_agb="01034567")
 
-    assert phone.get_by_text(words).is_visible()
+    expect(phone.get_by_text(words)).to_be_visible()
     assert "999990019" not in phone.content()
     assert_accessible(phone)
     phone.goto(f"{live_server}/huisarts/")

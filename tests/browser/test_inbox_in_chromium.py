@@ -6,6 +6,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.conftest import FrozenClock, GPSystem, new_request
@@ -47,11 +48,11 @@ def test_a_dermatologist_logs_in_with_totp_and_opens_a_photo_consult(
     consult_id = photo_consult(gp, consult_request)
     log_in(page, live_server, clock)
 
-    assert page.get_by_role("heading", name="Consultinbox").is_visible()
+    expect(page.get_by_role("heading", name="Consultinbox")).to_be_visible()
     screenshot(page, "inbox-list")
     page.locator(f"a[href='/consults/{consult_id}']").click()
 
-    assert page.get_by_role("heading", name="Vraag van de huisarts").is_visible()
+    expect(page.get_by_role("heading", name="Vraag van de huisarts")).to_be_visible()
     thumbnails = page.locator("ul.photos img")
     assert thumbnails.count() == 2
     # The image decoded (waited for: on a busy machine the thumbnail may still be loading).
@@ -60,7 +61,7 @@ def test_a_dermatologist_logs_in_with_totp_and_opens_a_photo_consult(
     screenshot(page, "consult-view")
     thumbnails.first.click()  # full size, in the photo viewer (tests/browser/test_photo_viewer_in_chromium.py)
     viewer = page.locator("dialog.photo-viewer")
-    assert viewer.is_visible()
+    expect(viewer).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                            arg=viewer.locator("img.pv-image").element_handle(), timeout=10_000)
 
@@ -73,9 +74,9 @@ def test_asking_the_gp_shows_the_question_and_the_consult_waits(
     page.get_by_label("Uw vraag").fill("Heeft de laesie gebloed?")
     page.get_by_role("button", name="Vraag versturen").click()
 
-    assert page.get_by_text("Uw vraag is naar de huisarts gestuurd.").is_visible()
-    assert page.get_by_text("Heeft de laesie gebloed?").is_visible()
-    assert page.get_by_text("Status: Wacht op de huisarts").is_visible()  # on-hold, in the specialist's words
+    expect(page.get_by_text("Uw vraag is naar de huisarts gestuurd.")).to_be_visible()
+    expect(page.get_by_text("Heeft de laesie gebloed?")).to_be_visible()
+    expect(page.get_by_text("Status: Wacht op de huisarts")).to_be_visible()  # on-hold, in the specialist's words
     assert gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]["status"] == "on-hold"
 
 
@@ -95,7 +96,7 @@ def test_answering_with_each_outcome(page: Any, live_server: str, gp: GPSystem, 
     page.get_by_label("Bestede tijd (minuten)").fill("5")
     page.get_by_role("button", name="Advies versturen").click()
 
-    assert page.get_by_text("Uw advies is naar de huisarts gestuurd.").is_visible()
+    expect(page.get_by_text("Uw advies is naar de huisarts gestuurd.")).to_be_visible()
     assert page.get_by_role("button", name="Advies versturen").count() == 0
     task = gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]
     assert task["status"] == "completed"
@@ -108,7 +109,7 @@ def test_a_second_specialist_cannot_open_the_first_ones_consult(
     log_in(page, live_server, clock, username=smit[0], secret=smit[2])
     response = page.goto(f"{live_server}/consults/{consult_id}")
     assert response.status == 404
-    assert page.get_by_role("heading", name="Niet gevonden").is_visible()
+    expect(page.get_by_role("heading", name="Niet gevonden")).to_be_visible()
 
 
 def test_a_form_posted_without_its_csrf_token_fails(page: Any, live_server: str, gp: GPSystem,
@@ -134,18 +135,18 @@ def test_triaging_a_referral_by_returning_it_with_advice_and_accepting_another(
     assert page.locator("strong.badge.referral").count() == 2
     page.locator(f"a[href='/consults/{returned}']").click()
 
-    assert page.get_by_role("heading", name="Verwijzing ter triage").first.is_visible()
+    expect(page.get_by_role("heading", name="Verwijzing ter triage").first).to_be_visible()
     page.get_by_label("Advies aan de huisarts").fill("Eerst lichttherapie via de huisarts.")
     page.get_by_role("button", name="Terugsturen naar de huisarts").click()
-    assert page.get_by_text("De verwijzing is met uw advies teruggestuurd").is_visible()
-    assert page.get_by_text("Status: Met advies teruggestuurd naar de huisarts").is_visible()
+    expect(page.get_by_text("De verwijzing is met uw advies teruggestuurd")).to_be_visible()
+    expect(page.get_by_text("Status: Met advies teruggestuurd naar de huisarts")).to_be_visible()
 
     page.goto(f"{live_server}/consults/{accepted}")
     page.get_by_label("Urgentie van de verwijzing").select_option(label="Spoed")
     page.get_by_label("Toelichting voor de huisarts en het ziekenhuis (optioneel)").fill("Graag binnen een week.")
     screenshot(page, "referral-triage")
     page.get_by_role("button", name="Verwijzing accepteren").click()
-    assert page.get_by_text("De verwijzing is geaccepteerd.").is_visible()
+    expect(page.get_by_text("De verwijzing is geaccepteerd.")).to_be_visible()
     tasks = {consult_id: gp.get(f"/fhir/Task?focus={consult_id}").get_json()["entry"][0]["resource"]
              for consult_id in (returned, accepted)}
     assert tasks[returned]["businessStatus"]["coding"][0]["code"] == "referral-returned"

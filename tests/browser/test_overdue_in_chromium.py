@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
@@ -50,7 +51,7 @@ def test_the_dashboard_lists_the_overdue_consult_readably(on_screen: Any, screen
     log_in_as_staff(page, live_server, clock)
     page.wait_for_url(f"{live_server}/dashboard")
     section = page.locator("#overdue")
-    assert section.get_by_role("heading", name="Te laat en niet op te pakken").is_visible()
+    expect(section.get_by_role("heading", name="Te laat en niet op te pakken")).to_be_visible()
     assert section.locator("li").count() == 1
     assert "1 d 2 u te laat" in section.inner_text()
     check(page, f"dashboard-overdue-{screen}", trouble)
@@ -62,11 +63,11 @@ def test_the_inbox_shows_the_group_queues_overdue_consult_and_the_paused_norm(
     trouble = watch_for_trouble(page)
     log_in(page, live_server, clock)
     notice = page.locator("#group-overdue")
-    assert notice.get_by_role("heading", name="Te laat in de wachtrij van uw groep").is_visible()
+    expect(notice.get_by_role("heading", name="Te laat in de wachtrij van uw groep")).to_be_visible()
     assert notice.get_by_role("link").first.get_attribute("href") == f"/consults/{late.ids['late']}"
     check(page, f"inbox-overdue-{screen}", trouble)
 
     page.goto(f"{live_server}/inbox?view=waiting")
-    assert page.get_by_text("Norm gepauzeerd: wacht op de huisarts").first.is_visible()
-    assert page.get_by_text("nog 4 u werktijd").first.is_visible()
+    expect(page.get_by_text("Norm gepauzeerd: wacht op de huisarts").first).to_be_visible()
+    expect(page.get_by_text("nog 4 u werktijd").first).to_be_visible()
     check(page, f"inbox-paused-{screen}", trouble)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, axe_violations, screenshot
 from tests.browser.test_inbox_in_chromium import log_in
@@ -54,15 +55,15 @@ def test_the_cardiologist_reads_the_context_as_tables_on_a_phone_and_a_desktop(
     log_in(page, live_server, clock, CARDIOLOGIST[0], CARDIOLOGIST[3])
     page.goto(f"{live_server}/consults/{consult_id}")
     section = page.get_by_role("region", name="Medicatie, allergieën en metingen")
-    assert section.is_visible()
+    expect(section).to_be_visible()
     measurements = section.get_by_role("table", name="Metingen")
-    assert measurements.get_by_role("row", name="Bloeddruk 158/94 mmHg").is_visible()
+    expect(measurements.get_by_role("row", name="Bloeddruk 158/94 mmHg")).to_be_visible()
     assert measurements.get_by_role("row", name="eGFR 52 ml/min/1,73 m²").count() == 1
-    assert section.get_by_role("table", name="Medicatie").get_by_text("Amlodipine tablet 10 mg").is_visible()
-    assert section.get_by_role("table", name="Allergieën en intoleranties").get_by_text("Prikkelhoest").is_visible()
+    expect(section.get_by_role("table", name="Medicatie").get_by_text("Amlodipine tablet 10 mg")).to_be_visible()
+    expect(section.get_by_role("table", name="Allergieën en intoleranties").get_by_text("Prikkelhoest")).to_be_visible()
     listed = section.locator("pre.medication-list")
     assert listed.inner_text() == PASTED
-    assert section.get_by_text("Er is een ECG meegestuurd").is_visible()
+    expect(section.get_by_text("Er is een ECG meegestuurd")).to_be_visible()
     assert_accessible(page)
     assert_stays_inside(page, "table.context")
     assert_stays_inside(page, "section[aria-labelledby=patient-context]")  # the tables fit the card, too
@@ -82,7 +83,7 @@ def test_the_gp_is_told_in_dutch_about_an_implausible_pressure_and_sends_it_corr
     fill_in_a_consult(page, icpc="K86")
     page.get_by_label("Specialisme en consultvorm").select_option("0320|video-consult")
     section = page.get_by_role("group", name="Medicatie, allergieën en metingen")
-    assert section.is_visible()
+    expect(section).to_be_visible()
     page.locator("#ctx_bp_systolic").fill("900")
     page.locator("#ctx_bp_diastolic").fill("95")
     page.locator("#ctx_bp_date").fill("2026-11-20")
@@ -107,7 +108,7 @@ def test_the_gp_is_told_in_dutch_about_an_implausible_pressure_and_sends_it_corr
     assert consults_sent(app) == 1
     # The GP's own page of the consult shows what was sent, as the specialist sees it.
     section = page.get_by_role("region", name="Medicatie, allergieën en metingen")
-    assert section.get_by_role("row", name="Bloeddruk 165/95 mmHg").is_visible()
+    expect(section.get_by_role("row", name="Bloeddruk 165/95 mmHg")).to_be_visible()
     assert section.locator("pre.medication-list").inner_text() == PASTED
     assert_accessible(page)
     assert_stays_inside(page, "section[aria-labelledby=patient-context]")

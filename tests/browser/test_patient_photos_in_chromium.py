@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import screenshot
@@ -46,7 +47,7 @@ def test_the_patient_uploads_two_photos_from_a_phone_with_the_link_alone(
     assert_accessible(phone)
     give_birth_date(phone, "1968-04-12")
 
-    assert phone.get_by_text("Zo maakt u een goede foto").is_visible()
+    expect(phone.get_by_text("Zo maakt u een goede foto")).to_be_visible()
     assert_accessible(phone)
     # One photo per field, as the phone's camera gives them: the overview, then the close-up.
     phone.get_by_label("Foto 1: van ongeveer 30 cm").set_input_files(str(sharp(tmp_path, "overzicht.jpg")))
@@ -56,10 +57,10 @@ def test_the_patient_uploads_two_photos_from_a_phone_with_the_link_alone(
     phone.get_by_role("button", name="Foto's naar mijn huisarts sturen").click()
     phone.wait_for_load_state()
 
-    assert phone.get_by_text("Uw 2 foto's zijn naar uw huisarts verstuurd").is_visible()
+    expect(phone.get_by_text("Uw 2 foto's zijn naar uw huisarts verstuurd")).to_be_visible()
     assert_accessible(phone)
     phone.goto(live_server + link)  # the same link again: used
-    assert phone.get_by_text("Met deze link zijn al foto's verstuurd").is_visible()
+    expect(phone.get_by_text("Met deze link zijn al foto's verstuurd")).to_be_visible()
     assert_accessible(phone)
     with session_scope(app) as session:
         assert len(session.scalars(select(ConsultDraft)).one().files) == 2
@@ -70,10 +71,10 @@ def test_a_wrong_birth_date_five_times_closes_the_link(phone: Any, app: Flask, l
     phone.goto(live_server + a_link(app, clock))
     for _ in range(4):
         give_birth_date(phone, "1970-01-01")
-        assert phone.get_by_text("Deze geboortedatum klopt niet").is_visible()
+        expect(phone.get_by_text("Deze geboortedatum klopt niet")).to_be_visible()
     assert_accessible(phone)
     give_birth_date(phone, "1970-01-01")
-    assert phone.get_by_text("De link is gesloten").is_visible()
+    expect(phone.get_by_text("De link is gesloten")).to_be_visible()
     assert_accessible(phone)
 
 
@@ -81,7 +82,7 @@ def test_an_expired_link_says_so(phone: Any, app: Flask, live_server: str, clock
     link = a_link(app, clock)
     clock.advance(hours=73)
     phone.goto(live_server + link)
-    assert phone.get_by_text("72 uur geldig en is verlopen").is_visible()
+    expect(phone.get_by_text("72 uur geldig en is verlopen")).to_be_visible()
     assert_accessible(phone)
 
 
@@ -94,7 +95,7 @@ def test_a_file_that_is_not_a_photo_is_refused(phone: Any, app: Flask, live_serv
     phone.set_input_files("#photos", str(pdf))  # the file chooser's filter can be bypassed; the server decides
     phone.get_by_role("button", name="Foto's naar mijn huisarts sturen").click()
     phone.wait_for_load_state()
-    assert phone.locator("#photos-error").is_visible()
+    expect(phone.locator("#photos-error")).to_be_visible()
     assert_accessible(phone)
     with session_scope(app) as session:
         assert session.scalars(select(ConsultDraft)).one().files == []

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageFilter
+from playwright.sync_api import expect
 
 from tests.test_photo_quality import ORIENTATION_TAG, encoded, exposed, scene
 from triage_service.attachments.quality import measure, thresholds
@@ -52,7 +53,7 @@ def test_the_gp_is_told_a_blurred_photo_is_onscherp_and_a_sharp_one_is_fine(page
     assert figures.count() == 2
     assert figures.nth(0).get_attribute("data-quality") == "ok"
     assert figures.nth(0).locator(".photo-ok").inner_text() == "Foto is scherp en goed belicht."
-    assert figures.nth(0).get_by_role("img", name="Voorbeeld van overzicht.jpg").is_visible()
+    expect(figures.nth(0).get_by_role("img", name="Voorbeeld van overzicht.jpg")).to_be_visible()
     assert figures.nth(1).get_attribute("data-quality") == "blurred"
     warning = figures.nth(1).get_by_role("status")
     assert warning.inner_text().startswith("Deze foto is onscherp. Maak hem opnieuw")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import SCREENS, assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_inbox_in_chromium import log_in, photo_consult
 from tests.conftest import FrozenClock, GPSystem
@@ -65,7 +67,7 @@ def test_the_viewer_zooms_moves_between_photos_and_gives_focus_back(
     with page.expect_response(lambda r: r.url.endswith(full_url)) as fetched:
         first.click()
     viewer = page.locator("dialog.photo-viewer")
-    assert viewer.is_visible()
+    expect(viewer).to_be_visible()
     # The photo is the service's own no-store URL, not a blob: copy the page could keep.
     assert fetched.value.headers["cache-control"] == "no-store"
     assert viewer.locator("img.pv-image").get_attribute("src") == full_url
@@ -177,12 +179,12 @@ def test_without_script_a_thumbnail_opens_the_photos_own_page_with_the_way_back(
             script_free.close()
         # The page itself, checked where axe can run.
         page.goto(photo_page)
-        assert page.get_by_role("heading", name="overzichtsfoto (1 van 2)").is_visible()
+        expect(page.get_by_role("heading", name="overzichtsfoto (1 van 2)")).to_be_visible()
         page.wait_for_function("() => document.querySelector('figure.photo-page img').naturalWidth > 0")
         assert_no_horizontal_scroll(page)
         assert axe_violations(page) == []
         page.get_by_role("link", name="Volgende foto").click()
-        assert page.get_by_role("heading", name="overzichtsfoto (2 van 2)").is_visible()
+        expect(page.get_by_role("heading", name="overzichtsfoto (2 van 2)")).to_be_visible()
         page.get_by_role("link", name="Terug naar het consult").click()
         page.wait_for_url(f"{live_server}/consults/{consult_id}#photos")
     finally:

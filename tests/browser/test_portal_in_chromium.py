@@ -12,6 +12,7 @@ import pyotp
 import pytest
 from flask import Flask
 from PIL import ImageFilter
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, open_screen, screenshot
@@ -113,12 +114,12 @@ def test_a_gp_sends_an_e_consult_with_two_photos_on_a_phone_and_on_a_desktop(
         on_screen: Any, screen: str, live_server: str, clock: FrozenClock, tmp_path: Path) -> None:
     page = on_screen
     gp_logs_in(page, live_server, clock)
-    assert page.get_by_role("heading", name="Consulten van de praktijk").is_visible()
+    expect(page.get_by_role("heading", name="Consulten van de praktijk")).to_be_visible()
     assert_accessible(page)
     screenshot(page, f"portal-list-{screen}")
 
     page.get_by_role("link", name="Nieuw consult").click()
-    assert page.get_by_role("heading", name="Nieuw consult").is_visible()
+    expect(page.get_by_role("heading", name="Nieuw consult")).to_be_visible()
     fill_in_a_consult(page)
     previews = add_photos(page, sharp(tmp_path, "overzicht.jpg"), sharp(tmp_path, "detail.jpg"))
 
@@ -126,15 +127,15 @@ def test_a_gp_sends_an_e_consult_with_two_photos_on_a_phone_and_on_a_desktop(
     for n, name in enumerate(("overzicht.jpg", "detail.jpg")):
         assert previews.nth(n).get_attribute("data-quality") == "ok"
         assert previews.nth(n).locator(".photo-ok").inner_text() == "Foto is scherp en goed belicht."
-        assert previews.nth(n).get_by_role("img", name=f"Voorbeeld van {name}").is_visible()
+        expect(previews.nth(n).get_by_role("img", name=f"Voorbeeld van {name}")).to_be_visible()
     assert_accessible(page)
     screenshot(page, f"portal-new-consult-{screen}")
 
     send(page)
 
     page.wait_for_url(f"{live_server}/huisarts/consults/*")
-    assert page.get_by_text("Uw consult is verstuurd").is_visible()
-    assert page.get_by_text("Verstuurd, toegewezen").is_visible()
+    expect(page.get_by_text("Uw consult is verstuurd")).to_be_visible()
+    expect(page.get_by_text("Verstuurd, toegewezen")).to_be_visible()
     assert page.get_by_role("img", name="Foto 1").count() == 1 and page.get_by_role("img", name="Foto 2").count() == 1
     assert_accessible(page)
     screenshot(page, f"portal-consult-sent-{screen}")
@@ -151,7 +152,7 @@ def test_a_blurred_photo_is_called_onscherp_under_its_preview_before_sending(
     assert previews.nth(1).get_attribute("data-quality") == "blurred"
     warning = previews.nth(1).get_by_role("status")
     assert warning.inner_text().startswith("Deze foto is onscherp. Maak hem opnieuw")
-    assert warning.is_visible()
+    expect(warning).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "portal-blurred-photo")
     assert consults_sent(app) == 0
@@ -190,14 +191,14 @@ def test_a_bad_bsn_is_shown_beside_its_field_and_nothing_is_sent(
     phone.get_by_role("link", name="Terug naar de consulten van de praktijk").click()
     drafts = phone.locator("h2:text('Concepten') + ul.portal-list > li")
     assert drafts.count() == 1
-    assert drafts.first.get_by_text("Nog niet verstuurd").is_visible()
-    assert phone.get_by_text("Uw praktijk heeft nog geen consult verstuurd.").is_visible()
+    expect(drafts.first.get_by_text("Nog niet verstuurd")).to_be_visible()
+    expect(phone.get_by_text("Uw praktijk heeft nog geen consult verstuurd.")).to_be_visible()
 
     drafts.first.get_by_role("link", name="Schilferende plekken liezen").click()
     assert phone.get_by_label("BSN").input_value() == "123456789"
     # Kept: the stored files are listed once the page's script has drawn them, which a loaded machine delays.
     phone.get_by_text("Bestand 1").wait_for(state="visible")
-    assert phone.get_by_text("Bestand 2").is_visible()
+    expect(phone.get_by_text("Bestand 2")).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "portal-draft")
 
@@ -211,9 +212,10 @@ def test_an_icpc_code_no_agreement_covers_is_refused_and_the_page_says_which_are
 
     send(phone)
 
-    assert phone.get_by_role("alert").is_visible()  # not sent, and said so at the top
+    expect(phone.get_by_role("alert")).to_be_visible()  # not sent, and said so at the top
     hint = phone.locator("#icpc-hint")
-    assert hint.is_visible() and "Gedekt door de afspraken:" in hint.inner_text()
+    expect(hint).to_be_visible()
+    assert "Gedekt door de afspraken:" in hint.inner_text()
     assert "Dermatologie: S" in hint.inner_text()
     assert phone.get_by_label("ICPC-code").input_value() == "K86"
     assert_accessible(phone)
@@ -236,21 +238,21 @@ def test_the_gp_answers_the_specialist_s_question_with_a_photo_and_confirms_the_
     clock.advance(minutes=20)
     phone.goto(f"{live_server}/huisarts/")
     row = phone.locator("ul.portal-list > li.waiting")
-    assert row.get_by_text("Vraag van de specialist").is_visible()
-    assert row.get_by_text("Wacht op u").is_visible()
+    expect(row.get_by_text("Vraag van de specialist")).to_be_visible()
+    expect(row.get_by_text("Wacht op u")).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "portal-list-question")
     row.get_by_role("link").click()
 
-    assert phone.get_by_text("Is de rand schilferend?").is_visible()
+    expect(phone.get_by_text("Is de rand schilferend?")).to_be_visible()
     phone.get_by_label("Uw antwoord").fill("Ja, de rand schilfert; zie de extra foto.")
     phone.get_by_label("Extra foto's (niet verplicht)").set_input_files(str(sharp(tmp_path, "rand.jpg")))
     assert_accessible(phone)
     screenshot(phone, "portal-answer-question")
     phone.get_by_role("button", name="Antwoord versturen").click()
 
-    assert phone.get_by_text("Uw antwoord is naar de specialist verstuurd.").is_visible()
-    assert phone.get_by_text("Ja, de rand schilfert; zie de extra foto.").is_visible()
+    expect(phone.get_by_text("Uw antwoord is naar de specialist verstuurd.")).to_be_visible()
+    expect(phone.get_by_text("Ja, de rand schilfert; zie de extra foto.")).to_be_visible()
     assert phone.get_by_role("img", name="Foto 3").count() == 1  # the extra photo is the consult's third
     with session_scope(app) as session:
         record_advice(session, dermatologist, consult_id,
@@ -259,14 +261,14 @@ def test_the_gp_answers_the_specialist_s_question_with_a_photo_and_confirms_the_
 
     clock.advance(minutes=25)  # within the 30 idle minutes a login lasts
     phone.reload()
-    assert phone.get_by_text("Advies ontvangen").first.is_visible()
-    assert phone.get_by_text("Terbinafine 250 mg, 2 weken").is_visible()
+    expect(phone.get_by_text("Advies ontvangen").first).to_be_visible()
+    expect(phone.get_by_text("Terbinafine 250 mg, 2 weken")).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "portal-advice")
     phone.get_by_role("button", name="Ik heb het advies gelezen").click()
 
-    assert phone.get_by_text("U hebt het advies bevestigd.").is_visible()
-    assert phone.get_by_text("Advies bevestigd").first.is_visible()
+    expect(phone.get_by_text("U hebt het advies bevestigd.")).to_be_visible()
+    expect(phone.get_by_text("Advies bevestigd").first).to_be_visible()
     assert phone.get_by_role("button", name="Ik heb het advies gelezen").count() == 0
     assert_accessible(phone)
     with session_scope(app) as session:
@@ -283,9 +285,9 @@ def test_another_practice_s_gp_gets_the_dutch_not_found_page_for_the_consult(
         response = other.goto(f"{live_server}/huisarts/consults/{consult_id}")
 
         assert response.status == 404
-        assert other.get_by_role("heading", name="Niet gevonden").is_visible()
-        assert other.get_by_text("Dit consult bestaat niet of is niet van uw praktijk.").is_visible()
-        assert other.get_by_role("link", name="Terug naar de consulten van de praktijk").is_visible()
+        expect(other.get_by_role("heading", name="Niet gevonden")).to_be_visible()
+        expect(other.get_by_text("Dit consult bestaat niet of is niet van uw praktijk.")).to_be_visible()
+        expect(other.get_by_role("link", name="Terug naar de consulten van de praktijk")).to_be_visible()
         assert_accessible(other)
         screenshot(other, "portal-not-found")
         other.goto(f"{live_server}/huisarts/")

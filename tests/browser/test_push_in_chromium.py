@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import SCREENS, assert_no_horizontal_scroll, axe_violations, screenshot
@@ -93,20 +94,20 @@ def test_a_specialist_turns_notifications_on_and_off_on_the_settings_page(
             page, trouble):
         log_in(page, live_server, clock)
         notice = page.get_by_role("note").filter(has_text="Meldingen staan uit op dit apparaat")
-        assert notice.is_visible()
+        expect(notice).to_be_visible()
         notice.get_by_role("link", name="zet ze aan bij Instellingen").click()
 
         page.wait_for_url(f"{live_server}/settings#push")
         button = page.get_by_role("button", name="Meldingen aanzetten")
-        assert button.is_visible()
-        assert page.get_by_text("Nog geen: een spoedconsult bereikt u alleen als u de inbox open heeft",
-                                exact=False).is_visible()
+        expect(button).to_be_visible()
+        expect(page.get_by_text("Nog geen: een spoedconsult bereikt u alleen als u de inbox open heeft",
+                                exact=False)).to_be_visible()
         check_page(page, f"push-settings-off-{screen}")
 
         button.click()
         page.get_by_text("Meldingen staan aan op dit apparaat.").wait_for()
         assert devices(app) == [ENDPOINT]
-        assert page.get_by_text("Chrome (", exact=False).first.is_visible()
+        expect(page.get_by_text("Chrome (", exact=False).first).to_be_visible()
         registration = page.evaluate("""async () => {
             const r = await navigator.serviceWorker.getRegistration("/");
             return r && {scope: r.scope, script: r.active && r.active.scriptURL}; }""")
@@ -159,7 +160,7 @@ def test_a_browser_without_push_is_told_so_and_shown_no_button(chromium: Any, li
     with open_page(chromium, "telefoon", live_server, "delete window.PushManager;") as (page, trouble):
         log_in(page, live_server, clock)
         page.goto(f"{live_server}/settings")
-        assert page.get_by_role("status").filter(has_text="Deze browser kan geen meldingen ontvangen").is_visible()
+        expect(page.get_by_role("status").filter(has_text="Deze browser kan geen meldingen ontvangen")).to_be_visible()
         assert page.get_by_role("button", name="Meldingen aanzetten").count() == 0 or \
             not page.get_by_role("button", name="Meldingen aanzetten").is_visible()
         check_page(page, "push-settings-unsupported")

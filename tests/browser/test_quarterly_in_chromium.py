@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
 from tests.conftest import FrozenClock
@@ -33,7 +35,7 @@ def test_staff_choose_a_quarter_and_download_its_report(on_screen: Any, screen: 
 
     page.get_by_label("Kwartaal", exact=True).fill("2026-Q5")
     page.get_by_role("button", name="Tonen").click()
-    assert page.locator("#kwartaal-error").is_visible()
+    expect(page.locator("#kwartaal-error")).to_be_visible()
     # The refused form is answered with 400 on purpose (the browser logs it); nothing else may go wrong.
     trouble[:] = [t for t in trouble if "status of 400 (BAD REQUEST)" not in t]
     check(page, f"quarterly-refused-{screen}", trouble)
@@ -41,7 +43,7 @@ def test_staff_choose_a_quarter_and_download_its_report(on_screen: Any, screen: 
     page.get_by_label("Kwartaal", exact=True).fill("2026-Q4")
     page.get_by_role("button", name="Tonen").click()
     page.wait_for_url("**/dashboard/kwartaalrapportage?kwartaal=2026-Q4")
-    assert page.get_by_role("heading", name="4e kwartaal 2026").is_visible()
+    expect(page.get_by_role("heading", name="4e kwartaal 2026")).to_be_visible()
     check(page, f"quarterly-{screen}", trouble)
     href = page.get_by_role("link", name="Kwartaalrapportage downloaden (PDF)").get_attribute("href")
     pdf = page.request.get(f"{live_server}{href}")

@@ -10,6 +10,7 @@ from typing import Any
 import pyotp
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
@@ -47,7 +48,7 @@ def test_the_rota_maker_keeps_the_rota_on_a_phone_and_a_desktop(
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_url(f"{live_server}/inbox/rooster")
 
-    assert page.get_by_role("heading", name="Dienstrooster Ziekenhuis Rivierenland").is_visible()
+    expect(page.get_by_role("heading", name="Dienstrooster Ziekenhuis Rivierenland")).to_be_visible()
     cardiology = page.locator("#rooster-0320")
     now_line = cardiology.locator(".on-call-now").inner_text()
     assert "Nu van dienst: dr. P. Mulder (cardioloog), tot di 24 nov 08:00." in now_line
@@ -62,14 +63,14 @@ def test_the_rota_maker_keeps_the_rota_on_a_phone_and_a_desktop(
     cardiology.get_by_label("Achterwacht").select_option(label="dr. E. Kok (cardioloog)")
     cardiology.get_by_role("button", name="Dienst toevoegen").click()
     cardiology = page.locator("#rooster-0320")
-    assert cardiology.get_by_text("De achterwacht moet iemand anders zijn dan wie dienst heeft").is_visible()
+    expect(cardiology.get_by_text("De achterwacht moet iemand anders zijn dan wie dienst heeft")).to_be_visible()
     checked(page, f"rota-shift-refused-{screen}")
 
     cardiology.get_by_label("Achterwacht").select_option(label="dr. P. Mulder (cardioloog)")
     cardiology.get_by_role("button", name="Dienst toevoegen").click()
     page.wait_for_url(f"{live_server}/inbox/rooster#rooster-0320")
-    assert page.get_by_text("Dienst toegevoegd: dr. E. Kok (cardioloog) is van dienst van ma 7 dec 08:00 tot "
-                            "di 8 dec 08:00.").is_visible()
+    expect(page.get_by_text("Dienst toegevoegd: dr. E. Kok (cardioloog) is van dienst van ma 7 dec 08:00 tot "
+                            "di 8 dec 08:00.")).to_be_visible()
 
     # A wrong file: nothing is read, and every problem is listed with its line.
     rota_file = tmp_path / "rooster.csv"
@@ -87,7 +88,7 @@ def test_the_rota_maker_keeps_the_rota_on_a_phone_and_a_desktop(
     # The shift's own page: change or delete, with who takes over the hours.
     page.goto(f"{live_server}/inbox/rooster")
     page.locator("#rooster-0320 li.current").get_by_role("link").click()
-    assert page.get_by_role("heading", name="Dienst wijzigen").is_visible()
+    expect(page.get_by_role("heading", name="Dienst wijzigen")).to_be_visible()
     checked(page, f"rota-shift-{screen}")
     # The refused forms answer 400 on purpose (the page with the reasons); Chromium logs that as a failed load.
     assert [t for t in trouble if "status of 400" not in t] == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
 from tests.conftest import FrozenClock
@@ -33,7 +35,7 @@ def test_staff_open_a_statement_from_the_dashboard(on_screen: Any, screen: str, 
     check(page, f"statements-{screen}", trouble)
 
     page.locator("#statements a").first.click()
-    assert page.get_by_role("heading", name="Geregistreerde minuten en de normtijd").is_visible()
+    expect(page.get_by_role("heading", name="Geregistreerde minuten en de normtijd")).to_be_visible()
     assert page.locator("#lines tbody tr").count() == 4
     check(page, f"statement-{screen}", trouble)
     href = page.get_by_role("link", name="Afdrukken (PDF)").get_attribute("href")
@@ -69,13 +71,13 @@ def test_staff_credit_a_declared_line(on_screen: Any, screen: str, live_server: 
     page.get_by_role("link", name="Een gedeclareerde regel crediteren of opnieuw declareren").click()
     page.get_by_label("Consult", exact=True).fill(month.ids["M1"])
     page.get_by_role("button", name="Correctie maken").click()  # without a reason
-    assert page.locator("#reason-error").is_visible()
+    expect(page.locator("#reason-error")).to_be_visible()
     # The refused form is answered with 400 on purpose (the browser logs it); nothing else may go wrong.
     trouble[:] = [t for t in trouble if "status of 400 (BAD REQUEST)" not in t]
     check(page, f"correction-refused-{screen}", trouble)
 
     page.get_by_label("Reden", exact=True).fill("Dubbel ingediend.")
     page.get_by_role("button", name="Correctie maken").click()
-    assert page.get_by_text(f"Consult {month.ids['M1']} is gecrediteerd").is_visible()
+    expect(page.get_by_text(f"Consult {month.ids['M1']} is gecrediteerd")).to_be_visible()
     assert page.locator("#waiting tbody tr").count() == 1
     check(page, f"correction-done-{screen}", trouble)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, assert_stays_inside, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import watch_for_trouble
 from tests.browser.test_inbox_in_chromium import log_in
@@ -32,29 +34,29 @@ def test_a_member_takes_plans_and_answers_a_team_consult(on_screen: Any, screen:
     log_in(page, live_server, clock, BAKKER[0], BAKKER[3])
 
     page.goto(f"{live_server}/inbox?view=group")
-    assert page.get_by_role("heading", name="Mijn expertiseteams").is_visible()
+    expect(page.get_by_role("heading", name="Mijn expertiseteams")).to_be_visible()
     check(page, f"team-group-view-{screen}", trouble)
 
     page.goto(f"{live_server}/consults/{taken}")
-    assert page.get_by_role("heading", name="Wondzorgteam Rijnmond").is_visible()
+    expect(page.get_by_role("heading", name="Wondzorgteam Rijnmond")).to_be_visible()
     check(page, f"team-consult-{screen}", trouble)
     page.get_by_role("button", name="Ik neem hem").click()
-    assert page.get_by_text("U hebt dit consult genomen").is_visible()
-    assert page.get_by_text(f"Genomen door {BAKKER[1]}").is_visible()
+    expect(page.get_by_text("U hebt dit consult genomen")).to_be_visible()
+    expect(page.get_by_text(f"Genomen door {BAKKER[1]}")).to_be_visible()
 
     page.goto(f"{live_server}/consults/{planned}")
     page.get_by_label("Datum van het MDO").fill("20-11-2026")
     page.get_by_role("button", name="Zet op de agenda van het MDO").click()
-    assert page.get_by_text("De datum van het MDO ligt in het verleden").is_visible()
+    expect(page.get_by_text("De datum van het MDO ligt in het verleden")).to_be_visible()
     trouble[:] = [t for t in trouble if "status of 400 (BAD REQUEST)" not in t]  # the refusal is the answer
     check(page, f"team-mdo-refused-{screen}", trouble)
     page.get_by_label("Datum van het MDO").fill("25-11-2026")
     page.get_by_role("button", name="Zet op de agenda van het MDO").click()
-    assert page.get_by_text("Op de agenda van het MDO van woensdag 25 november 2026").first.is_visible()
+    expect(page.get_by_text("Op de agenda van het MDO van woensdag 25 november 2026").first).to_be_visible()
     check(page, f"team-mdo-placed-{screen}", trouble)
 
     page.get_by_role("link", name="De MDO-agenda van het team").click()
-    assert page.get_by_role("heading", name="woensdag 25 november 2026").is_visible()
+    expect(page.get_by_role("heading", name="woensdag 25 november 2026")).to_be_visible()
     check(page, f"team-mdo-agenda-{screen}", trouble)
 
     page.goto(f"{live_server}/consults/{taken}")
@@ -63,5 +65,5 @@ def test_a_member_takes_plans_and_answers_a_team_consult(on_screen: Any, screen:
     page.get_by_label("Behandelen in de eerste lijn met dit advies").check()
     assert page.get_by_label("Namens Wondzorgteam Rijnmond").is_checked()
     page.get_by_role("button", name="Advies versturen").click()
-    assert page.get_by_text(f"{BAKKER[1]} namens Wondzorgteam Rijnmond").first.is_visible()
+    expect(page.get_by_text(f"{BAKKER[1]} namens Wondzorgteam Rijnmond").first).to_be_visible()
     check(page, f"team-answered-{screen}", trouble)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
 from tests.conftest import FrozenClock
@@ -23,11 +25,11 @@ def test_the_urgent_figures_are_readable_on_a_phone_and_a_desktop(
     page.goto(f"{live_server}/dashboard?{NOVEMBER}")
 
     section = page.locator("#urgent")
-    assert section.get_by_role("heading", name="Spoedconsulten (HAP)").is_visible()
+    expect(section.get_by_role("heading", name="Spoedconsulten (HAP)")).to_be_visible()
     dermatology = section.get_by_role("table", name="Huisartsenpost Rijnmond: Dermatologie")
-    assert dermatology.get_by_role("row", name="Tijd tot opgepakt, 90e percentiel 1 u 00 min").is_visible()
-    assert dermatology.get_by_role("row", name="Binnen de norm 50% (2 van 4)").is_visible()
-    assert dermatology.get_by_role("row", name="SEH-beoordeling voorkomen 1").is_visible()
+    expect(dermatology.get_by_role("row", name="Tijd tot opgepakt, 90e percentiel 1 u 00 min")).to_be_visible()
+    expect(dermatology.get_by_role("row", name="Binnen de norm 50% (2 van 4)")).to_be_visible()
+    expect(dermatology.get_by_role("row", name="SEH-beoordeling voorkomen 1")).to_be_visible()
     cardiology = section.get_by_role("table", name="Huisartsenpost Rijnmond: Cardiologie")
     boxes = [cardiology.bounding_box(), dermatology.bounding_box()]
     assert boxes[0] is not None and boxes[1] is not None
@@ -51,6 +53,6 @@ def test_a_period_without_urgent_consults_says_so_on_a_phone(
     page.wait_for_url(f"{live_server}/dashboard")
     page.goto(f"{live_server}/dashboard?from=2026-12-01&to=2026-12-31")
 
-    assert page.locator("#urgent").get_by_text("In deze periode zijn geen spoedconsulten ingediend.").is_visible()
+    expect(page.locator("#urgent").get_by_text("In deze periode zijn geen spoedconsulten ingediend.")).to_be_visible()
     assert axe_violations(page) == []
     assert_no_horizontal_scroll(page)

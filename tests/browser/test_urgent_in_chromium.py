@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_horizontal_scroll, axe_violations, screenshot
 from tests.browser.test_inbox_in_chromium import log_in
@@ -54,13 +55,13 @@ def test_an_urgent_consult_is_unmissable_and_taken_with_one_button(
 
     page.locator(".urgent-banner").get_by_role("link", name="Dermatologie").click()
     take = page.get_by_role("button", name="Ik pak hem op")
-    assert take.is_visible()
+    expect(take).to_be_visible()
     assert "Opgeroepen: dr. L. Visser" in page.locator(".callout-steps").inner_text()
     _accessible(page)
     screenshot(page, f"urgent-consult-{screen}")
 
     take.click()
-    assert page.get_by_text("U heeft dit spoedconsult opgepakt; de huisartsenpost ziet dat.").is_visible()
+    expect(page.get_by_text("U heeft dit spoedconsult opgepakt; de huisartsenpost ziet dat.")).to_be_visible()
     assert "Opgepakt door dr. L. Visser" in page.locator("section.callout").inner_text()
     assert page.locator(".urgent-banner").count() == 0
     assert page.get_by_role("button", name="Ik pak hem op").count() == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 
 from tests.browser.test_dashboard_in_chromium import log_in_as_staff, watch_for_trouble
 from tests.browser.test_portal_in_chromium import assert_accessible, gp_logs_in
@@ -26,7 +27,7 @@ def test_the_gp_gives_the_verdict_by_tapping_and_sees_it_saved(
     gp_logs_in(page, live_server, clock)
     page.goto(f"{live_server}/huisarts/consults/{consult_id}")
     form = page.locator("#oordeel")
-    assert form.get_by_role("heading", name="Uw oordeel over het advies").is_visible()
+    expect(form.get_by_role("heading", name="Uw oordeel over het advies")).to_be_visible()
     assert_accessible(page)
 
     # Sent with one answer missing: the page says which, in Dutch, beside the question.
@@ -42,7 +43,7 @@ def test_the_gp_gives_the_verdict_by_tapping_and_sees_it_saved(
     page.locator("#oordeel").get_by_role("group", name="Is een verwijzing nog nodig?").get_by_label("Nee").check()
     page.get_by_role("button", name="Oordeel opslaan").click()
     page.wait_for_url(f"**/huisarts/consults/{consult_id}#oordeel")
-    assert page.get_by_text("Dank u, uw oordeel is opgeslagen.").is_visible()
+    expect(page.get_by_text("Dank u, uw oordeel is opgeslagen.")).to_be_visible()
     assert page.locator("#oordeel form").count() == 0
     assert "Verwezen" in page.locator("#oordeel").inner_text()
     assert_accessible(page)
@@ -62,7 +63,7 @@ def test_the_dashboard_shows_the_verdicts_per_specialism(on_screen: Any, screen:
     page.goto(f"{live_server}/dashboard?from=01-11-2026&to=30-11-2026")
 
     section = page.locator("#verdicts")
-    assert section.get_by_role("heading", name="Het oordeel van de huisartsen over het advies").is_visible()
+    expect(section.get_by_role("heading", name="Het oordeel van de huisartsen over het advies")).to_be_visible()
     row = section.locator("#verdict-figures tbody tr").first
     assert row.locator("th").inner_text() == "Dermatologie"
     assert [c.strip() for c in row.locator("td").all_inner_texts()] == ["5", "4", "80%", "75%", "3", "1", "0", "1"]
