@@ -11,16 +11,22 @@ from sqlalchemy.orm import Session
 from triage_service.encryption.fields import blind_index
 from triage_service.fhir import dutch
 from triage_service.fhir.mapping import instant
-from triage_service.models import Attachment, AuditEntry, StoredResource
+from triage_service.models import Attachment, AuditEntry, BackReferral, StoredResource
 
 _DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 _ACTIONS = {"C": "create", "R": "read", "U": "update", "D": "delete", "E": "execute"}
 
 
 def patient_refs(session: Session, bsn: str) -> list[str]:
-    """The internal ids of every Patient resource with this BSN (one per practice that sent one)."""
-    return list(session.scalars(select(StoredResource.id).where(
-        StoredResource.resource_type == "Patient", StoredResource.identifier_token == blind_index(dutch.BSN, bsn))))
+    """The audit trail's references to this patient: the internal ids of every Patient resource with this BSN
+    (one per practice that sent one), then the ids of the back-referrals about them (a back-referral is its own
+    patient reference, models/back_referral.py), each found by the BSN's blind index."""
+    token = blind_index(dutch.BSN, bsn)
+    patients = session.scalars(select(StoredResource.id).where(
+        StoredResource.resource_type == "Patient", StoredResource.identifier_token == token))
+    back_referrals = session.scalars(select(BackReferral.id).where(BackReferral.patient_token == token)
+                                     .order_by(BackReferral.sent_at, BackReferral.id))
+    return [*patients, *back_referrals]
 
 
 def patient_history(session: Session, bsn: str) -> list[AuditEntry]:

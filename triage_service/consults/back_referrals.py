@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
+from triage_service.encryption.fields import blind_index
 from triage_service.errors import N_, Conflict, FormErrors, NotFound
 from triage_service.fhir import dutch, icpc
 from triage_service.models import (
@@ -149,8 +150,10 @@ def send(session: Session, specialist: Practitioner, form: BackReferralForm, act
          consult: Consult | None = None) -> BackReferral:
     """Store a back-referral addressed to the practice; nothing is stored when a field is wrong."""
     values = checked(session, specialist, form, now.date(), consult)
+    # The BSN's blind index, as a Patient's: the NEN 7513 look-up by BSN finds the back-referral's audit entries.
+    token = blind_index(dutch.BSN, str(values["patient_bsn"]))
     back = BackReferral(specialist_id=specialist.id, specialism=specialist.specialism or "",
-                        status=BackReferralStatus.PENDING, sent_at=now, updated_at=now, **values)
+                        status=BackReferralStatus.PENDING, sent_at=now, updated_at=now, patient_token=token, **values)
     session.add(back)
     session.flush()
     record(session, actor, event="back-referral-sent", action=AuditAction.CREATE, resource_type="ServiceRequest",

@@ -53,6 +53,9 @@ class BackReferral(Base):
         Enum(BackReferralStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
     patient_bsn: Mapped[str] = mapped_column(EncryptedText("back_referrals.patient_bsn"))
     patient_name: Mapped[str] = mapped_column(EncryptedText("back_referrals.patient_name"))
+    #: The BSN as a blind index (encryption/fields.blind_index under the BSN system, as a Patient's
+    #: ``identifier_token``): how the NEN 7513 look-up by BSN (audit/queries.py) finds this back-referral.
+    patient_token: Mapped[str] = mapped_column(String(300), index=True)
     patient_birth_date: Mapped[date] = mapped_column(Date)
     #: ICPC-1-NL code of the diagnosis, and the specialist's text for it.
     diagnosis_icpc: Mapped[str] = mapped_column(String(8))
@@ -79,8 +82,8 @@ class BackReferral(Base):
     @property
     def patient_ref(self) -> str:
         """The audit trail's patient reference (an id of 36 characters, as the consults' Patient ids are): the
-        back-referral itself, whose contained Patient is this patient. The BSN never goes into the trail.
-        (audit/queries.patient_refs, the look-up by BSN, does not yet include back-referrals.)"""
+        back-referral itself, whose contained Patient is this patient. The BSN never goes into the trail; the
+        look-up by BSN (audit/queries.patient_refs) finds this id through ``patient_token``."""
         return self.id
 
 

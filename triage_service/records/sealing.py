@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
+from triage_service.encryption.fields import blind_index
+from triage_service.fhir import dutch
 from triage_service.models import (
+    BackReferral,
     Consult,
     ConsultContextItem,
     ConsultMessage,
@@ -36,4 +39,23 @@ def encrypt_existing(session: Any) -> dict[str, int]:
             count += 1
         session.flush()
         counts[model.__tablename__] = count
+    counts[BackReferral.__tablename__] = _back_referrals(session)
     return counts
+
+
+#: A back-referral's sealed fields (models/back_referral.py).
+_BACK_REFERRAL_SEALED = ("patient_bsn", "patient_name", "diagnosis_text", "gp_plan", "rereferral_criteria",
+                         "available_for")
+
+
+def _back_referrals(session: Any) -> int:
+    """Back-referrals sealed again, and their BSN's blind index hashed again: after ``--index-key`` the look-up
+    by BSN (audit/queries.patient_refs) computes tokens with the new key."""
+    count = 0
+    for back in session.scalars(select(BackReferral).execution_options(yield_per=500)):
+        for column in _BACK_REFERRAL_SEALED:
+            flag_modified(back, column)
+        back.patient_token = blind_index(dutch.BSN, back.patient_bsn)
+        count += 1
+    session.flush()
+    return count
