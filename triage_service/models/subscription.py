@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_service import clock
@@ -70,18 +70,29 @@ class Subscription(Base):
 
 
 class Notification(Base):
-    """One event owed to one subscription: the Task (by id and version) that changed."""
+    """One event owed to one subscription: the Task (by id and version) that changed.
+
+    That Task is a consult's (``task_id``) or a back-referral's (``back_referral_id``, issue 23; the Task's
+    logical id is the back-referral's ``task_id`` with its prefix): exactly one of the two is set. Two foreign
+    keys rather than one plain Task id, so neither kind of row can be removed while an event still names it
+    unnoticed, and the worker reads which kind it is from the row itself (migration 0041).
+    """
 
     __tablename__ = "notification_outbox"
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_number"),
         Index("ix_notification_outbox_pending", "subscription_id", "delivered_at", "event_number"),
+        CheckConstraint("(task_id IS NULL) <> (back_referral_id IS NULL)", name="one_task"),
     )
 
     id: Mapped[str] = uuid_pk()
     subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     event_number: Mapped[int] = mapped_column(Integer)
-    task_id: Mapped[str] = mapped_column(ForeignKey("consult_tasks.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("consult_tasks.id"), index=True)
+    #: A back-referral's Task changed; its events go when the back-referral goes.
+    back_referral_id: Mapped[str | None] = mapped_column(ForeignKey("back_referrals.id", ondelete="CASCADE"),
+                                                         index=True)
+    #: The Task's version the event is about (a consult Task's or a back-referral's ``version_id``).
     task_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)

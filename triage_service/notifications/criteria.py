@@ -4,6 +4,12 @@ The parameters mean what they mean in ``GET /fhir/Task`` search (api/search.py),
 GP system can try its criteria as a search first. Matching runs in Python on the
 changed Task rather than as a query: it happens inside the transaction of every Task
 change, for every subscription of the organisation, and must cost no round trips.
+
+A back-referral's Task (issue 23) is matched on what that Task says (fhir/back_referrals.py): its status and
+business status, its focus (the back-referral's own ServiceRequest, never one of the consults a criterion may
+name), its owner (the practice, by AGB) and its requester (the specialist, by AGB). Each parameter has a value
+on it, so none is left unevaluated: ``Task?owner=<the practice's AGB>`` gets exactly the back-referrals, since
+a consult's Task is owned by a specialist or a group.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from triage_service.errors import N_, UnprocessableInput
+from triage_service.fhir.back_referrals import TASK_STATE, service_request_id
 from triage_service.fhir.dutch import AGB
-from triage_service.models import ConsultTask, TaskStatus
+from triage_service.models import BackReferral, ConsultTask, TaskStatus
 from triage_service.outcome import Issue
 
 #: Parameters a criteria string may use (a subset of the Task search parameters).
@@ -32,12 +39,16 @@ class TaskCriteria:
     owners: frozenset[str] = frozenset()
     requesters: frozenset[str] = frozenset()
 
-    def matches(self, task: ConsultTask) -> bool:
-        return (_accepts(self.statuses, task.status.value)
-                and _accepts(self.business_statuses, task.business_status)
-                and _accepts(self.focus, task.consult_id)
-                and _accepts(self.owners, task.owner_agb)
-                and _accepts(self.requesters, task.consult.requester_agb))
+    def matches(self, task: ConsultTask | BackReferral) -> bool:
+        """Whether a consult's Task, or a back-referral's, is one the criteria ask for."""
+        if isinstance(task, BackReferral):
+            status, business_status, _ = TASK_STATE[task.status]
+            values = (status, business_status, service_request_id(task), task.practice.agb, task.specialist.agb)
+        else:
+            values = (task.status.value, task.business_status, task.consult_id, task.owner_agb,
+                      task.consult.requester_agb)
+        accepted = (self.statuses, self.business_statuses, self.focus, self.owners, self.requesters)
+        return all(_accepts(allowed, value) for allowed, value in zip(accepted, values, strict=True))
 
 
 def _refused(message: str, code: str = "value", **params: object) -> UnprocessableInput:

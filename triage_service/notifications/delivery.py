@@ -14,6 +14,8 @@
   ``notification_max_failures`` failures in a row the subscription is set to ``error``
   (R4 ``Subscription.error`` says why); its events keep being queued, and once the GP
   system sets it back to ``requested`` everything owed is delivered.
+- A back-referral's Task (issue 23) is announced as a consult's is: the same Bundle, event numbers, retries
+  and signature; only the focus names ``Task/terugverwijzing-...``, the id the GP system reads it by.
 - Delivery is at least once: if the worker dies between the receiver's 2xx and its own
   commit, that one notification is sent again after the claim ends. The Bundle id and
   event number let a receiver recognise it. (So it would if a worker stalled, e.g. a suspended machine,
@@ -36,8 +38,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage_service.clock import Clock
 from triage_service.encryption.envelope import KeyRing
+from triage_service.fhir.back_referrals import PREFIX as BACK_REFERRAL_PREFIX
 from triage_service.fhir.mapping import instant
-from triage_service.models import Notification, Subscription, SubscriptionStatus
+from triage_service.models import BackReferral, Notification, Subscription, SubscriptionStatus
 from triage_service.notifications import claims
 from triage_service.notifications.signature import HEADER, sign
 from triage_service.notifications.subscriptions import BACKPORT_NOTIFICATION, BACKPORT_STATUS, TOPIC, open_secrets
@@ -147,8 +150,9 @@ def _deliver(factory: sessionmaker[Session], settings: Settings, ring: KeyRing, 
             if subscription is None or notification is None:
                 return
             secret, extra_headers = open_secrets(ring, subscription)
+            task_id = focus_task_id(session, notification)
         sent_at = clock()  # the moment of sending, for the signature a receiver checks against its own clock
-        body = notification_body(subscription, notification, sent_at) \
+        body = notification_body(subscription, notification, sent_at, task_id) \
             if subscription.payload_content == "id-only" else b""
         headers = {**extra_headers, "Content-Type": "application/fhir+json; charset=utf-8",
                    HEADER: sign(secret, body, int(sent_at.timestamp())),
@@ -212,13 +216,26 @@ def _send(transport: Transport, url: str, body: bytes, headers: dict[str, str], 
     return f"the endpoint answered HTTP {status}"
 
 
-def notification_body(subscription: Subscription, notification: Notification, now: datetime) -> bytes:
+def focus_task_id(session: Session, notification: Notification) -> str:
+    """The logical id of the Task the event is about: a consult Task's id, or a back-referral's Task id with
+    its prefix (fhir/back_referrals.py). Only that id is read: the worker never decrypts the back-referral."""
+    if notification.back_referral_id is None:
+        assert notification.task_id is not None  # the table's CHECK: exactly one of the two
+        return notification.task_id
+    own_id = session.scalar(select(BackReferral.task_id).where(BackReferral.id == notification.back_referral_id))
+    assert own_id is not None  # the foreign key: its events go with the back-referral
+    return BACK_REFERRAL_PREFIX + own_id
+
+
+def notification_body(subscription: Subscription, notification: Notification, now: datetime,
+                      task_id: str) -> bytes:
     """An id-only notification Bundle (Subscriptions R5 Backport IG, R4 form): what changed, not its content.
 
-    The GP system reads the Task with its own token; patient data never travels in the push.
+    The GP system reads the Task with its own token; patient data never travels in the push. ``task_id`` is
+    the Task's logical id (``focus_task_id``).
     """
     base = subscription.server_base
-    task_url = f"{base}/Task/{notification.task_id}"
+    task_url = f"{base}/Task/{task_id}"
     status = {
         "resourceType": "Parameters",
         "id": f"{notification.id}-status",
@@ -249,7 +266,7 @@ def notification_body(subscription: Subscription, notification: Notification, no
              "request": {"method": "GET", "url": f"Subscription/{subscription.id}/$status"},
              "response": {"status": "200"}},
             {"fullUrl": task_url,
-             "request": {"method": "PUT", "url": f"Task/{notification.task_id}"},
+             "request": {"method": "PUT", "url": f"Task/{task_id}"},
              "response": {"status": "200", "etag": f'W/"{notification.task_version}"'}},
         ],
     }

@@ -5,10 +5,16 @@ routing, the inbox, the GP's cancel and acknowledge, the deadline worker), and a
 notification forgotten in one of them would be a silent gap in the GP system's view.
 The rows are written just before the commit that changes the Task, so they commit or
 roll back with it; the worker delivers them afterwards (notifications/delivery.py).
+
+A back-referral's Task (issue 23) is the practice's Task as well: its GP system hears of it when it is sent
+and whenever its version moves on (the practice's question, the specialist's answer, the take-over), as
+it hears of every change of a consult's Task, its own included. A change to the row that leaves the Task's
+version as it was (a column the Task does not show) announces nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +22,7 @@ from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from triage_service import clock
-from triage_service.models import ConsultTask, Notification, Subscription, SubscriptionStatus
+from triage_service.models import BackReferral, ConsultTask, Notification, Subscription, SubscriptionStatus
 from triage_service.notifications.criteria import parse_criteria
 from triage_service.notifications.email import queue_assignment_notices
 from triage_service.notifications.practice_notices import queue_practice_notices
@@ -29,6 +35,10 @@ _STATUS_CHANGED = "triage.status_changed_tasks"
 #: Subscriptions still owed events: an errored one keeps collecting them, so that nothing is
 #: lost while the receiver is down and everything arrives once the GP system resumes it.
 COLLECTING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ERROR)
+#: Back-referrals sent or whose Task's version changed (consults/back_referrals.py bumps it with every move).
+_CHANGED_BACK_REFERRALS = "triage.changed_back_referrals"
+#: A Task a GP system can subscribe to: a consult's, or a back-referral's.
+AnyTask = ConsultTask | BackReferral
 
 
 @event.listens_for(Session, "before_flush")
@@ -49,6 +59,10 @@ def _note_changed_tasks(session: Session, _context: Any, _instances: Any) -> Non
             # The owner's history is only visible before the flush: afterwards it is the new normal.
             if inspect(obj).attrs.owner_agb.history.has_changes() and not _taken_from_queue(obj):
                 reassigned[id(obj)] = obj
+    backs: dict[int, BackReferral] = session.info.setdefault(_CHANGED_BACK_REFERRALS, {})
+    backs.update((id(obj), obj) for obj in session.new if isinstance(obj, BackReferral))
+    backs.update((id(obj), obj) for obj in session.dirty
+                 if isinstance(obj, BackReferral) and inspect(obj).attrs.version_id.history.has_changes())
 
 
 def _taken_from_queue(task: ConsultTask) -> bool:
@@ -68,8 +82,9 @@ def _write_notifications(session: Session) -> None:
     changed, reassigned, status_changed = (
         [t for t in session.info.pop(key, {}).values() if inspect(t).persistent]
         for key in (_CHANGED, _REASSIGNED, _STATUS_CHANGED))
-    if changed:
-        record_notifications(session, changed, clock.now())
+    backs = [b for b in session.info.pop(_CHANGED_BACK_REFERRALS, {}).values() if inspect(b).persistent]
+    if changed or backs:
+        record_notifications(session, [*changed, *backs], clock.now())
     settings: Settings | None = session.info.get("triage.settings")
     if reassigned and settings is not None:
         queue_assignment_notices(session, [t for t in reassigned if t.owner_agb], settings, clock.now())
@@ -82,13 +97,17 @@ def _forget_changed_tasks(session: Session) -> None:
     session.info.pop(_CHANGED, None)
     session.info.pop(_REASSIGNED, None)
     session.info.pop(_STATUS_CHANGED, None)
+    session.info.pop(_CHANGED_BACK_REFERRALS, None)
 
 
-def record_notifications(session: Session, tasks: list[ConsultTask], now: datetime) -> int:
-    """Queue one notification per (matching subscription, changed Task); returns how many."""
-    by_organisation: dict[str, list[ConsultTask]] = {}
+def record_notifications(session: Session, tasks: Sequence[AnyTask], now: datetime) -> int:
+    """Queue one notification per (matching subscription, changed Task); returns how many.
+
+    A back-referral's Task is the practice's: its subscriptions are the ones told (never the specialist's)."""
+    by_organisation: dict[str, list[AnyTask]] = {}
     for task in tasks:
-        by_organisation.setdefault(task.organisation_id, []).append(task)
+        organisation_id = task.practice_id if isinstance(task, BackReferral) else task.organisation_id
+        by_organisation.setdefault(organisation_id, []).append(task)
     queued = 0
     for organisation_id, changed in by_organisation.items():
         subscriptions = session.scalars(select(Subscription).where(
@@ -106,7 +125,7 @@ def record_notifications(session: Session, tasks: list[ConsultTask], now: dateti
     return queued
 
 
-def _queue(session: Session, subscription: Subscription, task: ConsultTask, now: datetime) -> None:
+def _queue(session: Session, subscription: Subscription, task: AnyTask, now: datetime) -> None:
     # An atomic increment, not read-modify-write: two requests changing Tasks of the same
     # practice at once must not hand out the same event number.
     number = session.execute(
@@ -115,5 +134,6 @@ def _queue(session: Session, subscription: Subscription, task: ConsultTask, now:
         .returning(Subscription.events_since_start),
         execution_options={"synchronize_session": False}).scalar_one()
     # The event's time is the Task's own change time (the service's clock), not the commit's.
-    session.add(Notification(subscription_id=subscription.id, event_number=number, task_id=task.id,
-                             task_version=task.version_id, created_at=task.updated_at or now))
+    about = {"back_referral_id": task.id} if isinstance(task, BackReferral) else {"task_id": task.id}
+    session.add(Notification(subscription_id=subscription.id, event_number=number, task_version=task.version_id,
+                             created_at=task.updated_at or now, **about))
