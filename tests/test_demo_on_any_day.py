@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from tests.conftest import FrozenClock, GPSystem, new_request
@@ -72,3 +73,35 @@ def test_the_demo_loaded_on_a_sunday_has_an_urgent_hap_question_calling_out_the_
         assert urgent.task.owner_agb == shift.practitioner.agb == callout.on_call_agb
         assert callout.backup_agb == shift.backup.agb and callout.taken_at is None
         assert urgent.task.due_at is not None and (urgent.task.due_at - IN_2031).total_seconds() == 7200
+
+
+@pytest.mark.parametrize("day", [IN_2031, datetime(2031, 6, 4, 14, 0, tzinfo=UTC)], ids=["sunday", "wednesday"])
+def test_the_demo_has_a_consult_the_backup_answered_after_half_its_norm_passed_on_any_day(
+        settings: Settings, app: Flask, tmp_path: Path, day: datetime) -> None:
+    from sqlalchemy import func, select
+
+    from triage_service.models import Agreement, Consult, ConsultIdentifier, Overflow, TaskStatus
+    from triage_service.routing.working_time import norm_time_between
+
+    instance = tmp_path / "instance"
+    shutil.copytree(settings.instance_path, instance,
+                    ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
+    later = dataclasses.replace(settings, instance_path=instance, database_url=f"sqlite:///{instance / 'demo.db'}")
+    demo_app = create_app(later, clock=FrozenClock(day))
+    upgrade_database(demo_app.extensions["triage.engine"])
+    with session_scope(demo_app) as session:
+        load_demo(session, later)
+    with session_scope(demo_app) as session:
+        load_demo(session, later)  # a second start tells the story once
+        consult = session.scalars(select(Consult).join(ConsultIdentifier).where(
+            ConsultIdentifier.value == "HIS-DEMO-ACHTERVANG")).one()
+        overflow = session.scalars(select(Overflow)).one()
+        assert session.scalar(select(func.count()).select_from(Overflow)) == 1
+        task = consult.task
+        assert overflow.consult_id == consult.id and overflow.reason == "norm-share-passed"
+        assert (overflow.to_owner_agb, task.status, task.owner_agb) == ("03100031", TaskStatus.COMPLETED, "03100031")
+        # At the hour it moved, at least the agreed half of the norm had passed; an hour before, less had.
+        norm = session.get(Agreement, consult.agreement_id).answer_norms["routine"]  # type: ignore[union-attr]
+        window = norm_time_between(norm, task.created_at, task.due_at)
+        assert norm_time_between(norm, overflow.at, task.due_at) * 2 <= window
+        assert consult.created_at < overflow.at < consult.completed_at < day

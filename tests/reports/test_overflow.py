@@ -148,3 +148,23 @@ def test_the_budget_csv_is_for_staff_and_audited(app: Flask, gp: GPSystem, clock
     with session_scope(app) as session:
         audit = session.scalars(select(AuditEntry).where(AuditEntry.event == "web.first_line_budget.csv")).one()
         assert audit.detail == "period=2026-11; lines=1"
+
+
+def test_the_business_case_pays_the_backup_its_own_fee_for_the_consults_it_answered(
+        app: Flask, gp: GPSystem, clock: FrozenClock, consult_request: dict) -> None:
+    """Dermatology's three answered consults cost 3 x 75,00 = 225,00. Visser's (B) is paid at Rivierenland's fee of
+    55,00; A and C, answered by Maasstad-Zuid, at the backup's 60,00 each: 55 + 2 x 60 = 175,00 to subcontractors,
+    50,00 stays with the zorggroep. At the local fee alone it would have read 165,00 and 60,00."""
+    from triage_service.reports.monitoring import GroupBy, Window, monitoring
+
+    _november(app, gp, clock, consult_request)
+    november, zorggroep = Month(2026, 11), _zorggroep(app)
+    with session_scope(app) as session:
+        report = monitoring(session, zorggroep, Window(november.start, november.end), GroupBy.AGREEMENT,
+                            ams("2026-12-01 10:00"))
+    group = next(g for g in report["groups"] if g["key"] == "MKC-DERM")
+
+    assert (group["completed"], group["overflowed"]) == (3, 2)
+    case = group["business_case"]
+    assert (case["consult_cost_cents"], case["subcontractor_share_cents"], case["zorggroep_share_cents"]) == (
+        22500, 17500, 5000)

@@ -89,6 +89,7 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     from triage_service.demo.back_referrals import load_back_referral
     from triage_service.demo.context import load_context_consult
     from triage_service.demo.first_line import load_first_line_consults
+    from triage_service.demo.overflow import load_overflowed_consult
     from triage_service.demo.teams import load_team_consults
     from triage_service.demo.urgent import load_urgent_consult
 
@@ -165,6 +166,7 @@ def load_demo(session: Session, settings: Settings) -> list[DemoClient]:
     load_context_consult(session, settings, practices[0])  # demo/context.py: a cardiology e-consult with context
     load_team_consults(session, practices[0])  # demo/teams.py: the wound-care team's queue and MDO agenda
     load_back_referral(session, practices[0])  # demo/back_referrals.py: the cardiologist hands a patient back
+    load_overflowed_consult(session, practices[0])  # demo/overflow.py: answered by the backup (achtervang)
     posts = [org for org in practices if org.kind is OrganisationKind.OUT_OF_HOURS_POST]
     if posts:
         load_urgent_consult(session, posts[0], practices[0])  # demo/urgent.py: the HAP's call-out

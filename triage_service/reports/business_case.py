@@ -3,7 +3,9 @@ eerstelijnszorg; issue 22), per agreement and for the whole zorggroep.
 
 - **Cost** is the integral S3 tariff of every answered consult. The zorggroep pays the subcontractor's fee
   *out of* that tariff, so the fee is shown as a split of the cost (the subcontractor's share and what stays
-  with the zorggroep), never added on top of it.
+  with the zorggroep), never added on top of it. A consult that overflowed to the agreement's backup
+  (routing/overflow.py) is paid at the backup's fee recorded when it overflowed, not the local one: that is
+  what the statements pay (reports/overflow.py), and the business case must add up to the same money.
 - **The tariff against what it replaces**: the integral tariff as a share of the average second-line cost of
   a referral (the agreement's ``average_referral_cost_cents``).
 - **Avoided referrals** in number, as a share of the GP's intended referrals, and in euros: a consult the GP
@@ -58,12 +60,14 @@ class Money:
     structural: int | None = None
     incidental: int | None = None
 
-    def add(self, price: Prices | None, completed: int, by_intent: int, by_return: int) -> None:
+    def add(self, price: Prices | None, completed: int, by_intent: int, by_return: int,
+            overflowed: int = 0, overflow_fees: int = 0) -> None:
+        """``overflowed`` of the ``completed`` consults were answered by the backup, for ``overflow_fees`` in all."""
         if price is None or price.referral_cost_cents is None:
             self.uncosted += completed
             return
         self.consult_cost += completed * price.tariff_cents
-        self.subcontractor_share += completed * price.fee_cents
+        self.subcontractor_share += (completed - overflowed) * price.fee_cents + overflow_fees
         self.avoided_by_intent += by_intent * price.referral_cost_cents
         self.avoided_by_return += by_return * price.referral_cost_cents
         self.replaced_cost += completed * price.referral_cost_cents

@@ -51,6 +51,7 @@ from triage_service.models import (
     Appointment,
     AppointmentStatus,
     Organisation,
+    Overflow,
     Practitioner,
 )
 from triage_service.models.monitoring import ConsultFact
@@ -141,6 +142,11 @@ def _columns(outcomes: list[str], now: datetime) -> dict[str, ColumnElement[Any]
         **{f"outcome:{v}": _count_if(and_(f.outcome == v, f.state.in_(("completed", "rejected"))))
            for v in outcomes},
         "category:referral": _count_if(f.category == "referral"),
+        # Answered by the agreement's backup, and its fees (the query joins Overflow): the business case pays
+        # those at the backup's rate (reports/business_case.py).
+        "overflowed": _count_if(Overflow.id.is_not(None)),
+        "overflowed_completed": _count_if(and_(completed, Overflow.id.is_not(None))),
+        "overflow_fees": func.coalesce(func.sum(Overflow.fee_cents).filter(completed), 0),
     }
 
 
@@ -156,7 +162,8 @@ def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: Gr
     names = list(columns)
     # Grouped by agreement as well: the business case needs each agreement's tariff, fee and referral cost.
     query = (select(key.label("key"), ConsultFact.agreement_id, *(c.label(f"c{i}") for i, c in enumerate(
-        columns.values()))).where(*where).group_by(key, ConsultFact.agreement_id))
+        columns.values()))).outerjoin(Overflow, Overflow.consult_id == ConsultFact.consult_id)
+        .where(*where).group_by(key, ConsultFact.agreement_id))
     totals: dict[Any, dict[str, int]] = {}
     money: dict[Any, Money] = defaultdict(Money)
     prices = business_case.prices(session)
@@ -166,7 +173,7 @@ def monitoring(session: Session, zorggroep_id: str, window: Window, group_by: Gr
         for name, value in values.items():
             group[name] += value
         money[row.key].add(prices.get(row.agreement_id), values["completed"], values["prevented_by_intent"],
-                           values["returned"])
+                           values["returned"], values["overflowed_completed"], values["overflow_fees"])
     if group_by in (GroupBy.TOTAL, GroupBy.AGREEMENT):
         for group_money in money.values():
             group_money.add_own_costs(0, 0)  # carried here, even where none were agreed (0, not "not applicable")
@@ -288,7 +295,7 @@ def _group(key: Any, label: Any, v: dict[str, int], money: Money,
         "prevented_referrals": v["prevented_by_intent"] + v["returned"],
         "prevented_by_gp_intent": v["prevented_by_intent"], "returned_after_triage": v["returned"],
         "converted_to_referral": v["converted"],
-        "forwarded": v["forwarded"], "escalated": v["escalated"],
+        "forwarded": v["forwarded"], "escalated": v["escalated"], "overflowed": v["overflowed"],
         "conversion_rate": ratio(v["converted"], v["completed"]),
         "referral_flag": {
             "flagged_converted": v["flagged_converted"], "flagged_not_converted": v["flagged_not_converted"],
