@@ -13,6 +13,12 @@ A team's agreed answer is sent by one member on the team's behalf: the advice me
 AGB as sender), its shown name says "namens <team>" as sent (the thread, the portal and the letter show the
 name as it was), and a TeamAnswer row says for which team, which the FHIR Communication carries as a
 reference to the CareTeam (fhir/teams.py).
+
+Every member reads every consult routed to their team, whoever holds it (``read_as_member``): the team
+discusses it at the MDO, and the member who sends the agreed answer need not be the one who took it. Reading
+is all it gives: acting stays with the holder (consults/specialist.task_of), and the MDO agenda with any
+member (consults/mdo.py). The pages that show a consult (web/inbox.consult_detail) take it from here, and
+audit each read as any other.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
@@ -86,6 +92,19 @@ def members_of(session: Session, team: ExpertiseTeam) -> list[Member]:
                            .join(Organisation, Organisation.id == Practitioner.organisation_id)
                            .where(ExpertiseTeamMember.team_id == team.id).order_by(ExpertiseTeamMember.position))
     return [Member(*row) for row in rows]
+
+
+def read_as_member(user: InboxUser) -> ColumnElement[bool]:
+    """On ConsultTask: the consult was routed to an expertise team the user is a member of (its agreement's
+    subcontractor is the team, as in ``team_of_consult``), open or closed, whoever holds it now."""
+    if user.practitioner_id is None:
+        return false()
+    return (select(ExpertiseTeamMember.id)
+            .join(ExpertiseTeam, ExpertiseTeam.id == ExpertiseTeamMember.team_id)
+            .join(Agreement, Agreement.subcontractor_id == ExpertiseTeam.organisation_id)
+            .join(Consult, Consult.agreement_id == Agreement.id)
+            .where(Consult.id == ConsultTask.consult_id, ExpertiseTeamMember.practitioner_id == user.practitioner_id)
+            .correlate(ConsultTask).exists())
 
 
 def teams_of(session: Session, user: InboxUser) -> list[ExpertiseTeam]:

@@ -1,5 +1,5 @@
 """Overdue and unassignable consults (issue 22): the open consults past their due time, for the zorggroep's
-dashboard and for the specialists of the group that can take them.
+dashboard and for the specialists of the group, or the members of the expertise team, that can take them.
 
 Open means accepted or in progress: a consult waiting on the GP (on-hold) has a paused norm and the specialist
 cannot act on it (consults/norm_clock.py), and a video consult or ECMS whose appointment was offered has met
@@ -13,6 +13,7 @@ specialism, form, priority, due time and owner; never the patient.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,7 +94,13 @@ def overdue_consults(session: Session, zorggroep_id: str, now: datetime) -> Over
 def group_overdue(session: Session, organisation_agb: str | None, now: datetime, limit: int = LIMIT) -> OverdueList:
     """The overdue consults waiting in a group's queue (the escalation's last stop): any specialist of the
     group may take one."""
-    if not organisation_agb:
+    return queues_overdue(session, (organisation_agb,) if organisation_agb else (), now, limit)
+
+
+def queues_overdue(session: Session, queue_agbs: Sequence[str], now: datetime, limit: int = LIMIT) -> OverdueList:
+    """The overdue consults waiting in any of these group queues: a specialist's organisation's and those of
+    the expertise teams they are a member of (a team's queue is a group queue like any other, issue 23)."""
+    if not queue_agbs:
         return OverdueList([], 0, 0)
-    in_queue = [ConsultTask.owner_kind == "organisation", ConsultTask.owner_agb == organisation_agb]
+    in_queue = [ConsultTask.owner_kind == "organisation", ConsultTask.owner_agb.in_(queue_agbs)]
     return _rows(session, [*_overdue(now), *in_queue], now, limit)

@@ -1,5 +1,6 @@
 """One consult as the inbox shows it, and who may see it: the specialist's own, their group's, one being
-called out to them, and one they forwarded away (read-only: what they did stays findable, issue 21).
+called out to them, one they forwarded away (read-only: what they did stays findable, issue 21), and one
+routed to an expertise team they are a member of (read-only unless they hold it: consults/teams.py).
 
 The list of consults is web/inbox_list.py.
 """
@@ -20,6 +21,7 @@ from triage_service.consults.appointments import appointments_of, specialist_boo
 from triage_service.consults.forwarding import SPECIALISM_PREFIX, colleagues_of, other_specialisms
 from triage_service.consults.norm_clock import PausedNorm, paused
 from triage_service.consults.patient_context import ContextTables, context_tables
+from triage_service.consults.teams import read_as_member
 from triage_service.fhir.dutch import AGB
 from triage_service.models import (
     APPOINTMENT_FORMS,
@@ -126,10 +128,18 @@ class ConsultDetail:
     paused_left: str = ""
     #: The patient's medication, allergies and measurements the GP sent along (consults/patient_context.py).
     context: ContextTables | None = None
+    #: Opened only as a member of the team the consult was routed to (another member holds it, or it is
+    #: closed): read-only, and its reads say so in the audit trail.
+    team_member_only: bool = False
 
     @property
     def may_act(self) -> bool:
-        return self.is_open and not self.forwarded_away
+        return self.is_open and not self.forwarded_away and not self.team_member_only
+
+    @property
+    def access_basis(self) -> str | None:
+        """For the audit entry of a read: on what ground the user saw the consult, when not their own."""
+        return "access=team-member" if self.team_member_only else None
 
     @property
     def booked(self) -> Appointment | None:
@@ -146,6 +156,18 @@ def is_visible(session: Session, user: InboxUser, consult_id: str) -> bool:
         is not None
 
 
+def _reads_by_right(user: InboxUser) -> Any:
+    """What the user may open for a reason of their own: theirs, their group's, called out to them, forwarded
+    by them. A team member without any of these reads the team's consult, and only reads it."""
+    return or_(visible(user), called_out_to(user), forwarded_by(user))
+
+
+def openable_ids(session: Session, user: InboxUser, consult_ids: list[str]) -> set[str]:
+    """Of these consults, those whose page the user may open (what consult_detail would show)."""
+    return set(session.scalars(select(ConsultTask.consult_id).where(
+        ConsultTask.consult_id.in_(consult_ids), or_(_reads_by_right(user), read_as_member(user)))))
+
+
 def _owns(task: ConsultTask, user: InboxUser) -> bool:
     return (task.owner_kind == "practitioner" and task.owner_agb == user.practitioner_agb) or \
         (task.owner_kind == "organisation" and task.owner_agb in user.group_agbs)
@@ -154,11 +176,13 @@ def _owns(task: ConsultTask, user: InboxUser) -> bool:
 def consult_detail(session: Session, user: InboxUser, consult_id: str, language: str = "en") -> ConsultDetail | None:
     """The consult if the user may see it (their own or their group's, or an urgent one being called out to
     them that nobody has taken yet); None otherwise (shown as 404)."""
-    task = session.scalar(select(ConsultTask).where(ConsultTask.consult_id == consult_id,
-                                                    or_(visible(user), called_out_to(user), forwarded_by(user)))
-                          .options(joinedload(ConsultTask.consult)))
-    if task is None:
+    by_right = _reads_by_right(user)
+    found = session.execute(select(ConsultTask, by_right).where(ConsultTask.consult_id == consult_id,
+                                                                or_(by_right, read_as_member(user)))
+                            .options(joinedload(ConsultTask.consult))).first()
+    if found is None:
         return None
+    task, own_right = found
     registrations = list(session.scalars(select(TimeRegistration).where(TimeRegistration.consult_id == consult_id)
                                          .order_by(TimeRegistration.registered_at, TimeRegistration.id)))
     away = not _owns(task, user) and any(r.action == "forward" and r.practitioner_agb == user.practitioner_agb
@@ -209,6 +233,7 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         attestations_required=attestations_required(session, consult), attestations=tuple(consult.attestations or ()),
         paused=norm, paused_left=paused_left_words(norm) if norm else "",
         context=context_tables(session, consult),
+        team_member_only=not own_right,
     )
 
 

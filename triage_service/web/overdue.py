@@ -1,6 +1,6 @@
 """The overdue and unassignable consults on screen (reports/overdue.py): a section of the zorggroep's
-dashboard, and a notice at the top of the inbox for the specialists of a group whose queue holds overdue
-consults, so that a colleague can take one.
+dashboard, and a notice at the top of the inbox for the specialists of a group, and the members of an expertise
+team, whose queue holds overdue consults, so that a colleague can take one.
 
 The rows carry no patient data; the dashboard's list is audited all the same, as a read of consults."""
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from triage_service.audit.trail import record
 from triage_service.models import AuditAction
 from triage_service.reports.access import ReportAccess
-from triage_service.reports.overdue import OverdueConsult, group_overdue, overdue_consults
+from triage_service.reports.overdue import OverdueConsult, overdue_consults, queues_overdue
 from triage_service.routing.service import specialism_label
 from triage_service.security.web_auth import InboxUser
 from triage_service.web.urgent import duration_words
@@ -38,6 +38,8 @@ class OverdueSection:
     rows: list[ShownOverdue]
     total: int
     unassignable: int
+    #: An expertise team's queue holds one of them: the notice says so and names each row's queue.
+    with_teams: bool = False
 
 
 def _shown(rows: list[OverdueConsult]) -> list[ShownOverdue]:
@@ -57,6 +59,9 @@ def dashboard_section(session: Session, access: ReportAccess, now: datetime) -> 
 
 
 def inbox_notice(session: Session, user: InboxUser, now: datetime) -> OverdueSection:
-    """The overdue consults in the specialist's group queue: any of the group may take one."""
-    found = group_overdue(session, user.organisation_agb, now, NOTICE_ROWS)
-    return OverdueSection(_shown(found.rows), found.total, found.unassignable)
+    """The overdue consults in the specialist's group queues, their organisation's and their expertise teams':
+    any of the group or team may take one."""
+    found = queues_overdue(session, user.group_agbs, now, NOTICE_ROWS)
+    # Worded for teams only when a team's queue holds one of them (a second count, only when any is overdue).
+    with_teams = bool(found.total and user.team_agbs and queues_overdue(session, user.team_agbs, now, 0).total)
+    return OverdueSection(_shown(found.rows), found.total, found.unassignable, with_teams=with_teams)

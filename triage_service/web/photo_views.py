@@ -32,7 +32,7 @@ def photo_page(consult_id: str, attachment_id: str) -> Any:
         abort(404)
     # The page names the photo; the image it shows is audited again as a full view when the browser fetches it.
     record(get_session(), inbox_actor(), event="web.photo.page", action=AuditAction.READ, resource_type="Binary",
-           resource_id=attachment_id, patient_ref=detail.patient_ref, at=clock())
+           resource_id=attachment_id, patient_ref=detail.patient_ref, detail=detail.access_basis, at=clock())
     number = [i for i, p in enumerate(detail.photos, start=1) if p.is_image][index]
     return render_template("photo.html", c=detail, photo=photos[index], number=number, index=index + 1,
                            total=len(photos), previous=photos[index - 1] if index else None,

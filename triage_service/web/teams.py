@@ -76,7 +76,7 @@ def take_from_queue(consult_id: str) -> Any:
                outcome=AuditOutcome.MINOR_FAILURE, resource_type="ServiceRequest", resource_id=consult_id,
                detail="refused=409", at=clock())
         message = refused.text()
-        if queries.is_visible(session, user, consult_id):
+        if queries.openable_ids(session, user, [consult_id]):  # a member of its team reads who has it
             return consult_page(consult_id, {"take": message}, "take", 409)
         session.commit()
         return render_template("take_refused.html", message=message), 409
@@ -145,9 +145,9 @@ def mdo_agenda(team_id: str) -> Any:
 
 
 def _visible_ids(days: list[tuple[Any, list[mdo.AgendaItem]]]) -> set[str]:
-    session, user = get_session(), current_user()
-    return {item.consult_id for _day, items in days for item in items
-            if queries.is_visible(session, user, item.consult_id)}
+    """The agenda's consults the member may open: all of the team's, whoever holds them (consults/teams.py)."""
+    return queries.openable_ids(get_session(), current_user(), [item.consult_id for _day, items in days
+                                                                for item in items])
 
 
 @bp.app_context_processor

@@ -122,7 +122,8 @@ def consult_page(consult_id: str, errors: dict[str, str] | None = None, form: st
     if detail is None:
         abort(404)
     record(get_session(), inbox_actor(), event="web.consult.view", action=AuditAction.READ,
-           resource_type="ServiceRequest", resource_id=consult_id, patient_ref=detail.patient_ref, at=clock())
+           resource_type="ServiceRequest", resource_id=consult_id, patient_ref=detail.patient_ref,
+           detail=detail.access_basis, at=clock())
     if errors:
         get_session().commit()  # the view was shown, even though the form is refused
     specialisms = sorted((code, specialism_label(code, str(get_locale()))) for _, code in
@@ -263,8 +264,8 @@ def photo(consult_id: str, attachment_id: str) -> Response:
     attachment = get_attachment(session_db, detail.organisation_id, attachment_id)
     thumbnail = request.args.get("size") == "thumbnail"
     record(session_db, inbox_actor(), event="web.photo.view", action=AuditAction.READ, resource_type="Binary",
-           resource_id=attachment_id, patient_ref=detail.patient_ref, detail="thumbnail" if thumbnail else "full",
-           at=clock())
+           resource_id=attachment_id, patient_ref=detail.patient_ref,
+           detail="; ".join(filter(None, ("thumbnail" if thumbnail else "full", detail.access_basis))), at=clock())
     session_db.commit()
     chunks = read_attachment(session_db, settings(), attachment, thumbnail=thumbnail)
     first = next(chunks, b"")
