@@ -260,6 +260,8 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("portal.back_referral", "GET"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}", PORTAL_A),
     ("portal.take_over", "POST"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}/overnemen", PORTAL_A),
     ("portal.ask_question", "POST"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}/vraag", PORTAL_A),
+    ("portal.back_referral_letter_pdf", "GET"): (lambda i: f"/huisarts/terugverwijzingen/{i.back_referral}/brief.pdf",
+                                                 PORTAL_A),
     # The specialist's side: any specialist sends one (an empty form is refused beside its fields), only the sender
     # reads and answers theirs; the figures are the zorggroep's.
     ("web.back_referrals_sent", "GET"): (lambda i: "/inbox/terugverwijzingen", SPECIALIST | {"colleague"}),
@@ -268,6 +270,8 @@ MATRIX: dict[tuple[str, str], tuple[Callable[[Ids], str], set[str]]] = {
     ("web.back_referral", "GET"): (lambda i: f"/inbox/terugverwijzingen/{i.back_referral}", SPECIALIST),
     ("web.answer_back_referral", "POST"): (lambda i: f"/inbox/terugverwijzingen/{i.back_referral}/antwoord",
                                            SPECIALIST),
+    ("web.back_referral_letter_pdf", "GET"): (lambda i: f"/inbox/terugverwijzingen/{i.back_referral}/brief.pdf",
+                                              SPECIALIST),
     ("web.back_referrals_csv", "GET"): (lambda i: "/dashboard/terugverwijzingen.csv?from=01-10-2026&to=31-10-2026",
                                         STAFF),
     # Reports.

@@ -162,26 +162,27 @@ def send(session: Session, specialist: Practitioner, form: BackReferralForm, act
 
 
 def for_practice(session: Session, practice_id: str | None, back_referral_id: str, actor: Actor,
-                 now: datetime) -> BackReferral:
-    """A back-referral the practice may read (audited), or 404 as for one that does not exist."""
+                 now: datetime, event: str = "back-referral-read", detail: str | None = None) -> BackReferral:
+    """A back-referral the practice may read (audited as ``event``: a read, or its letter), or 404 as for one
+    that does not exist."""
     back = session.scalar(select(BackReferral).where(BackReferral.id == back_referral_id,
                                                      BackReferral.practice_id == practice_id))
     if back is None or practice_id is None:
         raise NotFound(N_("This back-referral does not exist or is not addressed to your practice"))
-    record(session, actor, event="back-referral-read", action=AuditAction.READ, resource_type="ServiceRequest",
-           resource_id=back.id, patient_ref=back.patient_ref, at=now)
+    record(session, actor, event=event, action=AuditAction.READ, resource_type="ServiceRequest",
+           resource_id=back.id, patient_ref=back.patient_ref, detail=detail, at=now)
     return back
 
 
 def for_specialist(session: Session, specialist_id: str | None, back_referral_id: str, actor: Actor,
-                   now: datetime) -> BackReferral:
-    """A back-referral the specialist sent (audited), or 404."""
+                   now: datetime, event: str = "back-referral-read", detail: str | None = None) -> BackReferral:
+    """A back-referral the specialist sent (audited as ``event``), or 404."""
     back = session.scalar(select(BackReferral).where(BackReferral.id == back_referral_id,
                                                      BackReferral.specialist_id == specialist_id))
     if back is None or specialist_id is None:
         raise NotFound(N_("This back-referral does not exist or was not sent by you"))
-    record(session, actor, event="back-referral-read", action=AuditAction.READ, resource_type="ServiceRequest",
-           resource_id=back.id, patient_ref=back.patient_ref, at=now)
+    record(session, actor, event=event, action=AuditAction.READ, resource_type="ServiceRequest",
+           resource_id=back.id, patient_ref=back.patient_ref, detail=detail, at=now)
     return back
 
 

@@ -73,7 +73,7 @@ def _pdf_date(moment: datetime) -> str:
     return f"D:{local:%Y%m%d%H%M%S}{sign}{abs(minutes) // 60:02d}'{abs(minutes) % 60:02d}'"
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def letter_styles() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13.5, spaceAfter=4)
     return {
         "title": ParagraphStyle("title", parent=body, fontName=BOLD, fontSize=17, leading=21, spaceAfter=2),
@@ -89,17 +89,17 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _text(value: str) -> str:
+def markup_text(value: str) -> str:
     """Free text as reportlab's paragraph markup: escaped, its line breaks kept."""
     return "<br/>".join(escape(line) for line in value.strip().splitlines()) or "-"
 
 
-def _party(party: Party) -> str:
+def party_text(party: Party) -> str:
     parts = [party.name] + ([party.role] if party.role else []) + ([f"AGB {party.agb}"] if party.agb else [])
     return escape(", ".join(parts))
 
 
-def _facts(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
+def facts_table(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
     """Label and value side by side, the labels in bold: what a GP scans for first."""
     data = [[Paragraph(f"<b>{escape(label)}</b>", styles["cell"]), Paragraph(value, styles["cell"])]
             for label, value in rows]
@@ -112,21 +112,21 @@ def _facts(rows: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Ta
     return table
 
 
-def _message(message: ThreadMessage, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+def message_flowables(message: ThreadMessage, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     count = message.attachments
     extra = f" · met {count} {'bijlage' if count == 1 else 'bijlagen'}" if count else ""
     meta = (f"{escape(dutch_moment(message.sent_at))} · {escape(message.sender)} ({escape(message.sender_role)})"
             f" · {escape(message.kind)}{extra}")
-    return [Paragraph(meta, styles["meta"]), Paragraph(_text(message.text), styles["body"])]
+    return [Paragraph(meta, styles["meta"]), Paragraph(markup_text(message.text), styles["body"])]
 
 
 def _story(content: LetterContent, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     story: list[Flowable] = [
         Paragraph("Consultverslag", styles["title"]),
         Paragraph(escape(f"{content.kind} {content.specialism.lower()} · {content.form}"), styles["subtitle"]),
-        _facts([("Datum", escape(dutch_moment(content.issued_at))),
-                ("Aan", f"{_party(content.gp)}<br/>{_party(content.practice)}"),
-                ("Van", _party(content.specialist))], styles),
+        facts_table([("Datum", escape(dutch_moment(content.issued_at))),
+                     ("Aan", f"{party_text(content.gp)}<br/>{party_text(content.practice)}"),
+                     ("Van", party_text(content.specialist))], styles),
     ]
     if content.version > 1 and content.replaces_issued_at is not None:
         story.append(Spacer(1, 4))
@@ -135,39 +135,45 @@ def _story(content: LetterContent, styles: dict[str, ParagraphStyle]) -> list[Fl
     patient = content.patient
     story += [
         Paragraph("Patiënt", styles["heading"]),
-        _facts([("Naam", escape(patient.name or "-")), ("BSN", escape(patient.bsn or "-")),
-                ("Geboortedatum", escape(f"{patient.birth_date:%d-%m-%Y}"))]
-               + ([("Geslacht", escape(patient.sex))] if patient.sex else []), styles),
+        facts_table([("Naam", escape(patient.name or "-")), ("BSN", escape(patient.bsn or "-")),
+                     ("Geboortedatum", escape(f"{patient.birth_date:%d-%m-%Y}"))]
+                    + ([("Geslacht", escape(patient.sex))] if patient.sex else []), styles),
         Paragraph("Vraag van de huisarts", styles["heading"]),
-        _facts([("Verstuurd", escape(dutch_moment(content.sent_at))), ("Klacht", escape(content.complaint or "-")),
-                ("Urgentie", escape(content.urgency))], styles),
+        facts_table([("Verstuurd", escape(dutch_moment(content.sent_at))),
+                     ("Klacht", escape(content.complaint or "-")), ("Urgentie", escape(content.urgency))], styles),
         Spacer(1, 4),
-        Paragraph(_text(content.question), styles["body"]),
+        Paragraph(markup_text(content.question), styles["body"]),
     ]
     if content.thread:
         story.append(Paragraph("Berichten", styles["heading"]))
-        story += [flowable for m in content.thread for flowable in _message(m, styles)]
+        story += [flowable for m in content.thread for flowable in message_flowables(m, styles)]
     story.append(Paragraph("Antwoord van de specialist", styles["heading"]))
     outcome = [("Uitkomst", escape(content.outcome))]
     if content.referral_target:
         outcome.append(("Verwijzen naar", escape(content.referral_target)))
     if content.referral_urgency:
         outcome.append(("Urgentie verwijzing", escape(content.referral_urgency)))
-    outcome.append(("Beantwoord", escape(f"{dutch_moment(content.concluded_at)} door ") + _party(content.specialist)))
-    story.append(_facts(outcome, styles))
+    outcome.append(("Beantwoord",
+                    escape(f"{dutch_moment(content.concluded_at)} door ") + party_text(content.specialist)))
+    story.append(facts_table(outcome, styles))
     if content.conclusion:
         story.append(Paragraph(escape(content.conclusion_heading), styles["heading"]))
-        story.append(Paragraph(_text(content.conclusion), styles["body"]))
+        story.append(Paragraph(markup_text(content.conclusion), styles["body"]))
     story += [Spacer(1, 10), Paragraph(
         "De huisarts blijft hoofdbehandelaar: dit is een advies van de specialist aan de huisarts.", styles["body"])]
     return story
 
 
 def _canvas_maker(content: LetterContent) -> type[Canvas]:
-    """A canvas that numbers pages as 'pagina 1 van 2' (the total is known only at the end, so pages are kept
-    until then) and stamps the letter's own date as the PDF's creation date."""
-    footer = f"Consultverslag · consult {content.consult_id} · versie {content.version}"
-    created = _pdf_date(content.issued_at)
+    return numbered_canvas(f"Consultverslag · consult {content.consult_id} · versie {content.version}",
+                           content.issued_at)
+
+
+def numbered_canvas(footer: str, issued_at: datetime) -> type[Canvas]:
+    """A canvas that prints ``footer`` and numbers pages as 'pagina 1 van 2' (the total is known only at the
+    end, so pages are kept until then) and stamps the letter's own date as the PDF's creation date; the
+    back-referral letter (letters/back_referral.py) uses it too."""
+    created = _pdf_date(issued_at)
 
     class LetterCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -205,5 +211,5 @@ def render_letter(content: LetterContent) -> bytes:
         subject=content.kind, creator="triage_service", invariant=1, lang="nl-NL",
         # Each page starts in this font too: the default (Helvetica) would be a font the PDF does not embed.
         initialFontName=FONT, initialFontSize=10)
-    document.build(_story(content, _styles()), canvasmaker=_canvas_maker(content))
+    document.build(_story(content, letter_styles()), canvasmaker=_canvas_maker(content))
     return out.getvalue()

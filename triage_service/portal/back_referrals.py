@@ -1,5 +1,6 @@
-"""Back-referrals in the GP portal (issue 23, point 2): the practice's list, one back-referral to read, and taking
-the care over ("Ik neem de zorg over") or first asking the specialist a question.
+"""Back-referrals in the GP portal (issue 23, point 2): the practice's list, one back-referral to read (and as a
+PDF letter to file in the patient's record, consults/back_referral_letter.py), and taking the care over ("Ik neem
+de zorg over") or first asking the specialist a question.
 
 Thin views over consults/back_referrals.py, the rules the FHIR API's Task and Communication meet. Only the
 practice a back-referral is addressed to sees it (another's is a 404 page); every read and change is audited
@@ -10,16 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from triage_service.audit.trail import record
-from triage_service.consults import back_referrals, practice
+from triage_service.consults import back_referral_letter, back_referrals, practice
 from triage_service.database import get_session
 from triage_service.errors import Conflict, FormErrors
 from triage_service.models import AuditAction
 from triage_service.portal.views import bp, current_user, specialism_text
 from triage_service.request_context import clock
+from triage_service.security.headers import never_cached
 
 
 def state_words() -> dict[str, str]:
@@ -52,6 +54,19 @@ def back_referral_page(back_referral_id: str, errors: dict[str, str] | None = No
 @bp.get("/terugverwijzingen/<back_referral_id>")
 def back_referral(back_referral_id: str) -> Any:
     return back_referral_page(back_referral_id)
+
+
+@bp.get("/terugverwijzingen/<back_referral_id>/brief.pdf")
+def back_referral_letter_pdf(back_referral_id: str) -> Response:
+    """The back-referral as a letter (PDF) to file in the patient's record; another practice's is a 404."""
+    user = current_user()
+    data, name = back_referral_letter.practice_letter(
+        get_session(), user.organisation_id if user.in_practice else None, back_referral_id,
+        practice.practice_actor(user, request.remote_addr), clock())
+    get_session().commit()  # the export is audited even if the download is broken off
+    response = never_cached(Response(data, mimetype="application/pdf"))
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @bp.post("/terugverwijzingen/<back_referral_id>/overnemen")

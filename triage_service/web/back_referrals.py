@@ -1,6 +1,7 @@
 """Back-referrals in the specialist's inbox (issue 23, point 2): "Terugverwijzen naar de huisarts" from a consult the
 specialist owns, a standalone "Nieuwe terugverwijzing" for a patient treated in the hospital, the list of what the
-specialist handed back (a practice's question first), and answering that question.
+specialist handed back (a practice's question first), answering that question, and the back-referral as a PDF
+letter for the specialist's own records (consults/back_referral_letter.py).
 
 Thin views over consults/back_referrals.py: a bad field re-shows the form with every message beside its field
 (422), nothing stored. The zorggroep's dashboard section (``_back_referrals.html``) reads its figures through the
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from triage_service.audit.trail import record
-from triage_service.consults import back_referrals, specialist
+from triage_service.consults import back_referral_letter, back_referrals, specialist
 from triage_service.consults.back_referrals import BackReferralForm
 from triage_service.database import get_session
 from triage_service.errors import Conflict, FormErrors
@@ -27,6 +28,7 @@ from triage_service.reports.back_referrals import BackReferralFigures, back_refe
 from triage_service.reports.periods import local_date
 from triage_service.request_context import clock
 from triage_service.routing.service import specialism_label
+from triage_service.security.headers import never_cached
 from triage_service.web.dutch_dates import parse_day
 from triage_service.web.views import bp, current_user, inbox_actor
 
@@ -120,6 +122,17 @@ def _page(back_referral_id: str, errors: dict[str, str] | None = None, status: i
 @bp.get("/inbox/terugverwijzingen/<back_referral_id>")
 def back_referral(back_referral_id: str) -> Any:
     return _page(back_referral_id)
+
+
+@bp.get("/inbox/terugverwijzingen/<back_referral_id>/brief.pdf")
+def back_referral_letter_pdf(back_referral_id: str) -> Response:
+    """The back-referral as a letter (PDF) for the specialist's own records; another's is a 404."""
+    data, name = back_referral_letter.specialist_letter(get_session(), current_user().practitioner_id,
+                                                        back_referral_id, inbox_actor(), clock())
+    get_session().commit()  # the export is audited even if the download is broken off
+    response = never_cached(Response(data, mimetype="application/pdf"))
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @bp.post("/inbox/terugverwijzingen/<back_referral_id>/antwoord")
