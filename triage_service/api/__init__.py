@@ -7,7 +7,6 @@ from flask import Flask
 # Importing conformance and search registers their routes on the FHIR blueprint.
 from triage_service.api import (  # noqa: F401
     appointments,
-    back_referrals,
     binary,
     care_teams,
     conformance,

@@ -10,7 +10,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
 from triage_service.api.io import fhir_response, read_resource_for_update
-from triage_service.api.search import check_params, date_clause, page_of, reference_id, search_bundle, split_values
+from triage_service.api.search_params import (
+    check_params,
+    date_clause,
+    page_of,
+    reference_id,
+    search_bundle,
+    split_values,
+)
 from triage_service.audit.trail import record
 from triage_service.consults.appointments import update_by_gp
 from triage_service.database import get_session

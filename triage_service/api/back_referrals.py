@@ -1,10 +1,12 @@
 """Back-referrals over FHIR (issue 23, point 2), for the GP system of the practice they are addressed to.
 
 A back-referral is a ServiceRequest, a Task and Communications at the same paths as a consult's, with logical
-ids that start with ``terugverwijzing-`` (fhir/back_referrals.py). Those are served here: a request on one of
-the consult routes that names such an id (or searches by the back-referral category, the performer or the
-Task's code) is answered by this module before the consult's view runs, under the same scopes. So a HIS needs
-no second base URL, and the consult's routes keep their own rules.
+ids that start with ``terugverwijzing-`` (fhir/back_referrals.py). Those are served here: each consult route
+(api/resources.py, api/search.py, api/thread.py) hands a request that names such an id (or searches by the
+back-referral category, the performer or the Task's code, or posts a Communication part of such a Task) to the
+function here, under the same scopes. So a HIS needs no second base URL, and the consult's routes keep their own
+rules. The routes hand over explicitly, after reading what they read anyway, rather than a hook peeking at every
+request: the POST body is read once, by the route.
 
 - ``GET ServiceRequest/terugverwijzing-{id}``, ``GET Task/terugverwijzing-{id}``,
   ``GET Communication/terugverwijzing-{id}``: reads, audited;
@@ -21,16 +23,13 @@ Another practice's back-referral is a 404, as one that does not exist.
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 from flask import Response, request
 from sqlalchemy import select
 
-from triage_service.api.io import fhir_response, read_body, read_resource
-from triage_service.api.resources import bp
-from triage_service.api.search import check_params, check_result_parameters, left_out_outcome
+from triage_service.api.io import fhir_response, read_resource
+from triage_service.api.search_params import check_params, check_result_parameters, left_out_outcome
 from triage_service.audit.trail import record
 from triage_service.consults import back_referrals
 from triage_service.database import get_session
@@ -48,43 +47,19 @@ from triage_service.models import AuditAction, BackReferral, BackReferralMessage
 from triage_service.request_context import base_url, clock
 from triage_service.security.policy import current_access, request_actor, require_scope
 
-_SEARCHES = ("fhir.search_service_requests", "fhir.search_tasks")
-#: A question is text: a Communication about a back-referral is never near the request limit.
-_PEEK_LIMIT = 1_000_000
+
+def is_back_referral_id(rid: str) -> bool:
+    """Whether a logical id in a consult route's URL names a back-referral's resource."""
+    return rid.startswith(PREFIX)
 
 
-@bp.before_request
-def _back_referral_routes() -> Response | None:
-    """Answer the requests about back-referrals; None lets the consult's view answer the rest."""
-    args = request.view_args or {}
-    rid = str(args.get("rid", ""))
-    endpoint = request.endpoint or ""
-    if rid.startswith(PREFIX):
-        own_id = rid.removeprefix(PREFIX)
-        if endpoint == "fhir.read_service_request":
-            return _read_service_request(own_id)
-        if endpoint == "fhir.read_task":
-            return _read_task(own_id)
-        if endpoint == "fhir.update_task":
-            return _update_task(rid, own_id)
-        if endpoint == "fhir.read_communication":
-            return _read_communication(own_id)
-    if endpoint in _SEARCHES and _asks_for_back_referrals(endpoint):
-        return _search("ServiceRequest" if endpoint == "fhir.search_service_requests" else "Task")
-    if endpoint == "fhir.create_communication" and _is_about_back_referral():
-        return _ask()
-    if endpoint == "fhir.search_communications" and _thread_ids():
-        return _search_thread(_thread_ids())
-    return None
-
-
-def _thread_ids() -> list[str]:
+def thread_ids() -> list[str]:
     """Our ids of the back-referrals (or their Tasks) a Communication search names in part-of or based-on."""
     values = [v for name in ("part-of", "based-on") for raw in request.args.getlist(name) for v in raw.split(",")]
     return [v.split("/")[-1].removeprefix(PREFIX) for v in values if v.split("/")[-1].startswith(PREFIX)]
 
 
-def _search_thread(own_ids: list[str]) -> Response:
+def search_thread(own_ids: list[str]) -> Response:
     """The question and the answer of the practice's back-referral: how its HIS finds the specialist's answer."""
     require_scope("Communication", "search")
     session = get_session()
@@ -102,28 +77,17 @@ def _search_thread(own_ids: list[str]) -> Response:
     return _bundle("Communication", bodies)
 
 
-def _asks_for_back_referrals(endpoint: str) -> bool:
-    name = "category" if endpoint == "fhir.search_service_requests" else "code"
+def asks_for_back_referrals(rtype: str) -> bool:
+    """Whether a ServiceRequest or Task search asks for the practice's back-referrals."""
+    name = "category" if rtype == "ServiceRequest" else "code"
     coded = any(value.split("|")[-1] == "back-referral" for raw in request.args.getlist(name)
                 for value in raw.split(","))
-    return coded or (endpoint == "fhir.search_service_requests" and "performer" in request.args)
+    return coded or (rtype == "ServiceRequest" and "performer" in request.args)
 
 
-def _is_about_back_referral() -> bool:
-    """Whether the posted Communication belongs to a back-referral. The body is read here and put back as it
-    came, so the consult's view (which reads and checks it itself) sees it unchanged."""
-    if request.content_length is not None and request.content_length > _PEEK_LIMIT:
-        return False  # the consult's view refuses it as too large
-    raw = read_body(_PEEK_LIMIT, N_("The body is larger than the limit of %(limit)s bytes"))
-    request.environ["wsgi.input"], request.environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
-    request.__dict__.pop("stream", None)  # Werkzeug caches the stream it read: read the restored one next
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return False
-    if not isinstance(data, dict):
-        return False
-    references = [r.get("reference", "") for key in ("partOf", "basedOn") for r in data.get(key) or []
+def is_about_back_referral(resource: dict[str, Any]) -> bool:
+    """Whether a posted Communication belongs to a back-referral (its partOf or basedOn names one)."""
+    references = [r.get("reference", "") for key in ("partOf", "basedOn") for r in resource.get(key) or []
                   if isinstance(r, dict)]
     return any(isinstance(r, str) and r.split("/")[-1].startswith(PREFIX) for r in references)
 
@@ -147,22 +111,23 @@ def _audit_read(back: BackReferral, rtype: str, rid: str) -> None:
            resource_id=rid, patient_ref=back.patient_ref, at=clock())
 
 
-def _read_service_request(own_id: str) -> Response:
+def read_service_request(rid: str) -> Response:
     require_scope("ServiceRequest", "read")
-    back = _of_practice(own_id)
+    back = _of_practice(rid.removeprefix(PREFIX))
     _audit_read(back, "ServiceRequest", service_request_id(back))
     return fhir_response(service_request_to_fhir(back, back_referrals.CARE_PROGRAMMES), 200, back.version_id)
 
 
-def _read_task(own_id: str) -> Response:
+def read_task(rid: str) -> Response:
     require_scope("Task", "read")
-    back = _of_practice(own_id, by_task=True)
+    back = _of_practice(rid.removeprefix(PREFIX), by_task=True)
     _audit_read(back, "Task", PREFIX + back.task_id)
     return fhir_response(task_to_fhir(back), 200, back.version_id)
 
 
-def _read_communication(own_id: str) -> Response:
+def read_communication(rid: str) -> Response:
     require_scope("Communication", "read")
+    own_id = rid.removeprefix(PREFIX)
     session = get_session()
     message = session.scalar(select(BackReferralMessage).join(BackReferral).where(
         BackReferralMessage.id == own_id, BackReferral.practice_id == _practice_id()))
@@ -175,8 +140,9 @@ def _read_communication(own_id: str) -> Response:
     return fhir_response(communication_to_fhir(back, message), 200, 1)
 
 
-def _update_task(rid: str, own_id: str) -> Response:
+def update_task(rid: str) -> Response:
     require_scope("Task", "update")
+    own_id = rid.removeprefix(PREFIX)
     submitted = read_resource("Task")
     if submitted.get("id") != rid:
         raise InvalidInput(N_("The %(type)s's id must equal the id in the URL"), expression="Task.id",
@@ -195,9 +161,9 @@ def _update_task(rid: str, own_id: str) -> Response:
     return fhir_response(task_to_fhir(back), 200, back.version_id)
 
 
-def _ask() -> Response:
+def ask(resource: dict[str, Any]) -> Response:
+    """The practice's question (``resource`` is the posted Communication, read and parsed by the route)."""
     require_scope("Communication", "create")
-    resource = read_resource("Communication")
     references = [r.get("reference", "") for r in resource.get("partOf", []) + resource.get("basedOn", [])]
     own_ids = [r.split("/")[-1].removeprefix(PREFIX) for r in references if r.split("/")[-1].startswith(PREFIX)]
     session = get_session()
@@ -215,7 +181,7 @@ def _ask() -> Response:
     return fhir_response(body, 201, 1, f"{base_url()}/Communication/{body['id']}/_history/1")
 
 
-def _search(rtype: str) -> Response:
+def search(rtype: str) -> Response:
     require_scope(rtype, "search")
     # The same refusal of unknown or unsupported parameters as every other search (api/search.py).
     check_params({"category", "performer", "status"} if rtype == "ServiceRequest" else {"code", "status"})

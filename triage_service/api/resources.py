@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from triage_service.api import back_referrals
 from triage_service.api.context_reads import context_response
 from triage_service.api.io import fhir_response, read_json, read_resource, read_resource_for_update
 from triage_service.api.media_types import accepts_fhir_json
@@ -212,6 +213,8 @@ def owned(model: type[_M], rid: str, organisation_id: str) -> _M:
 
 @bp.get("/ServiceRequest/<rid>")
 def read_service_request(rid: str) -> Response:
+    if back_referrals.is_back_referral_id(rid):
+        return back_referrals.read_service_request(rid)
     access = require_scope("ServiceRequest", "read")
     if rid.endswith(REFERRAL_SUFFIX):
         return _read_referral(rid.removesuffix(REFERRAL_SUFFIX), access.organisation_id)
@@ -235,6 +238,8 @@ def _read_referral(consult_id: str, organisation_id: str) -> Response:
 
 @bp.get("/Task/<rid>")
 def read_task(rid: str) -> Response:
+    if back_referrals.is_back_referral_id(rid):
+        return back_referrals.read_task(rid)
     access = require_scope("Task", "read")
     task = owned(ConsultTask, rid, access.organisation_id)
     record(get_session(), request_actor(), event="fhir.read", action=AuditAction.READ, resource_type="Task",
@@ -244,6 +249,8 @@ def read_task(rid: str) -> Response:
 
 @bp.put("/Task/<rid>")
 def update_task(rid: str) -> Response:
+    if back_referrals.is_back_referral_id(rid):
+        return back_referrals.update_task(rid)
     access = require_scope("Task", "update")
     submitted = read_resource_for_update("Task", rid)
     task = owned(ConsultTask, rid, access.organisation_id)

@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from triage_service.api.io import fhir_response, read_resource, read_resource_for_update
 from triage_service.api.resources import bp, owned
-from triage_service.api.search import check_params, page_of, search_bundle, split_values
+from triage_service.api.search_params import check_params, page_of, search_bundle, split_values
 from triage_service.attachments.blobs import load_keyring
 from triage_service.audit.trail import record
 from triage_service.consults.task_states import check_version

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Response, request
 from sqlalchemy import ColumnElement, func, select
 
+from triage_service.api import back_referrals
 from triage_service.api.io import fhir_response, read_resource
 from triage_service.api.resources import bp, caller_organisation
-from triage_service.api.search import (
+from triage_service.api.search_params import (
     check_params,
     date_clause,
     page_of,
@@ -35,6 +36,8 @@ def _task_id(consult_id: str) -> str:
 def create_communication() -> Response:
     require_scope("Communication", "create")
     resource = read_resource("Communication")
+    if back_referrals.is_about_back_referral(resource):
+        return back_referrals.ask(resource)
     message = post_gp_message(get_session(), request_actor(), caller_organisation(), resource, clock(),
                               settings().max_attachments_per_consult)
     body = message_to_fhir(message, _task_id(message.consult_id))
@@ -43,6 +46,8 @@ def create_communication() -> Response:
 
 @bp.get("/Communication/<rid>")
 def read_communication(rid: str) -> Response:
+    if back_referrals.is_back_referral_id(rid):
+        return back_referrals.read_communication(rid)
     access = require_scope("Communication", "read")
     session = get_session()
     row = session.execute(select(ConsultMessage, Consult.patient_resource_id).join(Consult).where(
@@ -57,6 +62,8 @@ def read_communication(rid: str) -> Response:
 
 @bp.get("/Communication")
 def search_communications() -> Response:
+    if back_referrals.thread_ids():
+        return back_referrals.search_thread(back_referrals.thread_ids())
     access = require_scope("Communication", "search")
     check_params({"based-on", "part-of", "category", "sent"})
     where: list[ColumnElement[bool]] = [Consult.organisation_id == access.organisation_id]
@@ -80,4 +87,4 @@ def search_communications() -> Response:
     patients = {c: p for c, p in get_session().execute(
         select(Consult.id, Consult.patient_resource_id).where(Consult.id.in_(consult_ids)))}
     return search_bundle("Communication", [message_to_fhir(m, tasks[m.consult_id]) for m in rows],
-                    [patients[m.consult_id] for m in rows], total, page_size, offset)
+                         [patients[m.consult_id] for m in rows], total, page_size, offset)

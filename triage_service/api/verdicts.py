@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from triage_service.api.io import fhir_response, read_resource
 from triage_service.api.resources import bp
-from triage_service.api.search import check_params, page_of, reference_id, search_bundle, split_values
+from triage_service.api.search_params import check_params, page_of, reference_id, search_bundle, split_values
 from triage_service.audit.trail import record
 from triage_service.consults.verdicts import give_verdict
 from triage_service.database import get_session
