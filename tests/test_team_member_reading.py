@@ -74,6 +74,7 @@ def test_a_member_who_did_not_take_the_consult_reads_it_and_its_photo_read_only_
     assert f"U leest dit consult als lid van het team. {BAKKER[1]} heeft het en verstuurt het antwoord" in text
     assert "Vraag van de huisarts" in text and "S97" in text  # the GP's question and the complaint
     assert "Advies versturen" not in text and "Ik neem hem" not in text  # read-only: the holder answers
+    assert "Terugverwijzen naar de huisarts" not in text  # nor refers the patient back
     assert "Zet op de agenda van het MDO" in text  # the MDO is every member's
     assert kramer.get(f"/consults/{consult_id}/photos/{photo}?size=thumbnail").status_code == 200
     assert kramer.get(f"/consults/{consult_id}/photos/{photo}/bekijken").status_code == 200
