@@ -1,0 +1,121 @@
+"""Where the CPU of one text consult intake goes (issue 25, point 1: profile first, then cut).
+
+Run: .venv/bin/python benchmarks/profile_intake.py [--database-url URL] [--requests 300] [--top 40]
+     (no URL: SQLite in a throw-away instance folder; for PostgreSQL e.g.
+      postgresql+psycopg://postgres@127.0.0.1:5432/triage_bench_profile, a database this script creates and drops)
+
+The service in this process (``create_app``, migrations, ``load_demo``), driven through Flask's test client
+with the demo GP system's bearer token: the same request handling as under gunicorn, without the network and
+the worker, which cost the same with or without our code (serving.py measures those beside the baseline).
+``--requests`` intakes of the demo example (a new HIS identifier each) are timed one at a time after a warm-up,
+then as many again under cProfile; printed: the median and mean wall time per intake, the SQL statements per
+intake, and the functions with the most cumulative and own time. cProfile adds its own overhead per call, so
+its times are relative: compare the shares, not the milliseconds, with the timed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+EXAMPLE = ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
+SCOPES = "system/ServiceRequest.write system/ServiceRequest.read system/Task.read"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+
+    from serving import drop_database, prepare_database
+    from sqlalchemy import event
+
+    from triage_service import create_app
+    from triage_service.accounts.registration import client_assertion
+    from triage_service.database import session_scope
+    from triage_service.demo import load_demo
+    from triage_service.migrate import upgrade_database
+    from triage_service.settings import load_settings
+
+    with tempfile.TemporaryDirectory(prefix="triage-profile-") as work:
+        workdir = Path(work)
+        instance = workdir / "instance"
+        url = prepare_database(args.database_url, workdir) if args.database_url else ""
+        settings = load_settings(instance_path=instance, **({"database_url": url} if url else {}))
+        app = create_app(settings)
+        engine = app.extensions["triage.engine"]
+        try:
+            upgrade_database(engine)
+            with session_scope(app) as session:
+                client = load_demo(session, settings)[0]
+            http = app.test_client()
+            endpoint = "http://localhost/oauth/token"  # the test client's host: no public base URL is set
+            assertion = client_assertion(client.client_id, client.key_file.read_bytes(), endpoint,
+                                         datetime.now(UTC), kid=client.kid)
+            answer = http.post("/oauth/token", data=urlencode({
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion, "scope": SCOPES}),
+                content_type="application/x-www-form-urlencoded")
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+            headers = {"Authorization": f"Bearer {answer.get_json()['access_token']}",
+                       "Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+            example: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+            def intake() -> None:
+                body = dict(example, identifier=[dict(example["identifier"][0], value=f"HIS-{uuid.uuid4().hex}")])
+                response = http.post("/fhir/ServiceRequest", data=json.dumps(body), headers=headers)
+                assert response.status_code == 201, response.get_data(as_text=True)[:500]
+
+            statements = [0]
+            event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+            for _ in range(30):
+                intake()  # warm-up: caches, the first compiled statements
+            statements[0] = 0
+            times = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                intake()
+                times.append((time.perf_counter() - started) * 1000)
+            per_intake = statements[0] / args.requests
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.requests):
+                intake()
+            profiler.disable()
+        finally:
+            engine.dispose()
+            if url:
+                drop_database(url)
+
+    print(f"# Text intake in process, {engine.dialect.name}, {args.requests} requests")
+    print(f"median {statistics.median(times):.2f} ms, mean {statistics.fmean(times):.2f} ms, "
+          f"{per_intake:.1f} SQL statements per intake")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.strip_dirs().sort_stats(order).print_stats(args.top)
+        print(f"\n## by {order}\n")
+        print(out.getvalue().split("\n", 6)[-1] if order == "cumulative" else out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
