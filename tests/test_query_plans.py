@@ -27,7 +27,7 @@ from tests.web.test_inbox import log_in
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 #: Tables that grow with the number of consults (organisations, users and agreements stay small).
 BIG_TABLES = {"consults", "consult_tasks", "consult_messages", "consult_identifiers", "appointments",
-              "stored_resources"}
+              "stored_resources", "consult_facts"}
 
 
 @pytest.fixture
@@ -119,6 +119,7 @@ def _spread(app: Flask) -> None:
 
     Copied in SQL rather than submitted: the plans, not the intake, are under test."""
     from triage_service.models import Appointment, Consult, ConsultIdentifier, ConsultMessage, ConsultTask
+    from triage_service.models.monitoring import ConsultFact
 
     g = "g.n"
     with app.extensions["triage.engine"].begin() as conn:
@@ -166,6 +167,18 @@ def _spread(app: Flask) -> None:
             "updated_at": "c.updated_at"},
             "appointments src JOIN consults c ON c.id <> src.consult_id AND abs(hashtext(c.id)) % 10 = 0 "
             "WHERE src.id = (SELECT min(id) FROM appointments)")))
+        # The dashboard's fact rows, one per consult, over the same two years; a few zorggroep ids beside the
+        # real one, as a database serving several zorggroepen holds.
+        conn.execute(text(_copy(ConsultFact, {
+            "consult_id": "c.id", "created_at": "c.created_at", "practice_id": "c.organisation_id",
+            "zorggroep_id": "CASE WHEN abs(hashtext(c.id)) % 4 = 0 THEN src.zorggroep_id "
+                            "ELSE md5('zg' || abs(hashtext(c.id)) % 3)::uuid::text END",
+            "week": "src.week - (EXTRACT(EPOCH FROM src.created_at - c.created_at) / 604800)::int",
+            "state": "(ARRAY['open','completed','completed','rejected'])[1 + abs(hashtext(c.id)) % 4]",
+            "specialism": "c.specialism", "priority": "c.priority",
+            "due_at": "c.created_at + interval '2 days'",
+        }, "consult_facts src JOIN consults c ON NOT EXISTS (SELECT 1 FROM consult_facts f WHERE f.consult_id = c.id) "
+           "WHERE src.consult_id = (SELECT min(consult_id) FROM consult_facts)")))
     # VACUUM as autovacuum would have by now: with the visibility map set, index-only scans become cheap, and
     # the planner once chose to walk a whole index with a filter for the inbox's tab counts.
     engine = app.extensions["triage.engine"]
@@ -224,4 +237,22 @@ def test_each_inbox_view_and_filter_is_served_by_indexes(postgres: None, app: Fl
                                                          url: str) -> None:
     with Statements(app) as watched:
         assert world.get(url).status_code == 200
+    assert not _check(app, watched.seen, None)
+
+
+NOVEMBER = "/dashboard?from=01-11-2026&to=30-11-2026"
+DASHBOARD_VIEWS = [NOVEMBER, f"{NOVEMBER}&group_by=week", f"{NOVEMBER}&group_by=specialist",
+                   "/dashboard?from=01-01-2026&to=31-12-2026&group_by=practice"]
+
+
+@pytest.mark.parametrize("url", DASHBOARD_VIEWS)
+def test_each_dashboard_view_reads_the_facts_of_its_window_through_an_index(
+        postgres: None, app: Flask, world: FlaskClient, clock: FrozenClock, url: str) -> None:
+    from triage_service.demo import DEMO_PASSWORD, DEMO_STAFF
+
+    staff = app.test_client()
+    assert log_in(staff, clock, DEMO_STAFF[0], DEMO_PASSWORD, DEMO_STAFF[3]).status_code == 302
+    with Statements(app) as watched:
+        assert staff.get(url).status_code == 200
+    assert [s for s, _ in watched.seen if "consult_facts" in s], "the dashboard read no facts"
     assert not _check(app, watched.seen, None)

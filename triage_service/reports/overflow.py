@@ -21,7 +21,8 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage_service.models import OVERFLOW_REASONS, Agreement, Consult, ConsultTask, Organisation, Overflow, TaskStatus
+from triage_service.models import OVERFLOW_REASONS, Consult, ConsultTask, Organisation, Overflow, TaskStatus
+from triage_service.models.monitoring import ConsultFact
 
 
 def backup_payees(session: Session, *where: object) -> dict[str, str]:
@@ -69,11 +70,13 @@ def overflow_figures(session: Session, zorggroep_id: str, start: datetime, end: 
     rows = session.execute(
         select(Consult.id, Consult.created_at, Consult.completed_at, ConsultTask.status, Overflow.reason,
                Organisation.name)
+        .select_from(ConsultFact)  # the window through the facts' (zorggroep, created_at) index (first_line.py)
+        .join(Consult, Consult.id == ConsultFact.consult_id)
         .join(ConsultTask, ConsultTask.consult_id == Consult.id)
-        .join(Agreement, Agreement.id == Consult.agreement_id)
         .outerjoin(Overflow, Overflow.consult_id == Consult.id)
         .outerjoin(Organisation, Organisation.id == Overflow.organisation_id)
-        .where(Agreement.zorggroep_id == zorggroep_id, Consult.created_at >= start, Consult.created_at < end)).all()
+        .where(ConsultFact.zorggroep_id == zorggroep_id, ConsultFact.created_at >= start,
+               ConsultFact.created_at < end)).all()
     reasons = dict.fromkeys(OVERFLOW_REASONS, 0)
     organisations: dict[str, int] = {}
     overflow_durations: list[float] = []
