@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--statements", action="store_true", help="print the SQL of one intake, then stop")
     args = parser.parse_args()
 
     from serving import drop_database, prepare_database
@@ -86,9 +87,20 @@ def main() -> None:
                 assert response.status_code == 201, response.get_data(as_text=True)[:500]
 
             statements = [0]
-            event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+            seen: list[str] = []
+
+            def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+                statements[0] += 1
+                seen.append(" ".join(statement.split())[:160])
+
+            event.listen(engine, "before_cursor_execute", note)
             for _ in range(30):
                 intake()  # warm-up: caches, the first compiled statements
+            if args.statements:
+                seen.clear()
+                intake()
+                print("\n".join(f"{n:2d}. {s}" for n, s in enumerate(seen, 1)))
+                return
             statements[0] = 0
             times = []
             for _ in range(args.requests):

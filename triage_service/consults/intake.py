@@ -82,6 +82,9 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     # Routing first: a request that no agreement covers is refused before anything is stored.
     outcome = route(session, fields.routing, fields.priority, now)
     chosen = outcome.assignment.chosen
+    # Held for the whole intake: the session's identity map keeps an object only while something refers to it,
+    # and the context check and the flag notes each look the agreement up (one SELECT instead of two).
+    agreement = session.get(Agreement, chosen.profile.agreement_id) if chosen.profile.agreement_id else None
     # The context the agreement asks for with this consult form (e.g. a blood pressure and an ECG).
     require_context(session, chosen.profile.agreement_id, fields.consult_form, fields.context.kinds)
 
@@ -129,7 +132,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
             params={"system": system, "value": value, "id": winner.id},
         ) from None
     store_context(session, actor, consult, fields.context, now)
-    notes = _record_flags(session, consult, outcome.flags, now)
+    notes = _record_flags(session, consult, agreement, outcome.flags, now)
     # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
     # flag_note keeps the English sentence as written; the Task's note says it in the reader's language.
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
@@ -156,7 +159,8 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     return Submission(consult, task, created=True, warnings=warnings)
 
 
-def _record_flags(session: Session, consult: Consult, flags: list[FiredFlag], now: datetime) -> list[Message]:
+def _record_flags(session: Session, consult: Consult, agreement: Agreement | None, flags: list[FiredFlag],
+                  now: datetime) -> list[Message]:
     """Store every fired flag with the conversion figure of similar consults; return them as sentences, in
     the order the Task lists them (fhir/mapping.py: the referral-profile flag first, then by rule)."""
     if not flags:
@@ -165,13 +169,11 @@ def _record_flags(session: Session, consult: Consult, flags: list[FiredFlag], no
     for flag in flags:
         session.add(ReferralFlag(consult_id=consult.id, kind=flag.kind, rule=flag.rule, reason=flag.reason,
                                  similar_total=total, similar_converted=converted, flagged_at=now))
-    return _flag_notes(session, consult.agreement_id, flags, total, converted)
+    return _flag_notes(agreement, flags, total, converted)
 
 
-def _flag_notes(session: Session, agreement_id: str | None, flags: list[FiredFlag], total: int,
-                converted: int) -> list[Message]:
+def _flag_notes(agreement: Agreement | None, flags: list[FiredFlag], total: int, converted: int) -> list[Message]:
     ordered = sorted(flags, key=lambda f: (f.kind != "referral-profile", f.rule))
-    agreement = session.get(Agreement, agreement_id) if agreement_id else None
     return [agreement_flag_note(agreement, flag.kind, flag.rule, flag.reason, total, converted) for flag in ordered]
 
 
@@ -187,7 +189,9 @@ def check_consult(session: Session, organisation: Organisation, resource: dict[s
     if not outcome.flags:
         return []
     total, converted = conversion_rate(session, fields.specialism, fields.icpc_codes[0])
-    notes = _flag_notes(session, outcome.assignment.chosen.profile.agreement_id, outcome.flags, total, converted)
+    agreement_id = outcome.assignment.chosen.profile.agreement_id
+    notes = _flag_notes(session.get(Agreement, agreement_id) if agreement_id else None, outcome.flags, total,
+                        converted)
     return [issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes]
 
 
