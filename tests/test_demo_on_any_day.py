@@ -21,6 +21,18 @@ from triage_service.settings import Settings
 IN_2031 = datetime(2031, 6, 1, 9, 30, tzinfo=UTC)  # a Sunday, years after the agreements were written
 
 
+def demo_instance(settings: Settings, tmp_path: Path, now: datetime) -> tuple[Flask, Settings]:
+    """A migrated, empty service of its own at ``now``: its own SQLite file and instance folder (the demo writes
+    GP-system keys there), with the suite's keys, as field encryption keys are configured per process."""
+    instance = tmp_path / "instance"
+    shutil.copytree(settings.instance_path, instance,
+                    ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
+    later = dataclasses.replace(settings, instance_path=instance, database_url=f"sqlite:///{instance / 'demo.db'}")
+    demo_app = create_app(later, clock=FrozenClock(now))
+    upgrade_database(demo_app.extensions["triage.engine"])
+    return demo_app, later
+
+
 def test_the_demo_loaded_in_2031_accepts_a_consult(settings: Settings, app: Flask, consult_request: dict,
                                                    tmp_path: Path) -> None:
     # Its own SQLite file and instance folder (the demo writes GP-system keys there), with the suite's keys:
@@ -51,12 +63,7 @@ def test_the_demo_loaded_on_a_sunday_has_an_urgent_hap_question_calling_out_the_
 
     from triage_service.models import Consult, OnCallShift, UrgentCallout
 
-    instance = tmp_path / "instance"
-    shutil.copytree(settings.instance_path, instance,
-                    ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
-    later = dataclasses.replace(settings, instance_path=instance, database_url=f"sqlite:///{instance / 'demo.db'}")
-    demo_app = create_app(later, clock=FrozenClock(IN_2031))
-    upgrade_database(demo_app.extensions["triage.engine"])
+    demo_app, later = demo_instance(settings, tmp_path, IN_2031)
     with session_scope(demo_app) as session:
         load_demo(session, later)
         urgent = session.scalar(select(Consult).where(Consult.priority == "urgent"))
@@ -83,12 +90,7 @@ def test_the_demo_has_a_consult_the_backup_answered_after_half_its_norm_passed_o
     from triage_service.models import Agreement, Consult, ConsultIdentifier, Overflow, TaskStatus
     from triage_service.routing.working_time import norm_time_between
 
-    instance = tmp_path / "instance"
-    shutil.copytree(settings.instance_path, instance,
-                    ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
-    later = dataclasses.replace(settings, instance_path=instance, database_url=f"sqlite:///{instance / 'demo.db'}")
-    demo_app = create_app(later, clock=FrozenClock(day))
-    upgrade_database(demo_app.extensions["triage.engine"])
+    demo_app, later = demo_instance(settings, tmp_path, day)
     with session_scope(demo_app) as session:
         load_demo(session, later)
     with session_scope(demo_app) as session:
