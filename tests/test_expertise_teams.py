@@ -201,8 +201,10 @@ def test_the_answer_on_behalf_of_the_team_names_member_and_team_in_fhir_portal_a
     portal = app.test_client()
     username, _name, _agb, _practice, secret = DEMO_PRACTICE_USERS[0]
     log_in(portal, clock, username, DEMO_PASSWORD, secret)
-    assert f"{BAKKER[1]} namens Wondzorgteam Rijnmond" in portal.get(f"/huisarts/consults/{consult_id}")\
-        .get_data(as_text=True)
+    page = portal.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
+    assert f"{BAKKER[1]} namens Wondzorgteam Rijnmond" in page
+    # The GP asked the team, whoever of it holds the consult: the page is headed by the team, not a discipline.
+    assert "<h1>Wondzorgteam Rijnmond · " in page and f"{BAKKER[1]} (Wondzorgteam Rijnmond)" in page
     with session_scope(app) as session:
         consult = session.get(Consult, consult_id)
         assert consult is not None

@@ -175,7 +175,8 @@ def test_the_backup_specialist_answers_and_the_gp_sees_who_and_why(
     log_in(portal, clock, username=user[0], secret=user[4])
     page = portal.get(f"/huisarts/consults/{consult_id}").get_data(as_text=True)
     assert ("Beantwoord door dr. M. de Wit (dermatoloog) van Ziekenhuis Maasstad-Zuid (achtervang: de eigen "
-            "specialisten konden de norm niet halen)") in page
+            "specialisten konden de norm niet halen), omdat 50% van de antwoordnorm") in page
+    assert "<dt>Achtervang</dt>" in page
 
 
 @pytest.fixture

@@ -106,6 +106,11 @@ triage_service demo
                       on call ({DEMO_USERS[1][0]} or {DEMO_USERS[3][0]}, by the rota) sees the banner and
                       "Ik pak hem op"; untaken, the worker alerts again and calls the backup after 15 minutes.
                       Ask one yourself as huisarts-hap (below).
+  Collaboration:      the first-line specialists (kaderhuisarts, optometrist, fysiotherapeut) each have a
+                      consult waiting; the wound-care team (wondverpleegkundige, kaderhuisarts-wondzorg) a
+                      queue to take from and an MDO agenda; the GP (huisarts) a back-referral from the
+                      cardiologist to take over, and a consult answered by the backup hospital
+                      (dermatoloog-maasstad, achtervang).
   On-call rota:       log in as {DEMO_ROTA_MAKER[0]} ({DEMO_ROTA_MAKER[1]}), same password, TOTP secret
                       {DEMO_ROTA_MAKER[3]}: the rota at {base}/inbox/rooster.
   GP portal:          {base}/login as a GP (phone or desktop): new consults with photos, the

@@ -28,7 +28,7 @@ from triage_service.settings import PROJECT_ROOT
 DEMO_EXAMPLE = PROJECT_ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
 NUMBER = "HIS-DEMO-ACHTERVANG"
 BACKUP_USER = "dermatoloog-maasstad"
-QUESTION = ("Man van 44 met sinds twee maanden een schilferende, rode plek op het scheenbeen, 3 cm, niet jeukend. "
+QUESTION = ("Vrouw van 58 met sinds twee maanden een schilferende, rode plek op het scheenbeen, 3 cm, niet jeukend. "
             "Twee weken hydrocortison 1% zonder effect, geen psoriasis in de familie. Vraag: past dit bij "
             "nummulair eczeem of bij een oppervlakkig basaalcelcarcinoom, en moet ik een biopt nemen?")
 ADVICE = ("Beeld past het best bij nummulair eczeem: scherp begrensde, schilferende plek zonder parelmoerglans of "

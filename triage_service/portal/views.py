@@ -15,6 +15,7 @@ from triage_service.attachments.quality import thresholds
 from triage_service.audit.trail import record
 from triage_service.consults import letters, patient_photos, practice, verdicts
 from triage_service.consults.patient_context import context_tables
+from triage_service.consults.teams import team_of_consult
 from triage_service.database import get_session
 from triage_service.errors import N_, Conflict, DomainError, FormErrors, NotFound
 from triage_service.models import Attachment, AuditAction, OrganisationKind
@@ -95,6 +96,7 @@ def consult_page(consult_id: str, errors: dict[str, str] | None = None, status: 
                            can_judge=not read_only and verdicts.answered_with_advice(found),
                            max_bytes=settings().max_attachment_bytes,
                            overflow=overflow_notice(get_session(), found),
+                           team=team_of_consult(get_session(), found),
                            patient_context=context_tables(get_session(), found)), status
 
 

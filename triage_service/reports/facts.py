@@ -61,12 +61,26 @@ class Afterwards:
 NOTHING_YET = Afterwards()
 
 
+def norm_met_at(consult: Consult, task: ConsultTask) -> datetime | None:
+    """When the consult did what its answer norm asks: the advice, or for a video consult or ECMS the appointment
+    offered. None while it has not. The monitoring counts "within norm" by it and the screens say "late" by it,
+    so a consult is never on time in one and late in the other."""
+    if consult.consult_form in APPOINTMENT_FORMS and consult.appointment_offered_at is not None:
+        return consult.appointment_offered_at
+    return consult.completed_at if task.status is TaskStatus.COMPLETED else None
+
+
+def is_late(due_at: datetime | None, met_at: datetime | None, now: datetime) -> bool:
+    """Past its due time: met after it, or not met and the due time has passed."""
+    if due_at is None:
+        return False
+    return met_at > due_at if met_at is not None else now > due_at
+
+
 def fact_values(consult: Consult, task: ConsultTask, zorggroep_id: str | None,
                 taken_at: datetime | None = None, afterwards: Afterwards = NOTHING_YET) -> dict[str, Any]:
     """The fact row of a consult; ``taken_at`` is when its call-out was taken ("Ik pak hem op"), if it was."""
-    answered = consult.completed_at if task.status is TaskStatus.COMPLETED else None
-    if consult.consult_form in APPOINTMENT_FORMS and consult.appointment_offered_at is not None:
-        answered = consult.appointment_offered_at  # for these forms the norm is "appointment offered"
+    answered = norm_met_at(consult, task)
     minutes = within = None
     if answered is not None:
         minutes = _minutes_between(consult.created_at, answered)

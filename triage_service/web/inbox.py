@@ -36,6 +36,7 @@ from triage_service.models import (
     TimeRegistration,
 )
 from triage_service.models.appointment import OPEN_APPOINTMENT
+from triage_service.reports.facts import is_late, norm_met_at
 from triage_service.routing.assignment import OPEN_STATUSES
 from triage_service.routing.service import age_on, specialism_label
 from triage_service.security.web_auth import InboxUser
@@ -114,6 +115,8 @@ class ConsultDetail:
     referral_specialism: str | None = None
     referral_urgency: str | None = None
     completed_at: datetime | None = None
+    #: When the consult did what its norm asks (reports/facts.py): "late" on the page is what the monitoring counts.
+    norm_met_at: datetime | None = None
     registrations: list[TimeRegistration] = field(default_factory=list)
     minutes_total: int | None = None
     letter_id: str | None = None
@@ -140,6 +143,9 @@ class ConsultDetail:
     def access_basis(self) -> str | None:
         """For the audit entry of a read: on what ground the user saw the consult, when not their own."""
         return "access=team-member" if self.team_member_only else None
+
+    def late(self, now: datetime) -> bool:
+        return is_late(self.due_at, self.norm_met_at, now)
 
     @property
     def booked(self) -> Appointment | None:
@@ -227,7 +233,7 @@ def consult_detail(session: Session, user: InboxUser, consult_id: str, language:
         referral_specialism=specialism_label(consult.referral_specialism, language)
         if consult.referral_specialism else None,
         referral_urgency=consult.referral_urgency, completed_at=consult.completed_at,
-        registrations=registrations, minutes_total=consult.time_spent_minutes,
+        norm_met_at=norm_met_at(consult, task), registrations=registrations, minutes_total=consult.time_spent_minutes,
         letter_id=letters.current_letters(session, [consult]).get(consult.id),
         norm_minutes=norm_minutes_for(session, consult),
         attestations_required=attestations_required(session, consult), attestations=tuple(consult.attestations or ()),
