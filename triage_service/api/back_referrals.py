@@ -11,7 +11,8 @@ request: the POST body is read once, by the route.
 - ``GET ServiceRequest/terugverwijzing-{id}``, ``GET Task/terugverwijzing-{id}``,
   ``GET Communication/terugverwijzing-{id}``: reads, audited;
 - ``GET ServiceRequest?category={triage-back-referral}|back-referral`` (or ``?performer=...``) and
-  ``GET Task?code={triage-back-referral}|back-referral``: the practice's back-referrals, newest first;
+  ``GET Task?code={triage-back-referral}|back-referral``: the practice's back-referrals, newest first, paged
+  by ``_count`` and ``_offset`` as every search (api/search_params.py);
 - ``PUT Task/terugverwijzing-{id}`` with status ``completed`` (or ``accepted``): the practice takes the care
   over ("overgenomen"); ``If-Match`` is honoured;
 - ``POST Communication`` with ``partOf`` the Task: the practice asks the specialist a question (Task on-hold
@@ -29,7 +30,15 @@ from flask import Response, request
 from sqlalchemy import select
 
 from triage_service.api.io import fhir_response, read_resource
-from triage_service.api.search_params import check_params, check_result_parameters, left_out_outcome
+from triage_service.api.search_params import (
+    check_params,
+    left_out_outcome,
+    page_links,
+    page_window,
+    split_values,
+    token_matches,
+    wants_total,
+)
 from triage_service.audit.trail import record
 from triage_service.consults import back_referrals
 from triage_service.database import get_session
@@ -62,27 +71,32 @@ def thread_ids() -> list[str]:
 def search_thread(own_ids: list[str]) -> Response:
     """The question and the answer of the practice's back-referral: how its HIS finds the specialist's answer."""
     require_scope("Communication", "search")
+    count, offset = page_window()
     session = get_session()
     backs = session.scalars(select(BackReferral).where(
         (BackReferral.task_id.in_(own_ids)) | (BackReferral.id.in_(own_ids)),
         BackReferral.practice_id == _practice_id())).all()
-    bodies = [communication_to_fhir(back, message) for back in backs for message in back.messages]
-    now, actor = clock(), request_actor()
-    record(session, actor, event="fhir.search", action=AuditAction.EXECUTE, resource_type="Communication",
-           detail=f"params={','.join(sorted(set(request.args)))}; returned={len(bodies)}; back-referrals", at=now)
-    for back in backs:
-        if back.messages:
-            record(session, actor, event="fhir.search.result", action=AuditAction.READ,
-                   resource_type="Communication", patient_ref=back.patient_ref, at=now)
-    return _bundle("Communication", bodies)
+    found = [(back, communication_to_fhir(back, message)) for back in backs for message in back.messages]
+    page = found[offset:offset + count]
+    _audit_search("Communication", [back for back, _ in page])
+    return _bundle("Communication", [body for _, body in page], len(found), count, offset)
 
 
 def asks_for_back_referrals(rtype: str) -> bool:
-    """Whether a ServiceRequest or Task search asks for the practice's back-referrals."""
-    name = "category" if rtype == "ServiceRequest" else "code"
-    coded = any(value.split("|")[-1] == "back-referral" for raw in request.args.getlist(name)
+    """Whether a ServiceRequest or Task search asks for the practice's back-referrals.
+
+    A Task search asks for them when every ``code`` parameter names the back-referral code (``back-referral``,
+    ``{triage-back-referral}|back-referral``): values of one parameter are alternatives, repeated parameters
+    all have to hold (http://hl7.org/fhir/R4/search.html#combining). So ``code=back-referral,urn:x|y`` gives the
+    back-referrals (consult Tasks carry no code to match the other value), and ``code=back-referral&code=urn:x|y``
+    is left to the consult search, where it matches nothing: no Task has both codes."""
+    if rtype == "Task":
+        codes = [values for raw in request.args.getlist("code") if (values := split_values(raw))]
+        return bool(codes) and all(any(token_matches(v, CS_BACK_REFERRAL, "back-referral") for v in values)
+                                   for values in codes)
+    coded = any(value.split("|")[-1] == "back-referral" for raw in request.args.getlist("category")
                 for value in raw.split(","))
-    return coded or (rtype == "ServiceRequest" and "performer" in request.args)
+    return coded or "performer" in request.args
 
 
 def is_about_back_referral(resource: dict[str, Any]) -> bool:
@@ -185,35 +199,34 @@ def search(rtype: str) -> Response:
     require_scope(rtype, "search")
     # The same refusal of unknown or unsupported parameters as every other search (api/search.py).
     check_params({"category", "performer", "status"} if rtype == "ServiceRequest" else {"code", "status"})
-    check_result_parameters()
-    session = get_session()
-    rows = back_referrals.of_practice(session, _practice_id())
+    count, offset = page_window()
     status = [v for raw in request.args.getlist("status") for v in raw.split(",")]
-    bodies: list[dict[str, Any]] = [
-        service_request_to_fhir(b, back_referrals.CARE_PROGRAMMES) if rtype == "ServiceRequest" else task_to_fhir(b)
-        for b in rows]
-    if status:
-        bodies = [b for b in bodies if b["status"] in status]
+    found = [(b, service_request_to_fhir(b, back_referrals.CARE_PROGRAMMES) if rtype == "ServiceRequest"
+              else task_to_fhir(b)) for b in back_referrals.of_practice(get_session(), _practice_id())]
+    found = [(back, body) for back, body in found if not status or body["status"] in status]
+    page = found[offset:offset + count]
+    _audit_search(rtype, [back for back, _ in page])
+    return _bundle(rtype, [body for _, body in page], len(found), count, offset)
+
+
+def _audit_search(rtype: str, shown: list[BackReferral]) -> None:
+    """The search, and a row per back-referral whose data the page shows (NEN 7513: per patient shown)."""
+    session, now, actor = get_session(), clock(), request_actor()
     names = ",".join(sorted(set(request.args)))  # parameter names only: values may identify patients
-    now, actor = clock(), request_actor()
     record(session, actor, event="fhir.search", action=AuditAction.EXECUTE, resource_type=rtype,
-           detail=f"params={names}; returned={len(bodies)}; back-referrals", at=now)
-    shown = {b["id"] for b in bodies}
-    for back in rows:
-        if (service_request_id(back) if rtype == "ServiceRequest" else PREFIX + back.task_id) in shown:
-            record(session, actor, event="fhir.search.result", action=AuditAction.READ, resource_type=rtype,
-                   patient_ref=back.patient_ref, at=now)
-    return _bundle(rtype, bodies)
+           detail=f"params={names}; returned={len(shown)}; back-referrals", at=now)
+    for back in dict.fromkeys(shown):  # a back-referral's messages share its patient: one row for them
+        record(session, actor, event="fhir.search.result", action=AuditAction.READ, resource_type=rtype,
+               patient_ref=back.patient_ref, at=now)
 
 
-def _bundle(rtype: str, bodies: list[dict[str, Any]]) -> Response:
-    """The search's Bundle with the result parameters every search takes (api/search.py): _summary=count
-    answers the total alone, _total=none leaves it out; never an empty entry array. A practice holds few
-    back-referrals, so they come in one page."""
-    summary = request.args.get("_summary")
-    shown = [] if summary == "count" else bodies
-    total = None if request.args.get("_total") == "none" and summary != "count" else len(bodies)
-    return fhir_response(searchset(shown, total, request.url, None, base_url(), outcome=left_out_outcome()), 200)
+def _bundle(rtype: str, page: list[dict[str, Any]], total: int, count: int, offset: int) -> Response:
+    """The search's Bundle with the result parameters every search takes (api/search_params.py): _count and
+    _offset (page_window) cut the list, with a next link when more follow; _summary=count answers the total
+    alone, _total=none leaves it out; never an empty entry array."""
+    stated = total if wants_total() else None
+    self_url, next_url = page_links(rtype, count, offset, stated, len(page))
+    return fhir_response(searchset(page, stated, self_url, next_url, base_url(), outcome=left_out_outcome()), 200)
 
 
 #: The category a HIS searches by (documented in the CapabilityStatement).

@@ -9,7 +9,7 @@ would end up in URLs and logs.
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 
 from triage_service.api import back_referrals
 from triage_service.api.resources import bp
@@ -51,7 +51,7 @@ def search_tasks() -> Response:
         return back_referrals.search("Task")
     access = require_scope("Task", "search")
     check_params({"status", "business-status", "requester", "requester:identifier", "owner", "owner:identifier",
-                   "focus", "_lastUpdated"})
+                   "focus", "code", "_lastUpdated"})
     where: list[ColumnElement[bool]] = [ConsultTask.organisation_id == access.organisation_id]
     args = request.args
     for raw in args.getlist("status"):
@@ -66,6 +66,10 @@ def search_tasks() -> Response:
         where.append(ConsultTask.consult.has(Consult.requester_agb.in_(_agb_codes(raw, "requester"))))
     for raw in args.getlist("_lastUpdated"):
         where.append(date_clause(ConsultTask.updated_at, raw))
+    if any(split_values(raw) for raw in args.getlist("code")):
+        # A consult Task carries no code (fhir/mapping.py task_to_fhir), so no code matches one; a search for
+        # the back-referral code alone went to back_referrals above. An empty value is ignored, as FHIR says.
+        where.append(false())
     query = select(ConsultTask).where(*where).order_by(ConsultTask.updated_at.desc(), ConsultTask.id)
     rows, total, count, offset = page_of(query, select(func.count()).select_from(ConsultTask).where(*where))
     letters = current_letters(get_session(), [t.consult for t in rows])  # one query for the page

@@ -53,6 +53,16 @@ def split_token(value: str) -> tuple[str | None, str]:
     return (system or None, code) if sep else (None, value)
 
 
+def token_matches(value: str, system: str, code: str) -> bool:
+    """Whether a token search value names a coding, in the forms of http://hl7.org/fhir/R4/search.html#token:
+    ``code`` (in any system), ``system|code``, ``|code`` (a code without a system) and ``system|`` (any code of
+    the system). Unlike split_token, which reads ``|code`` as ``code``, it keeps ``|code`` apart."""
+    if "|" not in value:
+        return value == code
+    wanted_system, _, wanted_code = value.rpartition("|")
+    return wanted_system == system and wanted_code in ("", code)
+
+
 def date_clause(column: Any, raw: str, parameter: str = "_lastUpdated") -> ColumnElement[bool]:
     prefix = raw[:2] if raw[:2] in _PREFIXES else "eq"
     text = raw[2:] if raw[:2] in _PREFIXES else raw
@@ -71,7 +81,10 @@ def date_clause(column: Any, raw: str, parameter: str = "_lastUpdated") -> Colum
     return clauses[prefix]()
 
 
-def page_of(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], int | None, int, int]:
+def page_window() -> tuple[int, int]:
+    """The page a search answers, as (count, offset): _count and _offset checked and bounded, _summary and _total
+    checked, and count 0 for _summary=count (the total only). Every search takes it, the ORM-paged ones through
+    page_of and the back-referrals' lists (api/back_referrals.py) directly, so each answers _count alike."""
     conf = settings()
     try:
         count = int(request.args.get("_count", conf.default_page_size))
@@ -81,20 +94,23 @@ def page_of(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], in
     if count < 0 or offset < 0 or offset > _MAX_OFFSET:
         raise InvalidInput(N_("_count and _offset must be between 0 and %(limit)s"),
                            params={"limit": _MAX_OFFSET})
-    count = min(count, conf.max_page_size)
-    summary, wanted_total = _result_parameter("_summary", _SUMMARIES), _result_parameter("_total", _TOTALS)
-    if summary == "count":
-        count = 0  # the total only: no entries, so no rows read and no next page
+    summary = _result_parameter("_summary", _SUMMARIES)
+    _result_parameter("_total", _TOTALS)
+    # _summary=count: the total only, so no entries, no rows read and no next page.
+    return (0 if summary == "count" else min(count, conf.max_page_size)), offset
+
+
+def wants_total() -> bool:
+    """Whether the Bundle states its total: not under _total=none, unless _summary=count asks for nothing else."""
+    return request.args.get("_total") != "none" or request.args.get("_summary") == "count"
+
+
+def page_of(query: Select[Any], count_query: Select[Any]) -> tuple[list[Any], int | None, int, int]:
+    count, offset = page_window()
     session = get_session()
-    total = None if wanted_total == "none" and summary != "count" else session.scalar(count_query) or 0
+    total = (session.scalar(count_query) or 0) if wants_total() else None
     rows = list(session.scalars(query.limit(count).offset(offset))) if count else []
     return rows, total, count, offset
-
-
-def check_result_parameters() -> None:
-    """_summary and _total, checked for a search that pages by itself (api/back_referrals.py)."""
-    _result_parameter("_summary", _SUMMARIES)
-    _result_parameter("_total", _TOTALS)
 
 
 def _result_parameter(name: str, supported: tuple[str, ...]) -> str | None:
@@ -105,7 +121,7 @@ def _result_parameter(name: str, supported: tuple[str, ...]) -> str | None:
     return value
 
 
-def _links(rtype: str, count: int, offset: int, total: int | None, got: int) -> tuple[str, str | None]:
+def page_links(rtype: str, count: int, offset: int, total: int | None, got: int) -> tuple[str, str | None]:
     # The self link says what the search did: parameters left out under handling=lenient are not in it.
     ignored = g.get("ignored_search_parameters", ())
     params = [(k, v) for k, v in request.args.items(multi=True)
@@ -141,7 +157,7 @@ def search_bundle(rtype: str, resources: list[dict[str, Any]], patients: list[st
         # NEN 7513 asks per patient whose data was shown, so every patient in the page gets a row.
         record(session, actor, event="fhir.search.result", action=AuditAction.READ, resource_type=rtype,
                patient_ref=patient, at=now)
-    self_url, next_url = _links(rtype, count, offset, total, len(resources))
+    self_url, next_url = page_links(rtype, count, offset, total, len(resources))
     return fhir_response(searchset(resources, total, self_url, next_url, base_url(), outcome=left_out_outcome()))
 
 
