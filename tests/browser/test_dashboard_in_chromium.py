@@ -110,3 +110,23 @@ def test_the_agreed_targets_stay_inside_their_cards_on_a_phone_and_a_desktop(
     expect(targets.get_by_text("Voorkomen verwijzingen, aandeel van de beoogde verwijzingen")).to_be_visible()
     assert_stays_inside(on_screen, ".target-card")
     assert_no_horizontal_scroll(on_screen)
+
+
+def test_the_charts_shrink_with_the_window_when_a_desktop_window_narrows_to_a_phone(
+        page: Any, live_server: str, month: World, clock: FrozenClock) -> None:  # noqa: F811
+    log_in_as_staff(page, live_server, clock)
+    page.wait_for_url(f"{live_server}/dashboard")
+    assert all(c["chart"] and c["width"] > 390 for c in drawn_charts(page).values()), drawn_charts(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    # Chart.js resizes on its ResizeObserver's next frame: poll until every canvas fits its card (Playwright's
+    # Python API has no expect.poll; wait_for_function polls each animation frame), never a fixed sleep.
+    page.wait_for_function("""ids => ids.every(id => {
+        const canvas = document.getElementById(id);
+        return canvas.getBoundingClientRect().right <= window.innerWidth;
+    })""", arg=CHARTS, timeout=5_000)
+    assert_no_horizontal_scroll(page)
+    charts = drawn_charts(page)
+    assert all(c["chart"] and 100 < c["width"] <= 390 for c in charts.values()), charts
+    assert_stays_inside(page, ".charts .card")

@@ -20,7 +20,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from statistics import median
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +28,7 @@ from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, Consult, ConsultTask, Organisation, TaskStatus
 from triage_service.models.monitoring import ConsultFact
 from triage_service.reports.declaration_terms import FIRST_LINE_BUDGET
+from triage_service.reports.monitoring import answer_hours, nearest_rank
 from triage_service.reports.periods import Month, local_date
 
 VS_FIRST_LINE = f"{CANONICAL_BASE}/ValueSet/triage-first-line-specialism"
@@ -59,28 +59,27 @@ class FirstLineFigures:
 
 def first_line_figures(session: Session, zorggroep_id: str, start: datetime, end: datetime) -> FirstLineFigures:
     """The consults submitted in [start, end) under the zorggroep's agreements, and the first-line ones among
-    them per specialism, with how many were answered and their median answer time (submission to advice)."""
+    them per specialism, with how many were answered and their median answer time.
+
+    The answer time is the monitoring's own (reports/monitoring.py): the fact rows' whole minutes, the
+    nearest-rank median, in hours by the same function; so a specialism's median reads the same here as in
+    the key figures (it once read 0,1 h here, from seconds and an averaged median, and 0,0 there)."""
     codes = first_line_codes()
     # The window is read through the fact rows' (zorggroep, created_at) index, as the rest of the dashboard:
     # consults has no index on created_at, and a month of a region's consults must not cost a read of all.
     rows = session.execute(
-        select(Consult.specialism, Consult.created_at, Consult.completed_at, ConsultTask.status)
-        .select_from(ConsultFact)
-        .join(Consult, Consult.id == ConsultFact.consult_id)
-        .join(ConsultTask, ConsultTask.consult_id == Consult.id)
+        select(ConsultFact.specialism, ConsultFact.state, ConsultFact.answer_minutes)
         .where(ConsultFact.zorggroep_id == zorggroep_id, ConsultFact.created_at >= start,
                ConsultFact.created_at < end)).all()
-    per: dict[str, list[float | None]] = {}
-    for specialism, created, completed, status in rows:
-        if specialism not in codes:
-            continue
-        answered = status is TaskStatus.COMPLETED and completed is not None
-        per.setdefault(specialism, []).append((completed - created).total_seconds() / 3600
-                                              if answered and completed is not None else None)
+    per: dict[str, list[int | None]] = {}
+    for specialism, state, minutes in rows:
+        if specialism in codes:
+            per.setdefault(specialism, []).append(minutes if state == "completed" else None)
     table = []
     for specialism, times in sorted(per.items()):
-        done = [t for t in times if t is not None]
-        table.append(SpecialismRow(specialism, len(times), len(done), round(median(done), 1) if done else None))
+        done = sorted(t for t in times if t is not None)
+        median = nearest_rank([(minutes, 1) for minutes in done], 0.5) if done else None
+        table.append(SpecialismRow(specialism, len(times), len(done), answer_hours(median)))
     return FirstLineFigures(len(rows), sum(row.consults for row in table), table)
 
 

@@ -232,13 +232,14 @@ def _answer_percentiles(session: Session, key: Any, where: list[Any]) -> dict[An
         rows = session.execute(select(
             key, func.percentile_disc(0.5).within_group(ConsultFact.answer_minutes),
             func.percentile_disc(0.9).within_group(ConsultFact.answer_minutes)).where(*answered).group_by(key))
-        return {k: (_hours(m), _hours(p)) for k, m, p in rows}
+        return {k: (answer_hours(m), answer_hours(p)) for k, m, p in rows}
     histograms: dict[Any, list[tuple[int, int]]] = defaultdict(list)
     for k, minutes, count in session.execute(select(key, ConsultFact.answer_minutes, func.count())
                                              .where(*answered).group_by(key, ConsultFact.answer_minutes)
                                              .order_by(key, ConsultFact.answer_minutes)):
         histograms[k].append((minutes, count))
-    return {k: (_hours(nearest_rank(h, 0.5)), _hours(nearest_rank(h, 0.9))) for k, h in histograms.items()}
+    return {k: (answer_hours(nearest_rank(h, 0.5)), answer_hours(nearest_rank(h, 0.9)))
+            for k, h in histograms.items()}
 
 
 def _appointments(session: Session, key: Any, where: list[Any]) -> dict[Any, dict[tuple[str, str], int]]:
@@ -275,7 +276,11 @@ def nearest_rank(histogram: list[tuple[int, int]], p: float) -> int | None:
     return None
 
 
-def _hours(minutes: Any) -> float | None:
+def answer_hours(minutes: Any) -> float | None:
+    """Whole answer minutes in hours with two decimals. Every answer time on the screens is this, of the fact
+    rows' minutes (reports/first_line.py too), shown with one decimal rounded half up: m / 60 rounded to two
+    decimals never crosses a tie of the first decimal (100m / 60 mod 10 is never in [4.5, 5)), so that is the
+    minutes rounded once."""
     return None if minutes is None else round(float(minutes) / 60, 2)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import format_currency, format_decimal, format_percent
@@ -133,6 +133,8 @@ class Row:
     #: The group as reported by /reports/monitoring (an AGB code, agreement code, ISO week...).
     key: str
     figures: dict[str, Any]
+    #: What the table prints after the label ("Dermatologie 0310"), or "" when the code says nothing more.
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,13 @@ def _row(group: dict[str, Any], group_by: GroupBy, language: str) -> Row:
     key = str(group["key"])
     if group_by is GroupBy.SPECIALISM:
         label = specialism_label(key, language)
-    elif group_by is GroupBy.TOTAL:
-        label = str(_("All consults"))
-    else:
-        label = str(group["label"] or key)
-    return Row(label, key, group)
+        # A hospital specialism's AGB code (0310) is how the insurer's lists name it; a first-line specialism's
+        # code is an English slug ("nurse-specialist") that would only read as untranslated text beside its label.
+        return Row(label, key, group, key if key.isdigit() else "")
+    if group_by is GroupBy.TOTAL:
+        return Row(str(_("All consults")), key, group)
+    label = str(group["label"] or key)
+    return Row(label, key, group, key if key != label else "")
 
 
 def _week_labels(start: date, end: date) -> list[str]:
@@ -248,7 +252,11 @@ def percent(ratio: float | None, decimals: int = 0) -> str:
 
 
 def hours(value: float | None) -> str:
-    return NO_VALUE if value is None else str(format_decimal(value, format="#,##0.0"))
+    """Hours with one decimal, rounded half up as one rounds by hand (Babel alone would round 0,05 to an even
+    0,0): the value is reports/monitoring.answer_hours, whose two decimals leave this the only rounding."""
+    if value is None:
+        return NO_VALUE
+    return str(format_decimal(Decimal(str(value)).quantize(Decimal("0.1"), ROUND_HALF_UP), format="#,##0.0"))
 
 
 def statement_months(start: date, end: date) -> list[Month]:
