@@ -131,7 +131,11 @@ def figures(money: Money, prevented_by_intent: int, returned: int, intended: int
         "cost_cents": total_cost,
         "saving_cents": saving,
         "saving_ratio": ratio(saving, avoided),
-        "meets_target": None if not avoided else saving * TARGET_DENOMINATOR >= avoided * TARGET_NUMERATOR,
+        # The framework's target is the collaboration's, after its own costs: a group that carries none (a
+        # specialism, practice, specialist or week) is not judged against it, or a figure before costs would
+        # read "on target" beside its agreement's "below target".
+        "meets_target": None if not avoided or own is None else
+        saving * TARGET_DENOMINATOR >= avoided * TARGET_NUMERATOR,
         "completed_without_referral_cost": money.uncosted,
     }
 
