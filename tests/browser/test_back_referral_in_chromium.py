@@ -5,6 +5,7 @@ the care over ("Ik neem de zorg over"). No sideways scroll, no CSP trouble, no s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -45,9 +46,16 @@ def test_a_back_referral_is_sent_questioned_answered_and_taken_over(
     page.get_by_label("Wat de huisarts vanaf nu doet").fill("CVRM: bloeddruk halfjaarlijks")
     page.get_by_label("Wanneer opnieuw verwijzen").fill("Toename dyspneu")
     page.get_by_role("button", name="Naar de praktijk sturen").click()
-    expect(page.get_by_text("Dit is geen geldig BSN")).to_be_visible()
-    expect(page.get_by_text("Geef de diagnose als ICPC-1-NL-code")).to_be_visible()
+    expect(page.locator("#patient_bsn-error")).to_have_text(re.compile("Dit is geen geldig BSN"))
+    expect(page.locator("#diagnosis_icpc-error")).to_have_text("Geef de diagnose als ICPC-1-NL-code")
+    # The summary above the form links each message to its field: following one lands on the field.
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    summary.get_by_role("link", name="Geef de diagnose als ICPC-1-NL-code").click()
+    expect(page.get_by_label("Diagnose: ICPC-1-NL-code")).to_be_in_viewport()
+    expect(page.get_by_label("Diagnose: ICPC-1-NL-code")).to_be_visible()
     assert_stays_inside(page, "form")
+    assert_stays_inside(page, ".error-summary")
     # The refusal is a 422 page, which the browser's console reports; it is the answer expected here.
     trouble[:] = [t for t in trouble if "422" not in t]
     check(page, f"back-referral-refused-{screen}", trouble)
@@ -71,6 +79,10 @@ def test_a_back_referral_is_sent_questioned_answered_and_taken_over(
     gp_page.get_by_role("button", name="Vraag versturen").click()
     expect(gp_page.get_by_text("Uw vraag is naar de specialist gestuurd.")).to_be_visible()
 
+    # The inbox tells the cardiologist a question waits, in the link to the back-referrals.
+    page.goto(f"{live_server}/inbox")
+    expect(page.get_by_role("link", name="Terugverwijzingen naar de huisarts 1 vraag wacht")).to_be_visible()
+    check(page, f"back-referral-question-waits-{screen}", trouble)
     page.goto(specialist_url)
     page.get_by_label("Uw antwoord").fill("Systolisch onder 130 mmHg.")
     page.get_by_role("button", name="Antwoord versturen").click()

@@ -8,6 +8,9 @@ question; the specialist answers, after which the practice can take it over.
 
 Every door (the FHIR API, the inbox, the portal) calls the functions here, so the rules live once:
 - the form's checks, each bad field named in one refusal (Dutch in the screens, in the OperationOutcome);
+- who may send one: a second-line specialist only (``may_refer_back``); a first-line specialist (kaderhuisarts,
+  optometrist, extended-scope physiotherapist: a code of the first-line specialism ValueSet) works beside the GP
+  and has no patient to hand back, so the screens offer them none of it;
 - who may see one: the practice it is addressed to, and the specialist who sent it; to anyone else it does
   not exist (404, the same answer as for an id that was never used);
 - the only moves: pending/answered -> accepted, pending/answered -> questioned, questioned -> answered.
@@ -19,12 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage_service.audit.trail import Actor, record
 from triage_service.encryption.fields import blind_index
-from triage_service.errors import N_, Conflict, FormErrors, NotFound
+from triage_service.errors import N_, Conflict, Forbidden, FormErrors, NotFound
 from triage_service.fhir import dutch, icpc
 from triage_service.models import (
     Agreement,
@@ -36,7 +39,9 @@ from triage_service.models import (
     Organisation,
     OrganisationKind,
     Practitioner,
+    PractitionerRoleKind,
 )
+from triage_service.reports.first_line import first_line_codes
 
 MAX_TEXT = 10_000
 MAX_NAME = 200
@@ -90,6 +95,21 @@ def _date(value: str, field: str, errors: dict[str, str]) -> date | None:
         return None
 
 
+def may_refer_back(practitioner: Practitioner | None) -> bool:
+    """Whether the practitioner hands patients back to the GP: a specialist of the second line, not a first-line
+    one (whose specialism is a first-line code) and not a GP."""
+    return (practitioner is not None and practitioner.role == PractitionerRoleKind.SPECIALIST
+            and (practitioner.specialism or "") not in first_line_codes())
+
+
+def questions_waiting(session: Session, specialist_id: str | None) -> int:
+    """How many of the specialist's back-referrals wait for their answer to a practice's question (one count)."""
+    if specialist_id is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(BackReferral).where(
+        BackReferral.specialist_id == specialist_id, BackReferral.status == BackReferralStatus.QUESTIONED)) or 0
+
+
 def practices_for(session: Session, specialist: Practitioner, today: date) -> list[Organisation]:
     """The practices a specialist may hand a patient back to: the GP practices of the zorggroepen whose
     agreements in force today name the specialist (or their organisation as the subcontractor)."""
@@ -112,10 +132,16 @@ def checked(session: Session, specialist: Practitioner, form: BackReferralForm, 
     if practice is None:
         errors["practice_agb"] = N_("Choose a GP practice that your agreements cover")
     bsn = (form.patient_bsn or "").replace(" ", "").strip()
-    if not dutch.is_valid_bsn(bsn):
+    if not bsn:
+        errors["patient_bsn"] = N_("Enter the patient's BSN")
+    elif not dutch.is_valid_bsn(bsn):
         errors["patient_bsn"] = N_("This is not a valid BSN (9 digits that pass the elfproef)")
     name = _text(form.patient_name, "patient_name", N_("Give the patient's name"), errors, MAX_NAME)
-    birth = _date(form.patient_birth_date, "patient_birth_date", errors)
+    birth = None
+    if not (form.patient_birth_date or "").strip():
+        errors["patient_birth_date"] = N_("Enter the patient's date of birth")
+    else:
+        birth = _date(form.patient_birth_date, "patient_birth_date", errors)
     if birth is not None and birth > today:
         errors["patient_birth_date"] = N_("The birth date lies in the future")
     code = (form.diagnosis_icpc or "").strip().upper()
@@ -148,7 +174,10 @@ def checked(session: Session, specialist: Practitioner, form: BackReferralForm, 
 
 def send(session: Session, specialist: Practitioner, form: BackReferralForm, actor: Actor, now: datetime,
          consult: Consult | None = None) -> BackReferral:
-    """Store a back-referral addressed to the practice; nothing is stored when a field is wrong."""
+    """Store a back-referral addressed to the practice; nothing is stored when a field is wrong, nor for a
+    first-line specialist (403: the screens do not offer it them; another door, such as the API, is told so)."""
+    if not may_refer_back(specialist):
+        raise Forbidden(N_("Only a second-line specialist refers a patient back to the GP"))
     values = checked(session, specialist, form, now.date(), consult)
     # The BSN's blind index, as a Patient's: the NEN 7513 look-up by BSN finds the back-referral's audit entries.
     token = blind_index(dutch.BSN, str(values["patient_bsn"]))

@@ -1,7 +1,9 @@
 """Back-referrals in the specialist's inbox (issue 23, point 2): "Terugverwijzen naar de huisarts" from a consult the
 specialist owns, a standalone "Nieuwe terugverwijzing" for a patient treated in the hospital, the list of what the
 specialist handed back (a practice's question first), answering that question, and the back-referral as a PDF
-letter for the specialist's own records (consults/back_referral_letter.py).
+letter for the specialist's own records (consults/back_referral_letter.py). Only a second-line specialist refers
+back (``back_referrals.may_refer_back``): a first-line one is refused every screen here (403, the page says why)
+and the inbox and consult pages offer them no link (the template global ``back_referral_questions``).
 
 Thin views over consults/back_referrals.py: a bad field re-shows the form with every message beside its field
 (422), nothing stored. The zorggroep's dashboard section (``_back_referrals.html``) reads its figures through the
@@ -36,12 +38,33 @@ _FIELDS = ("practice_agb", "patient_bsn", "patient_name", "patient_birth_date", 
            "gp_plan", "care_programme", "rereferral_criteria", "available_for", "available_until")
 
 
-def _specialist() -> Practitioner:
+def _practitioner() -> Practitioner | None:
     user = current_user()
-    found = get_session().get(Practitioner, user.practitioner_id) if user.practitioner_id else None
+    return get_session().get(Practitioner, user.practitioner_id) if user.practitioner_id else None
+
+
+def _specialist() -> Practitioner:
+    """The specialist using these screens; anyone who does not refer back (a first-line specialist) gets a 403."""
+    found = _practitioner()
     if found is None:
         abort(403)
+    if not back_referrals.may_refer_back(found):
+        # As the report screens refuse a specialist (403), with the reason on the page.
+        abort(make_response(render_template("error.html", status=403, reason=_(
+            "Back-referrals are for hospital specialists: a first-line specialist does not hand patients back "
+            "to the GP")), 403))
     return found
+
+
+@bp.app_template_global()
+def back_referral_questions() -> int | None:
+    """For the inbox's link to the back-referrals: how many practices' questions wait for the specialist's
+    answer, or None when the account does not refer back (no link at all)."""
+    me = _practitioner()
+    if not back_referrals.may_refer_back(me):
+        return None
+    assert me is not None
+    return back_referrals.questions_waiting(get_session(), me.id)
 
 
 def _owned_consult(consult_id: str) -> Consult:
@@ -79,6 +102,7 @@ def back_referrals_sent() -> str:
 
 @bp.get("/inbox/terugverwijzingen/nieuw")
 def new_back_referral() -> Any:
+    _specialist()  # a first-line specialist is refused before any consult is looked at
     consult_id = request.args.get("consult")
     consult = _owned_consult(consult_id) if consult_id else None
     values = _prefill(consult) if consult is not None else {}
@@ -91,6 +115,7 @@ def new_back_referral() -> Any:
 
 @bp.post("/inbox/terugverwijzingen/nieuw")
 def send_back_referral() -> Any:
+    _specialist()
     consult_id = request.form.get("consult_id") or None
     consult = _owned_consult(consult_id) if consult_id else None
     values = {name: request.form.get(name, "") for name in _FIELDS}
@@ -104,14 +129,16 @@ def send_back_referral() -> Any:
                                    consult)
     except FormErrors as refused:
         get_session().rollback()
-        return _form_page(values, {k: _(v) for k, v in refused.errors.items()}, consult, 422)
+        # In the form's order, so the summary's links above the form read top to bottom.
+        order = sorted(refused.errors, key=lambda k: _FIELDS.index(k) if k in _FIELDS else len(_FIELDS))
+        return _form_page(values, {k: _(refused.errors[k]) for k in order}, consult, 422)
     get_session().commit()
     flash(_("The back-referral has been sent to the practice."))
     return redirect(url_for("web.back_referral", back_referral_id=back.id))
 
 
 def _page(back_referral_id: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
-    back = back_referrals.for_specialist(get_session(), current_user().practitioner_id, back_referral_id,
+    back = back_referrals.for_specialist(get_session(), _specialist().id, back_referral_id,
                                          inbox_actor(), clock())
     if errors:
         get_session().commit()  # the read is audited, though the answer is refused
@@ -127,7 +154,7 @@ def back_referral(back_referral_id: str) -> Any:
 @bp.get("/inbox/terugverwijzingen/<back_referral_id>/brief.pdf")
 def back_referral_letter_pdf(back_referral_id: str) -> Response:
     """The back-referral as a letter (PDF) for the specialist's own records; another's is a 404."""
-    data, name = back_referral_letter.specialist_letter(get_session(), current_user().practitioner_id,
+    data, name = back_referral_letter.specialist_letter(get_session(), _specialist().id,
                                                         back_referral_id, inbox_actor(), clock())
     get_session().commit()  # the export is audited even if the download is broken off
     response = never_cached(Response(data, mimetype="application/pdf"))
@@ -138,8 +165,7 @@ def back_referral_letter_pdf(back_referral_id: str) -> Response:
 @bp.post("/inbox/terugverwijzingen/<back_referral_id>/antwoord")
 def answer_back_referral(back_referral_id: str) -> Any:
     user = current_user()
-    back = back_referrals.for_specialist(get_session(), user.practitioner_id, back_referral_id, inbox_actor(),
-                                         clock())
+    back = back_referrals.for_specialist(get_session(), _specialist().id, back_referral_id, inbox_actor(), clock())
     try:
         back_referrals.answer(get_session(), back, user.display_name, request.form.get("answer", ""),
                               inbox_actor(), clock())

@@ -50,6 +50,15 @@ def code_labels() -> dict[str, dict[str | None, str]]:
 
 
 
+def form_in_sentence(forms: dict[str | None, str]) -> Any:
+    """A consult form's label inside a sentence: only its first letter lowered ("eenmalig consult medisch
+    specialist (ECMS)"), where Jinja's ``lower`` wrote the abbreviation as "(ecms)"."""
+    def label(code: str | None) -> str:
+        text = forms.get(code, code or "")
+        return text[:1].lower() + text[1:]
+    return label
+
+
 def template_globals() -> dict[str, Any]:
     labels = code_labels()
     # Looked up once per page, then formatted per row (each gettext call finds the locale and catalogue again).
@@ -63,7 +72,8 @@ def template_globals() -> dict[str, Any]:
             "grouping_label": reports_page.grouping_label, "target_label": reports_page.target_label,
             "target_value": reports_page.target_value,
             "priority_label": lookup("priority"), "sex_label": lookup("sex"),
-            "form_label": lookup("form"), "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
+            "form_label": lookup("form"), "form_in_sentence": form_in_sentence(labels["form"]),
+            "intent_label": lookup("intent"), "outcome_label": lookup("outcome"),
             "message_label": lookup("message"), "status_label": lookup("status"),
             "appointment_label": lookup("appointment"), "action_label": lookup("action"),
             "translate": _,
