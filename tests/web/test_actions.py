@@ -166,7 +166,9 @@ def kader_agreement(app: Flask, tmp_path: Any) -> Any:
 
 
 def temporary_agreement(app: Flask, tmp_path: Any, text: str, code: str) -> Any:
-    """An extra agreement for one test: imported, and removed afterwards with the consults under it."""
+    """An extra agreement for one test: imported, and removed afterwards with the consults under it. One that
+    replaces a configured agreement of the same code is put back as configured, not removed: the tests that run
+    later rely on the configured agreements (config/agreements/)."""
     from sqlalchemy import select
 
     from tests.conftest import _reset
@@ -176,10 +178,14 @@ def temporary_agreement(app: Flask, tmp_path: Any, text: str, code: str) -> Any:
 
     (tmp_path / f"{code}.yaml").write_text(text)
     with session_scope(app) as session:
+        configured = session.scalar(select(Agreement.id).where(Agreement.code == code)) is not None
         import_agreements(session, tmp_path / f"{code}.yaml")
     yield
     _reset(app)  # consults first: they point at the agreement
     with session_scope(app) as session:
+        if configured:
+            import_agreements(session, app.extensions["triage.settings"].agreements_path)
+            return
         agreement = session.scalar(select(Agreement).where(Agreement.code == code))
         if agreement is not None:
             session.delete(agreement)
