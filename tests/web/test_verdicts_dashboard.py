@@ -54,9 +54,10 @@ def test_a_period_without_advice_says_so(staff: FlaskClient) -> None:  # noqa: F
 def test_the_demo_s_dashboard_shows_the_gps_verdicts_and_the_agreed_targets(settings: Settings, app: Flask,
                                                                            tmp_path: Path) -> None:
     """The demo as a newcomer starts it (its own database, loaded once): dr. Visser answered four consults of De
-    Linde, dr. Jansen judged three: 4 answered, 3 verdicts (75%), 2 useful (67%); without the advice referred 2,
-    not referred 1; a referral still needed 1. Prevented by intent DEMO-6, -7 and -9 (would-refer, advice) = 3,
-    by verdict DEMO-6 = 1, by both DEMO-6 = 1 (DEMO-8 became a referral)."""
+    Linde and the backup's dr. de Wit one (demo/overflow.py), dr. Jansen judged three of Visser's: 5 answered,
+    3 verdicts (60%), 2 useful (67%); without the advice referred 2, not referred 1; a referral still needed 1.
+    Prevented by intent DEMO-6, -7, -9 and the backup's (would-refer, advice) = 4, by verdict DEMO-6 = 1, by both
+    DEMO-6 = 1 (DEMO-8 became a referral)."""
     instance = tmp_path / "instance"
     shutil.copytree(settings.instance_path, instance,
                     ignore=shutil.ignore_patterns("demo-clients", "*.sqlite3*", "translations"))
@@ -73,8 +74,8 @@ def test_the_demo_s_dashboard_shows_the_gps_verdicts_and_the_agreed_targets(sett
 
     page = browser.get("/dashboard").get_data(as_text=True)
 
-    assert cells(page, "verdict-figures", "Dermatologie") == ["4", "3", "75%", "67%", "2", "1", "0", "1"]
-    assert cells(page, "prevented-basis", "Dermatologie") == ["3", "1", "1"]
+    assert cells(page, "verdict-figures", "Dermatologie") == ["5", "3", "60%", "67%", "2", "1", "0", "1"]
+    assert cells(page, "prevented-basis", "Dermatologie") == ["4", "1", "1"]
     # dermatologie.yaml agreed its targets before the start; the other demo agreements agreed none.
     assert "Doelen afgesproken vóór de start" in page
     assert "doel 40,0%, werkelijk" in page and "doel 90,0%, werkelijk" in page and "doel 24,0 uur, werkelijk" in page

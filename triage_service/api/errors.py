@@ -86,11 +86,16 @@ def _is_broken_body(exc: Exception) -> bool:
     return type(exc).__module__ == "gunicorn.http.errors" and getattr(exc, "code", 400) < 500
 
 
-def _web_error(status: int, message: str) -> Response:
+#: Refusals whose domain message is written for the person who acted (who may not do this, what conflicts):
+#: shown on the error page. A 404's or 400's message names API ids and parameters; the page says it in words.
+_REASONS_SHOWN = (403, 409, 422)
+
+
+def _web_error(status: int, reason: str | None = None) -> Response:
     """The inbox answers errors with a page in the user's language, never a stack trace."""
     from flask import render_template
 
-    return Response(render_template("error.html", status=status, message=message), status=status,
+    return Response(render_template("error.html", status=status, reason=reason), status=status,
                     mimetype="text/html")
 
 
@@ -115,7 +120,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
         if _screen():
-            return _web_error(exc.status_code, exc.text())
+            return _web_error(exc.status_code, exc.text() if exc.status_code in _REASONS_SHOWN else None)
         if request.blueprint == "reports":
             if exc.status_code in _REFUSALS:
                 _audit_refusal(exc)
@@ -160,7 +165,7 @@ def init_app(app: Flask) -> None:
             response.headers["Retry-After"] = "60"
             return response
         if _screen():
-            return _web_error(status, exc.description or exc.name)
+            return _web_error(status)  # werkzeug's description is English and says nothing to a user
         if request.blueprint == "reports":
             return _report_error(status, exc.description or exc.name)
         params: dict[str, object] = {"method": request.method, "path": request.path,
@@ -190,7 +195,7 @@ def init_app(app: Flask) -> None:
         # go to the log, and the client gets the request id to quote.
         rid = log_unexpected(exc)
         if _screen():
-            return _web_error(500, "")
+            return _web_error(500)
         if request.blueprint == "reports":
             return _report_error(500, _INTERNAL_ERROR % {"rid": rid})
         return fhir_response(operation_outcome([Issue("exception", _INTERNAL_ERROR, params={"rid": rid})]), 500)
