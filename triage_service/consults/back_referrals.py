@@ -216,16 +216,17 @@ def for_specialist(session: Session, specialist_id: str | None, back_referral_id
 
 
 def of_practice(session: Session, practice_id: str) -> list[BackReferral]:
-    """The practice's back-referrals, the ones still to handle first, newest first within."""
+    """The practice's back-referrals, the ones still to handle first, newest first within (then by id, so two
+    sent at the same moment keep their order from page to page of a FHIR search)."""
     rows = session.scalars(select(BackReferral).where(BackReferral.practice_id == practice_id)
-                           .order_by(BackReferral.sent_at.desc())).all()
+                           .order_by(BackReferral.sent_at.desc(), BackReferral.id)).all()
     return sorted(rows, key=lambda b: b.status == BackReferralStatus.ACCEPTED)
 
 
 def of_specialist(session: Session, specialist_id: str) -> list[BackReferral]:
     """The back-referrals a specialist sent, those with a question waiting for them first."""
     rows = session.scalars(select(BackReferral).where(BackReferral.specialist_id == specialist_id)
-                           .order_by(BackReferral.sent_at.desc())).all()
+                           .order_by(BackReferral.sent_at.desc(), BackReferral.id)).all()
     return sorted(rows, key=lambda b: b.status != BackReferralStatus.QUESTIONED)
 
 
