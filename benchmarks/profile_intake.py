@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--statements", action="store_true", help="print the SQL of one intake, then stop")
+    parser.add_argument("--save", type=Path, default=None, help="also write the raw profile (pstats) to this file")
     args = parser.parse_args()
 
     from serving import drop_database, prepare_database
@@ -113,6 +114,8 @@ def main() -> None:
             for _ in range(args.requests):
                 intake()
             profiler.disable()
+            if args.save:
+                profiler.dump_stats(args.save)
         finally:
             engine.dispose()
             if url:

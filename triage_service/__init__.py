@@ -17,6 +17,7 @@ from triage_service.settings import Settings, load_settings
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
     from triage_service import api, database, diagnostics, portal, report_api, web
+    from triage_service.audit import chain as audit_chain
     from triage_service.audit import keys as audit_keys
     from triage_service.encryption import fields as field_crypto
     from triage_service.notifications import outbox  # noqa: F401 - registers the outbox's session events
@@ -41,9 +42,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     # Column types encrypt personal data with these keys; they must be known before any query.
     field_crypto.configure(field_crypto.load_field_keys(settings.field_keys_path, create=not settings.is_production,
                                                        made_for=settings.env))
-    # Every audit entry is hashed with this key as it is flushed (audit/chain.py).
+    # Every audit entry is hashed with this key as its transaction commits (audit/chain.py).
     audit_keys.configure(audit_keys.load_audit_keys(settings.audit_key_path, create=not settings.is_production,
                                                     made_for=settings.env))
+    # After the facts' and the outbox's commit listeners (imported above): the chain's lock is held only
+    # around its own append.
+    audit_chain.seal_last()
     referral_flags.configure(settings.conversion_rate_cache_seconds)
     diagnostics.init_app(app)
     database.init_app(app, settings)

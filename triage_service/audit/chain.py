@@ -3,9 +3,18 @@
 Each entry stores its position (``chain_index``), the previous entry's hash and its own hash:
 an HMAC-SHA-256, under the audit key (audit/keys.py, a file outside the database), of
 its content plus that previous hash. Without the key, an edit cannot be hidden by recomputing the
-later hashes. Entries are chained when they are flushed, under a lock that orders concurrent
-writers (PostgreSQL: a transaction-scoped advisory lock; SQLite already lets one writer at a time
-in with BEGIN IMMEDIATE), so the chain has no forks.
+later hashes.
+
+Entries are chained just before the transaction commits, under a lock that orders concurrent writers
+(PostgreSQL: a transaction-scoped advisory lock; SQLite already lets one writer at a time in with BEGIN
+IMMEDIATE), so the chain has no forks. The lock is the chain's serial part: every audited commit of every
+worker passes it one at a time, so it is held as briefly as we can (issue 25). A flush inserts new entries
+with a provisional position (a random negative ``chain_index``, unique like a real one, because PostgreSQL
+cannot defer NOT NULL to the commit). Only at the commit - after the monitoring's facts and the
+notifications are written - are the lock taken, the head read and this transaction's entries given their
+positions and hashes in one UPDATE. No other transaction ever sees a provisional entry; one left behind by a
+bug would show in ``verify`` as an entry outside the chain. Entries flushed after that point (a commit
+listener that audits) are chained at once, under the lock already held.
 
 Entries written before keyed hashes (``hash_key`` NULL) keep their plain SHA-256 hash and are
 verified as such. Rehashing them would need the old content to be trusted at migration time, which
@@ -26,14 +35,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from triage_service.audit import anchors as audit_anchors
 from triage_service.audit import keys as audit_keys
@@ -69,24 +79,77 @@ def entry_digest(entry: AuditEntry, prev_hash: str, keys: audit_keys.AuditKeys |
     return mac or "unknown key"
 
 
+#: session.info keys: this transaction's entries waiting for their place, and "the lock is held, chain now".
+_PENDING = "triage.audit_pending"
+_SEALED = "triage.audit_sealed"
+#: A provisional entry's placeholder hashes (the columns are NOT NULL); never committed.
+_UNSEALED = ""
+
+
 @event.listens_for(Session, "before_flush")
-def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None:
+def _hold_new_entries(session: Session, _context: Any, _instances: Any) -> None:
     entries = [obj for obj in session.new if isinstance(obj, AuditEntry)]  # in the order they were added
     if not entries:
         return
+    for entry in entries:
+        if entry.occurred_at.tzinfo is None:
+            entry.occurred_at = entry.occurred_at.replace(tzinfo=UTC)
+    if session.info.get(_SEALED):
+        _chain(session, entries)
+        return
+    for entry in entries:
+        # Negative, so never taken for a real position; random, so two transactions' provisional entries
+        # do not wait on each other at the unique index.
+        entry.chain_index = -secrets.randbelow(2**62) - 1
+        entry.prev_hash = entry.entry_hash = _UNSEALED
+    session.info.setdefault(_PENDING, []).extend(entries)
+
+
+def _seal(session: Session) -> None:
+    """Before COMMIT: chain this transaction's entries (see the module's docstring)."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction chains its entries once, at its commit
+    session.flush()  # entries added since the last flush are pending now
+    # An entry inserted inside a savepoint that was rolled back is gone again: it has no place in the chain.
+    pending = [e for e in session.info.pop(_PENDING, []) if inspect(e).persistent]
+    session.info[_SEALED] = True
+    if pending:
+        _chain(session, pending)
+        session.flush()
+
+
+def _chain(session: Session, entries: list[AuditEntry]) -> None:
     keys = audit_keys.current()
-    bind = session.connection()
-    if bind.dialect.name == "postgresql":
+    if session.connection().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     current = head(session)
     index, previous = current if current else (0, GENESIS)
     for entry in entries:
-        if entry.occurred_at.tzinfo is None:
-            entry.occurred_at = entry.occurred_at.replace(tzinfo=UTC)
         # Stored with microsecond precision on both engines: hash exactly what will be read back.
         index += 1
         entry.chain_index, entry.prev_hash, entry.hash_key = index, previous, keys.active
         entry.entry_hash = previous = entry_digest(entry, entry.prev_hash, keys)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    # Only the whole transaction's end: "after_rollback" fires for a savepoint's rollback too, and the entries
+    # flushed before that savepoint are still to be chained.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SEALED, None)
+
+
+def seal_last() -> None:
+    """Make the chaining the last of the commit listeners, so that the facts and notifications other modules
+    write at commit go in before the lock is taken, not while it is held. ``create_app`` calls this once every
+    module is imported; the listener registered at import keeps the chain whole without it, only slower."""
+    if event.contains(Session, "before_commit", _seal):
+        event.remove(Session, "before_commit", _seal)
+    event.listen(Session, "before_commit", _seal)
+
+
+event.listen(Session, "before_commit", _seal)
 
 
 @dataclass
@@ -124,6 +187,9 @@ def _walk(session: Session, result: Verification, wanted: set[int], keys: audit_
     for entry in _entries(session):
         result.checked += 1
         index = entry.chain_index
+        if index <= 0:  # a provisional position committed: written past the chain (see the module's docstring)
+            result.problems.append(f"entry id {entry.id} was never given a place in the chain")
+            continue
         if walk.first is None:
             walk.first = (index, entry.prev_hash)
         if walk.last is not None and index != walk.last + 1:
@@ -185,13 +251,13 @@ def _check_start(result: Verification, walk: _Walk, anchor_file: audit_anchors.A
 
 
 def head(session: Session) -> tuple[int, str] | None:
-    row = session.execute(select(AuditEntry.chain_index, AuditEntry.entry_hash)
+    row = session.execute(select(AuditEntry.chain_index, AuditEntry.entry_hash).where(AuditEntry.chain_index > 0)
                           .order_by(AuditEntry.chain_index.desc()).limit(1)).first()
     return (int(row[0]), str(row[1])) if row else None
 
 
 def first(session: Session) -> tuple[int, str] | None:
-    row = session.execute(select(AuditEntry.chain_index, AuditEntry.entry_hash)
+    row = session.execute(select(AuditEntry.chain_index, AuditEntry.entry_hash).where(AuditEntry.chain_index > 0)
                           .order_by(AuditEntry.chain_index).limit(1)).first()
     return (int(row[0]), str(row[1])) if row else None
 

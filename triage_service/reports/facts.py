@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from triage_service.models import (
     APPOINTMENT_FORMS,
@@ -123,10 +123,15 @@ def _write_facts(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the facts are written once, when the whole transaction commits
     session.flush()
-    changed: list[Consult | ConsultTask] = session.info.pop(_CHANGED, [])
-    created = {consult.id for consult in session.info.pop(_CREATED, [])}
-    changed.extend(_tasks(session, {callout.task_id for callout in session.info.pop(_TAKEN, [])}))
-    changed.extend(_consults(session, {verdict.consult_id for verdict in session.info.pop(_VERDICTS, [])}))
+
+    def kept(key: str) -> list[Any]:
+        # What a rolled-back savepoint added is gone again (the portal's refused send, an intake's duplicate).
+        return [obj for obj in session.info.pop(key, []) if inspect(obj).persistent]
+
+    changed: list[Consult | ConsultTask] = kept(_CHANGED)
+    created = {consult.id for consult in kept(_CREATED)}
+    changed.extend(_tasks(session, {callout.task_id for callout in kept(_TAKEN)}))
+    changed.extend(_consults(session, {verdict.consult_id for verdict in kept(_VERDICTS)}))
     pairs = _consults_with_tasks(session, changed)
     if not pairs:
         return
@@ -215,12 +220,15 @@ def _consults_with_tasks(session: Session, changed: list[Consult | ConsultTask])
     return [(consults[i], tasks[i]) for i in sorted(ids) if i in consults and i in tasks]
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_changed_consults(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
-    session.info.pop(_CREATED, None)
-    session.info.pop(_TAKEN, None)
-    session.info.pop(_VERDICTS, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_changed_consults(session: Session, transaction: SessionTransaction) -> None:
+    # The whole transaction's end only: "after_rollback" fires for a rolled-back savepoint too, which must not
+    # forget what changed before it.
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)
+        session.info.pop(_CREATED, None)
+        session.info.pop(_TAKEN, None)
+        session.info.pop(_VERDICTS, None)
 
 
 #: An agreement's zorggroep never changes (changed terms are a new agreement row), so it is
