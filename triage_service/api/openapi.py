@@ -43,7 +43,7 @@ def _operation(summary: str, *, body: bool = False, params: list[dict[str, Any]]
 _PAGING = ["_count", "_offset"]
 _SEARCH = {
     "ServiceRequest": ["identifier", "patient", "status"],
-    "Task": ["status", "business-status", "requester", "owner", "focus", "code", "_lastUpdated"],
+    "Task": ["status", "business-status", "requester", "owner", "focus", "patient", "code", "_lastUpdated"],
     "Communication": ["based-on", "part-of", "category", "sent"],
     "Subscription": ["status"],
     "Appointment": ["based-on", "status", "date", "_lastUpdated", "_sort"],

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import ColumnElement, false, func, or_, select
 
 from triage_service.api import back_referrals
+from triage_service.api.ids import is_fhir_id
 from triage_service.api.resources import bp
 from triage_service.api.search_params import (
     check_params,
@@ -45,13 +46,21 @@ def _agb_codes(raw: str, parameter: str) -> list[str]:
     return codes
 
 
+def _patient_id(value: str) -> str:
+    """``Patient/{id}`` or a bare id; a reference to another type can name no Task's patient."""
+    rtype, _, rid = value.rpartition("/")
+    if rtype not in ("", "Patient") or not is_fhir_id(rid):
+        raise InvalidInput(N_("patient is searched by a Patient reference (Patient/<id>)"), expression="patient")
+    return rid
+
+
 @bp.get("/Task")
 def search_tasks() -> Response:
     if back_referrals.asks_for_back_referrals("Task"):
         return back_referrals.search("Task")
     access = require_scope("Task", "search")
     check_params({"status", "business-status", "requester", "requester:identifier", "owner", "owner:identifier",
-                   "focus", "code", "_lastUpdated"})
+                   "focus", "patient", "code", "_lastUpdated"})
     where: list[ColumnElement[bool]] = [ConsultTask.organisation_id == access.organisation_id]
     args = request.args
     for raw in args.getlist("status"):
@@ -60,6 +69,11 @@ def search_tasks() -> Response:
         where.append(ConsultTask.business_status.in_([split_token(v)[1] for v in split_values(raw)]))
     for raw in args.getlist("focus"):
         where.append(ConsultTask.consult_id.in_([reference_id(v, "ServiceRequest") for v in split_values(raw)]))
+    for raw in args.getlist("patient"):
+        # The consults of these patients first (their index), then their Tasks: a practice holds thousands of
+        # Tasks, a patient a few.
+        patients = [_patient_id(v) for v in split_values(raw)]
+        where.append(ConsultTask.consult_id.in_(select(Consult.id).where(Consult.patient_resource_id.in_(patients))))
     for raw in args.getlist("owner:identifier") + args.getlist("owner"):
         where.append(ConsultTask.owner_agb.in_(_agb_codes(raw, "owner")))
     for raw in args.getlist("requester:identifier") + args.getlist("requester"):
