@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--statements", action="store_true", help="print the SQL of one intake, then stop")
+    parser.add_argument("--lock-hold", action="store_true",
+                        help="time how long each intake holds the audit chain's lock (PostgreSQL), then stop")
     parser.add_argument("--save", type=Path, default=None, help="also write the raw profile (pstats) to this file")
     args = parser.parse_args()
 
@@ -97,6 +99,9 @@ def main() -> None:
             event.listen(engine, "before_cursor_execute", note)
             for _ in range(30):
                 intake()  # warm-up: caches, the first compiled statements
+            if args.lock_hold:
+                print(lock_hold(app, engine, intake, args.requests))
+                return
             if args.statements:
                 seen.clear()
                 intake()
@@ -130,6 +135,41 @@ def main() -> None:
         stats.strip_dirs().sort_stats(order).print_stats(args.top)
         print(f"\n## by {order}\n")
         print(out.getvalue().split("\n", 6)[-1] if order == "cumulative" else out.getvalue())
+
+
+def lock_hold(app: Any, engine: Any, intake: Any, requests: int) -> str:
+    """From the moment the chain's advisory lock is granted to the end of COMMIT, per intake: every audited
+    commit of every worker passes through this one at a time, so 1 / hold is the chain's serial ceiling."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    granted: list[float] = []
+    holds: list[float] = []
+
+    def after_lock(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            granted.append(time.perf_counter())
+
+    def committed(_session: Any) -> None:
+        if granted:
+            holds.append((time.perf_counter() - granted.pop()) * 1000)
+            granted.clear()
+
+    event.listen(engine, "after_cursor_execute", after_lock)
+    event.listen(Session, "after_commit", committed)
+    try:
+        for _ in range(requests):
+            intake()
+    finally:
+        event.remove(engine, "after_cursor_execute", after_lock)
+        event.remove(Session, "after_commit", committed)
+    if not holds:
+        return "no advisory lock was taken (SQLite serialises whole write transactions instead)"
+    holds.sort()
+    median = statistics.median(holds)
+    return (f"audit chain lock held per intake (lock granted to COMMIT done), {len(holds)} intakes: median "
+            f"{median:.2f} ms, p99 {holds[int(len(holds) * 0.99) - 1]:.2f} ms; serial ceiling of audited commits "
+            f"about {1000 / median:,.0f} per second (1 / median hold)")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from tests.web.test_inbox import log_in
 VISSER = [{"identifier": {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "03100001"}}]
 #: Tables that grow with the number of consults (organisations, users and agreements stay small).
 BIG_TABLES = {"consults", "consult_tasks", "consult_messages", "consult_identifiers", "appointments",
-              "stored_resources", "consult_facts"}
+              "stored_resources", "consult_facts", "routing_decisions"}
 
 
 @pytest.fixture
@@ -206,6 +206,7 @@ GP_SEARCHES: list[tuple[str, str | None]] = [
     ("/fhir/Task?requester=01012345", "requester_agb"),
     ("/fhir/Task?focus=ServiceRequest/00000000-0000-0000-0000-000000000000", "consult_id"),
     ("/fhir/Task?_lastUpdated=ge2026-11-01", "updated_at"),
+    ("/fhir/Task?patient=Patient/00000000-0000-0000-0000-000000000000", "patient_resource_id"),
     ("/fhir/ServiceRequest?identifier=HIS-1", "value"),
     ("/fhir/ServiceRequest?patient=Patient/00000000-0000-0000-0000-000000000000", "patient_resource_id"),
     ("/fhir/ServiceRequest?status=active", "status"),
@@ -255,4 +256,13 @@ def test_each_dashboard_view_reads_the_facts_of_its_window_through_an_index(
     with Statements(app) as watched:
         assert staff.get(url).status_code == 200
     assert [s for s, _ in watched.seen if "consult_facts" in s], "the dashboard read no facts"
+    assert not _check(app, watched.seen, None)
+
+
+def test_an_intake_reads_what_routing_needs_through_indexes(postgres: None, app: Flask, gp: GPSystem,
+                                                            world: FlaskClient, consult_request: dict) -> None:
+    # Each candidate's open work and when they were last assigned one: on every intake, whatever the history.
+    with Statements(app) as watched:
+        assert gp.post("/fhir/ServiceRequest", new_request(consult_request)).status_code == 201
+    assert [s for s, _ in watched.seen if "routing_decisions" in s], "the intake read no routing decisions"
     assert not _check(app, watched.seen, None)

@@ -39,6 +39,8 @@ class RoutingDecision(Base):
     """
 
     __tablename__ = "routing_decisions"
+    #: When each candidate was last assigned (routing/assignment.py), one index probe each (migration 0042).
+    __table_args__ = (Index("ix_routing_decisions_owner_decided", "owner_agb", "decided_at"),)
 
     id: Mapped[str] = uuid_pk()
     consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"), index=True)
