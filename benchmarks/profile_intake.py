@@ -19,6 +19,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -44,6 +45,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--statements", action="store_true", help="print the SQL of one intake, then stop")
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU per intake of this process and of the PostgreSQL server's processes, then stop")
     parser.add_argument("--lock-hold", action="store_true",
                         help="time how long each intake holds the audit chain's lock (PostgreSQL), then stop")
     parser.add_argument("--save", type=Path, default=None, help="also write the raw profile (pstats) to this file")
@@ -99,6 +102,9 @@ def main() -> None:
             event.listen(engine, "before_cursor_execute", note)
             for _ in range(30):
                 intake()  # warm-up: caches, the first compiled statements
+            if args.cpu:
+                print(cpu_per_intake(intake, args.requests))
+                return
             if args.lock_hold:
                 print(lock_hold(app, engine, intake, args.requests))
                 return
@@ -135,6 +141,33 @@ def main() -> None:
         stats.strip_dirs().sort_stats(order).print_stats(args.top)
         print(f"\n## by {order}\n")
         print(out.getvalue().split("\n", 6)[-1] if order == "cumulative" else out.getvalue())
+
+
+def _postgres_cpu_seconds() -> float:
+    """User and system CPU of every PostgreSQL server process on this machine, from /proc (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if "postgres" in (stat.parent / "comm").read_text():
+                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended while we read
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_intake(intake: Any, requests: int) -> str:
+    """What one intake costs in CPU, here (Flask, the service, SQLAlchemy, psycopg) and in PostgreSQL: the
+    figures a scale-out estimate divides the cores by. Other PostgreSQL work on the machine counts too, so run it
+    on a quiet machine."""
+    app_before, pg_before, began = time.process_time(), _postgres_cpu_seconds(), time.perf_counter()
+    for _ in range(requests):
+        intake()
+    app = (time.process_time() - app_before) * 1000 / requests
+    pg = (_postgres_cpu_seconds() - pg_before) * 1000 / requests
+    wall = (time.perf_counter() - began) * 1000 / requests
+    return (f"per intake, {requests} intakes one at a time: {wall:.2f} ms wall, {app:.2f} ms CPU in the service's "
+            f"process, {pg:.2f} ms CPU in PostgreSQL")
 
 
 def lock_hold(app: Any, engine: Any, intake: Any, requests: int) -> str:

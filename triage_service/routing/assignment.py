@@ -49,44 +49,54 @@ class Assignment:
     reason: str
 
 
-def _load_and_last_assigned(session: Session, agbs: list[str]) -> tuple[dict[str, tuple[int, int]],
-                                                                           dict[str, datetime]]:
-    """Each owner's open (and open urgent) consults, and when each was last assigned one: one round trip
-    (on PostgreSQL each costs about half a millisecond, and intake is latency-bound)."""
-    last = (select(literal("last"), RoutingDecision.owner_agb, literal(0), literal(0),
-                   func.max(RoutingDecision.decided_at)).where(RoutingDecision.owner_agb.in_(agbs)).group_by(RoutingDecision.owner_agb))
-    load = (select(literal("load"), ConsultTask.owner_agb, func.count(),
-                   func.sum(case((ConsultTask.urgent, 1), else_=0)), null())
-            .where(ConsultTask.owner_agb.in_(agbs), ConsultTask.status.in_(OPEN_STATUSES))
-            .group_by(ConsultTask.owner_agb))
-    loads: dict[str, tuple[int, int]] = {}
-    lasts: dict[str, datetime] = {}
-    row: Any
-    for row in session.execute(union_all(last, load)):
-        what, agb, total, urgent, when = row
-        if what == "load":
-            loads[agb] = (int(total), int(urgent or 0))
-        elif when is not None:
-            lasts[agb] = when
-    return loads, lasts
+@dataclass(frozen=True)
+class _Standing:
+    """Where the candidates stand: names, who is absent, open work, and when each was last assigned one."""
+
+    names: dict[str, str]
+    absent: set[str]
+    loads: dict[str, tuple[int, int]]
+    lasts: dict[str, datetime]
 
 
-def _names_and_absent(session: Session, agbs: list[str], now: datetime) -> tuple[dict[str, str], set[str]]:
-    """The practitioners' names, and which of them are absent now (one round trip)."""
+def _people_and_load(session: Session, members: list[str], owners: list[str], now: datetime) -> _Standing:
+    """The members' names and who of them is absent now, each owner's open (and open urgent) consults, and when
+    each owner was last assigned one: one round trip, as one UNION ALL of three reads (on PostgreSQL a round trip
+    costs about half a millisecond, and intake is latency-bound)."""
     away = (select(Absence.id).where(Absence.practitioner_id == Practitioner.id, Absence.starts_at <= now,
                                      or_(Absence.ends_at.is_(None), Absence.ends_at > now)).exists())
-    rows = session.execute(select(Practitioner.agb, Practitioner.name, away).where(Practitioner.agb.in_(agbs))).all()
-    return {agb: name for agb, name, _ in rows}, {agb for agb, _, absent in rows if absent}
+    names = select(literal("name"), Practitioner.agb, case((away, 1), else_=0), literal(0), null(),
+                   Practitioner.name).where(Practitioner.agb.in_(members))
+    last = (select(literal("last"), RoutingDecision.owner_agb, literal(0), literal(0),
+                   func.max(RoutingDecision.decided_at), null())
+            .where(RoutingDecision.owner_agb.in_(owners)).group_by(RoutingDecision.owner_agb))
+    load = (select(literal("load"), ConsultTask.owner_agb, func.count(),
+                   func.sum(case((ConsultTask.urgent, 1), else_=0)), null(), null())
+            .where(ConsultTask.owner_agb.in_(owners), ConsultTask.status.in_(OPEN_STATUSES))
+            .group_by(ConsultTask.owner_agb))
+    standing = _Standing({}, set(), {}, {})
+    row: Any
+    for row in session.execute(union_all(names, last, load)):
+        what, agb, total, urgent, when, name = row
+        if what == "name":
+            standing.names[agb] = name
+            if total:
+                standing.absent.add(agb)
+        elif what == "load":
+            standing.loads[agb] = (int(total), int(urgent or 0))
+        elif when is not None:
+            standing.lasts[agb] = when
+    return standing
 
 
 def candidates_for(session: Session, matches: list[CompiledProfile], now: datetime) -> list[Candidate]:
-    """Every specialist or group queue of the matching profiles, with load and availability (2 queries)."""
+    """Every specialist or group queue of the matching profiles, with load and availability (1 query)."""
     specialist_agbs = {agb for p in matches if not p.group_queue for agb in p.specialist_agbs}
     member_agbs = sorted({agb for p in matches for agb in p.specialist_agbs})
-    all_names, absent = _names_and_absent(session, member_agbs, now)
-    names = {agb: name for agb, name in all_names.items() if agb in specialist_agbs}
     owners = sorted(specialist_agbs) + sorted({p.subcontractor_agb for p in matches if p.group_queue})
-    load, last = _load_and_last_assigned(session, owners)
+    standing = _people_and_load(session, member_agbs, owners, now)
+    absent, load, last = standing.absent, standing.loads, standing.lasts
+    names = {agb: name for agb, name in standing.names.items() if agb in specialist_agbs}
 
     seen: set[tuple[str, str]] = set()
     out: list[Candidate] = []
