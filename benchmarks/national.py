@@ -369,6 +369,9 @@ def main() -> None:
         else:
             app = _app(instance, url)
             world = World.from_json(world_file.read_text(encoding="utf-8"))
+            with app.extensions["triage.engine"].begin() as conn:  # the months are closed again below
+                conn.exec_driver_sql("DELETE FROM declaration_lines")
+                conn.exec_driver_sql("DELETE FROM declaration_batches")
         report += sizes(app, world.consults)
         report += measure(app, world, instance, url, workdir)
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, insert, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage_service.settings import Settings, ensure_private_dir
@@ -112,3 +112,25 @@ def session_scope(app: Flask) -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+def append_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of an append-only table in the session's transaction, the fastest way the engine has:
+    COPY on PostgreSQL (a month's hundred thousand declaration lines in a fraction of a second, where single-row
+    statements took seconds), one executemany elsewhere (SQLite runs it in process). Each value passes through
+    its column type's own bind processing first, exactly as an INSERT would (e.g. UTC datetimes stored naive).
+    Every row must have the same keys."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = [table.c[name] for name in rows[0]]
+    processors = [c.type.dialect_impl(connection.dialect).bind_processor(connection.dialect) for c in columns]
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    names = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in columns)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([p(row[c.name]) if p else row[c.name] for c, p in zip(columns, processors, strict=True)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from triage_service.encryption.fields import blind_index
@@ -35,13 +35,17 @@ def patient_history(session: Session, bsn: str) -> list[AuditEntry]:
     refs = patient_refs(session, bsn)
     if not refs:
         return []
-    files = select(Attachment.id).where(Attachment.patient_ref.in_(refs))
-    documents = select(StoredResource.id).where(StoredResource.patient_ref.in_(refs))
-    return list(session.scalars(select(AuditEntry).where(or_(
-        AuditEntry.patient_ref.in_(refs),
-        (AuditEntry.resource_type == "Binary") & AuditEntry.resource_id.in_(files),
-        AuditEntry.resource_type.in_(("DocumentReference", "Coverage")) & AuditEntry.resource_id.in_(documents),
-    )).order_by(AuditEntry.chain_index)))
+    # The ids first (a patient has a few), so that each condition is a look-up in its own index; as subqueries
+    # inside the OR, PostgreSQL read every entry of the trail instead (2.7 s with 14 million).
+    files = list(session.scalars(select(Attachment.id).where(Attachment.patient_ref.in_(refs))))
+    documents = list(session.scalars(select(StoredResource.id).where(StoredResource.patient_ref.in_(refs))))
+    about: list[ColumnElement[bool]] = [AuditEntry.patient_ref.in_(refs)]
+    if files:
+        about.append((AuditEntry.resource_type == "Binary") & AuditEntry.resource_id.in_(files))
+    if documents:
+        about.append(AuditEntry.resource_type.in_(("DocumentReference", "Coverage"))
+                     & AuditEntry.resource_id.in_(documents))
+    return list(session.scalars(select(AuditEntry).where(or_(*about)).order_by(AuditEntry.chain_index)))
 
 
 def audit_event(entry: AuditEntry) -> dict[str, Any]:

@@ -41,6 +41,8 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_entries_patient", "patient_ref"),
         Index("ix_audit_entries_occurred_at", "occurred_at"),
+        # One patient's trail finds the entries about their photos and documents by resource (migration 0043).
+        Index("ix_audit_entries_resource", "resource_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
