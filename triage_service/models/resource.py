@@ -24,7 +24,9 @@ class StoredResource(Base):
     # Not unique: FHIR lets a plain create duplicate a patient; conditional create then
     # reports the ambiguity (412) instead of the database refusing with a 500.
     __table_args__ = (Index("ix_stored_resources_identity", "organisation_id", "resource_type", "identifier_token"),
-                      Index("ix_stored_resources_patient_ref", "patient_ref"))
+                      Index("ix_stored_resources_patient_ref", "patient_ref"),
+                      # The NEN 7513 look-up finds a patient in every practice by the BSN's token (migration 0043).
+                      Index("ix_stored_resources_token", "identifier_token"))
 
     id: Mapped[str] = uuid_pk()
     resource_type: Mapped[str] = mapped_column(String(40))
