@@ -166,3 +166,16 @@ def test_a_refused_request_stores_nothing(app: Flask, gp: GPSystem, consult_requ
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Consult)) == 0
         assert session.scalar(select(func.count()).select_from(StoredResource)) == 0
+
+
+def test_with_equal_work_the_specialist_never_assigned_before_gets_the_next_consult(
+        app: Flask, gp: GPSystem, consult_request: dict) -> None:
+    from triage_service.models import ConsultTask, TaskStatus
+
+    first = _submit(gp, consult_request)
+    assert _owner(gp, first) == VISSER  # neither had one: the lower AGB
+    with session_scope(app) as session:  # answered: no open work for either of them now
+        task = session.scalars(select(ConsultTask).where(ConsultTask.consult_id == first.get_json()["id"])).one()
+        task.status = TaskStatus.COMPLETED
+
+    assert _owner(gp, _submit(gp, consult_request)) == SMIT  # Visser had one more recently

@@ -76,7 +76,9 @@ def _people_and_load(session: Session, members: list[str], owners: list[str], no
             .group_by(ConsultTask.owner_agb))
     standing = _Standing({}, set(), {}, {})
     row: Any
-    for row in session.execute(union_all(names, last, load)):
+    # ``last`` first: a UNION's columns take their types from its first SELECT, and decided_at must come back as
+    # an aware UTC datetime (UTCDateTime), or comparing it with NEVER fails.
+    for row in session.execute(union_all(last, load, names)):
         what, agb, total, urgent, when, name = row
         if what == "name":
             standing.names[agb] = name
