@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Table, create_engine, event, insert, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from triage_service.settings import Settings, ensure_private_dir
 
@@ -134,3 +134,16 @@ def append_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([p(row[c.name]) if p else row[c.name] for c, p in zip(columns, processors, strict=True)])
+
+
+def forget_at_transaction_end(*keys: str) -> None:
+    """Drop these ``session.info`` entries when the whole transaction ends (committed or rolled back), for the
+    listeners that collect what a unit of work changed and act on it at its commit. Not on "after_rollback":
+    that fires for a rolled-back savepoint too, which must not make them forget what changed before it."""
+
+    def forget(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            for key in keys:
+                session.info.pop(key, None)
+
+    event.listen(Session, "after_transaction_end", forget)

@@ -43,10 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, inspect, select, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from triage_service.audit import anchors as audit_anchors
 from triage_service.audit import keys as audit_keys
+from triage_service.database import forget_at_transaction_end
 from triage_service.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -131,13 +132,8 @@ def _chain(session: Session, entries: list[AuditEntry]) -> None:
         entry.entry_hash = previous = entry_digest(entry, entry.prev_hash, keys)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
-    # Only the whole transaction's end: "after_rollback" fires for a savepoint's rollback too, and the entries
-    # flushed before that savepoint are still to be chained.
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_SEALED, None)
+# Entries flushed before a rolled-back savepoint are still to be chained: kept until the whole transaction ends.
+forget_at_transaction_end(_PENDING, _SEALED)
 
 
 def seal_last() -> None:

@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from triage_service import clock
+from triage_service.database import forget_at_transaction_end
 from triage_service.models import BackReferral, ConsultTask, Notification, Subscription, SubscriptionStatus
 from triage_service.notifications.criteria import parse_criteria
 from triage_service.notifications.email import queue_assignment_notices
@@ -92,15 +93,7 @@ def _write_notifications(session: Session) -> None:
         queue_practice_notices(session, status_changed, settings, clock.now())
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_changed_tasks(session: Session, transaction: SessionTransaction) -> None:
-    # The whole transaction's end only: "after_rollback" fires for a rolled-back savepoint too, which must not
-    # forget what changed before it.
-    if transaction.parent is None:
-        session.info.pop(_CHANGED, None)
-        session.info.pop(_REASSIGNED, None)
-        session.info.pop(_STATUS_CHANGED, None)
-        session.info.pop(_CHANGED_BACK_REFERRALS, None)
+forget_at_transaction_end(_CHANGED, _REASSIGNED, _STATUS_CHANGED, _CHANGED_BACK_REFERRALS)
 
 
 def record_notifications(session: Session, tasks: Sequence[AnyTask], now: datetime) -> int:

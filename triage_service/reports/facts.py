@@ -16,8 +16,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
+from triage_service.database import forget_at_transaction_end
 from triage_service.models import (
     APPOINTMENT_FORMS,
     Agreement,
@@ -220,15 +221,7 @@ def _consults_with_tasks(session: Session, changed: list[Consult | ConsultTask])
     return [(consults[i], tasks[i]) for i in sorted(ids) if i in consults and i in tasks]
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_changed_consults(session: Session, transaction: SessionTransaction) -> None:
-    # The whole transaction's end only: "after_rollback" fires for a rolled-back savepoint too, which must not
-    # forget what changed before it.
-    if transaction.parent is None:
-        session.info.pop(_CHANGED, None)
-        session.info.pop(_CREATED, None)
-        session.info.pop(_TAKEN, None)
-        session.info.pop(_VERDICTS, None)
+forget_at_transaction_end(_CHANGED, _CREATED, _TAKEN, _VERDICTS)
 
 
 #: An agreement's zorggroep never changes (changed terms are a new agreement row), so it is
