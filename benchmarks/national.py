@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from load import RequestPlan, run_sequential
-from national_data import AUDIT_PER_CONSULT, EXAMPLE, Copier, World, audit_rows, bsn_of, consult_rows
+from national_data import AUDIT_PER_CONSULT, EXAMPLE, World, audit_rows, bsn_of, consult_rows
 from serving import (
     FHIR_JSON,
     HOST,
@@ -71,27 +71,22 @@ def _app(instance: Path, url: str) -> Any:
 
 def load_slice(world_json: str, instance: str, url: str, first: int, last: int) -> None:
     """Consults ``first`` to ``last`` (exclusive), COPY per table and chunk, one transaction per chunk."""
+    from triage_service.database import append_rows
     from triage_service.models.base import Base
 
     world = World.from_json(world_json)
     app = _app(Path(instance), url)
-    engine = app.extensions["triage.engine"]
-    copiers = {name: Copier(Base.metadata.tables[name], engine.dialect,
-                            skip=("id",) if name == "consult_identifiers" else ()) for name in TABLES}
+    factory = app.extensions["triage.sessionmaker"]
     template = json.loads(EXAMPLE.read_text(encoding="utf-8"))
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        for begin in range(first, last, CHUNK):
-            rows: dict[str, list[list[Any]]] = {name: [] for name in TABLES}
-            for i in range(begin, min(last, begin + CHUNK)):
-                for name, values in consult_rows(world, i, template).items():
-                    rows[name].extend(copiers[name].row(v) for v in values)
-            with raw.cursor() as cursor:
-                for name in TABLES:
-                    with cursor.copy(copiers[name].sql) as copy:
-                        for row in rows[name]:
-                            copy.write_row(row)
-            raw.commit()
+    for begin in range(first, last, CHUNK):
+        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        for i in range(begin, min(last, begin + CHUNK)):
+            for name, values in consult_rows(world, i, template).items():
+                rows[name].extend(values)
+        with factory() as session:  # the service's own COPY: each value bound (and encrypted) by its column type
+            for name in TABLES:
+                append_rows(session, Base.metadata.tables[name], rows[name])
+            session.commit()
 
 
 def load_audit(world_json: str, instance: str, url: str) -> None:
@@ -100,32 +95,28 @@ def load_audit(world_json: str, instance: str, url: str) -> None:
 
     from triage_service.audit import keys as audit_keys
     from triage_service.audit.chain import entry_digest, head
-    from triage_service.database import session_scope
+    from triage_service.database import append_rows, session_scope
     from triage_service.models.base import Base
 
     world = World.from_json(world_json)
     app = _app(Path(instance), url)
-    engine = app.extensions["triage.engine"]
+    factory = app.extensions["triage.sessionmaker"]
     keys = audit_keys.current()
-    copier = Copier(Base.metadata.tables["audit_entries"], engine.dialect, skip=("id",))
     with session_scope(app) as session:
         index, previous = head(session) or (0, "0" * 64)
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        batch: list[list[Any]] = []
-        for i in range(world.consults):
-            for values in audit_rows(world, i):
-                index, prev = index + 1, previous
-                entry = SimpleNamespace(**values, chain_index=index, prev_hash=prev, hash_key=keys.active)
-                previous = entry_digest(entry, prev, keys)  # type: ignore[arg-type]
-                batch.append(copier.row({**values, "chain_index": index, "prev_hash": prev, "entry_hash": previous,
-                                         "hash_key": keys.active}))
-            if len(batch) >= CHUNK * AUDIT_PER_CONSULT or i == world.consults - 1:
-                with raw.cursor() as cursor, cursor.copy(copier.sql) as copy:
-                    for row in batch:
-                        copy.write_row(row)
-                raw.commit()
-                batch = []
+    batch: list[dict[str, Any]] = []
+    for i in range(world.consults):
+        for values in audit_rows(world, i):
+            index, prev = index + 1, previous
+            entry = SimpleNamespace(**values, chain_index=index, prev_hash=prev, hash_key=keys.active)
+            previous = entry_digest(entry, prev, keys)  # type: ignore[arg-type]
+            batch.append({**values, "chain_index": index, "prev_hash": prev, "entry_hash": previous,
+                          "hash_key": keys.active})
+        if len(batch) >= CHUNK * AUDIT_PER_CONSULT or i == world.consults - 1:
+            with factory() as session:
+                append_rows(session, Base.metadata.tables["audit_entries"], batch)
+                session.commit()
+            batch = []
 
 
 def build_world(app: Any, args: argparse.Namespace, now: datetime) -> World:
@@ -290,7 +281,11 @@ def measure(app: Any, world: World, instance: Path, url: str, workdir: Path) -> 
                            closing < 5 and lines >= 100_000, f"{closing:.1f} s"))
 
     patient_n, consults_of_patient = patient_with_consults(world)
-    trail, history = best_ms(lambda: patient_history(factory(), bsn_of(patient_n)))
+    def trail_of_patient() -> Any:
+        with factory() as session:
+            return patient_history(session, bsn_of(patient_n))
+
+    trail, history = best_ms(trail_of_patient)
     out.append(target_line("one patient's audit trail under 100 ms", trail < 100,
                            f"{trail:.1f} ms for {len(history)} entries"))
 

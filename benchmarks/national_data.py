@@ -1,9 +1,10 @@
 """The country's consults, generated and loaded with COPY for benchmarks/national.py (issue 25, point 3).
 
-Rows are made as the service stores them: every column passes through its SQLAlchemy type's own bind processor
-(so the patient's resource, the consult, the advice and the routing reason are encrypted with the instance's field
-keys, AES-GCM with a fresh nonce each), the BSN's blind index is the service's, the monitoring's fact row comes
-from ``reports.facts.fact_values`` and every audit entry is hashed into the chain with ``audit.chain.entry_digest``
+Rows are made as the service stores them and loaded with the service's own COPY (``database.append_rows``):
+every column passes through its SQLAlchemy type's bind processing (so the patient's resource, the consult, the
+advice and the routing reason are encrypted with the instance's field keys, AES-GCM with a fresh nonce each), the
+BSN's blind index is the service's, the monitoring's fact row comes from ``reports.facts.fact_values`` and every
+audit entry is hashed into the chain with ``audit.chain.entry_digest``
 under the instance's audit key, so ``triage-service audit verify`` holds for the generated trail too.
 
 What one consult brings: its consult row (the GP's request as FHIR, encrypted), its HIS identifier, its Task, the
@@ -28,9 +29,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-from sqlalchemy import Table
-from sqlalchemy.engine import Dialect
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fhir_profiles" / "examples" / "ServiceRequest-example-dermatology-contained.json"
@@ -96,21 +94,6 @@ class World:
             return first + timedelta(seconds=span * (i - (self.consults - self.burst)) / max(1, self.burst))
         span = (self.burst_month[0] - self.start).total_seconds()
         return self.start + timedelta(seconds=span * i / max(1, self.consults - self.burst))
-
-
-class Copier:
-    """COPY rows of one table, each value passed through its column type's bind processor first."""
-
-    def __init__(self, table: Table, dialect: Dialect, skip: tuple[str, ...] = ()) -> None:
-        self.table = table
-        self.columns = [c for c in table.c if c.name not in skip]
-        # What SQLAlchemy itself runs on a value before handing it to psycopg (encryption included).
-        self.processors = [c.type._cached_bind_processor(dialect) for c in self.columns]
-        self.sql = f'COPY {table.name} ({", ".join(c.name for c in self.columns)}) FROM STDIN'
-
-    def row(self, values: dict[str, Any]) -> list[Any]:
-        return [p(values.get(c.name)) if p else values.get(c.name)
-                for c, p in zip(self.columns, self.processors, strict=True)]
 
 
 def _patient(bsn: str, n: int, rng: random.Random) -> dict[str, Any]:
@@ -205,13 +188,13 @@ def consult_rows(world: World, i: int, template: dict[str, Any]) -> dict[str, li
             messages += [
                 {"id": _uuid(5, i), "consult_id": cid, "category": "request-for-information",
                  "sender_role": "specialist", "sender_agb": owner_agb, "sender_name": owner_name, "text": QUESTION,
-                 "document_ids": [], "sent_at": asked},
+                 "in_response_to_id": None, "document_ids": [], "sent_at": asked},
                 {"id": _uuid(6, i), "consult_id": cid, "category": "information-provided", "sender_role": "gp",
                  "sender_agb": None, "sender_name": "huisarts", "text": ANSWER, "in_response_to_id": _uuid(5, i),
                  "document_ids": [], "sent_at": asked + (completed - asked) / 2}]
         messages.append({"id": _uuid(7, i), "consult_id": cid, "category": "advice", "sender_role": "specialist",
-                         "sender_agb": owner_agb, "sender_name": owner_name, "text": ADVICE, "document_ids": [],
-                         "sent_at": completed})
+                         "sender_agb": owner_agb, "sender_name": owner_name, "text": ADVICE,
+                         "in_response_to_id": None, "document_ids": [], "sent_at": completed})
     rows["consult_messages"] = messages
     return rows
 
