@@ -52,3 +52,11 @@ def test_a_patient_value_that_names_no_patient_is_refused_in_dutch(gp: GPSystem,
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["expression"] == ["patient"]
     assert "Patient-referentie" in outcome["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("resource", ["Task", "ServiceRequest"])
+def test_both_searches_by_patient_refuse_a_reference_to_another_type(gp: GPSystem, resource: str) -> None:
+    response = gp.get(f"/fhir/{resource}?patient=Organization/abc", **{"Accept-Language": "en"})
+
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["diagnostics"] == "patient is searched by a Patient reference (Patient/<id>)"

@@ -101,7 +101,7 @@ def search_service_requests() -> Response:
     for raw in request.args.getlist("status"):
         where.append(Consult.status.in_(split_values(raw)))
     for raw in request.args.getlist("patient"):
-        where.append(Consult.patient_resource_id.in_([reference_id(v, "Patient") for v in split_values(raw)]))
+        where.append(Consult.patient_resource_id.in_([_patient_id(v) for v in split_values(raw)]))
     for raw in request.args.getlist("identifier"):
         options = []
         for value in split_values(raw):
