@@ -361,7 +361,9 @@ def main() -> None:
             report.append(f"loaded {world.consults:,} consults ({world.consults * AUDIT_PER_CONSULT:,} audit entries) "
                           f"with COPY in {seconds:,.0f} s ({world.consults / seconds:,.0f} consults/s, "
                           f"{args.processes + 1} processes); VACUUM ANALYZE {time.perf_counter() - began:,.0f} s")
-        else:
+        else:  # the schema brought up to this checkout's migrations first, as an upgrade would
+            subprocess.run([sys.executable, "-m", "triage_service.cli", "init-db"],
+                           env=service_env(instance, url, 0, 2), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             app = _app(instance, url)
             world = World.from_json(world_file.read_text(encoding="utf-8"))
             with app.extensions["triage.engine"].begin() as conn:  # the months are closed again below

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,18 @@ NAMING_CONVENTION = {
 def new_id() -> str:
     """Public ids are random UUIDs: they reveal neither order nor volume."""
     return str(uuid.uuid4())
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids as :func:`new_id` makes them (random version-4 UUIDs, RFC 9562), from one read of the system's
+    randomness and one hex conversion instead of a UUID object each: closing a month numbers a hundred thousand
+    declaration lines, and uuid4() took a second of it."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # the RFC's variant
+    h = raw.hex()
+    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}"
+            for i in range(0, 32 * count, 32)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

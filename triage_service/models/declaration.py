@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_service.models.base import Base, uuid_pk
@@ -46,6 +46,10 @@ class DeclarationLine(Base):
     __table_args__ = (
         UniqueConstraint("consult_id", "sequence"),
         Index("ix_declaration_lines_pending", "zorggroep_id", "insurer_uzovi", "batch_id"),
+        # Only credit lines correct another: a partial index, so the hundred thousand debit lines of a closed
+        # month add no entry to it (migration 0044).
+        Index("ix_declaration_lines_corrects_line_id", "corrects_line_id",
+              postgresql_where=text("corrects_line_id IS NOT NULL"), sqlite_where=text("corrects_line_id IS NOT NULL")),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -53,7 +57,8 @@ class DeclarationLine(Base):
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("declaration_batches.id"), index=True)
     #: Line number within its batch.
     position: Mapped[int | None] = mapped_column(Integer)
-    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"), index=True)
+    # Found through the unique (consult_id, sequence) index, which leads with it (migration 0044).
+    consult_id: Mapped[str] = mapped_column(ForeignKey("consults.id"))
     sequence: Mapped[int] = mapped_column(Integer)
     zorggroep_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     #: "debit" or "credit".
@@ -71,8 +76,8 @@ class DeclarationLine(Base):
     tariff_cents: Mapped[int] = mapped_column(Integer)
     #: Negative for a credit line.
     amount_cents: Mapped[int] = mapped_column(Integer)
-    # Indexed: PostgreSQL checks this reference on every deleted line (retention), by a scan otherwise.
-    corrects_line_id: Mapped[str | None] = mapped_column(ForeignKey("declaration_lines.id"), index=True)
+    # Indexed (above): PostgreSQL checks this reference on every deleted line (retention), by a scan otherwise.
+    corrects_line_id: Mapped[str | None] = mapped_column(ForeignKey("declaration_lines.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
