@@ -191,7 +191,7 @@ def main() -> None:
     import tempfile
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from serving import ROOT, Server, drop_database, free_port, prepare_database, request, service_env
+    from harness import ROOT, Server, drop_database, free_port, prepare_database, request, service_env
 
     from triage_service import clock
     from triage_service.accounts.registration import client_assertion

@@ -39,14 +39,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from load import RequestPlan, run_sequential
-from national_data import AUDIT_PER_CONSULT, EXAMPLE, World, audit_rows, bsn_of, consult_rows
-from serving import (
+from bodies import consult_body
+from harness import (
     FHIR_JSON,
     HOST,
     ROOT,
     Server,
-    consult_body,
     drop_database,
     free_port,
     gp_token,
@@ -56,6 +54,8 @@ from serving import (
     stop_all_servers,
     target_line,
 )
+from load import RequestPlan, run_sequential
+from national_data import AUDIT_PER_CONSULT, EXAMPLE, World, audit_rows, bsn_of, consult_rows
 
 CHUNK = 5_000
 TABLES = ("stored_resources", "consults", "consult_identifiers", "consult_tasks", "routing_decisions",

@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path, default=None, help="also write the raw profile (pstats) to this file")
     args = parser.parse_args()
 
-    from serving import drop_database, prepare_database
+    from harness import drop_database, prepare_database
     from sqlalchemy import event
 
     from triage_service import create_app
