@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from triage_service.api import back_referrals
 from triage_service.api.ids import is_fhir_id
@@ -27,7 +28,7 @@ from triage_service.consults.letters import current_letters
 from triage_service.database import get_session
 from triage_service.errors import N_, InvalidInput
 from triage_service.fhir.dutch import AGB
-from triage_service.fhir.mapping import task_to_fhir
+from triage_service.fhir.mapping import flag_notes_of, task_to_fhir
 from triage_service.models import Consult, ConsultIdentifier, ConsultTask
 from triage_service.security.policy import require_scope
 
@@ -84,10 +85,13 @@ def search_tasks() -> Response:
         # A consult Task carries no code (fhir/mapping.py task_to_fhir), so no code matches one; a search for
         # the back-referral code alone went to back_referrals above. An empty value is ignored, as FHIR says.
         where.append(false())
-    query = select(ConsultTask).where(*where).order_by(ConsultTask.updated_at.desc(), ConsultTask.id)
+    # The page's consults, letters and flags in a query each, not one per Task (N+1).
+    query = (select(ConsultTask).options(selectinload(ConsultTask.consult)).where(*where)
+             .order_by(ConsultTask.updated_at.desc(), ConsultTask.id))
     rows, total, count, offset = page_of(query, select(func.count()).select_from(ConsultTask).where(*where))
-    letters = current_letters(get_session(), [t.consult for t in rows])  # one query for the page
-    return search_bundle("Task", [task_to_fhir(t, letters.get(t.consult_id)) for t in rows],
+    letters = current_letters(get_session(), [t.consult for t in rows])
+    flags = flag_notes_of(get_session(), rows)
+    return search_bundle("Task", [task_to_fhir(t, letters.get(t.consult_id), flags.get(t.id, [])) for t in rows],
                          [t.consult.patient_resource_id for t in rows], total, count, offset)
 
 
