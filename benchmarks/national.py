@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/national.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/triage_national
          [--consults 5000000] [--years 5] [--practices 4800] [--zorggroepen 50] [--specialists 1500]
-         [--burst 110000] [--processes 2] [--keep] [--reuse] [--output FILE]
+         [--burst 150000] [--processes 2] [--keep] [--reuse] [--output FILE]
      (the database is created and dropped; --keep keeps it and the instance folder, --reuse measures a kept one again)
 
 What it builds: ``init-db`` and ``load-demo`` on a fresh database, then the country around the demo: zorggroepen with
@@ -330,7 +330,8 @@ def main() -> None:
     parser.add_argument("--practices", type=int, default=4_800)
     parser.add_argument("--zorggroepen", type=int, default=50)
     parser.add_argument("--specialists", type=int, default=1_500)
-    parser.add_argument("--burst", type=int, default=110_000, help="one zorggroep's consults in the last month")
+    parser.add_argument("--burst", type=int, default=150_000,
+                        help="one zorggroep's consults in the last month (150,000 close into about 100,000 lines)")
     parser.add_argument("--processes", type=int, default=2, help="processes loading consults (plus one for audit)")
     parser.add_argument("--workdir", type=Path, default=None, help="instance folder's parent (kept with --keep)")
     parser.add_argument("--keep", action="store_true")
