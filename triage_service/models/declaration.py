@@ -45,7 +45,10 @@ class DeclarationLine(Base):
     __tablename__ = "declaration_lines"
     __table_args__ = (
         UniqueConstraint("consult_id", "sequence"),
-        Index("ix_declaration_lines_pending", "zorggroep_id", "insurer_uzovi", "batch_id"),
+        # Only what waits for a batch (a correction) is looked up this way: partial, so the lines a closed month
+        # COPYs in, which already have their batch, add nothing to it (migration 0044).
+        Index("ix_declaration_lines_pending", "zorggroep_id", "insurer_uzovi",
+              postgresql_where=text("batch_id IS NULL"), sqlite_where=text("batch_id IS NULL")),
         # Only credit lines correct another: a partial index, so the hundred thousand debit lines of a closed
         # month add no entry to it (migration 0044).
         Index("ix_declaration_lines_corrects_line_id", "corrects_line_id",

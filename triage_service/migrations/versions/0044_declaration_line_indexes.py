@@ -3,7 +3,9 @@
 Closing a month COPYs a hundred thousand lines, and every index costs an entry per line. The index on
 ``consult_id`` alone repeated the leading column of the unique (consult_id, sequence) constraint, which serves
 every look-up by consult; it goes. The index on ``corrects_line_id`` (kept because PostgreSQL checks that
-reference on every deleted line) becomes partial: only credit lines correct another, so debit lines add nothing.
+reference on every deleted line) becomes partial: only credit lines correct another, so debit lines add nothing. So
+does the index of lines waiting for a batch (corrections; ``pending_corrections``): a closed month's lines have their
+batch from the start.
 
 Revision ID: 0044
 Revises: 0043
@@ -22,6 +24,8 @@ depends_on = None
 
 _CORRECTS = "ix_declaration_lines_corrects_line_id"
 _ONLY_CREDITS = sa.text("corrects_line_id IS NOT NULL")
+_PENDING = "ix_declaration_lines_pending"
+_WAITING = sa.text("batch_id IS NULL")
 
 
 def upgrade() -> None:
@@ -29,9 +33,14 @@ def upgrade() -> None:
     op.drop_index(_CORRECTS, table_name="declaration_lines")
     op.create_index(_CORRECTS, "declaration_lines", ["corrects_line_id"], postgresql_where=_ONLY_CREDITS,
                     sqlite_where=_ONLY_CREDITS)
+    op.drop_index(_PENDING, table_name="declaration_lines")
+    op.create_index(_PENDING, "declaration_lines", ["zorggroep_id", "insurer_uzovi"], postgresql_where=_WAITING,
+                    sqlite_where=_WAITING)
 
 
 def downgrade() -> None:
+    op.drop_index(_PENDING, table_name="declaration_lines")
+    op.create_index(_PENDING, "declaration_lines", ["zorggroep_id", "insurer_uzovi", "batch_id"])
     op.drop_index(_CORRECTS, table_name="declaration_lines")
     op.create_index(_CORRECTS, "declaration_lines", ["corrects_line_id"])
     op.create_index("ix_declaration_lines_consult_id", "declaration_lines", ["consult_id"])
