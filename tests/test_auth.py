@@ -14,9 +14,10 @@ from triage_service.encryption.envelope import generate_client_keypair
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-def _token_request(client: FlaskClient, assertion: str, scope: str = "system/Task.read") -> Any:
+def _token_request(client: FlaskClient, assertion: str, scope: str = "system/Task.read", **headers: str) -> Any:
     return client.post("/oauth/token", data={"grant_type": "client_credentials", "client_assertion_type":
-                                             ASSERTION_TYPE, "client_assertion": assertion, "scope": scope})
+                                             ASSERTION_TYPE, "client_assertion": assertion, "scope": scope},
+                       headers=headers)
 
 
 def test_a_registered_client_gets_a_short_lived_bearer_token(client: FlaskClient, gp: GPSystem) -> None:
@@ -49,7 +50,7 @@ def test_an_expired_assertion_is_refused(client: FlaskClient, gp: GPSystem, cloc
     clock.advance(minutes=5)
     response = _token_request(client, assertion)
     assert response.status_code == 401
-    assert "expired" in response.get_json()["error_description"]
+    assert response.get_json()["error_description"] == "client_assertion is verlopen"
 
 
 def test_an_assertion_valid_for_too_long_is_refused(client: FlaskClient, gp: GPSystem) -> None:
@@ -62,7 +63,7 @@ def test_a_replayed_assertion_is_refused(client: FlaskClient, gp: GPSystem) -> N
     assert _token_request(client, assertion).status_code == 200
     replay = _token_request(client, assertion)
     assert replay.status_code == 401
-    assert "replay" in replay.get_json()["error_description"]
+    assert replay.get_json()["error_description"] == "jti van client_assertion is al eerder gebruikt (replay)"
 
 
 def test_an_assertion_for_another_audience_is_refused(client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
@@ -70,7 +71,8 @@ def test_an_assertion_for_another_audience_is_refused(client: FlaskClient, gp: G
                                  clock.now, kid=gp.demo.kid)
     response = _token_request(client, assertion)
     assert response.status_code == 401
-    assert "aud" in response.get_json()["error_description"]
+    assert response.get_json()["error_description"] == (
+        "aud van client_assertion moet het token-endpoint http://testserver/oauth/token zijn")
 
 
 @pytest.mark.parametrize(("field", "value", "error"), [
@@ -157,4 +159,38 @@ def test_an_assertion_issued_in_the_future_is_refused(client: FlaskClient, gp: G
                               clock.now + timedelta(minutes=10), kid=gp.demo.kid, lifetime_seconds=60)
     response = _token_request(client, future)
     assert response.status_code == 401
-    assert "iat lies in the future" in response.get_json()["error_description"]
+    assert response.get_json()["error_description"] == "iat van client_assertion ligt in de toekomst"
+
+
+def test_the_token_endpoint_explains_a_refusal_in_dutch_and_in_english_on_request(
+        client: FlaskClient, gp: GPSystem, clock: FrozenClock) -> None:
+    assertion = gp.assertion()
+    clock.advance(minutes=5)
+
+    dutch = _token_request(client, assertion).get_json()
+    english = _token_request(client, assertion, **{"Accept-Language": "en"}).get_json()
+
+    assert (dutch["error"], dutch["error_description"]) == ("invalid_client", "client_assertion is verlopen")
+    assert (english["error"], english["error_description"]) == ("invalid_client", "client_assertion has expired")
+
+
+@pytest.mark.parametrize(("form", "dutch"), [
+    ({"grant_type": "password"}, "grant_type moet client_credentials zijn"),
+    ({"client_assertion": ""}, "client_assertion ontbreekt"),
+    ({"scope": ""}, "scope ontbreekt (bijvoorbeeld 'system/ServiceRequest.write')"),
+    ({"client_assertion": "not-a-jwt"}, "client_assertion is geen correct opgebouwde JWT"),
+])
+def test_each_malformed_token_request_is_answered_in_dutch(client: FlaskClient, gp: GPSystem,
+                                                           form: dict[str, str], dutch: str) -> None:
+    data = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": gp.assertion(), "scope": "system/Task.read", **form}
+    response = client.post("/oauth/token", data=data)
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error_description"] == dutch
+
+
+def test_a_token_request_that_is_not_a_form_is_answered_in_dutch(client: FlaskClient) -> None:
+    response = client.post("/oauth/token", json={"grant_type": "client_credentials"})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_request", "error_description":
+                                   "Stuur het tokenverzoek als application/x-www-form-urlencoded"}

@@ -101,7 +101,10 @@ def api_language() -> str | None:
     system that sends nothing, ``*`` or a language we do not speak gets Dutch. web.select_locale asks this
     first, so everything the API puts into words in a request (diagnostics, notes) is in one language.
     """
-    if not has_request_context() or not (request.path == "/fhir" or request.path.startswith("/fhir/")):
+    if not has_request_context():
+        return None
+    # The token endpoint too: its error_description is read by the same GP system's developer.
+    if not (request.path in ("/fhir", "/oauth/token") or request.path.startswith("/fhir/")):
         return None
     return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0])
 

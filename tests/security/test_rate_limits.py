@@ -32,7 +32,8 @@ def test_the_fourth_token_request_in_a_minute_is_throttled(limited: FlaskClient,
     answers = [_token_request(limited, gp) for _ in range(4)]
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert answers[-1].get_json()["error"] == "too_many_requests"
+    assert answers[-1].get_json() == {"error": "too_many_requests",
+                                      "error_description": "Te veel tokenverzoeken vanaf dit adres; wacht een minuut"}
     assert 0 < int(answers[-1].headers["Retry-After"]) <= 60  # the seconds left in the window
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -159,8 +160,8 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         if status == 429 and request.blueprint == "oauth":
-            response = jsonify({"error": "too_many_requests",
-                                "error_description": "Too many token requests from this address; wait a minute"})
+            wait = gettext("Too many token requests from this address; wait a minute")
+            response = jsonify({"error": "too_many_requests", "error_description": wait})
             response.status_code = 429
             response.headers["Retry-After"] = "60"
             return response

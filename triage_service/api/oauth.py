@@ -6,7 +6,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from triage_service.audit.trail import Actor, record
 from triage_service.database import get_session
+from triage_service.errors import N_
 from triage_service.models import AuditAction, AuditOutcome
+from triage_service.outcome import message
 from triage_service.request_context import base_url, clock, settings, token_url
 from triage_service.security.api_auth import SCOPED_RESOURCE_TYPES, OAuthError, issue_token
 
@@ -38,7 +40,8 @@ def token() -> Response:
     actor = Actor(kind="anonymous", id=None, organisation_id=None, source_ip=request.remote_addr)
     try:
         if request.mimetype != "application/x-www-form-urlencoded":
-            raise OAuthError("invalid_request", "send the token request as application/x-www-form-urlencoded")
+            raise OAuthError("invalid_request",
+                             message(N_("send the token request as application/x-www-form-urlencoded")))
         client, body = issue_token(session, settings(), form, token_url(), now)
     except OAuthError:
         session.rollback()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from triage_service.errors import N_, Unauthorized
 from triage_service.models import AccessToken, ApiClient, Organisation, UsedAssertion
+from triage_service.outcome import Message, message
 from triage_service.security import signed_jwt
 from triage_service.security.scope_grants import granted_scopes
 from triage_service.settings import Settings
@@ -38,16 +39,17 @@ SCOPED_RESOURCE_TYPES = frozenset(
 
 
 class OAuthError(Exception):
-    """An RFC 6749 token endpoint error."""
+    """An RFC 6749 token endpoint error. ``error`` is the RFC's code; the description is for the GP system's
+    developer, in Dutch unless the request's Accept-Language asks for English (outcome.api_language)."""
 
-    def __init__(self, error: str, description: str, status: int = 400):
-        super().__init__(description)
+    def __init__(self, error: str, description: Message, status: int = 400):
+        super().__init__(description.english())
         self.error = error
         self.description = description
         self.status = status
 
     def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+        return {"error": self.error, "error_description": self.description.render()}
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,16 @@ def issue_token(session: Session, settings: Settings, form: dict[str, str], toke
                 now: datetime) -> tuple[ApiClient, dict[str, Any]]:
     """Check a client-credentials request with a JWT assertion and issue a bearer token."""
     if form.get("grant_type") != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "grant_type must be client_credentials")
+        raise OAuthError("unsupported_grant_type", message(N_("grant_type must be client_credentials")))
     if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
-        raise OAuthError("invalid_request", f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}")
+        raise OAuthError("invalid_request", message(N_("client_assertion_type must be %(type)s"),
+                                                       type=CLIENT_ASSERTION_TYPE))
     assertion = form.get("client_assertion", "")
     if not assertion:
-        raise OAuthError("invalid_request", "client_assertion is required")
+        raise OAuthError("invalid_request", message(N_("client_assertion is required")))
     requested = form.get("scope", "").split()
     if not requested:
-        raise OAuthError("invalid_scope", "scope is required (e.g. 'system/ServiceRequest.write')")
+        raise OAuthError("invalid_scope", message(N_("scope is required (e.g. 'system/ServiceRequest.write')")))
 
     client = _client_of(session, assertion)
     claims = _verified_claims(client, assertion, token_url, settings, now)
@@ -129,7 +132,7 @@ def issue_token(session: Session, settings: Settings, form: dict[str, str], toke
     # The part of each requested scope the registration covers, not a string compare (security/scope_grants.py).
     granted = granted_scopes(requested, client.scopes.split(), SCOPED_RESOURCE_TYPES, REPORT_SCOPES)
     if not granted:
-        raise OAuthError("invalid_scope", "none of the requested scopes is registered for this client")
+        raise OAuthError("invalid_scope", message(N_("none of the requested scopes is registered for this client")))
 
     token = secrets.token_urlsafe(32)
     lifetime = settings.access_token_lifetime_seconds
@@ -147,13 +150,14 @@ def _client_of(session: Session, assertion: str) -> ApiClient:
     try:
         unverified = jwt.decode(assertion, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
-        raise OAuthError("invalid_client", "client_assertion is not a well-formed JWT", 401) from exc
+        raise OAuthError("invalid_client", message(N_("%(what)s is not a well-formed JWT"), what="client_assertion"),
+                         401) from exc
     iss, sub = unverified.get("iss"), unverified.get("sub")
     if not isinstance(iss, str) or iss != sub:
-        raise OAuthError("invalid_client", "client_assertion iss and sub must both be the client_id", 401)
+        raise OAuthError("invalid_client", message(N_("client_assertion iss and sub must both be the client_id")), 401)
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == iss))
     if client is None or not client.active:
-        raise OAuthError("invalid_client", "unknown or inactive client", 401)
+        raise OAuthError("invalid_client", message(N_("unknown or inactive client")), 401)
     return client
 
 
@@ -161,17 +165,17 @@ def _verified_claims(client: ApiClient, assertion: str, token_url: str, settings
                      now: datetime) -> dict[str, Any]:
     try:
         return signed_jwt.verify(client, assertion, token_url, now, settings.max_client_assertion_lifetime_seconds,
-                                 what="client_assertion", audience_name="the token endpoint",
+                                 what="client_assertion", audience_name=message(N_("the token endpoint")),
                                  require=("exp", "iss", "sub", "aud", "jti"))
     except signed_jwt.JwtRefused as refused:
-        raise OAuthError("invalid_client", refused.message, 401) from refused
+        raise OAuthError("invalid_client", refused.reason, 401) from refused
 
 
 def _remember_jti(session: Session, client: ApiClient, claims: dict[str, Any], now: datetime) -> None:
     try:
         signed_jwt.remember_jti(session, client, claims, now, "client_assertion")
     except signed_jwt.JwtRefused as refused:
-        raise OAuthError("invalid_client", refused.message, 401) from refused
+        raise OAuthError("invalid_client", refused.reason, 401) from refused
 
 
 def authenticate_bearer(session: Session, authorization: str | None, now: datetime) -> AccessContext:

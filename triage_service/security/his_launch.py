@@ -26,7 +26,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage_service.errors import N_
 from triage_service.models import ApiClient, Organisation, Practitioner, PractitionerRoleKind, User, UserRole
+from triage_service.outcome import message
 from triage_service.security.signed_jwt import JwtRefused, remember_jti, unverified_issuer, verify
 
 MAX_LIFETIME_SECONDS = 300
@@ -70,7 +72,7 @@ def verify_launch(session: Session, token: str, audience: str, now: datetime) ->
         raise LaunchRefused("forged", "unknown or inactive client")
     try:
         claims = verify(client, token, audience, now, MAX_LIFETIME_SECONDS, what="launch",
-                        audience_name="the launch URL", require=("exp", "iss", "aud", "jti"))
+                        audience_name=message(N_("the launch URL")), require=("exp", "iss", "aud", "jti"))
         remember_jti(session, client, claims, now, "launch")
     except JwtRefused as refused:
         raise LaunchRefused(_KINDS.get(refused.kind, "malformed"), refused.message, client) from refused
