@@ -61,6 +61,9 @@ class Settings:
     max_image_pixels: int = 50_000_000
     #: An inbox session ends after this many minutes without activity.
     session_idle_minutes: int = 30
+    #: ... and this many hours after its login however active it stays (a working day): a session cookie taken
+    #: from a computer that is never left idle does not last for ever.
+    session_max_hours: int = 12
     #: How long a worker reuses the "N of M similar consults became a referral" figure before counting
     #: again (0: count at every flagged intake). Counting reads every completed similar consult, which
     #: with a region's history took intake from 66 to 41 requests/s; a statistic over thousands of
@@ -183,6 +186,8 @@ def _with_secrets(settings: Settings, require_keys: bool = True) -> Settings:
     settings = _with_vapid_key(_with_secret_key(_with_paths(settings)))
     if settings.retention_draft_days < 1:
         raise ConfigurationError("TRIAGE_RETENTION_DRAFT_DAYS must be at least 1")
+    if settings.session_max_hours * 60 < settings.session_idle_minutes:
+        raise ConfigurationError("TRIAGE_SESSION_MAX_HOURS must be at least as long as TRIAGE_SESSION_IDLE_MINUTES")
     if settings.retention_medical_years < 20 or settings.retention_audit_years < 5:
         raise ConfigurationError("Retention may not be shorter than 20 years for medical records (WGBO) and "
                                  "5 years for the audit trail (NEN 7513)")

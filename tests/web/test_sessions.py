@@ -4,6 +4,7 @@ cookie (from a shared computer, a proxy log, malware) opens nothing, on any work
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -18,8 +19,9 @@ from triage_service import cli, create_app
 from triage_service.accounts.registration import create_user
 from triage_service.database import session_scope
 from triage_service.demo import DEMO_PASSWORD
+from triage_service.errors import ConfigurationError
 from triage_service.models import AuditEntry, User, UserRole, WebSession
-from triage_service.settings import Settings
+from triage_service.settings import Settings, load_settings
 
 COOKIE = "triage_session"
 
@@ -166,6 +168,32 @@ def test_an_idle_session_is_ended_on_the_server_too(app: Flask, browser: FlaskCl
     thief.assert_refused()
     with session_scope(app) as session:
         assert session.scalars(select(WebSession.end_reason)).all() == ["idle"]
+
+
+def test_a_session_in_use_all_day_ends_twelve_hours_after_its_login(app: Flask, browser: FlaskClient,
+                                                                     clock: FrozenClock) -> None:
+    log_in(browser, clock)
+    thief = Thief(browser, app)
+    for _ in range(35):  # a page every 20 minutes: never idle, 11 h 40 min after the login
+        clock.advance(minutes=20)
+        assert browser.get("/inbox").status_code == 200
+    clock.advance(minutes=21)
+    page = browser.get("/inbox")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+    thief.assert_refused()
+    with session_scope(app) as session:
+        assert session.scalars(select(WebSession.end_reason)).all() == ["lifetime"]
+        refused = session.scalars(select(AuditEntry.detail).where(AuditEntry.event == "web.session.refused")).all()
+    assert "ended=lifetime" in refused
+
+
+@pytest.mark.parametrize(("idle", "hours"), [("0", "12"), ("30", "0"), ("90", "1")])
+def test_a_session_idle_limit_or_lifetime_that_cannot_work_is_refused_at_start(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, idle: str, hours: str) -> None:
+    monkeypatch.setenv("TRIAGE_SESSION_IDLE_MINUTES", idle)
+    monkeypatch.setenv("TRIAGE_SESSION_MAX_HOURS", hours)
+    with pytest.raises(ConfigurationError, match=r"TRIAGE_SESSION_(IDLE_MINUTES|MAX_HOURS) must be"):
+        load_settings(instance_path=tmp_path)
 
 
 @pytest.fixture

@@ -90,15 +90,17 @@ def _refuse_control_characters() -> None:
 
 def _authenticate_session(now: datetime, redirect_to_login: bool = True) -> Response | None:
     """Inbox pages need a logged-in (password + TOTP) session that is still on in the database: not ended
-    by logout or a change of password or second factor, and not idle too long (security/web_sessions.py).
+    by logout or a change of password or second factor, not idle too long and not past its lifetime
+    (security/web_sessions.py).
     The cookie's signature alone is not enough: a copy of it would outlive the logout."""
     from triage_service.security.web_auth import inbox_user
     from triage_service.security.web_sessions import audit_refused, resume_session
 
     db = get_session()
     token = session.get("sid")
-    idle = timedelta(minutes=current_app.extensions["triage.settings"].session_idle_minutes)
-    found = resume_session(db, token, now, idle) if isinstance(token, str) else None
+    settings = current_app.extensions["triage.settings"]
+    idle, lifetime = timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_max_hours)
+    found = resume_session(db, token, now, idle, lifetime) if isinstance(token, str) else None
     user = inbox_user(db, found.user_id) if found is not None and found.ended_at is None else None
     if user is None:
         if found is not None:

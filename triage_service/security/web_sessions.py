@@ -1,5 +1,6 @@
 """Server-side inbox sessions: started at login, checked on every request, ended at logout, after idling,
-and whenever the user's password or second factor changes.
+at the end of their lifetime however active (``TRIAGE_SESSION_MAX_HOURS``), and whenever the user's password or
+second factor changes.
 
 The signed cookie keeps only a random id (``sid``); whether that session is still on is decided here,
 from the database (models/web_session.py), so an ended session is ended on every worker and instance.
@@ -30,7 +31,8 @@ def _hash(token: str) -> str:
 def start_session(db: Session, user_id: str, now: datetime, idle: timedelta) -> str:
     """A new session for a user who has just passed both factors; returns the id for the cookie."""
     # Sessions of this user that are over serve nothing any more (the audit trail has the logins and
-    # logouts): removing them here keeps the table at a few rows per user without a cleaning job.
+    # logouts): removing them here keeps the table at a few rows per user without a cleaning job. One past its
+    # lifetime but not idle is kept until it is refused (and that refusal audited) or idles.
     db.execute(delete(WebSession).where(WebSession.user_id == user_id,
                                         or_(WebSession.ended_at.is_not(None), WebSession.last_seen_at < now - idle)))
     token = secrets.token_urlsafe(32)
@@ -38,14 +40,17 @@ def start_session(db: Session, user_id: str, now: datetime, idle: timedelta) -> 
     return token
 
 
-def resume_session(db: Session, token: str, now: datetime, idle: timedelta) -> WebSession | None:
+def resume_session(db: Session, token: str, now: datetime, idle: timedelta,
+                   lifetime: timedelta) -> WebSession | None:
     """The session a cookie's id names (None when unknown). It is on only while ``ended_at`` is None;
-    a session idle for longer than ``idle`` is ended here."""
+    a session idle for longer than ``idle``, or begun longer than ``lifetime`` ago, is ended here."""
     found = db.scalar(select(WebSession).where(WebSession.token_hash == _hash(token)))
     if found is None or found.ended_at is not None:
         return found
     if now - found.last_seen_at > idle:
         found.ended_at, found.end_reason = now, "idle"
+    elif now - found.created_at > lifetime:
+        found.ended_at, found.end_reason = now, "lifetime"
     elif now - found.last_seen_at >= TOUCH_EVERY:
         found.last_seen_at = now
     return found
