@@ -90,7 +90,7 @@ def stop_all_servers() -> None:
         server.stop()
 
 
-def _terminate(signum: int, _frame: Any) -> None:
+def exit_on_signal(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)  # runs the finally blocks and atexit, which stop the servers
 
 

@@ -61,9 +61,9 @@ from harness import (
     HOST,
     ROOT,
     Server,
-    _terminate,
     check,
     drop_database,
+    exit_on_signal,
     free_port,
     generate_consults,
     gp_token,
@@ -185,7 +185,7 @@ def main() -> None:
     config = Config(args.concurrency, duration, args.requests, sequential=10 if args.quick else 100)
     consults = args.consults if args.consults is not None else (2_000 if args.quick else 100_000)
 
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     atexit.register(stop_all_servers)
     workdir = Path(tempfile.mkdtemp(prefix="triage-http-bench-"))
     instance = workdir / "instance"

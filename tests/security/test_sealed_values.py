@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from triage_service.encryption import fields
 from triage_service.encryption.envelope import DecryptionError
-from triage_service.encryption.fields import FieldKeys, key_id_of, seal, unseal
+from triage_service.encryption.fields import FieldKeys, is_sealed, key_id_of, seal, unseal
 
 CONTEXT = "consults.resource"
 ADVICE = ("Beeld past bij een seborroïsche keratose. Geen aanwijzingen voor maligniteit; bij groei of bloeden "
@@ -66,3 +66,9 @@ def test_an_unknown_version_is_refused() -> None:
 def test_the_key_id_of_a_token_is_the_key_it_was_sealed_with(keys: FieldKeys) -> None:
     assert key_id_of(seal(ADVICE, CONTEXT)) == keys.active
     assert key_id_of(seal("kort", CONTEXT)) == keys.active
+
+
+def test_only_tokens_of_a_known_version_count_as_sealed() -> None:
+    assert is_sealed(seal(ADVICE, CONTEXT)) and is_sealed(seal("kort", CONTEXT))
+    assert not is_sealed("enc: een bericht van voor de versleuteling")
+    assert not is_sealed('{"resourceType": "Patient"}')

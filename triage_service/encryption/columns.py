@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 
-from triage_service.encryption.fields import PREFIX, seal, unseal
+from triage_service.encryption.fields import is_sealed, seal, unseal
 
 
 class EncryptedJSON(TypeDecorator[Any]):
@@ -29,7 +29,7 @@ class EncryptedJSON(TypeDecorator[Any]):
         return seal(json.dumps(value, separators=(",", ":"), ensure_ascii=False), self.context)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, str) and value.startswith(PREFIX):
+        if isinstance(value, str) and is_sealed(value):
             return json.loads(unseal(value, self.context))
         return value  # written before encryption: plain JSON
 
@@ -47,6 +47,6 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else seal(value, self.context)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        if value is not None and value.startswith(PREFIX):
+        if value is not None and is_sealed(value):
             return unseal(value, self.context)
         return value

@@ -151,6 +151,12 @@ def unseal(token: str, context: str) -> str:
     return (zlib.decompress(data, -15) if version == _DEFLATED else data).decode()
 
 
+def is_sealed(value: str) -> bool:
+    """Whether a stored text is a sealed token of a version this module opens (rather than a value written
+    before encryption existed, which is read as it is)."""
+    return value.startswith((f"{PREFIX}{_PLAIN}:", f"{PREFIX}{_DEFLATED}:"))
+
+
 def key_id_of(token: str) -> str:
     """The id of the field key a sealed value was sealed with (key rotation, ``encrypt-existing``)."""
     return token.removeprefix(PREFIX).split(":", 2)[1]
