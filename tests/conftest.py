@@ -5,7 +5,9 @@ loaded once, and every test starting from the same state."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, create_engine, delete, make_url, select, text, update
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from triage_service import create_app
@@ -29,6 +31,7 @@ from triage_service.migrate import upgrade_database
 from triage_service.models import (
     Absence,
     AccessToken,
+    ApiClient,
     Appointment,
     Attachment,
     AuditEntry,
@@ -66,9 +69,14 @@ from triage_service.models import (
     User,
     WebSession,
 )
+from triage_service.security import passwords
 from triage_service.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The demo accounts and every account a test makes get argon2's cheapest hash: each login then costs
+# microseconds, not a tenth of a second of both cores (security/passwords.py; test_passwords.py checks the
+# service's own strength).
+passwords.hash_cheaply_in_this_process()
 EXAMPLES = ROOT / "fhir_profiles" / "examples"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 #: The field keys of the session's app (set when it is built).
@@ -105,9 +113,30 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # The suite asks for many tokens and logins from one address; tests/security/test_rate_limits.py
     # builds an app with the real limits.
     # Conversion figures are counted at every intake: tests complete consults and expect the next figure.
-    return load_settings(env="test", instance_path=instance, public_base_url="http://testserver",
-                         rate_limit_token="100000/minute", rate_limit_login="100000/minute",
-                         conversion_rate_cache_seconds=0)
+    settings = load_settings(env="test", instance_path=instance, public_base_url="http://testserver",
+                             rate_limit_token="100000/minute", rate_limit_login="100000/minute",
+                             conversion_rate_cache_seconds=0)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and settings.database_url:
+        settings = dataclasses.replace(settings, database_url=_worker_database(settings.sqlalchemy_url, worker))
+    return settings
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A PostgreSQL database of this test process's own (``test_gw0``, ...), made if missing: the suite runs
+    spread over processes (pytest-xdist), and each one's tests empty the tables after themselves."""
+    base = make_url(url)
+    if base.get_backend_name() != "postgresql":
+        return url
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}) is None:
+                conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -128,14 +157,23 @@ def app(settings: Settings, clock: FrozenClock) -> Flask:
     upgrade_database(engine)
     with session_scope(app) as session:
         app.extensions["test.demo_clients"] = load_demo(session, settings)
+    with session_scope(app) as session:
+        app.extensions["test.demo_accounts"] = (frozenset(session.scalars(select(User.id))),
+                                                frozenset(session.scalars(select(ApiClient.id))))
     _reset(app)  # the demo's own consults are not part of any test's world
     return app
 
 
 def _reset(app: Flask) -> None:
+    users, clients = app.extensions.get("test.demo_accounts", (None, None))
     with session_scope(app) as session:
         for model in TRANSACTIONAL_TABLES:
             session.execute(delete(model))
+        # Accounts a test made (a CLI user, a registered GP system) go too, so no test sees another's: the
+        # suite's order is not fixed (its files run spread over processes).
+        if users is not None:
+            session.execute(delete(User).where(User.id.not_in(users)))
+            session.execute(delete(ApiClient).where(ApiClient.id.not_in(clients)))
         # Demo accounts stay, but each test logs in afresh: no remembered TOTP step, no lockout.
         session.execute(update(User).values(totp_last_step=None, failed_logins=0, locked_until=None, email=None,
                                             email_on_assignment=False, language="nl"))
