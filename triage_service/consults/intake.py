@@ -22,10 +22,9 @@ from triage_service.consults.patient_context import require_context, store_conte
 from triage_service.consults.validation import DEFAULT_MAX_ATTACHMENTS, validate_consult_request
 from triage_service.errors import N_, Conflict
 from triage_service.fhir.meta import stamp
-from triage_service.fhir.notes import agreement_flag_note
+from triage_service.fhir.notes import FlagTexts, agreement_flag_note
 from triage_service.fhir.profiles import PROFILE_CONSULT_REQUEST
 from triage_service.models import (
-    Agreement,
     AuditAction,
     Consult,
     ConsultIdentifier,
@@ -82,11 +81,10 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     # Routing first: a request that no agreement covers is refused before anything is stored.
     outcome = route(session, fields.routing, fields.priority, now)
     chosen = outcome.assignment.chosen
-    # Held for the whole intake: the session's identity map keeps an object only while something refers to it,
-    # and the context check and the flag notes each look the agreement up (one SELECT instead of two).
-    agreement = session.get(Agreement, chosen.profile.agreement_id) if chosen.profile.agreement_id else None
-    # The context the agreement asks for with this consult form (e.g. a blood pressure and an ECG).
-    require_context(session, chosen.profile.agreement_id, fields.consult_form, fields.context.kinds)
+    # The context the agreement asks for with this consult form (e.g. a blood pressure and an ECG), and below
+    # its flags' words: from the routing table's copy of the agreement, not its row (one SELECT fewer).
+    require_context(chosen.profile.context_required, chosen.profile.agreement_code, fields.consult_form,
+                    fields.context.kinds)
 
     patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
     # The id is chosen here, so the stored resource carries it from the INSERT (no second UPDATE).
@@ -102,7 +100,9 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
         patient_practice_agb=fields.patient_practice_agb,
         agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id, version_id=1,
-        resource=stamp(resource, consult_id, 1, now, PROFILE_CONSULT_REQUEST), created_at=now, updated_at=now,
+        # The request's body, parsed for this request alone and only read after this (no deep copy).
+        resource=stamp(resource, consult_id, 1, now, PROFILE_CONSULT_REQUEST, share_nested=True), created_at=now,
+        updated_at=now,
     )
     consult.identifiers = [ConsultIdentifier(organisation_id=organisation.id, system=s, value=v)
                            for s, v in fields.identifiers]
@@ -132,7 +132,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
             params={"system": system, "value": value, "id": winner.id},
         ) from None
     store_context(session, actor, consult, fields.context, now)
-    notes = _record_flags(session, consult, agreement, outcome.flags, now)
+    notes = _record_flags(session, consult, chosen.profile, outcome.flags, now)
     # Validated (received) and routed (accepted) in the same transaction: the GP sees the assignment at once.
     # flag_note keeps the English sentence as written; the Task's note says it in the reader's language.
     task = ConsultTask(consult_id=consult.id, organisation_id=organisation.id, status=TaskStatus.ACCEPTED,
@@ -159,7 +159,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     return Submission(consult, task, created=True, warnings=warnings)
 
 
-def _record_flags(session: Session, consult: Consult, agreement: Agreement | None, flags: list[FiredFlag],
+def _record_flags(session: Session, consult: Consult, agreement: FlagTexts, flags: list[FiredFlag],
                   now: datetime) -> list[Message]:
     """Store every fired flag with the conversion figure of similar consults; return them as sentences, in
     the order the Task lists them (fhir/mapping.py: the referral-profile flag first, then by rule)."""
@@ -172,7 +172,7 @@ def _record_flags(session: Session, consult: Consult, agreement: Agreement | Non
     return _flag_notes(agreement, flags, total, converted)
 
 
-def _flag_notes(agreement: Agreement | None, flags: list[FiredFlag], total: int, converted: int) -> list[Message]:
+def _flag_notes(agreement: FlagTexts, flags: list[FiredFlag], total: int, converted: int) -> list[Message]:
     ordered = sorted(flags, key=lambda f: (f.kind != "referral-profile", f.rule))
     return [agreement_flag_note(agreement, flag.kind, flag.rule, flag.reason, total, converted) for flag in ordered]
 
@@ -184,14 +184,12 @@ def check_consult(session: Session, organisation: Organisation, resource: dict[s
     on create. Nothing is stored; the caller rolls back."""
     fields = validate_consult_request(session, organisation, resource, resolver, now, max_attachments)
     outcome = route(session, fields.routing, fields.priority, now)
-    require_context(session, outcome.assignment.chosen.profile.agreement_id, fields.consult_form,
-                    fields.context.kinds)
+    profile = outcome.assignment.chosen.profile
+    require_context(profile.context_required, profile.agreement_code, fields.consult_form, fields.context.kinds)
     if not outcome.flags:
         return []
     total, converted = conversion_rate(session, fields.specialism, fields.icpc_codes[0])
-    agreement_id = outcome.assignment.chosen.profile.agreement_id
-    notes = _flag_notes(session.get(Agreement, agreement_id) if agreement_id else None, outcome.flags, total,
-                        converted)
+    notes = _flag_notes(profile, outcome.flags, total, converted)
     return [issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes]
 
 

@@ -11,7 +11,7 @@ intake's transaction: a refused request stores nothing of it. :func:`context_tab
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from triage_service.errors import N_, UnprocessableInput
 from triage_service.fhir import context as rules
 from triage_service.fhir.dutch import BSN
 from triage_service.fhir.meta import stamp
-from triage_service.models import Agreement, AuditAction, Consult, ConsultContextItem
+from triage_service.models import AuditAction, Consult, ConsultContextItem
 from triage_service.outcome import Issue, Message
 from triage_service.records.resolution import Resolver
 
@@ -108,25 +108,22 @@ def _names_by_bsn(resource: dict[str, Any], bsns: list[Any]) -> bool:
     return isinstance(identifier, dict) and identifier.get("system") == BSN and identifier.get("value") in bsns
 
 
-def missing_context(session: Session, agreement_id: str | None, form: str, kinds: Iterable[str]) -> list[str]:
-    """The kinds the agreement requires for this consult form that the request does not carry, in its order."""
-    agreement = session.get(Agreement, agreement_id) if agreement_id else None
-    required = (agreement.context_required or {}).get(form, []) if agreement is not None else []
+def missing_context(required: Mapping[str, Any], form: str, kinds: Iterable[str]) -> list[str]:
+    """The kinds an agreement requires for this consult form (``Agreement.context_required``, as the routing
+    table keeps it) that the request does not carry, in the agreement's order."""
     present = set(kinds)
-    return [str(kind) for kind in required if kind not in present]
+    return [str(kind) for kind in required.get(form, []) if kind not in present]
 
 
-def require_context(session: Session, agreement_id: str | None, form: str, kinds: Iterable[str]) -> None:
+def require_context(required: Mapping[str, Any], agreement_code: str, form: str, kinds: Iterable[str]) -> None:
     """Refuse a consult without the context its agreement requires for its form, naming each missing kind."""
-    missing = missing_context(session, agreement_id, form, kinds)
+    missing = missing_context(required, form, kinds)
     if not missing:
         return
-    agreement = session.get(Agreement, agreement_id) if agreement_id else None
-    code = agreement.code if agreement is not None else ""
-    raise UnprocessableInput(MISSING, params={"agreement": code, "what": Message(KIND_NAMES[missing[0]]),
+    raise UnprocessableInput(MISSING, params={"agreement": agreement_code, "what": Message(KIND_NAMES[missing[0]]),
                                               "form": form},
                              issues=[Issue("required", MISSING, "ServiceRequest.supportingInfo",
-                                           params={"agreement": code, "what": Message(KIND_NAMES[kind]),
+                                           params={"agreement": agreement_code, "what": Message(KIND_NAMES[kind]),
                                                    "form": form, "kind": kind}) for kind in missing])
 
 

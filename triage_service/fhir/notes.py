@@ -13,12 +13,11 @@ rule names and reasons of an agreement are the zorggroep's own words: Dutch, wit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import get_locale, ngettext
 
 from triage_service.errors import N_
-from triage_service.models import Agreement
 from triage_service.outcome import LANGUAGES, Localized, Message, Phrase, message
 
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
@@ -72,7 +71,14 @@ def flag_note(kind: str, rule: str | Localized, reason: str | Localized, similar
     return Message("%(head)s %(figure)s", {"head": head, "figure": figure})
 
 
-def agreement_flag_note(agreement: Agreement | None, kind: str, rule: str, reason: str, similar_total: int,
+class FlagTexts(Protocol):
+    """Where a referral flag's words are kept: the agreement's row (``Agreement``), or the routing table's copy
+    of it (``routing.matching.CompiledProfile``), which the intake reads instead of the row."""
+
+    def referral_flag(self, name: str) -> dict[str, Any] | None: ...
+
+
+def agreement_flag_note(agreement: FlagTexts | None, kind: str, rule: str, reason: str, similar_total: int,
                         similar_converted: int) -> Message:
     """A flag of the agreement the consult was routed under: its words are Dutch, with the English its file
     gives (``name_en``, ``reason_en``) for an English reader; without one, as written."""

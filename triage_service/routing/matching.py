@@ -85,6 +85,14 @@ class CompiledProfile:
     hours: tuple[time, time] | None = None
     #: The agreement's call-out of urgent consults: {"repeat_minutes", "escalate_after_minutes"}.
     callout: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: What the intake needs of the agreement besides the rules, so that it reads no agreement row (issue 25):
+    #: the context it requires per consult form, and its referral flags as the file wrote them (with English).
+    context_required: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    referral_flag_texts: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)
+
+    def referral_flag(self, name: str) -> dict[str, Any] | None:
+        """As ``Agreement.referral_flag``: the flag named ``name`` as the agreement's file gives it."""
+        return next((f for f in self.referral_flag_texts if f.get("name") == name), None)
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,8 @@ def _compile(agreement: Agreement, profile: PatientProfile) -> CompiledProfile:
         answer_norms=dict(agreement.answer_norms),
         requesters=frozenset(profile.requesters), out_of_hours_posts=frozenset(agreement.out_of_hours_posts),
         priorities=frozenset(profile.priorities), hours=_hours(profile.hours), callout=dict(agreement.callout),
+        context_required=dict(agreement.context_required or {}),
+        referral_flag_texts=tuple(dict(f) for f in agreement.referral_flags or []),
     )
 
 
