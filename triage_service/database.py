@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Table, create_engine, event, insert, make_url
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 
 from triage_service.settings import Settings, ensure_private_dir
 
@@ -112,6 +112,19 @@ def session_scope(app: Flask) -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+def insert_new(session: Session, model: type[DeclarativeBase], rows: list[dict[str, Any]]) -> None:
+    """Insert rows that nothing reads back in the transaction writing them (audit entries, new facts, referral
+    flags, routing decisions) as the table's rows (Core): one statement for all of them, without the ORM's unit
+    of work (identity map, attribute history, flush ordering), which cost more CPU than the INSERT itself on the
+    intake's hot path (issue 25). Column defaults and types (encryption, UTC datetimes) apply as in any INSERT.
+    Every row must have the same keys."""
+    if not rows:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    session.execute(insert(table), rows)
 
 
 def append_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -248,6 +248,7 @@ def test_deleting_a_shift_between_two_others_asks_who_takes_over_its_hours(app: 
                                       ("2026-11-24 08:00", "2026-11-26 08:00", CLAES, AALBERS)]
     with session_scope(app) as session:
         delete_shift(session, CLI_ACTOR, hospital.organisation_id, shift_id(app, hospital, 1))  # the last: no gap
+    with session_scope(app) as session:  # the trail is written at the commit
         events = session.scalars(select(AuditEntry.event).where(AuditEntry.event.like("rota.%"))).all()
     assert rota_of(app, hospital) == [("2026-11-23 08:00", "2026-11-24 08:00", AALBERS, BOS)]
     assert events.count("rota.shift.delete") == 2

@@ -8,13 +8,16 @@ later hashes.
 Entries are chained just before the transaction commits, under a lock that orders concurrent writers
 (PostgreSQL: a transaction-scoped advisory lock; SQLite already lets one writer at a time in with BEGIN
 IMMEDIATE), so the chain has no forks. The lock is the chain's serial part: every audited commit of every
-worker passes it one at a time, so it is held as briefly as we can (issue 25). A flush inserts new entries
-with a provisional position (a random negative ``chain_index``, unique like a real one, because PostgreSQL
-cannot defer NOT NULL to the commit). Only at the commit - after the monitoring's facts and the
-notifications are written - are the lock taken, the head read and this transaction's entries given their
-positions and hashes in one UPDATE. No other transaction ever sees a provisional entry; one left behind by a
-bug would show in ``verify`` as an entry outside the chain. Entries flushed after that point (a commit
-listener that audits) are chained at once, under the lock already held.
+worker passes it one at a time, so it is held as briefly as we can (issue 25). ``record`` (audit/trail.py)
+does not insert anything: it keeps a :class:`NewEntry` with the transaction. Only at the commit - after the
+monitoring's facts and the notifications are written - are the lock taken, the head read and this
+transaction's entries inserted with their places and hashes, in one multi-row INSERT of the table (Core, not
+the ORM's unit of work: an entry is never changed or read back in the transaction that writes it). An entry
+recorded inside a savepoint that is rolled back is dropped with it. Entries recorded after that point (a
+commit listener that audits) are inserted at once, under the lock already held.
+
+Until 2026-12-07 an entry was inserted at its flush with a provisional (negative) place and given its real
+one by an UPDATE under the lock; ``verify`` still reports such an entry, should one ever have been committed.
 
 Entries written before keyed hashes (``hash_key`` NULL) keep their plain SHA-256 hash and are
 verified as such. Rehashing them would need the old content to be trusted at migration time, which
@@ -35,20 +38,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from triage_service.audit import anchors as audit_anchors
 from triage_service.audit import keys as audit_keys
-from triage_service.database import forget_at_transaction_end
-from triage_service.models import AuditEntry
+from triage_service.database import forget_at_transaction_end, insert_new
+from triage_service.models import AuditAction, AuditEntry, AuditOutcome
 
 GENESIS = "0" * 64
 #: Any constant works; it names the lock that orders writers of the chain on PostgreSQL.
@@ -57,7 +59,42 @@ _LOCK_KEY = 7513
 _CUT = re.compile(r"audit_cut=(\d+):([0-9a-f]{64})")
 
 
-def _content(entry: AuditEntry, prev_hash: str) -> list[Any]:
+class Chained(Protocol):
+    """What an entry's hash covers: a stored :class:`AuditEntry` or a :class:`NewEntry` about to be stored."""
+
+    @property
+    def chain_index(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def action(self) -> AuditAction: ...
+    @property
+    def outcome(self) -> AuditOutcome: ...
+    @property
+    def actor_kind(self) -> str: ...
+    @property
+    def actor_id(self) -> str | None: ...
+    @property
+    def organisation_id(self) -> str | None: ...
+    @property
+    def on_behalf_of(self) -> str | None: ...
+    @property
+    def resource_type(self) -> str | None: ...
+    @property
+    def resource_id(self) -> str | None: ...
+    @property
+    def patient_ref(self) -> str | None: ...
+    @property
+    def source_ip(self) -> str | None: ...
+    @property
+    def detail(self) -> str | None: ...
+    @property
+    def hash_key(self) -> str | None: ...
+
+
+def _content(entry: Chained, prev_hash: str) -> list[Any]:
     occurred = entry.occurred_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     return [entry.chain_index, occurred, entry.event, str(entry.action.value), str(entry.outcome.value),
             entry.actor_kind, entry.actor_id, entry.organisation_id, entry.resource_type, entry.resource_id,
@@ -68,7 +105,7 @@ def _canonical(content: list[Any]) -> bytes:
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_digest(entry: AuditEntry, prev_hash: str, keys: audit_keys.AuditKeys | None = None) -> str:
+def entry_digest(entry: Chained, prev_hash: str, keys: audit_keys.AuditKeys | None = None) -> str:
     """The entry's hash over its content, in a fixed canonical JSON form, and the previous hash: an HMAC
     under the key the entry names, or plain SHA-256 for an entry from before keyed hashes. An entry naming a
     key that is not in the key file gets a digest that matches nothing."""
@@ -80,60 +117,93 @@ def entry_digest(entry: AuditEntry, prev_hash: str, keys: audit_keys.AuditKeys |
     return mac or "unknown key"
 
 
-#: session.info keys: this transaction's entries waiting for their place, and "the lock is held, chain now".
+#: session.info keys: this transaction's entries waiting for their place; "sealed: chain at once" (with the head as
+#: it now stands, or None before the lock is taken); and how many entries were recorded when each savepoint began.
 _PENDING = "triage.audit_pending"
 _SEALED = "triage.audit_sealed"
-#: A provisional entry's placeholder hashes (the columns are NOT NULL); never committed.
-_UNSEALED = ""
+_SAVEPOINTS = "triage.audit_savepoints"
 
 
-@event.listens_for(Session, "before_flush")
-def _hold_new_entries(session: Session, _context: Any, _instances: Any) -> None:
-    entries = [obj for obj in session.new if isinstance(obj, AuditEntry)]  # in the order they were added
-    if not entries:
+@dataclass
+class NewEntry:
+    """An entry recorded in this transaction and not yet written (its place and hashes come at the commit)."""
+
+    occurred_at: datetime
+    event: str
+    action: AuditAction
+    outcome: AuditOutcome
+    actor_kind: str
+    actor_id: str | None
+    organisation_id: str | None
+    on_behalf_of: str | None
+    resource_type: str | None
+    resource_id: str | None
+    patient_ref: str | None
+    source_ip: str | None
+    detail: str | None
+    chain_index: int = 0
+    prev_hash: str = ""
+    entry_hash: str = ""
+    hash_key: str | None = None
+
+
+def append(session: Session, entry: NewEntry) -> None:
+    """Keep ``entry`` for this transaction's commit, or chain it now when the commit is already chaining."""
+    if entry.occurred_at.tzinfo is None:
+        entry.occurred_at = entry.occurred_at.replace(tzinfo=UTC)
+    if _SEALED in session.info:  # recorded by a commit listener after _seal: the commit is chaining already
+        after = session.info[_SEALED] or _lock_and_read_head(session)
+        session.info[_SEALED] = _insert(session, [entry], after)
         return
-    for entry in entries:
-        if entry.occurred_at.tzinfo is None:
-            entry.occurred_at = entry.occurred_at.replace(tzinfo=UTC)
-    if session.info.get(_SEALED):
-        _chain(session, entries)
-        return
-    for entry in entries:
-        # Negative, so never taken for a real position; random, so two transactions' provisional entries
-        # do not wait on each other at the unique index.
-        entry.chain_index = -secrets.randbelow(2**62) - 1
-        entry.prev_hash = entry.entry_hash = _UNSEALED
-    session.info.setdefault(_PENDING, []).extend(entries)
+    session.info.setdefault(_PENDING, []).append(entry)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = len(session.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_undone(session: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back: what was recorded inside it did not happen, so it has no place in the chain."""
+    mark = session.info.get(_SAVEPOINTS, {}).pop(previous, None)
+    if mark is not None:
+        del session.info.get(_PENDING, [])[mark:]
 
 
 def _seal(session: Session) -> None:
     """Before COMMIT: chain this transaction's entries (see the module's docstring)."""
     if session.in_nested_transaction():
         return  # a savepoint: the outer transaction chains its entries once, at its commit
-    session.flush()  # entries added since the last flush are pending now
-    # An entry inserted inside a savepoint that was rolled back is gone again: it has no place in the chain.
-    pending = [e for e in session.info.pop(_PENDING, []) if inspect(e).persistent]
-    session.info[_SEALED] = True
-    if pending:
-        _chain(session, pending)
-        session.flush()
+    pending: list[NewEntry] = session.info.pop(_PENDING, [])
+    session.info[_SEALED] = None  # sealed, the lock not taken yet: an entry recorded from now on takes it
+    if not pending:
+        return
+    session.flush()  # anything the ORM still holds goes in before the lock, not while it is held
+    session.info[_SEALED] = _insert(session, pending, session.info[_SEALED] or _lock_and_read_head(session))
 
 
-def _chain(session: Session, entries: list[AuditEntry]) -> None:
-    keys = audit_keys.current()
+def _lock_and_read_head(session: Session) -> tuple[int, str]:
     if session.connection().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    current = head(session)
-    index, previous = current if current else (0, GENESIS)
+    return head(session) or (0, GENESIS)
+
+
+def _insert(session: Session, entries: list[NewEntry], after: tuple[int, str]) -> tuple[int, str]:
+    """Give ``entries`` the places after ``after`` (the head, under the lock) and insert them; the new head."""
+    keys = audit_keys.current()
+    index, previous = after
     for entry in entries:
-        # Stored with microsecond precision on both engines: hash exactly what will be read back.
         index += 1
         entry.chain_index, entry.prev_hash, entry.hash_key = index, previous, keys.active
         entry.entry_hash = previous = entry_digest(entry, entry.prev_hash, keys)
+    insert_new(session, AuditEntry, [dict(vars(entry)) for entry in entries])  # asdict() copies deeply: slower
+    return index, previous
 
 
-# Entries flushed before a rolled-back savepoint are still to be chained: kept until the whole transaction ends.
-forget_at_transaction_end(_PENDING, _SEALED)
+# What a rolled-back savepoint recorded is dropped by _drop_undone; the rest is kept until the whole transaction ends.
+forget_at_transaction_end(_PENDING, _SEALED, _SAVEPOINTS)
 
 
 def seal_last() -> None:
@@ -246,9 +316,13 @@ def _check_start(result: Verification, walk: _Walk, anchor_file: audit_anchors.A
                                "entries before it: the oldest entries were removed")
 
 
+#: Read under the chain's lock at every audited commit: built once.
+_HEAD = (select(AuditEntry.chain_index, AuditEntry.entry_hash).where(AuditEntry.chain_index > 0)
+         .order_by(AuditEntry.chain_index.desc()).limit(1))
+
+
 def head(session: Session) -> tuple[int, str] | None:
-    row = session.execute(select(AuditEntry.chain_index, AuditEntry.entry_hash).where(AuditEntry.chain_index > 0)
-                          .order_by(AuditEntry.chain_index.desc()).limit(1)).first()
+    row = session.execute(_HEAD).first()
     return (int(row[0]), str(row[1])) if row else None
 
 

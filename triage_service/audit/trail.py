@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage_service import clock
-from triage_service.audit import chain  # noqa: F401 - every entry written is chained
-from triage_service.models import AuditAction, AuditEntry, AuditOutcome, Practitioner, User
+from triage_service.audit import chain
+from triage_service.models import AuditAction, AuditOutcome, Practitioner, User
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,16 @@ CLI_ACTOR = Actor(kind="cli", id=_os_user(), organisation_id=None, source_ip="lo
 def record(session: Session, actor: Actor, *, event: str, action: AuditAction,
            outcome: AuditOutcome = AuditOutcome.SUCCESS, resource_type: str | None = None,
            resource_id: str | None = None, patient_ref: str | None = None, detail: str | None = None,
-           at: datetime | None = None) -> AuditEntry:
+           at: datetime | None = None) -> None:
+    """Record an event; it is written, with its place in the chain, when the transaction commits (audit/chain.py)."""
     actor = _completed(session, actor)
-    entry = AuditEntry(
+    chain.append(session, chain.NewEntry(
         occurred_at=at or clock.now(), event=event, action=action, outcome=outcome, actor_kind=actor.kind,
         actor_id=actor.id, organisation_id=actor.organisation_id, on_behalf_of=actor.on_behalf_of,
         resource_type=resource_type,
         resource_id=resource_id, patient_ref=patient_ref, source_ip=actor.source_ip,
         detail=detail[:2000] if detail else None,
-    )
-    session.add(entry)
-    return entry
+    ))
 
 
 def _completed(session: Session, actor: Actor) -> Actor:

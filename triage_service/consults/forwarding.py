@@ -93,9 +93,8 @@ def _forward_to_specialism(session: Session, user: InboxUser, task: ConsultTask,
     norm_clock.restart(task, outcome.due, now)  # the new specialism's norm, from now
     task.version_id += 1
     task.updated_at = now
-    decision = record_decision(session, consult.id, outcome, now)
-    decision.reason = f"Forwarded by {user.display_name} (was {previous}) to another specialism: {reason}. " \
-                      + decision.reason
+    forwarded = f"Forwarded by {user.display_name} (was {previous}) to another specialism: {reason}. "
+    record_decision(session, consult.id, outcome, now, reason_before=forwarded)
     session.flush()
     record(session, actor_of(user, source_ip), event="consult.forward", action=AuditAction.UPDATE, resource_type="Task",
            resource_id=task.id, patient_ref=consult.patient_resource_id, at=now,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from triage_service.audit.trail import Actor, record
 from triage_service.consults.callouts import open_callout
 from triage_service.consults.patient_context import require_context, store_context
 from triage_service.consults.validation import DEFAULT_MAX_ATTACHMENTS, validate_consult_request
+from triage_service.database import insert_new
 from triage_service.errors import N_, Conflict
 from triage_service.fhir.meta import stamp
 from triage_service.fhir.notes import FlagTexts, agreement_flag_note
@@ -86,7 +87,8 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     require_context(chosen.profile.context_required, chosen.profile.agreement_code, fields.consult_form,
                     fields.context.kinds)
 
-    patient = fields.patient_stored or _patient_for(session, organisation.id, fields.patient, now)
+    patient_id = (fields.patient_stored.id if fields.patient_stored
+                  else _patient_for(session, organisation.id, fields.patient, now))
     # The id is chosen here, so the stored resource carries it from the INSERT (no second UPDATE).
     consult_id = new_id()
     consult = Consult(
@@ -95,7 +97,7 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
         priority=fields.priority, authored_at=fields.authored_at, gp_intent=fields.gp_intent,
         conversion_authorised=fields.conversion_authorised, icpc_codes=fields.icpc_codes,
         primary_icpc=fields.icpc_codes[0],
-        patient_resource_id=patient.id, patient_birth_date=fields.patient_birth_date,
+        patient_resource_id=patient_id, patient_birth_date=fields.patient_birth_date,
         patient_gender=fields.patient_gender, patient_postcode=fields.patient_postcode,
         insurer_uzovi=fields.insurer_uzovi, requester_agb=fields.requester_agb, photo_count=fields.photo_count,
         patient_practice_agb=fields.patient_practice_agb,
@@ -145,15 +147,15 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     session.flush()  # the Task's id, for its call-out
     open_callout(session, task, outcome, now)
     # The photos it lists are this patient's from now on: later reads of them are audited under the patient.
-    link_documents(session, organisation.id, patient.id, resource.get("supportingInfo", []),
+    link_documents(session, organisation.id, patient_id, resource.get("supportingInfo", []),
                    {c["id"]: c for c in resource.get("contained", []) if isinstance(c, dict) and "id" in c})
     session.flush()
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="ServiceRequest",
-           resource_id=consult.id, patient_ref=patient.id, at=now)
+           resource_id=consult.id, patient_ref=patient_id, at=now)
     record(session, actor, event="fhir.create", action=AuditAction.CREATE, resource_type="Task",
-           resource_id=task.id, patient_ref=patient.id, at=now)
+           resource_id=task.id, patient_ref=patient_id, at=now)
     record(session, actor, event="routing.assign", action=AuditAction.EXECUTE, resource_type="Task",
-           resource_id=task.id, patient_ref=patient.id, at=now,
+           resource_id=task.id, patient_ref=patient_id, at=now,
            detail=f"agreement={chosen.profile.agreement_code}; owner={chosen.kind}:{chosen.agb}")
     warnings = tuple(issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)
     return Submission(consult, task, created=True, warnings=warnings)
@@ -166,9 +168,9 @@ def _record_flags(session: Session, consult: Consult, agreement: FlagTexts, flag
     if not flags:
         return []
     total, converted = conversion_rate(session, consult.specialism, consult.primary_icpc)
-    for flag in flags:
-        session.add(ReferralFlag(consult_id=consult.id, kind=flag.kind, rule=flag.rule, reason=flag.reason,
-                                 similar_total=total, similar_converted=converted, flagged_at=now))
+    insert_new(session, ReferralFlag, [
+        {"consult_id": consult.id, "kind": flag.kind, "rule": flag.rule, "reason": flag.reason,
+         "similar_total": total, "similar_converted": converted, "flagged_at": now} for flag in flags])
     return _flag_notes(agreement, flags, total, converted)
 
 
@@ -193,25 +195,26 @@ def check_consult(session: Session, organisation: Organisation, resource: dict[s
     return [issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes]
 
 
-def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any], now: datetime) -> StoredResource:
-    """The practice's Patient resource for a contained patient (matched on BSN, created if new).
+#: The practice's Patient with this BSN: its id only (the resource is not needed, so not loaded and decrypted).
+_PATIENT_BY_TOKEN = select(StoredResource.id).where(
+    StoredResource.organisation_id == bindparam("organisation_id"), StoredResource.resource_type == "Patient",
+    StoredResource.identifier_token == bindparam("token")).limit(1)
+
+
+def _patient_for(session: Session, organisation_id: str, patient: dict[str, Any], now: datetime) -> str:
+    """The id of the practice's Patient resource for a contained patient (matched on BSN, created if new).
 
     Giving every consult a server-side Patient makes ``Task.for``, the ``patient``
     search parameter and the audit trail's patient reference work the same for
     contained and referenced patients.
     """
     token = primary_identifier_token(patient)
-    existing = session.scalar(select(StoredResource).where(
-        StoredResource.organisation_id == organisation_id, StoredResource.resource_type == "Patient",
-        StoredResource.identifier_token == token).limit(1))
+    existing = session.scalar(_PATIENT_BY_TOKEN, {"organisation_id": organisation_id, "token": token})
     if existing is not None:
         return existing
     body = {k: v for k, v in patient.items() if k != "id"}
     rid = new_id()
-    stored = StoredResource(id=rid, resource_type="Patient", organisation_id=organisation_id, identifier_token=token,
-                            version_id=1, resource=stamp(body, rid, 1, now), created_at=now, updated_at=now)
-    session.add(stored)
+    session.add(StoredResource(id=rid, resource_type="Patient", organisation_id=organisation_id, identifier_token=token,
+                               version_id=1, resource=stamp(body, rid, 1, now), created_at=now, updated_at=now))
     session.flush()  # before the consult that refers to it
-    return stored
-
-
+    return rid

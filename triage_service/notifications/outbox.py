@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from triage_service import clock
@@ -96,6 +96,11 @@ def _write_notifications(session: Session) -> None:
 forget_at_transaction_end(_CHANGED, _REASSIGNED, _STATUS_CHANGED, _CHANGED_BACK_REFERRALS)
 
 
+#: A practice's subscriptions still owed events; read at every commit that changes one of its Tasks: built once.
+_COLLECTING_OF = select(Subscription).where(Subscription.organisation_id == bindparam("organisation_id"),
+                                            Subscription.status.in_(COLLECTING))
+
+
 def record_notifications(session: Session, tasks: Sequence[AnyTask], now: datetime) -> int:
     """Queue one notification per (matching subscription, changed Task); returns how many.
 
@@ -106,8 +111,7 @@ def record_notifications(session: Session, tasks: Sequence[AnyTask], now: dateti
         by_organisation.setdefault(organisation_id, []).append(task)
     queued = 0
     for organisation_id, changed in by_organisation.items():
-        subscriptions = session.scalars(select(Subscription).where(
-            Subscription.organisation_id == organisation_id, Subscription.status.in_(COLLECTING))).all()
+        subscriptions = session.scalars(_COLLECTING_OF, {"organisation_id": organisation_id}).all()
         for subscription in subscriptions:
             if subscription.end_at is not None and subscription.end_at <= now:
                 continue

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from triage_service.database import forget_at_transaction_end
+from triage_service.database import forget_at_transaction_end, insert_new
 from triage_service.models import (
     APPOINTMENT_FORMS,
     Agreement,
@@ -142,15 +142,17 @@ def _write_facts(session: Session) -> None:
     existing = {f.consult_id: f for f in session.scalars(select(ConsultFact).where(ConsultFact.consult_id.in_(known)))
                 } if known else {}
     afterwards = _afterwards(session, known)
+    new: list[dict[str, Any]] = []
     for consult, task in pairs:
         values = fact_values(consult, task, zorggroeps.get(consult.agreement_id or ""), taken.get(task.id),
                              afterwards.get(consult.id, NOTHING_YET))
         fact = existing.get(consult.id)
         if fact is None:
-            session.add(ConsultFact(**values))
+            new.append(values)
         else:
             for name, value in values.items():
                 setattr(fact, name, value)
+    insert_new(session, ConsultFact, new)  # a new consult's fact: one INSERT, not through the unit of work
     session.flush()
     # The facts' own flush noted nothing worth another round.
     session.info.pop(_CHANGED, None)

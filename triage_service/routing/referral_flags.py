@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import URL, case, func, select
 from sqlalchemy.orm import Session
 
 from triage_service import clock
@@ -51,7 +51,7 @@ def referral_profile_flag(profile: CompiledProfile) -> FiredFlag:
 #: Seconds a counted figure is reused (settings.conversion_rate_cache_seconds), and the figures by
 #: (database, specialism, ICPC): (monotonic time counted, total, converted).
 _cache_seconds = 0.0
-_cache: dict[tuple[str, str, str], tuple[float, int, int]] = {}
+_cache: dict[tuple[URL, str, str], tuple[float, int, int]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -70,7 +70,7 @@ def conversion_rate(session: Session, specialism: str, icpc: str) -> tuple[int, 
     similar consult (index-only, but tens of thousands for a common code after some years), so each worker
     reuses a figure for ``configure``'s number of seconds.
     """
-    key = (session.get_bind().engine.url.render_as_string(hide_password=True), specialism, icpc)
+    key = (session.get_bind().engine.url, specialism, icpc)  # the URL is hashable: no string built per intake
     now = clock.monotonic()
     cached = _cache.get(key)
     if cached is not None and now - cached[0] < _cache_seconds:

@@ -12,9 +12,10 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import URL, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from triage_service.database import insert_new
 from triage_service.errors import N_, UnprocessableInput
 from triage_service.fhir.profiles import CANONICAL_BASE, registry
 from triage_service.models import Agreement, PatientProfile, RoutingDecision
@@ -38,13 +39,17 @@ VS_REQUESTED_SPECIALISM = f"{CANONICAL_BASE}/ValueSet/triage-requested-specialis
 _lock = threading.Lock()
 #: Per database (two apps in one process, as in tests or a migration beside the service, must not share one):
 #: (the agreements' version, the compiled table).
-_cached: dict[str, tuple[tuple[object, ...], RoutingTable]] = {}
+_cached: dict[URL, tuple[tuple[object, ...], RoutingTable]] = {}
+
+
+#: The routing table's version: any import adds profiles or moves the last import time. Built once (issue 25).
+_VERSION = select(func.count(PatientProfile.id), func.max(Agreement.imported_at)).select_from(Agreement) \
+    .outerjoin(PatientProfile)
 
 
 def routing_table(session: Session) -> RoutingTable:
-    database = session.get_bind().engine.url.render_as_string()
-    version = tuple(session.execute(select(func.count(PatientProfile.id), func.max(Agreement.imported_at))
-                                    .select_from(Agreement).outerjoin(PatientProfile)).one())
+    database = session.get_bind().engine.url  # hashable as it is: no string rendered per request
+    version = tuple(session.execute(_VERSION).one())
     cached = _cached.get(database)
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -145,12 +150,14 @@ def _urgent_assignment(session: Session, assignment: Assignment, candidates: lis
     return Assignment(chosen, candidates, reason), (others[0] if others else None)
 
 
-def record_decision(session: Session, consult_id: str, outcome: RoutingOutcome, now: datetime) -> RoutingDecision:
+def record_decision(session: Session, consult_id: str, outcome: RoutingOutcome, now: datetime,
+                    reason_before: str = "") -> None:
+    """Keep why the consult went where it went (``reason_before``: what the routing itself cannot know, such as
+    who forwarded it and why). Inserted as a row of the table, not through the ORM's unit of work: the history
+    of decisions is only appended to, and nothing reads it back in the transaction that writes it."""
     chosen = outcome.assignment.chosen
-    decision = RoutingDecision(
-        consult_id=consult_id, agreement_id=chosen.profile.agreement_id, profile_id=chosen.profile.profile_id,
-        owner_kind=chosen.kind, owner_agb=chosen.agb,
-        candidates=[c.as_record(c is chosen) for c in outcome.assignment.candidates],
-        reason=outcome.assignment.reason, decided_at=now)
-    session.add(decision)
-    return decision
+    insert_new(session, RoutingDecision, [{
+        "consult_id": consult_id, "agreement_id": chosen.profile.agreement_id, "profile_id": chosen.profile.profile_id,
+        "owner_kind": chosen.kind, "owner_agb": chosen.agb,
+        "candidates": [c.as_record(c is chosen) for c in outcome.assignment.candidates],
+        "reason": reason_before + outcome.assignment.reason, "decided_at": now}])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, literal_column, not_, or_, select
+from sqlalchemy import URL, Select, and_, func, literal, literal_column, not_, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from triage_service import clock
@@ -227,7 +227,7 @@ def summary_of(consult: Consult) -> str:
 #: -> (monotonic time read, specialisms). Reading them joins every open consult (3,000 for one specialist
 #: in the benchmark: 25 ms); a filter option that appears a minute late costs nothing.
 _OPEN_SPECIALISMS_SECONDS = 60.0
-_open_specialisms: dict[tuple[str, str | None, str | None], tuple[float, frozenset[str]]] = {}
+_open_specialisms: dict[tuple[URL, str | None, str | None], tuple[float, frozenset[str]]] = {}
 
 
 def _specialisms(session: Session, user: InboxUser) -> set[str]:
@@ -238,7 +238,7 @@ def _specialisms(session: Session, user: InboxUser) -> set[str]:
     mine = {p.specialism for profiles in table.by_specialism.values() for p in profiles
             if (user.practitioner_agb and user.practitioner_agb in p.specialist_agbs)
             or (user.organisation_agb and user.organisation_agb == p.subcontractor_agb)}
-    key = (session.get_bind().engine.url.render_as_string(), user.practitioner_agb, user.organisation_agb)
+    key = (session.get_bind().engine.url, user.practitioner_agb, user.organisation_agb)
     now = clock.monotonic()
     cached = _open_specialisms.get(key)
     if cached is None or now - cached[0] >= _OPEN_SPECIALISMS_SECONDS:
