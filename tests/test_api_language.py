@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 
 from tests.conftest import GPSystem, new_request
 from tests.routing.test_referral_flags import _body, _task
 from tests.test_conversion import _advise, _consult, _referral
+from triage_service.fhir.notes import flag_note
 
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 
@@ -150,3 +152,16 @@ def test_the_referral_note_is_dutch_by_default_and_english_on_request(
     assert "the GP decides whether to refer" in english["text"]
     assert _translation(dutch) == ("en", english["text"])
     assert _translation(english) == ("nl", dutch["text"])
+
+
+@pytest.mark.parametrize(("total", "converted", "dutch"), [
+    (1, 1, "Verwijzing bij 1 van 1 vergelijkbaar consult."),
+    (2, 1, "Verwijzing bij 1 van 2 vergelijkbare consulten."),
+    (5, 3, "Verwijzing bij 3 van 5 vergelijkbare consulten."),
+])
+def test_the_share_of_similar_consults_that_became_a_referral_is_good_dutch_for_one_and_for_several(
+        app: Flask, total: int, converted: int, dutch: str) -> None:
+    # "1 van 2 ... werden een verwijzing" had the verb agree with the 2, not the 1.
+    with app.test_request_context(), force_locale("nl"):
+        note = flag_note("rule", "Rode vlag", "Veranderende laesie", total, converted).render()
+    assert note.endswith(dutch)

@@ -34,6 +34,27 @@ def test_malformed_json_is_a_400(app: Flask, gp: GPSystem) -> None:
     assert _nothing_stored(app)
 
 
+@pytest.mark.parametrize(("body", "dutch", "english"), [
+    (b'{"resourceType": "ServiceRequest", "status": }', "er werd een waarde verwacht", "a value was expected"),
+    (b'{"resourceType": "ServiceRequest" "status": "active"}', "er werd een komma verwacht", "a comma was expected"),
+    (b'{"resourceType": "ServiceRequest", "note": [{"text": "pijn\\q"}]}', "een tekst bevat een onbekende escape",
+     "a string holds an unknown escape"),
+    (b'{"resourceType": "ServiceRequest"} {}', "na de JSON-waarde volgt nog meer", "more follows after the JSON value"),
+])
+def test_malformed_json_is_explained_in_the_readers_language_without_quoting_the_body(
+        gp: GPSystem, body: bytes, dutch: str, english: str) -> None:
+    gp.language = None  # a GP system that asks for no language: Dutch
+    response = gp.post("/fhir/ServiceRequest", body)
+    assert response.status_code == 400
+    diagnostics = _issues(response)[0]["diagnostics"]
+    assert diagnostics.startswith("De body van het verzoek is geen geldige JSON: " + dutch + " (regel 1, kolom ")
+    assert "Expecting" not in diagnostics and "Invalid" not in diagnostics and "'q'" not in diagnostics
+
+    gp.language = "en"
+    answer = _issues(gp.post("/fhir/ServiceRequest", body))[0]["diagnostics"]
+    assert answer.startswith("Request body is not valid JSON: " + english + " (line 1, column ")
+
+
 @pytest.mark.parametrize("body", [[1, 2], {"hello": "world"}, "just a string", {"resourceType": 42}])
 def test_a_json_body_that_is_not_a_fhir_resource_is_a_400(gp: GPSystem, body: object) -> None:
     response = gp.post("/fhir/ServiceRequest", json.dumps(body))

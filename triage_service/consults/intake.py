@@ -22,6 +22,7 @@ from triage_service.consults.patient_context import require_context, store_conte
 from triage_service.consults.validation import DEFAULT_MAX_ATTACHMENTS, validate_consult_request
 from triage_service.database import insert_new
 from triage_service.errors import N_, Conflict
+from triage_service.fhir import icpc
 from triage_service.fhir.meta import stamp
 from triage_service.fhir.notes import FlagTexts, agreement_flag_note
 from triage_service.fhir.profiles import PROFILE_CONSULT_REQUEST
@@ -37,7 +38,7 @@ from triage_service.models import (
     TaskStatus,
 )
 from triage_service.models.base import new_id
-from triage_service.outcome import Issue, Message, issue
+from triage_service.outcome import Issue, Message, issue, message
 from triage_service.records.patient_links import link_documents
 from triage_service.records.resolution import Resolver
 from triage_service.records.supporting import (
@@ -157,8 +158,19 @@ def submit_consult(session: Session, actor: Actor, organisation: Organisation, c
     record(session, actor, event="routing.assign", action=AuditAction.EXECUTE, resource_type="Task",
            resource_id=task.id, patient_ref=patient_id, at=now,
            detail=f"agreement={chosen.profile.agreement_code}; owner={chosen.kind}:{chosen.agb}")
-    warnings = tuple(issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)
+    warnings = (*_unlisted_codes(fields.icpc_codes),
+                *(issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes))
     return Submission(consult, task, created=True, warnings=warnings)
+
+
+def _unlisted_codes(codes: list[str]) -> list[Issue]:
+    """ICPC codes of the right form that the service's ICPC-1-NL table (fhir/icpc.py) lacks, such as S00 or a
+    subcode NHG does not list. Accepted, since a GP system's table may be newer than ours and the chapter still
+    routes the consult, but said: the specialist will see the code without its title."""
+    return [issue("code-invalid", message(N_("ICPC code %(code)s is not in this service's ICPC-1-NL table: the "
+                                             "consult is accepted, but check the code"), code=code),
+                  "ServiceRequest.reasonCode", severity="warning")
+            for code in codes if icpc.title(code) is None]
 
 
 def _record_flags(session: Session, consult: Consult, agreement: FlagTexts, flags: list[FiredFlag],
@@ -188,11 +200,12 @@ def check_consult(session: Session, organisation: Organisation, resource: dict[s
     outcome = route(session, fields.routing, fields.priority, now)
     profile = outcome.assignment.chosen.profile
     require_context(profile.context_required, profile.agreement_code, fields.consult_form, fields.context.kinds)
+    unlisted = _unlisted_codes(fields.icpc_codes)
     if not outcome.flags:
-        return []
+        return unlisted
     total, converted = conversion_rate(session, fields.specialism, fields.icpc_codes[0])
     notes = _flag_notes(profile, outcome.flags, total, converted)
-    return [issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes]
+    return [*unlisted, *(issue("business-rule", note, "ServiceRequest", severity="warning") for note in notes)]
 
 
 #: The practice's Patient with this BSN: its id only (the resource is not needed, so not loaded and decrypted).

@@ -14,7 +14,7 @@ from triage_service.errors import N_
 from triage_service.fhir.json_rules import (
     display_name,
 )
-from triage_service.outcome import Issue
+from triage_service.outcome import Issue, Message, message
 
 SAFE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
@@ -100,6 +100,29 @@ def _more_elements_than(value: Any, limit: int) -> bool:
 
 
 
+#: The json module's own messages, by how they begin, in words of ours: it writes English only, and some of its
+#: messages quote a character of the body.
+_JSON_PROBLEMS = (
+    ("Expecting value", N_("a value was expected")),
+    ("Expecting property name", N_("a property name in double quotes was expected")),
+    ("Expecting ':'", N_("a colon was expected")),
+    ("Expecting ','", N_("a comma was expected")),
+    ("Unterminated string", N_("a string is not closed")),
+    ("Invalid control character", N_("a string holds a control character (escape it)")),
+    ("Invalid \\uXXXX", N_("a \\u escape does not have four hexadecimal digits")),
+    ("Invalid \\escape", N_("a string holds an unknown escape")),
+    ("Extra data", N_("more follows after the JSON value")),
+    ("Illegal trailing comma", N_("a comma comes before the end of an object or array")),
+)
+
+
+def _json_problem(english: str) -> Message:
+    for start, words in _JSON_PROBLEMS:
+        if english.startswith(start):
+            return message(words)
+    return message(N_("its syntax is wrong"))
+
+
 def parse_json_body(raw: bytes) -> tuple[Any, list[Issue]]:
     """Parse a request body as strict FHIR JSON.
 
@@ -131,7 +154,7 @@ def parse_json_body(raw: bytes) -> tuple[Any, list[Issue]]:
             Issue(
                 "structure",
                 N_("Request body is not valid JSON: %(msg)s (line %(lineno)s, column %(colno)s)"),
-                params={"msg": exc.msg, "lineno": exc.lineno, "colno": exc.colno},
+                params={"msg": _json_problem(exc.msg), "lineno": exc.lineno, "colno": exc.colno},
             )
         ]
     except RecursionError:
