@@ -69,6 +69,7 @@ from triage_service.models import (
     User,
     WebSession,
 )
+from triage_service.routing import referral_flags
 from triage_service.security import passwords
 from triage_service.settings import Settings, load_settings
 
@@ -186,6 +187,9 @@ def _clean_state(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator
         # Field keys are per process, and a test that builds an app on a fresh instance folder (test_settings.py)
         # leaves its own configured; the demo users' TOTP secrets stay sealed under the session's keys.
         field_crypto.configure(SESSION_FIELD_KEYS[0])
+    # Per process too: a test that builds an app with the default settings (a served or CLI app) leaves the
+    # conversion figure cached for 5 minutes, and a later test in the same process would read a stale one.
+    referral_flags.configure(0)
     yield
     if "app" in request.fixturenames:
         _reset(request.getfixturevalue("app"))
