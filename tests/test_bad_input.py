@@ -40,6 +40,8 @@ def test_malformed_json_is_a_400(app: Flask, gp: GPSystem) -> None:
     (b'{"resourceType": "ServiceRequest", "note": [{"text": "pijn\\q"}]}', "een tekst bevat een onbekende escape",
      "a string holds an unknown escape"),
     (b'{"resourceType": "ServiceRequest"} {}', "na de JSON-waarde volgt nog meer", "more follows after the JSON value"),
+    (b'{"resourceType": "ServiceRequest", "note": [{"text": "\\u12"}]}',
+     "een \\u-escape heeft geen vier hexadecimale cijfers", "a \\u escape does not have four hexadecimal digits"),
 ])
 def test_malformed_json_is_explained_in_the_readers_language_without_quoting_the_body(
         gp: GPSystem, body: bytes, dutch: str, english: str) -> None:

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
@@ -59,42 +59,7 @@ _LOCK_KEY = 7513
 _CUT = re.compile(r"audit_cut=(\d+):([0-9a-f]{64})")
 
 
-class Chained(Protocol):
-    """What an entry's hash covers: a stored :class:`AuditEntry` or a :class:`NewEntry` about to be stored."""
-
-    @property
-    def chain_index(self) -> int: ...
-    @property
-    def occurred_at(self) -> datetime: ...
-    @property
-    def event(self) -> str: ...
-    @property
-    def action(self) -> AuditAction: ...
-    @property
-    def outcome(self) -> AuditOutcome: ...
-    @property
-    def actor_kind(self) -> str: ...
-    @property
-    def actor_id(self) -> str | None: ...
-    @property
-    def organisation_id(self) -> str | None: ...
-    @property
-    def on_behalf_of(self) -> str | None: ...
-    @property
-    def resource_type(self) -> str | None: ...
-    @property
-    def resource_id(self) -> str | None: ...
-    @property
-    def patient_ref(self) -> str | None: ...
-    @property
-    def source_ip(self) -> str | None: ...
-    @property
-    def detail(self) -> str | None: ...
-    @property
-    def hash_key(self) -> str | None: ...
-
-
-def _content(entry: Chained, prev_hash: str) -> list[Any]:
+def _content(entry: AuditEntry | NewEntry, prev_hash: str) -> list[Any]:
     occurred = entry.occurred_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     return [entry.chain_index, occurred, entry.event, str(entry.action.value), str(entry.outcome.value),
             entry.actor_kind, entry.actor_id, entry.organisation_id, entry.resource_type, entry.resource_id,
@@ -105,10 +70,10 @@ def _canonical(content: list[Any]) -> bytes:
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_digest(entry: Chained, prev_hash: str, keys: audit_keys.AuditKeys | None = None) -> str:
-    """The entry's hash over its content, in a fixed canonical JSON form, and the previous hash: an HMAC
-    under the key the entry names, or plain SHA-256 for an entry from before keyed hashes. An entry naming a
-    key that is not in the key file gets a digest that matches nothing."""
+def entry_digest(entry: AuditEntry | NewEntry, prev_hash: str, keys: audit_keys.AuditKeys | None = None) -> str:
+    """The hash of an entry (stored, or about to be inserted) over its content, in a fixed canonical JSON form,
+    and the previous hash: an HMAC under the key the entry names, or plain SHA-256 for an entry from before
+    keyed hashes. An entry naming a key that is not in the key file gets a digest that matches nothing."""
     if entry.hash_key is None:
         return hashlib.sha256(_canonical(_content(entry, prev_hash))).hexdigest()
     keys = keys or audit_keys.current()

@@ -109,7 +109,7 @@ _JSON_PROBLEMS = (
     ("Expecting ','", N_("a comma was expected")),
     ("Unterminated string", N_("a string is not closed")),
     ("Invalid control character", N_("a string holds a control character (escape it)")),
-    ("Invalid \\uXXXX", N_("a \\u escape does not have four hexadecimal digits")),
+    ("Invalid \\u", N_("a \\u escape does not have four hexadecimal digits")),
     ("Invalid \\escape", N_("a string holds an unknown escape")),
     ("Extra data", N_("more follows after the JSON value")),
     ("Illegal trailing comma", N_("a comma comes before the end of an object or array")),
